@@ -1,0 +1,155 @@
+import type { SessionChanges, SessionRecord } from '../core/session-record';
+
+/**
+ * Options for {@link SessionStore.read}. The store folds the idle "touch" into the read, so an authenticated
+ * request in steady state costs one backend round trip.
+ */
+export interface ReadOptions {
+  /** Current time (ms since epoch), from the module's clock. */
+  now: number;
+  /** Idle timeout (ms): a touch sets `idleExpiresAt = min(now + idleTimeoutMs, absoluteExpiresAt)`. */
+  idleTimeoutMs: number;
+  /** Touch only when `now - lastSeenAt >= touchIntervalMs` (ms), so steady reads do not write every time. */
+  touchIntervalMs: number;
+}
+
+/** What a read found. */
+export type ReadResult =
+  /** A live session. `id` is the id the record lives under now: the successor's when `viaGrace`. */
+  | { status: 'active'; id: string; record: SessionRecord; viaGrace: boolean }
+  /** The session existed but had timed out (idle or absolute). The store has already deleted it. */
+  | { status: 'expired'; record: SessionRecord }
+  /** No such session (unknown, destroyed, corrupted, or a rotated-away id whose grace window ended). */
+  | { status: 'missing' };
+
+/** Options for {@link SessionStore.create}. */
+export interface CreateOptions {
+  /** Current time (ms since epoch). */
+  now: number;
+  /**
+   * Live sessions allowed per user, this one included; beyond it the oldest (by `createdAt`) are destroyed
+   * in the same atomic operation. 0 = no limit.
+   */
+  maxConcurrent: number;
+}
+
+/** Result of {@link SessionStore.create}. */
+export interface CreateResult {
+  /** Sessions destroyed to respect `maxConcurrent` (oldest first). */
+  evicted: SessionRecord[];
+}
+
+/** Result of {@link SessionStore.update}. */
+export type UpdateResult =
+  | { status: 'ok'; record: SessionRecord }
+  /** The version did not match: someone else wrote first. `record` is the current one: retry from it. */
+  | { status: 'conflict'; record: SessionRecord }
+  | { status: 'missing' };
+
+/** Options for {@link SessionStore.rotate}. */
+export interface RotateOptions {
+  /** Current time (ms since epoch). */
+  now: number;
+  /**
+   * How long (ms) the old id keeps resolving to the successor. 0 = the old id dies at once (required on
+   * privilege changes and re-authentication).
+   */
+  graceMs: number;
+  /** Changes applied to the record as it moves (e.g. `aal`, `authenticatedAt`, `rotatedAt`). */
+  changes: SessionChanges;
+}
+
+/** Result of {@link SessionStore.rotate}. */
+export type RotateResult =
+  /** This call rotated the session: the record now lives under the new id. */
+  | { status: 'rotated'; record: SessionRecord }
+  /**
+   * Someone rotated it first (parallel requests): the old id is a pointer to `id`, within its grace window.
+   * The caller must use that successor and must not mint another.
+   */
+  | { status: 'superseded'; id: string; record: SessionRecord }
+  | { status: 'missing' };
+
+/** A live session with the id it is stored under (the SHA-256 of its token). */
+export interface StoredSession {
+  id: string;
+  record: SessionRecord;
+}
+
+/** Result of {@link SessionStore.increment}. */
+export interface CounterState {
+  /** Value after the increment. */
+  count: number;
+  /** When the counter's window ends (ms since epoch); the counter restarts at 0 after it. */
+  resetAt: number;
+}
+
+/**
+ * The contract every session backend implements.
+ *
+ * Every method is ONE atomic operation on the backend: no caller ever reads, decides and writes across two
+ * awaits. Ids are SHA-256 hashes of tokens (the store never sees a token). Implementations must treat a
+ * corrupted record as missing (see `isSessionRecord`), must not keep expired sessions alive, and must throw
+ * (not return "missing") when the backend cannot be reached, so the module can fail closed with a 503.
+ *
+ * The conformance suite `describeSessionStore` (test/stores/session-store.contract.ts) checks all of this.
+ */
+export abstract class SessionStore {
+  /** Inserts a new session under `id`, adds it to the user's index, and evicts beyond `maxConcurrent`. */
+  abstract create(id: string, record: SessionRecord, options: CreateOptions): Promise<CreateResult>;
+
+  /**
+   * Reads a session. A rotated-away id inside its grace window resolves to its one successor. An expired
+   * session is deleted and reported as `expired`. When a touch is due it is written in the same operation.
+   */
+  abstract read(id: string, options: ReadOptions): Promise<ReadResult>;
+
+  /**
+   * Compare-and-set: applies `changes` only if the stored `version` equals `expectedVersion`, and increments
+   * the version. Callers retry on `conflict` from the returned record.
+   */
+  abstract update(id: string, expectedVersion: number, changes: SessionChanges, now: number): Promise<UpdateResult>;
+
+  /**
+   * Moves the session from `oldId` to `newId` (new token), keeping handle, user, `createdAt` and
+   * `absoluteExpiresAt` unless `changes` say otherwise. Leaves `oldId` as a pointer to `newId` for `graceMs`.
+   * Never mints a second successor: if `oldId` is already a pointer, returns `superseded` with the successor.
+   */
+  abstract rotate(oldId: string, newId: string, options: RotateOptions): Promise<RotateResult>;
+
+  /** Deletes a session (and, if `id` is a rotation pointer, its successor). Returns the record or null. */
+  abstract destroy(id: string): Promise<SessionRecord | null>;
+
+  /** Live sessions of a user, oldest first. Prunes index entries of sessions that no longer exist. */
+  abstract listByUser(userId: string, now: number): Promise<StoredSession[]>;
+
+  /** Deletes every session of a user except `exceptId` (logout everywhere). Returns the deleted records. */
+  abstract destroyByUser(userId: string, exceptId?: string): Promise<SessionRecord[]>;
+
+  /** Deletes the user's session with this handle. Returns null when the user has no such session. */
+  abstract destroyByHandle(userId: string, handle: string): Promise<SessionRecord | null>;
+
+  /**
+   * Marks every live session of the user so that its next request rotates the id, and increments their
+   * `rolesVersion` (privilege change). Returns how many sessions were marked.
+   */
+  abstract requireRotationForUser(userId: string): Promise<number>;
+
+  /** Live sessions of a user (for the concurrent-session limit). */
+  abstract countByUser(userId: string, now: number): Promise<number>;
+
+  /**
+   * Atomically increments a named counter in a fixed window of `windowMs` that starts at the first
+   * increment. For rate limits and lockouts that all app instances share.
+   */
+  abstract increment(key: string, windowMs: number, now: number): Promise<CounterState>;
+
+  /** Deletes a named counter (e.g. failures after a successful login). */
+  abstract resetCounter(key: string): Promise<void>;
+
+  /** Resolves when the backend answers; throws when it does not. Used by health checks. */
+  abstract ping(): Promise<void>;
+
+  /** Releases what the store created (connections, timers). Never closes a client the user passed in. */
+  abstract close(): Promise<void>;
+}
