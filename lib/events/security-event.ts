@@ -1,0 +1,60 @@
+/**
+ * Security event names, from the OWASP Logging Vocabulary where it has one.
+ * See https://cheatsheetseries.owasp.org/cheatsheets/Logging_Vocabulary_Cheat_Sheet.html
+ */
+export type SecurityEventType =
+  | 'session_created'
+  | 'session_renewed'
+  | 'session_expired'
+  | 'session_use_after_expire'
+  | 'session_logout'
+  | 'session_revoked'
+  | 'session_store_unavailable'
+  | 'excess_sessions_exceeded'
+  | 'authn_login_success'
+  | 'authn_login_successafterfail'
+  | 'authn_login_fail'
+  | 'authn_login_fail_max'
+  | 'authn_login_lock'
+  | 'authn_password_change'
+  | 'authn_password_change_fail'
+  | 'authn_token_created'
+  | 'authn_token_revoked'
+  | 'authn_token_reuse'
+  | 'authn_impossible_travel'
+  | 'authz_fail'
+  | 'authz_change'
+  | 'authz_admin'
+  | 'malicious_csrf'
+  | 'excess_rate_limit_exceeded';
+
+/** Severity, as the OWASP vocabulary uses it. */
+export type SecurityEventLevel = 'INFO' | 'WARN' | 'CRITICAL';
+
+/**
+ * One security event. Carries the session handle, never the token or its hash, so logs cannot be replayed.
+ */
+export interface SecurityEvent {
+  /** Event name (OWASP Logging Vocabulary). */
+  type: SecurityEventType;
+  /** When it happened, ms since the epoch (from the module's clock). */
+  time: number;
+  level: SecurityEventLevel;
+  /** `success` or `failure` of the action the event describes. */
+  outcome: 'success' | 'failure';
+  userId?: string;
+  /** Non-secret session handle. */
+  sessionHandle?: string;
+  ip?: string;
+  userAgent?: string;
+  /** Why (e.g. `idle_timeout`, `absolute_timeout`, `logout`, `privilege_change`). */
+  reason?: string;
+  /** Extra facts. Values are scalars so every sink can store them. */
+  detail?: Record<string, string | number | boolean>;
+}
+
+/** A subscriber to security events (log file, audit table, metrics). */
+export interface SecurityEventSink {
+  /** Receives one event. May be async; a failure is reported and never fails the request. */
+  handle(event: SecurityEvent): void | Promise<void>;
+}

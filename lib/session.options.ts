@@ -1,0 +1,244 @@
+import { plainToInstance, Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateNested, validateSync, ValidationError } from 'class-validator';
+import { Clock, SystemClock } from './core/clock';
+import { formatDuration, parseDuration } from './core/duration';
+import { SessionOptionsError } from './core/errors';
+import { SecurityEventSink } from './events/security-event';
+import { InMemorySessionStore } from './stores/memory/in-memory-session.store';
+import { SessionStore } from './stores/session-store';
+
+/** A duration in milliseconds, or a string such as `"30s"`, `"15m"`, `"8h"` (parsed at start-up). */
+export type Duration = number | string;
+
+/** Session cookie attributes. The defaults are the hardened ones; change them only with a reason. */
+export interface SessionCookieOptions {
+  /**
+   * Cookie name. Default `__Host-sid`: the `__Host-` prefix makes browsers refuse it unless it is Secure,
+   * has `Path=/` and no `Domain`, so a sibling subdomain cannot toss a cookie that shadows it.
+   */
+  name?: string;
+  /** Send only over HTTPS. Default `true`. Browsers treat `http://localhost` as secure. */
+  secure?: boolean;
+  /** Hide from JavaScript. Default `true`. */
+  httpOnly?: boolean;
+  /** Default `'lax'`. `'none'` is refused unless `secure` is true. */
+  sameSite?: 'strict' | 'lax' | 'none';
+  /** Default `/`. */
+  path?: string;
+  /** Default none (host-only cookie). Not allowed with a `__Host-` name. */
+  domain?: string;
+  /**
+   * Persistent cookie lifetime (ms or duration string). Default none: a session cookie that the browser drops
+   * when it closes. When set it is capped at the absolute timeout; it never enforces a timeout (the server does).
+   */
+  maxAge?: Duration;
+}
+
+/** Options of `SessionModule.forRoot()` / `forRootAsync()`. */
+export interface SessionModuleOptions {
+  /**
+   * Where sessions live: a {@link SessionStore} instance (e.g. `RedisSessionStore`, `TypeOrmSessionStore`) or
+   * `'memory'`. Default `'memory'` (one process only; sessions die with it). A store you pass in is yours:
+   * the module never closes it.
+   */
+  store?: SessionStore | 'memory';
+  /** Inactivity timeout. Default `30m`. Activity resets it. */
+  idleTimeout?: Duration;
+  /** Absolute lifetime from login. Default `12h`. Never extended by activity or rotation; re-authentication resets it. */
+  absoluteTimeout?: Duration;
+  /** Periodic id rotation. Default `15m`. `0` turns periodic rotation off (login and privilege rotation stay). */
+  rotationInterval?: Duration;
+  /** How long a rotated-away id still resolves to its one successor (parallel requests). Default `10s`, at most `1m`. */
+  rotationGrace?: Duration;
+  /**
+   * Minimum time between two writes of `lastSeenAt` (the idle "touch"). Default `min(1m, idleTimeout / 10)`.
+   * The idle deadline can be early by at most this much; in exchange steady reads do not write.
+   */
+  touchInterval?: Duration;
+  /** Live sessions per user; the oldest is revoked beyond it. Default `10`. `0` = unlimited. */
+  maxConcurrentSessions?: number;
+  /** Session cookie attributes. */
+  cookie?: SessionCookieOptions;
+  /** Send `Clear-Site-Data: "cache", "storage"` on logout. Default `true`. */
+  clearSiteDataOnLogout?: boolean;
+  /** The one clock for every time decision. Default: the system clock. */
+  clock?: Clock;
+  /** Where security events go (log file, audit table, metrics). Default none. */
+  eventSinks?: SecurityEventSink[];
+}
+
+/** Options after validation, with every default filled in and every duration in milliseconds. */
+export interface ResolvedSessionOptions {
+  store: SessionStore;
+  /** True when the module created the store (and so closes it at shutdown). */
+  ownsStore: boolean;
+  idleTimeoutMs: number;
+  absoluteTimeoutMs: number;
+  rotationIntervalMs: number;
+  rotationGraceMs: number;
+  touchIntervalMs: number;
+  maxConcurrentSessions: number;
+  cookie: {
+    name: string;
+    secure: boolean;
+    httpOnly: boolean;
+    sameSite: 'strict' | 'lax' | 'none';
+    path: string;
+    domain?: string;
+    maxAgeMs?: number;
+  };
+  clearSiteDataOnLogout: boolean;
+  clock: Clock;
+  eventSinks: SecurityEventSink[];
+}
+
+/** Defaults, in one place. */
+export const SESSION_DEFAULTS = {
+  idleTimeoutMs: 30 * 60_000,
+  absoluteTimeoutMs: 12 * 3_600_000,
+  rotationIntervalMs: 15 * 60_000,
+  rotationGraceMs: 10_000,
+  maxConcurrentSessions: 10,
+  cookieName: '__Host-sid',
+} as const;
+
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const COOKIE_PATH = /^\/[^;\s]*$/;
+const COOKIE_DOMAIN = /^\.?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+
+class CookieSchema {
+  @IsOptional()
+  @IsString({ message: 'cookie.name must be a string' })
+  @Matches(COOKIE_NAME, { message: 'cookie.name must be a valid cookie name (letters, digits and !#$%&\'*+-.^_`|~)' })
+  name?: string;
+
+  @IsOptional() @IsBoolean({ message: 'cookie.secure must be true or false' }) secure?: boolean;
+  @IsOptional() @IsBoolean({ message: 'cookie.httpOnly must be true or false' }) httpOnly?: boolean;
+
+  @IsOptional()
+  @IsIn(['strict', 'lax', 'none'], { message: "cookie.sameSite must be 'strict', 'lax' or 'none'" })
+  sameSite?: 'strict' | 'lax' | 'none';
+
+  @IsOptional()
+  @Matches(COOKIE_PATH, { message: 'cookie.path must start with "/" and hold no spaces or ";"' })
+  path?: string;
+
+  @IsOptional()
+  @Matches(COOKIE_DOMAIN, { message: 'cookie.domain must be a host name such as "example.com"' })
+  domain?: string;
+}
+
+class OptionsSchema {
+  @IsOptional()
+  @IsInt({ message: 'maxConcurrentSessions must be a whole number (0 = unlimited)' })
+  @Min(0, { message: 'maxConcurrentSessions must be 0 (unlimited) or more' })
+  @Max(10_000, { message: 'maxConcurrentSessions must be at most 10000' })
+  maxConcurrentSessions?: number;
+
+  @IsOptional() @IsBoolean({ message: 'clearSiteDataOnLogout must be true or false' }) clearSiteDataOnLogout?: boolean;
+
+  @IsOptional() @ValidateNested() @Type(() => CookieSchema) cookie?: CookieSchema;
+}
+
+/**
+ * Validates options and fills in defaults. Throws {@link SessionOptionsError} listing every problem with its
+ * fix, so a misconfigured app stops at start-up instead of running with weak sessions.
+ */
+export function resolveSessionOptions(raw: SessionModuleOptions = {}): ResolvedSessionOptions {
+  const problems: string[] = [];
+  const schema = plainToInstance(OptionsSchema, { maxConcurrentSessions: raw.maxConcurrentSessions, clearSiteDataOnLogout: raw.clearSiteDataOnLogout, cookie: raw.cookie ?? {} });
+  problems.push(...flatten(validateSync(schema)));
+
+  const duration = (key: keyof SessionModuleOptions, value: unknown, fallback: number, min: number): number => {
+    if (value === undefined) return fallback;
+    const ms = parseDuration(value);
+    if (ms === undefined) {
+      problems.push(`${key} is ${JSON.stringify(value)}: give milliseconds (a number >= 0) or a string such as "30s", "15m", "8h"`);
+      return fallback;
+    }
+    if (ms < min) problems.push(`${key} is ${formatDuration(ms)}: it must be at least ${formatDuration(min)}`);
+    return ms;
+  };
+
+  const idleTimeoutMs = duration('idleTimeout', raw.idleTimeout, SESSION_DEFAULTS.idleTimeoutMs, 1000);
+  const absoluteTimeoutMs = duration('absoluteTimeout', raw.absoluteTimeout, SESSION_DEFAULTS.absoluteTimeoutMs, 1000);
+  const rotationIntervalMs = duration('rotationInterval', raw.rotationInterval, SESSION_DEFAULTS.rotationIntervalMs, 0);
+  const rotationGraceMs = duration('rotationGrace', raw.rotationGrace, SESSION_DEFAULTS.rotationGraceMs, 0);
+  const touchIntervalMs = duration('touchInterval', raw.touchInterval, Math.min(60_000, Math.floor(idleTimeoutMs / 10)), 0);
+  const maxAgeMs = raw.cookie?.maxAge === undefined ? undefined : duration('cookie.maxAge' as keyof SessionModuleOptions, raw.cookie.maxAge, 0, 1000);
+
+  if (absoluteTimeoutMs < idleTimeoutMs) {
+    problems.push(
+      `absoluteTimeout (${formatDuration(absoluteTimeoutMs)}) is shorter than idleTimeout (${formatDuration(idleTimeoutMs)}): ` +
+        'set absoluteTimeout >= idleTimeout (e.g. idle 30m, absolute 12h)',
+    );
+  }
+  if (rotationGraceMs > 60_000) problems.push(`rotationGrace (${formatDuration(rotationGraceMs)}) is too long: keep it at most 1m, the old id stays usable that long`);
+  if (touchIntervalMs >= idleTimeoutMs) problems.push(`touchInterval (${formatDuration(touchIntervalMs)}) must be shorter than idleTimeout (${formatDuration(idleTimeoutMs)})`);
+
+  const cookie = {
+    name: raw.cookie?.name ?? SESSION_DEFAULTS.cookieName,
+    secure: raw.cookie?.secure ?? true,
+    httpOnly: raw.cookie?.httpOnly ?? true,
+    sameSite: raw.cookie?.sameSite ?? 'lax',
+    path: raw.cookie?.path ?? '/',
+    domain: raw.cookie?.domain,
+    maxAgeMs: maxAgeMs === undefined ? undefined : Math.min(maxAgeMs, absoluteTimeoutMs),
+  };
+  if (cookie.sameSite === 'none' && !cookie.secure) problems.push("cookie.sameSite 'none' needs cookie.secure true: browsers reject it otherwise; use 'lax' for plain HTTP development");
+  if (cookie.name.startsWith('__Host-')) {
+    if (!cookie.secure) problems.push('cookie.name starts with "__Host-", which needs cookie.secure true; set COOKIE_SECURE/secure to true, or pick another name for plain-HTTP development');
+    if (cookie.path !== '/') problems.push('cookie.name starts with "__Host-", which needs cookie.path "/"');
+    if (cookie.domain !== undefined) problems.push('cookie.name starts with "__Host-", which forbids cookie.domain: remove domain (host-only), or drop the prefix');
+  } else if (cookie.name.startsWith('__Secure-') && !cookie.secure) {
+    problems.push('cookie.name starts with "__Secure-", which needs cookie.secure true');
+  }
+
+  let store: SessionStore;
+  let ownsStore = false;
+  if (raw.store === undefined || raw.store === 'memory') {
+    store = new InMemorySessionStore();
+    ownsStore = true;
+  } else if (raw.store instanceof SessionStore || isStoreLike(raw.store)) {
+    store = raw.store as SessionStore;
+  } else {
+    problems.push(`store ${describe(raw.store)} is unknown: pass 'memory' or an instance of a SessionStore (InMemorySessionStore, RedisSessionStore from 'nest-session-kit/redis', TypeOrmSessionStore from 'nest-session-kit/typeorm')`);
+    store = new InMemorySessionStore();
+  }
+  if (raw.clock !== undefined && typeof (raw.clock as Clock).now !== 'function') problems.push('clock must have a now() method returning ms since the epoch');
+  if (raw.eventSinks !== undefined && (!Array.isArray(raw.eventSinks) || raw.eventSinks.some((s) => typeof s?.handle !== 'function'))) {
+    problems.push('eventSinks must be an array of objects with a handle(event) method');
+  }
+
+  if (problems.length > 0) throw new SessionOptionsError(problems);
+  return {
+    store,
+    ownsStore,
+    idleTimeoutMs,
+    absoluteTimeoutMs,
+    rotationIntervalMs: rotationIntervalMs === 0 ? Number.POSITIVE_INFINITY : rotationIntervalMs,
+    rotationGraceMs,
+    touchIntervalMs,
+    maxConcurrentSessions: raw.maxConcurrentSessions ?? SESSION_DEFAULTS.maxConcurrentSessions,
+    cookie,
+    clearSiteDataOnLogout: raw.clearSiteDataOnLogout ?? true,
+    clock: raw.clock ?? new SystemClock(),
+    eventSinks: raw.eventSinks ?? [],
+  };
+}
+
+const STORE_METHODS = ['create', 'read', 'update', 'rotate', 'destroy', 'listByUser', 'destroyByUser', 'destroyByHandle', 'requireRotationForUser', 'countByUser', 'increment', 'resetCounter', 'ping', 'close'];
+
+function isStoreLike(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && STORE_METHODS.every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'object' && value !== null) return `(an object of class ${value.constructor?.name ?? 'Object'})`;
+  return String(value);
+}
+
+function flatten(errors: ValidationError[]): string[] {
+  return errors.flatMap((e) => [...Object.values(e.constraints ?? {}), ...flatten(e.children ?? [])]);
+}

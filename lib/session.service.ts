@@ -1,0 +1,303 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ActiveSession, ResolveOutcome, SessionManager } from './core/session-manager';
+import { SessionGoneError, SessionStoreUnavailableError } from './core/errors';
+import { SessionData, SessionRecord } from './core/session-record';
+import { SessionRequiredException, SessionStoreUnavailableException } from './errors/session.exceptions';
+import { SecurityEventBus } from './events/security-event-bus';
+import { clientInfoOf } from './http/client-info';
+import { CookiePolicy } from './http/cookie-policy';
+import { HttpRequestLike, HttpResponseLike } from './http/http-types';
+import { SESSION_OPTIONS } from './session.module-definition';
+import { ResolvedSessionOptions } from './session.options';
+
+/** The session as the application sees it: no token, no storage id. Times in ms since the epoch. */
+export interface SessionView {
+  handle: string;
+  userId: string;
+  createdAt: number;
+  lastSeenAt: number;
+  authenticatedAt: number;
+  idleExpiresAt: number;
+  absoluteExpiresAt: number;
+  aal: number;
+  rolesVersion: number;
+  data: SessionData;
+}
+
+/** One entry of a user's session listing ("active devices"). */
+export interface SessionListing {
+  handle: string;
+  /** True for the session making this request. */
+  current: boolean;
+  createdAt: number;
+  lastSeenAt: number;
+  ip: string;
+  userAgent: string;
+}
+
+/** Input of {@link SessionService.create}. */
+export interface CreateSessionOptions {
+  /** The authenticated user's id. */
+  userId: string;
+  /** Authentication assurance level (1 = one factor, 2 = multi-factor). Default 1. */
+  aal?: number;
+  /** Initial data. */
+  data?: SessionData;
+  /** Copy the pre-login session's data: `true` for all, or a list of keys. Default: none. */
+  carryOver?: boolean | string[];
+}
+
+const STATE = Symbol('nest-session-kit:request-state');
+
+interface RequestState {
+  outcome: Promise<ResolveOutcome>;
+  session?: ActiveSession;
+}
+
+type StatefulRequest = HttpRequestLike & { [STATE]?: RequestState };
+
+/**
+ * The session API for controllers and services. Loads the session lazily (at most once per request; a route
+ * that never asks costs no store round trip), sets the cookie only on create, rotation and destroy, and fails
+ * closed with 503 when the store is down.
+ */
+@Injectable()
+export class SessionService {
+  private readonly logger = new Logger('SessionModule');
+  private readonly cookies: CookiePolicy;
+  private lastOutageLog = 0;
+  private suppressedOutageLogs = 0;
+
+  constructor(
+    private readonly manager: SessionManager,
+    private readonly events: SecurityEventBus,
+    @Inject(SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
+  ) {
+    this.cookies = new CookiePolicy(options.cookie);
+  }
+
+  /**
+   * Resolves the request's session (once per request). Sends a new cookie when the session rotated, and
+   * clears a cookie that names no live session.
+   */
+  async load(req: HttpRequestLike, res?: HttpResponseLike): Promise<ResolveOutcome> {
+    const request = req as StatefulRequest;
+    const known = request[STATE];
+    if (known) return known.outcome;
+    const state: RequestState = { outcome: this.resolve(request, res) };
+    request[STATE] = state;
+    try {
+      return await state.outcome;
+    } catch (error) {
+      // Let a later call try again rather than remembering an outage.
+      delete request[STATE];
+      throw error;
+    }
+  }
+
+  /** The current session, loading it if needed; `null` when the request has none. */
+  async current(req: HttpRequestLike, res?: HttpResponseLike): Promise<SessionView | null> {
+    const outcome = await this.load(req, res);
+    return outcome.kind === 'active' ? toView(outcome.session.record) : null;
+  }
+
+  /** The current session if the guard (or an earlier call) loaded it; `undefined` otherwise. Synchronous. */
+  peek(req: HttpRequestLike): SessionView | undefined {
+    return peekSession(req);
+  }
+
+  /**
+   * Starts a session for a user who just authenticated. Always a new token; the session the request came
+   * with (if any) is destroyed first, so a planted id can never become authenticated (no fixation).
+   */
+  async create(req: HttpRequestLike, res: HttpResponseLike, input: CreateSessionOptions): Promise<SessionView> {
+    const reading = this.cookies.read(req);
+    const { token, session } = await this.guard(() =>
+      this.manager.create({
+        userId: input.userId,
+        aal: input.aal,
+        data: input.data,
+        carryOver: input.carryOver,
+        client: clientInfoOf(req),
+        previousToken: reading.kind === 'present' ? reading.value : undefined,
+      }),
+    );
+    this.cookies.set(res, token);
+    noStore(res);
+    (req as StatefulRequest)[STATE] = { outcome: Promise.resolve({ kind: 'active', session }), session };
+    return toView(session.record);
+  }
+
+  /**
+   * Changes session data atomically. `mutate` receives a copy and returns the new data (or changes the copy
+   * in place); on a parallel write it is re-run on the fresh data, so keep it free of side effects.
+   *
+   * @example await sessions.update(req, (data) => ({ ...data, theme: 'dark' }));
+   */
+  async update(req: HttpRequestLike, mutate: (data: SessionData) => SessionData | void): Promise<SessionView> {
+    const session = await this.require(req);
+    const record = await this.guard(() => this.manager.updateData(session, mutate));
+    return toView(record);
+  }
+
+  /** Issues a new id for the current session now (privilege change); the old one dies at once. */
+  async rotate(req: HttpRequestLike, res: HttpResponseLike, reason = 'privilege_change'): Promise<SessionView> {
+    const session = await this.require(req);
+    const token = await this.guard(() => this.manager.rotate(session, reason, clientInfoOf(req)));
+    return this.afterRotation(session, res, token);
+  }
+
+  /**
+   * Records that the user just proved who they are again (password, second factor): rotates the id, sets
+   * `authenticatedAt`, resets the idle and absolute timeouts, and optionally raises the assurance level.
+   */
+  async reauthenticate(req: HttpRequestLike, res: HttpResponseLike, options: { aal?: number } = {}): Promise<SessionView> {
+    const session = await this.require(req);
+    const changes = options.aal === undefined ? {} : { aal: options.aal };
+    const token = await this.guard(() => this.manager.reauthenticate(session, clientInfoOf(req), changes));
+    return this.afterRotation(session, res, token);
+  }
+
+  /** Logs out: destroys the session server-side and clears the cookie (and, by default, site data). */
+  async destroy(req: HttpRequestLike, res: HttpResponseLike): Promise<void> {
+    const outcome = await this.load(req);
+    if (outcome.kind === 'active') await this.guard(() => this.manager.destroy(outcome.session, clientInfoOf(req)));
+    this.cookies.clear(res);
+    noStore(res);
+    if (this.options.clearSiteDataOnLogout) res.setHeader('Clear-Site-Data', '"cache", "storage"');
+    (req as StatefulRequest)[STATE] = { outcome: Promise.resolve({ kind: 'none' }) };
+  }
+
+  /**
+   * Ends every session of a user (logout everywhere, password change, account disabled). With `exceptCurrentOf`,
+   * the session of that request survives. Returns how many sessions ended.
+   */
+  async destroyAllForUser(userId: string, options: { exceptCurrentOf?: HttpRequestLike; reason?: string } = {}): Promise<number> {
+    const keep = options.exceptCurrentOf ? (options.exceptCurrentOf as StatefulRequest)[STATE]?.session?.id : undefined;
+    const client = options.exceptCurrentOf ? clientInfoOf(options.exceptCurrentOf) : undefined;
+    return this.guard(() => this.manager.destroyAllForUser(userId, client, { exceptId: keep, reason: options.reason }));
+  }
+
+  /** The user's live sessions, oldest first; `current` marks the one of `req`. */
+  async list(userId: string, req?: HttpRequestLike): Promise<SessionListing[]> {
+    const currentId = req ? (req as StatefulRequest)[STATE]?.session?.id : undefined;
+    const sessions = await this.guard(() => this.manager.list(userId));
+    return sessions.map(({ id, record }) => ({
+      handle: record.handle,
+      current: id === currentId,
+      createdAt: record.createdAt,
+      lastSeenAt: record.lastSeenAt,
+      ip: record.ip,
+      userAgent: record.userAgent,
+    }));
+  }
+
+  /** Ends the user's session with this handle. False when the user has none with it (e.g. another user's). */
+  async revoke(userId: string, handle: string, req?: HttpRequestLike): Promise<boolean> {
+    return this.guard(() => this.manager.revoke(userId, handle, req ? clientInfoOf(req) : undefined));
+  }
+
+  /** The user's privileges changed: each of their live sessions gets a new id at its next request. */
+  async bumpPrivileges(userId: string): Promise<number> {
+    return this.guard(() => this.manager.bumpPrivileges(userId));
+  }
+
+  /** Resolves when the store answers; throws 503 when it does not. For health checks. */
+  async ping(): Promise<void> {
+    await this.guard(() => this.manager.ping());
+  }
+
+  private async resolve(req: StatefulRequest, res?: HttpResponseLike): Promise<ResolveOutcome> {
+    const reading = this.cookies.read(req);
+    if (reading.kind === 'absent') return { kind: 'none' };
+    const outcome: ResolveOutcome =
+      reading.kind === 'ambiguous' ? { kind: 'malformed' } : await this.guard(() => this.manager.resolve(reading.value, clientInfoOf(req)));
+    if (outcome.kind === 'active') {
+      const state = req[STATE];
+      if (state) state.session = outcome.session;
+      if (res) {
+        noStore(res);
+        if (outcome.issuedToken) this.cookies.set(res, outcome.issuedToken);
+      }
+    } else if (res && outcome.kind !== 'none') {
+      this.cookies.clear(res);
+      noStore(res);
+    }
+    return outcome;
+  }
+
+  private async require(req: HttpRequestLike): Promise<ActiveSession> {
+    await this.load(req);
+    const session = (req as StatefulRequest)[STATE]?.session;
+    if (!session) throw new SessionRequiredException();
+    return session;
+  }
+
+  private afterRotation(session: ActiveSession, res: HttpResponseLike, token: string | null): SessionView {
+    if (token === null) throw new SessionRequiredException('Your session has ended. Sign in again.');
+    this.cookies.set(res, token);
+    noStore(res);
+    return toView(session.record);
+  }
+
+  /** Maps core failures to HTTP: store down → 503 (logged, throttled to one line a second), session gone → 401. */
+  private async guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      if (error instanceof SessionStoreUnavailableError) {
+        this.reportOutage(error);
+        throw new SessionStoreUnavailableException();
+      }
+      if (error instanceof SessionGoneError) throw new SessionRequiredException(error.message);
+      throw error;
+    }
+  }
+
+  private reportOutage(error: SessionStoreUnavailableError): void {
+    const now = this.options.clock.now();
+    if (now - this.lastOutageLog < 1000) {
+      this.suppressedOutageLogs++;
+      return;
+    }
+    const suppressed = this.suppressedOutageLogs ? ` (${this.suppressedOutageLogs} similar failures in the last second not logged)` : '';
+    this.lastOutageLog = now;
+    this.suppressedOutageLogs = 0;
+    this.logger.error(`${error.message} Failing closed with 503${suppressed}.`);
+    this.events.emit({
+      type: 'session_store_unavailable',
+      time: this.options.clock.now(),
+      level: 'CRITICAL',
+      outcome: 'failure',
+      reason: error.operation,
+    });
+  }
+}
+
+/**
+ * The session that `SessionAuthGuard` (or an earlier `SessionService` call) loaded for this request, or
+ * `undefined`. Synchronous and free: no store access. Used by the parameter decorators.
+ */
+export function peekSession(req: HttpRequestLike): SessionView | undefined {
+  const session = (req as StatefulRequest)[STATE]?.session;
+  return session ? toView(session.record) : undefined;
+}
+
+function noStore(res: HttpResponseLike): void {
+  if (!res.headersSent) res.setHeader('Cache-Control', 'no-store');
+}
+
+function toView(r: SessionRecord): SessionView {
+  return {
+    handle: r.handle,
+    userId: r.userId,
+    createdAt: r.createdAt,
+    lastSeenAt: r.lastSeenAt,
+    authenticatedAt: r.authenticatedAt,
+    idleExpiresAt: r.idleExpiresAt,
+    absoluteExpiresAt: r.absoluteExpiresAt,
+    aal: r.aal,
+    rolesVersion: r.rolesVersion,
+    data: r.data,
+  };
+}
