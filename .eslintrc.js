@@ -6,7 +6,7 @@ module.exports = {
   plugins: ['@typescript-eslint'],
   extends: ['eslint:recommended', 'plugin:@typescript-eslint/recommended'],
   env: { node: true, jest: true },
-  ignorePatterns: ['dist/', 'dist-sample/', 'node_modules/', '.eslintrc.js', 'jest.config.js', 'bench/*.js'],
+  ignorePatterns: ['dist/', 'dist-sample/', 'node_modules/', '.eslintrc.js', 'jest.config.js', 'bench/*.js', 'scripts/*.js'],
   rules: {
     '@typescript-eslint/no-floating-promises': 'error',
     '@typescript-eslint/no-explicit-any': 'error',
