@@ -1,0 +1,18 @@
+/**
+ * `nest-session-kit/redis`: the Redis session store. A separate entry point so that applications not using
+ * Redis never load the `redis` package (an optional peer dependency).
+ *
+ * @example
+ * import { RedisSessionStore } from 'nest-session-kit/redis';
+ * const store = await RedisSessionStore.connect({ url: process.env.REDIS_URL });
+ */
+export {
+  DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+  DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
+  DEFAULT_REDIS_PREFIX,
+  DEFAULT_REDIS_URL,
+  MAX_RECONNECT_DELAY_MS,
+  RedisSessionStore,
+} from './redis-session.store';
+export type { RedisSessionClient, RedisSessionStoreOptions } from './redis-session.store';
+export { RedisSessionStoreError, RedisStoreTimeoutError, RedisStoreUnavailableError } from './redis-session-store.errors';

@@ -1,0 +1,422 @@
+/**
+ * Lua scripts behind {@link RedisSessionStore}: one script per store operation, so every operation is a single
+ * atomic round trip (Redis runs a script to completion before serving any other command).
+ *
+ * Conventions shared by every script:
+ * - `ARGV[1]` is the key prefix. Scripts derive related keys from it (`s:<id>`, `u:<userId>`); the prefix
+ *   carries a hash tag, so every derived key lands in the same Redis Cluster slot as `KEYS[1]`.
+ * - Every decision compares with the `now` passed in ARGV, never with Redis TIME, so the logic follows the
+ *   module's clock (tests move it virtually). Key TTLs only collect garbage and always run past the logical
+ *   expiry.
+ * - Numbers cross the wire as strings produced by JavaScript (`String(n)`), and are stored as given. Numbers
+ *   computed in Lua are written with `%.17g`, which round-trips a double exactly (Lua's default `%.14g`
+ *   would silently round large values).
+ * - Replies contain only strings and arrays: a Lua number would be truncated to an integer reply.
+ *
+ * A session is a hash holding the record's fields, with `data` kept as its JSON text: Lua never decodes it,
+ * so the application's data is stored byte for byte (cjson would turn `[]` into `{}` and round numbers to 14
+ * digits). A rotation pointer lives under the same `s:<id>` key as a hash `{ successor, graceUntil }`, so one
+ * HGETALL tells a session, a pointer and an unknown id apart.
+ *
+ * @internal Not part of the public API: the store is the only caller.
+ */
+
+/**
+ * How long (ms) keys outlive their logical expiry before Redis deletes them: covers clock skew between app
+ * instances, and lets a read shortly after expiry still answer `expired` (with the record) rather than
+ * `missing`.
+ */
+export const GC_SLACK_MS = 60_000;
+
+/** Index entries dropped per `create` (when there is no concurrency limit) whose session key is gone. */
+export const PRUNE_ON_CREATE = 16;
+
+const PRELUDE = `
+local PREFIX = ARGV[1]
+local SLACK = ${GC_SLACK_MS}
+local NUMERIC = { 'createdAt', 'lastSeenAt', 'idleExpiresAt', 'absoluteExpiresAt', 'authenticatedAt',
+  'rotatedAt', 'aal', 'rolesVersion', 'version' }
+local TEXT = { 'handle', 'userId', 'ip', 'userAgent', 'rotateRequired', 'data' }
+
+local function sessionKey(id) return PREFIX .. 's:' .. id end
+local function userKey(userId) return PREFIX .. 'u:' .. userId end
+
+-- A finite number, or nil: tonumber() alone accepts 'nan' and 'inf', which would break every comparison.
+local function num(v)
+  local n = tonumber(v)
+  if n == nil or n ~= n or n == math.huge or n == -math.huge then return nil end
+  return n
+end
+
+local function fmt(n) return string.format('%.17g', n) end
+
+local function setTtl(key, ms) redis.call('PEXPIRE', key, string.format('%.0f', ms)) end
+
+-- Raises a key's TTL to at least ms; never shortens it (the user index outlives every member).
+local function extendTtl(key, ms)
+  if redis.call('PTTL', key) < ms then setTtl(key, ms) end
+end
+
+-- PEXPIRE (deadline - now + slack), not PEXPIREAT deadline: the same instant when now is the wall clock, but
+-- immune to skew between the app's and Redis' clocks, and to virtual clocks in tests (a deadline in the real
+-- past would make PEXPIREAT delete a session that is logically alive).
+local function ttlUntil(deadline, now) return math.max(math.ceil(deadline - now), 0) + SLACK end
+local function sessionTtl(m, now)
+  return ttlUntil(math.min(num(m.idleExpiresAt), num(m.absoluteExpiresAt)), now)
+end
+local function indexTtl(m, now) return ttlUntil(num(m.absoluteExpiresAt), now) end
+
+local function isExpired(m, now)
+  return now >= num(m.idleExpiresAt) or now >= num(m.absoluteExpiresAt)
+end
+
+-- Classifies what is stored under key: 'none', 'bad' (foreign or corrupted: treated as no session),
+-- 'pointer' or 'record'. Also returns the HGETALL reply and a field map.
+local function load(key)
+  local flat = redis.pcall('HGETALL', key)
+  if type(flat) ~= 'table' or flat.err then return 'bad' end
+  if #flat == 0 then return 'none' end
+  local m = {}
+  for i = 1, #flat, 2 do m[flat[i]] = flat[i + 1] end
+  if m.successor ~= nil then
+    if num(m.graceUntil) and m.successor ~= '' then return 'pointer', flat, m end
+    return 'bad'
+  end
+  for _, f in ipairs(NUMERIC) do if num(m[f]) == nil then return 'bad' end end
+  for _, f in ipairs(TEXT) do if m[f] == nil then return 'bad' end end
+  if m.userId == '' then return 'bad' end
+  return 'record', flat, m
+end
+
+-- Lua never parses data on reads (TypeScript validates the record there). Writes check it, so an update or a
+-- rotation never carries along, or silently repairs, a record that reads as missing.
+local function hasObjectData(m)
+  return string.sub(m.data, 1, 1) == '{' and (pcall(cjson.decode, m.data))
+end
+
+-- Writes the field map back into the HGETALL reply, so the caller gets the record as stored now.
+local function flatten(m, flat)
+  for i = 1, #flat, 2 do flat[i + 1] = m[flat[i]] end
+  return flat
+end
+
+local function removeRecord(id, key, m)
+  redis.call('DEL', key)
+  redis.call('ZREM', userKey(m.userId), id)
+end
+
+-- Live sessions of a user in index order (createdAt, then id). Drops index entries whose session is gone,
+-- foreign or corrupted, and deletes sessions expired at now. full = false reads only the fields needed to
+-- decide (no data), for counting.
+local function liveMembers(uk, userId, now, full)
+  local ids = redis.call('ZRANGE', uk, 0, -1)
+  local live = {}
+  for _, id in ipairs(ids) do
+    local key = sessionKey(id)
+    local kind, flat, m
+    if full then
+      kind, flat, m = load(key)
+    else
+      local h = redis.pcall('HMGET', key, 'userId', 'createdAt', 'idleExpiresAt', 'absoluteExpiresAt', 'successor')
+      if type(h) == 'table' and not h.err and h[1] and not h[5]
+        and num(h[2]) and num(h[3]) and num(h[4]) then
+        kind = 'record'
+        m = { userId = h[1], createdAt = h[2], idleExpiresAt = h[3], absoluteExpiresAt = h[4] }
+      end
+    end
+    if kind ~= 'record' or m.userId ~= userId then
+      redis.call('ZREM', uk, id)
+    elseif isExpired(m, now) then
+      redis.call('DEL', key)
+      redis.call('ZREM', uk, id)
+    else
+      live[#live + 1] = { id = id, key = key, flat = flat, m = m, createdAt = num(m.createdAt) }
+    end
+  end
+  return live
+end
+
+-- Applies changes given as field/value pairs in ARGV from position first; returns them as a flat list.
+local function applyChanges(m, first)
+  local changes = {}
+  for i = first, #ARGV, 2 do
+    m[ARGV[i]] = ARGV[i + 1]
+    changes[#changes + 1] = ARGV[i]
+    changes[#changes + 1] = ARGV[i + 1]
+  end
+  m.version = fmt(num(m.version) + 1)
+  changes[#changes + 1] = 'version'
+  changes[#changes + 1] = m.version
+  return changes
+end
+`;
+
+/**
+ * create. KEYS[1] = s:<id>, KEYS[2] = u:<userId>. ARGV = prefix, id, now, maxConcurrent, then the record as field/value pairs.
+ * Reply: `{'exists'}` or `{'ok', evicted}` where evicted is a list of HGETALL replies, oldest first.
+ */
+export const CREATE_SCRIPT = `${PRELUDE}
+local key, id, now, maxConcurrent = KEYS[1], ARGV[2], num(ARGV[3]), num(ARGV[4])
+if redis.call('EXISTS', key) == 1 then return { 'exists' } end
+local m = {}
+local fields = {}
+for i = 5, #ARGV, 2 do
+  m[ARGV[i]] = ARGV[i + 1]
+  fields[#fields + 1] = ARGV[i]
+  fields[#fields + 1] = ARGV[i + 1]
+end
+redis.call('HSET', key, unpack(fields))
+setTtl(key, sessionTtl(m, now))
+local uk = KEYS[2]
+redis.call('ZADD', uk, m.createdAt, id)
+extendTtl(uk, indexTtl(m, now))
+
+local evicted = {}
+if maxConcurrent > 0 then
+  local live = liveMembers(uk, m.userId, now, false)
+  -- The new session sorts after others created at the same instant: on a tie the older login goes first.
+  local ordered, mine = {}, nil
+  for _, s in ipairs(live) do
+    if s.id == id then mine = s else ordered[#ordered + 1] = s end
+  end
+  if mine then
+    local pos = #ordered + 1
+    for i = #ordered, 1, -1 do
+      if ordered[i].createdAt > mine.createdAt then pos = i else break end
+    end
+    table.insert(ordered, pos, mine)
+  end
+  for i = 1, #ordered - maxConcurrent do
+    local s = ordered[i]
+    evicted[#evicted + 1] = redis.call('HGETALL', s.key)
+    redis.call('DEL', s.key)
+    redis.call('ZREM', uk, s.id)
+  end
+else
+  -- No limit to enforce, so no full scan: drop a few index entries whose session Redis has already expired,
+  -- oldest first, so the index of a user who never logs out stays near the number of live sessions.
+  for _, other in ipairs(redis.call('ZRANGE', uk, 0, ${PRUNE_ON_CREATE - 1})) do
+    if redis.call('EXISTS', sessionKey(other)) == 0 then redis.call('ZREM', uk, other) end
+  end
+end
+return { 'ok', evicted }
+`;
+
+/**
+ * read. KEYS[1] = s:<id>. ARGV = prefix, id, now, now + idleTimeoutMs, touchIntervalMs.
+ * Reply: `{'missing'}`, `{'expired', id, record}` or `{'active', id, viaGrace ('1'|'0'), record}`.
+ */
+export const READ_SCRIPT = `${PRELUDE}
+local key, id, now = KEYS[1], ARGV[2], num(ARGV[3])
+local kind, flat, m = load(key)
+local viaGrace = '0'
+if kind == 'pointer' then
+  if now >= num(m.graceUntil) then return { 'missing' } end
+  -- One hop only: a successor that is itself a pointer is not followed.
+  id = m.successor
+  key = sessionKey(id)
+  kind, flat, m = load(key)
+  viaGrace = '1'
+end
+if kind ~= 'record' then return { 'missing' } end
+if isExpired(m, now) then
+  removeRecord(id, key, m)
+  return { 'expired', id, flat }
+end
+if now - num(m.lastSeenAt) >= num(ARGV[5]) then
+  -- The touch is part of the read: the steady-state cost of an authenticated request stays one command.
+  local idle = ARGV[4]
+  if num(idle) > num(m.absoluteExpiresAt) then idle = m.absoluteExpiresAt end
+  m.lastSeenAt = ARGV[3]
+  m.idleExpiresAt = idle
+  redis.call('HSET', key, 'lastSeenAt', m.lastSeenAt, 'idleExpiresAt', idle)
+  setTtl(key, sessionTtl(m, now))
+  flatten(m, flat)
+end
+return { 'active', id, viaGrace, flat }
+`;
+
+/**
+ * update (compare-and-set). KEYS[1] = s:<id>. ARGV = prefix, id, now, expectedVersion, then changes as
+ * field/value pairs. Reply: `{'missing'}`, `{'conflict', record}` or `{'ok', record}`.
+ */
+export const UPDATE_SCRIPT = `${PRELUDE}
+local key, id, now = KEYS[1], ARGV[2], num(ARGV[3])
+local kind, flat, m = load(key)
+if kind ~= 'record' or not hasObjectData(m) then return { 'missing' } end
+if isExpired(m, now) then
+  removeRecord(id, key, m)
+  return { 'missing' }
+end
+if num(m.version) ~= num(ARGV[4]) then return { 'conflict', flat } end
+redis.call('HSET', key, unpack(applyChanges(m, 5)))
+setTtl(key, sessionTtl(m, now))
+extendTtl(userKey(m.userId), indexTtl(m, now))
+return { 'ok', flatten(m, flat) }
+`;
+
+/**
+ * rotate. KEYS[1] = s:<oldId>, KEYS[2] = s:<newId>. ARGV = prefix, oldId, newId, now, graceMs, now + graceMs,
+ * then changes as field/value pairs. Reply: `{'missing'}`, `{'exists'}` (newId taken), `{'rotated', record}`
+ * or `{'superseded', successorId, record}`.
+ */
+export const ROTATE_SCRIPT = `${PRELUDE}
+local oldKey, newKey, oldId, newId, now = KEYS[1], KEYS[2], ARGV[2], ARGV[3], num(ARGV[4])
+local kind, flat, m = load(oldKey)
+if kind == 'pointer' then
+  -- Someone rotated first: name their successor, never mint a second one.
+  if now >= num(m.graceUntil) then return { 'missing' } end
+  local skind, sflat, sm = load(sessionKey(m.successor))
+  if skind ~= 'record' or isExpired(sm, now) then return { 'missing' } end
+  return { 'superseded', m.successor, sflat }
+end
+if kind ~= 'record' or not hasObjectData(m) then return { 'missing' } end
+if isExpired(m, now) then
+  removeRecord(oldId, oldKey, m)
+  return { 'missing' }
+end
+if redis.call('EXISTS', newKey) == 1 then return { 'exists' } end
+-- RENAME moves the hash without sending the data through Lua.
+redis.call('RENAME', oldKey, newKey)
+redis.call('HSET', newKey, unpack(applyChanges(m, 7)))
+setTtl(newKey, sessionTtl(m, now))
+local uk = userKey(m.userId)
+redis.call('ZREM', uk, oldId)
+redis.call('ZADD', uk, m.createdAt, newId)
+extendTtl(uk, indexTtl(m, now))
+if num(ARGV[5]) > 0 then
+  redis.call('HSET', oldKey, 'successor', newId, 'graceUntil', ARGV[6])
+  setTtl(oldKey, ttlUntil(num(ARGV[6]), now))
+end
+return { 'rotated', flatten(m, flat) }
+`;
+
+/**
+ * destroy. KEYS[1] = s:<id>. ARGV = prefix, id. A pointer takes its successor with it.
+ * Reply: `{'none'}` or `{'deleted', record}`.
+ */
+export const DESTROY_SCRIPT = `${PRELUDE}
+local key, id = KEYS[1], ARGV[2]
+local kind, flat, m = load(key)
+if kind == 'record' then
+  removeRecord(id, key, m)
+  return { 'deleted', flat }
+end
+if kind == 'pointer' then
+  redis.call('DEL', key)
+  local skey = sessionKey(m.successor)
+  local skind, sflat, sm = load(skey)
+  if skind == 'record' then
+    removeRecord(m.successor, skey, sm)
+    return { 'deleted', sflat }
+  end
+  return { 'none' }
+end
+-- Corrupted data under the id being logged out: the caller asked for this exact key to go.
+if kind == 'bad' then redis.call('DEL', key) end
+return { 'none' }
+`;
+
+/**
+ * listByUser. KEYS[1] = u:<userId>. ARGV = prefix, userId, now.
+ * Reply: a list of `{id, record}`, oldest first.
+ */
+export const LIST_BY_USER_SCRIPT = `${PRELUDE}
+local out = {}
+for _, s in ipairs(liveMembers(KEYS[1], ARGV[2], num(ARGV[3]), true)) do
+  out[#out + 1] = { s.id, s.flat }
+end
+return out
+`;
+
+/** countByUser. KEYS[1] = u:<userId>. ARGV = prefix, userId, now. Reply: the count, as a string. */
+export const COUNT_BY_USER_SCRIPT = `${PRELUDE}
+return tostring(#liveMembers(KEYS[1], ARGV[2], num(ARGV[3]), false))
+`;
+
+/**
+ * destroyByUser. KEYS[1] = u:<userId>. ARGV = prefix, userId, exceptId ('' for none).
+ * Reply: the deleted records.
+ */
+export const DESTROY_BY_USER_SCRIPT = `${PRELUDE}
+local uk, userId, exceptId = KEYS[1], ARGV[2], ARGV[3]
+local out = {}
+for _, id in ipairs(redis.call('ZRANGE', uk, 0, -1)) do
+  if id ~= exceptId then
+    local key = sessionKey(id)
+    local kind, flat, m = load(key)
+    if kind == 'record' and m.userId == userId then
+      redis.call('DEL', key)
+      out[#out + 1] = flat
+    end
+    redis.call('ZREM', uk, id)
+  end
+end
+return out
+`;
+
+/**
+ * destroyByHandle. KEYS[1] = u:<userId>. ARGV = prefix, userId, handle.
+ * Reply: `{'none'}` or `{'deleted', record}`.
+ */
+export const DESTROY_BY_HANDLE_SCRIPT = `${PRELUDE}
+local uk, userId, handle = KEYS[1], ARGV[2], ARGV[3]
+for _, id in ipairs(redis.call('ZRANGE', uk, 0, -1)) do
+  local key = sessionKey(id)
+  local h = redis.pcall('HMGET', key, 'handle', 'userId')
+  if type(h) ~= 'table' or h.err or not h[2] then
+    redis.call('ZREM', uk, id)
+  elseif h[1] == handle and h[2] == userId then
+    local kind, flat, m = load(key)
+    if kind == 'record' then
+      removeRecord(id, key, m)
+      return { 'deleted', flat }
+    end
+    redis.call('ZREM', uk, id)
+  end
+end
+return { 'none' }
+`;
+
+/**
+ * requireRotationForUser. KEYS[1] = u:<userId>. ARGV = prefix, userId.
+ * Reply: how many sessions were marked, as a string.
+ */
+export const REQUIRE_ROTATION_SCRIPT = `${PRELUDE}
+local uk, userId = KEYS[1], ARGV[2]
+local marked = 0
+for _, id in ipairs(redis.call('ZRANGE', uk, 0, -1)) do
+  local key = sessionKey(id)
+  local kind, flat, m = load(key)
+  if kind == 'record' and m.userId == userId then
+    redis.call('HSET', key, 'rotateRequired', '1', 'rolesVersion', fmt(num(m.rolesVersion) + 1),
+      'version', fmt(num(m.version) + 1))
+    marked = marked + 1
+  else
+    redis.call('ZREM', uk, id)
+  end
+end
+return tostring(marked)
+`;
+
+/**
+ * increment. KEYS[1] = c:<key>. ARGV = prefix, now, now + windowMs.
+ * Reply: `{count, resetAt}` as strings.
+ */
+export const INCREMENT_SCRIPT = `${PRELUDE}
+local key, now = KEYS[1], num(ARGV[2])
+local cur = redis.pcall('HMGET', key, 'count', 'resetAt')
+if type(cur) == 'table' and not cur.err then
+  local count, resetAt = num(cur[1]), num(cur[2])
+  if count and resetAt and now < resetAt then
+    count = fmt(count + 1)
+    redis.call('HSET', key, 'count', count)
+    return { count, cur[2] }
+  end
+end
+-- First hit, window over, or garbage under the key: a new window starts now.
+redis.call('DEL', key)
+redis.call('HSET', key, 'count', '1', 'resetAt', ARGV[3])
+setTtl(key, ttlUntil(num(ARGV[3]), now))
+return { '1', ARGV[3] }
+`;

@@ -1,0 +1,87 @@
+/**
+ * A Redis session store operation failed. The store never turns a failure into "no session": callers (the
+ * session module) see this error and answer 503, failing closed.
+ */
+export class RedisSessionStoreError extends Error {
+  /** Stable, machine-readable code for logs and metrics. */
+  readonly code: string = 'REDIS_SESSION_STORE_ERROR';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+
+  /** Redis answered with an error (out of memory, read-only replica, a script error...). */
+  static commandFailed(operation: string, cause: unknown): RedisSessionStoreError {
+    return new RedisSessionStoreError(
+      `Redis session store: ${operation} failed because Redis answered with an error: ${messageOf(cause)}. ` +
+        'Check the Redis server log and its state (memory limit, replica in read-only mode, loading a dataset).',
+      { cause },
+    );
+  }
+
+  /** Redis answered something the store's scripts never return: another program wrote under the prefix. */
+  static unexpectedReply(operation: string, reply: unknown): RedisSessionStoreError {
+    return new RedisSessionStoreError(
+      `Redis session store: ${operation} got an unexpected reply (${preview(reply)}). ` +
+        'Check that no other application writes keys under this store prefix and that the client is not in ' +
+        'legacy mode or mapping replies to custom types.',
+    );
+  }
+}
+
+/** Redis cannot be reached: down, restarting, unreachable over the network, or the client is closed. */
+export class RedisStoreUnavailableError extends RedisSessionStoreError {
+  override readonly code: string = 'REDIS_SESSION_STORE_UNAVAILABLE';
+
+  /**
+   * @param operation the store method that failed (`read`, `create`...)
+   * @param target where Redis was expected (URL without credentials, or "the client passed in")
+   * @param hint what to check, specific to the cause
+   */
+  static create(operation: string, target: string, cause: unknown, hint?: string): RedisStoreUnavailableError {
+    return new RedisStoreUnavailableError(
+      `Redis session store: ${operation} failed because Redis is unreachable at ${target} (${messageOf(cause)}). ` +
+        (hint ??
+          'Check that Redis is running and reachable from this host (address, port, firewall, TLS, password). ' +
+            'The store reconnects by itself when Redis is back.'),
+      { cause },
+    );
+  }
+}
+
+/** Redis did not answer within `commandTimeoutMs`: overloaded, blocked by a slow command, or a network stall. */
+export class RedisStoreTimeoutError extends RedisStoreUnavailableError {
+  override readonly code: string = 'REDIS_SESSION_STORE_TIMEOUT';
+
+  /**
+   * @param timeoutMs the `commandTimeoutMs` that ran out (ms)
+   */
+  static timedOut(operation: string, target: string, timeoutMs: number): RedisStoreTimeoutError {
+    return new RedisStoreTimeoutError(
+      `Redis session store: ${operation} timed out after ${timeoutMs} ms (commandTimeoutMs) waiting for Redis at ` +
+        `${target}. Check that Redis is not overloaded or blocked (SLOWLOG GET, a long script, a paused server) and ` +
+        'that the network path is healthy; raise commandTimeoutMs only if Redis is known to be slow.',
+    );
+  }
+}
+
+/** By shape, not `instanceof Error`: socket errors may come from another realm (Node core under jest's VM). */
+function messageOf(cause: unknown): string {
+  if (typeof cause === 'object' && cause !== null) {
+    const { message, name } = cause as { message?: unknown; name?: unknown };
+    if (typeof message === 'string' && message) return message;
+    if (typeof name === 'string' && name) return name;
+  }
+  return String(cause);
+}
+
+function preview(reply: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(reply) ?? String(reply);
+  } catch {
+    text = String(reply);
+  }
+  return text.length > 120 ? `${text.slice(0, 120)}...` : text;
+}
