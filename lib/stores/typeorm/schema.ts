@@ -12,10 +12,15 @@ export const SESSION_POINTER_TABLE = 'nsk_session_pointer';
 /** Table of fixed-window counters (rate limits, lockouts). */
 export const COUNTER_TABLE = 'nsk_counter';
 
+/** Unique: a handle names one session (revocation by handle). */
 export const SESSION_HANDLE_INDEX = 'UQ_nsk_session_handle';
+/** A user's sessions: listing, counting, eviction, logout everywhere. */
 export const SESSION_USER_INDEX = 'IDX_nsk_session_user_id';
+/** Expired-session cleanup, oldest first. */
 export const SESSION_EXPIRES_INDEX = 'IDX_nsk_session_expires_at';
+/** Cleanup of pointers whose grace window is over. */
 export const POINTER_GRACE_INDEX = 'IDX_nsk_session_pointer_grace_until';
+/** Cleanup of counters whose window is over. */
 export const COUNTER_RESET_INDEX = 'IDX_nsk_counter_reset_at';
 
 /** Session ids are SHA-256 base64url (43 characters); 64 leaves room without inviting misuse. */

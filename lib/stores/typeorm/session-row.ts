@@ -1,0 +1,159 @@
+import { SessionChanges, SessionRecord, isSessionRecord } from '../../core/session-record';
+import { HANDLE_LENGTH, ID_LENGTH, IP_LENGTH, USER_ID_LENGTH } from './schema';
+
+/** A `nsk_session` row as the drivers return it: `bigint` may be a string, booleans may be 0/1. */
+export interface SessionRow {
+  id: string;
+  handle: string;
+  user_id: string;
+  created_at: unknown;
+  last_seen_at: unknown;
+  idle_expires_at: unknown;
+  absolute_expires_at: unknown;
+  authenticated_at: unknown;
+  rotated_at: unknown;
+  aal: unknown;
+  roles_version: unknown;
+  rotate_required: unknown;
+  ip: string;
+  user_agent: string;
+  version: unknown;
+  data: unknown;
+}
+
+/** The columns of a session, in the order {@link sessionValues} returns their values. */
+export const SESSION_COLUMNS = [
+  'id',
+  'handle',
+  'user_id',
+  'created_at',
+  'last_seen_at',
+  'idle_expires_at',
+  'absolute_expires_at',
+  'expires_at',
+  'authenticated_at',
+  'rotated_at',
+  'aal',
+  'roles_version',
+  'rotate_required',
+  'ip',
+  'user_agent',
+  'version',
+  'data',
+] as const;
+
+/** `expires_at`: when the session is over, whichever deadline comes first. */
+export function expiresAt(record: SessionRecord): number {
+  return Math.min(record.idleExpiresAt, record.absoluteExpiresAt);
+}
+
+/** Whether the session is over at `now` (ms). */
+export function isExpired(record: SessionRecord, now: number): boolean {
+  return now >= record.idleExpiresAt || now >= record.absoluteExpiresAt;
+}
+
+/** Column values of a session row, in {@link SESSION_COLUMNS} order. */
+export function sessionValues(id: string, record: SessionRecord): unknown[] {
+  return [
+    id,
+    record.handle,
+    record.userId,
+    record.createdAt,
+    record.lastSeenAt,
+    record.idleExpiresAt,
+    record.absoluteExpiresAt,
+    expiresAt(record),
+    record.authenticatedAt,
+    record.rotatedAt,
+    record.aal,
+    record.rolesVersion,
+    record.rotateRequired,
+    record.ip,
+    record.userAgent,
+    record.version,
+    JSON.stringify(record.data),
+  ];
+}
+
+/**
+ * Turns a row back into a record, or null when the row is not a well-formed session (data that is not JSON,
+ * a number column holding garbage...): a corrupted row must read as "no session", never crash a request.
+ */
+export function decodeRow(row: SessionRow): SessionRecord | null {
+  let data: unknown;
+  try {
+    data = typeof row.data === 'string' ? JSON.parse(row.data) : undefined;
+  } catch {
+    return null;
+  }
+  const record = {
+    handle: row.handle,
+    userId: row.user_id,
+    createdAt: toNumber(row.created_at),
+    lastSeenAt: toNumber(row.last_seen_at),
+    idleExpiresAt: toNumber(row.idle_expires_at),
+    absoluteExpiresAt: toNumber(row.absolute_expires_at),
+    authenticatedAt: toNumber(row.authenticated_at),
+    rotatedAt: toNumber(row.rotated_at),
+    aal: toNumber(row.aal),
+    rolesVersion: toNumber(row.roles_version),
+    rotateRequired: toBoolean(row.rotate_required),
+    ip: row.ip,
+    userAgent: row.user_agent,
+    version: toNumber(row.version),
+    data,
+  };
+  return isSessionRecord(record) ? record : null;
+}
+
+/** PostgreSQL and MySQL return `bigint` as a string; anything that is not an integer makes the row corrupted. */
+function toNumber(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint') return Number(value);
+  if (typeof value === 'string' && /^-?\d+$/.test(value)) return Number(value);
+  return Number.NaN;
+}
+
+/** PostgreSQL returns booleans; MySQL (`tinyint(1)`) and SQLite return 0/1. */
+function toBoolean(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  if (value === 1 || value === '1') return true;
+  if (value === 0 || value === '0') return false;
+  return undefined;
+}
+
+const INT_FIELDS = ['aal', 'rolesVersion', 'version'] as const;
+const TIME_FIELDS = ['createdAt', 'lastSeenAt', 'idleExpiresAt', 'absoluteExpiresAt', 'authenticatedAt', 'rotatedAt'] as const;
+const INT32_MAX = 2_147_483_647;
+
+/**
+ * Refuses what the columns cannot hold, before any write, with a message naming the field. Without it the
+ * three databases would disagree: PostgreSQL rejects 1.5 in a `bigint`, MySQL rounds it, SQLite stores it.
+ */
+export function assertStorable(id: string, record: SessionRecord, operation: string): void {
+  const fail = (what: string) => {
+    throw new RangeError(`TypeOrmSessionStore.${operation}: ${what}`);
+  };
+  if (!isSessionRecord(record)) throw new TypeError(`TypeOrmSessionStore.${operation}: not a valid SessionRecord`);
+  if (id.length === 0 || id.length > ID_LENGTH) fail(`the id must have 1 to ${ID_LENGTH} characters`);
+  if (record.handle.length > HANDLE_LENGTH) fail(`handle is longer than ${HANDLE_LENGTH} characters`);
+  if (record.userId.length > USER_ID_LENGTH) fail(`userId is longer than ${USER_ID_LENGTH} characters`);
+  if (record.ip.length > IP_LENGTH) fail(`ip is longer than ${IP_LENGTH} characters`);
+  for (const field of TIME_FIELDS) {
+    if (!Number.isSafeInteger(record[field])) fail(`${field} must be an integer number of ms (got ${record[field]})`);
+  }
+  for (const field of INT_FIELDS) {
+    const value = record[field];
+    if (!Number.isInteger(value) || Math.abs(value) > INT32_MAX) fail(`${field} must be a 32-bit integer (got ${value})`);
+  }
+}
+
+/** Applies changes like `applyChanges`, but a key present with `undefined` leaves the field as it was. */
+export function withChanges(record: SessionRecord, changes: SessionChanges): SessionRecord {
+  const next: SessionRecord = { ...record };
+  for (const key of Object.keys(changes) as (keyof SessionChanges)[]) {
+    const value = changes[key];
+    if (value !== undefined) (next as unknown as Record<string, unknown>)[key] = value;
+  }
+  return next;
+}

@@ -1,0 +1,680 @@
+import { Logger } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import { SessionChanges, SessionRecord } from '../../core/session-record';
+import {
+  CounterState,
+  CreateOptions,
+  CreateResult,
+  ReadOptions,
+  ReadResult,
+  RotateOptions,
+  RotateResult,
+  SessionStore,
+  StoredSession,
+  UpdateResult,
+} from '../session-store';
+import { COUNTER_TABLE, SESSION_POINTER_TABLE, SESSION_TABLE } from './schema';
+import {
+  Connection,
+  Dialect,
+  Mutex,
+  isTransientFailure,
+  lockUser,
+  mutexFor,
+  releaseUserLocks,
+  sqlFamilyOf,
+} from './sql-dialect';
+import {
+  SESSION_COLUMNS,
+  SessionRow,
+  assertStorable,
+  decodeRow,
+  expiresAt,
+  isExpired,
+  sessionValues,
+  withChanges,
+} from './session-row';
+
+/** Options for {@link TypeOrmSessionStore}. */
+export interface TypeOrmSessionStoreOptions {
+  /**
+   * Your TypeORM DataSource (PostgreSQL, MariaDB/MySQL through mysql2, or better-sqlite3), with the tables of
+   * `CreateSessionTables1795676727574` (or `SESSION_ENTITIES` synchronised). It stays yours: the
+   * store never initialises or destroys it.
+   */
+  dataSource: DataSource;
+  /**
+   * How often (ms) expired sessions, rotation pointers and counters are deleted in the background; the timer
+   * does not keep the process alive and stops in `close()`. 0 turns it off (run `deleteExpired(Date.now())`
+   * yourself, e.g. from a cron job). Default 60,000 (one minute).
+   */
+  cleanupIntervalMs?: number;
+  /**
+   * Rows deleted per statement by the cleanup (each batch is a short statement of its own, so cleanup never
+   * holds long locks). Default 500.
+   */
+  cleanupBatchSize?: number;
+}
+
+const DEFAULT_CLEANUP_INTERVAL_MS = 60_000;
+const DEFAULT_CLEANUP_BATCH_SIZE = 500;
+/** Compare-and-set retries when only a touch raced us; touches happen at most once per touch interval. */
+const MAX_CAS_ATTEMPTS = 5;
+/** Runs of a transaction that the database aborted as a deadlock or serialisation victim. */
+const MAX_TRANSACTION_ATTEMPTS = 3;
+/** Longest `setInterval` delay Node accepts (ms); beyond it the timer fires at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+type PointerRow = { successor_id: string; grace_until: unknown };
+type CounterRow = { n: unknown; reset_at: unknown };
+
+/**
+ * A {@link SessionStore} on a relational database through TypeORM: PostgreSQL, MariaDB/MySQL or SQLite
+ * (better-sqlite3). Import it from `nest-session-kit/typeorm`.
+ *
+ * Every operation is atomic: single rows change by compare-and-set (`UPDATE ... WHERE id = ? AND version = ?`,
+ * checking the affected-row count), and the operations that change a user's set of sessions (create with its
+ * eviction, rotate, logout everywhere) run in a READ COMMITTED transaction holding a per-user lock (a
+ * PostgreSQL advisory lock, a MariaDB/MySQL `GET_LOCK`) and row locks (`SELECT ... FOR UPDATE`). On SQLite,
+ * whose single TypeORM connection cannot hold two transactions, the store runs its operations one at a time
+ * (`BEGIN IMMEDIATE` for the multi-statement ones).
+ *
+ * Decisions use the `now` passed in, never the database clock. A corrupted row reads as missing; a database
+ * that cannot be reached makes every method throw.
+ *
+ * @example
+ * const dataSource = new DataSource({
+ *   type: 'postgres', url: process.env.DATABASE_URL,
+ *   migrations: [CreateSessionTables1795676727574], migrationsRun: true,
+ * });
+ * await dataSource.initialize();
+ * const store = new TypeOrmSessionStore({ dataSource });
+ */
+export class TypeOrmSessionStore extends SessionStore {
+  private readonly dataSource: DataSource;
+  private readonly dialect: Dialect;
+  /** Set on SQLite only (see the class comment). */
+  private readonly mutex?: Mutex;
+  private readonly cleanupBatchSize: number;
+  private readonly logger = new Logger('TypeOrmSessionStore');
+  private cleanupTimer?: NodeJS.Timeout;
+  private cleanupRun?: Promise<void>;
+
+  private readonly sessions: string;
+  private readonly pointers: string;
+  private readonly counters: string;
+  private readonly columns: string;
+
+  constructor(options: TypeOrmSessionStoreOptions) {
+    super();
+    if (!options?.dataSource) throw new TypeError('TypeOrmSessionStore: the dataSource option is required');
+    this.dataSource = options.dataSource;
+    const family = sqlFamilyOf(this.dataSource);
+    // TypeORM puts unqualified tables in the DataSource's `schema` on PostgreSQL; so must our SQL.
+    const schema = family === 'postgres' ? (this.dataSource.options as { schema?: string }).schema : undefined;
+    this.dialect = new Dialect(family, schema);
+    if (family === 'sqlite') this.mutex = mutexFor(this.dataSource);
+
+    const interval = options.cleanupIntervalMs ?? DEFAULT_CLEANUP_INTERVAL_MS;
+    if (!Number.isInteger(interval) || interval < 0 || interval > MAX_TIMER_MS) {
+      throw new RangeError(
+        `TypeOrmSessionStore: cleanupIntervalMs must be an integer from 0 (off) to ${MAX_TIMER_MS} ms (got ${options.cleanupIntervalMs})`,
+      );
+    }
+    this.cleanupBatchSize = options.cleanupBatchSize ?? DEFAULT_CLEANUP_BATCH_SIZE;
+    assertBatchSize(this.cleanupBatchSize, 'cleanupBatchSize');
+
+    this.sessions = this.dialect.table(SESSION_TABLE);
+    this.pointers = this.dialect.table(SESSION_POINTER_TABLE);
+    this.counters = this.dialect.table(COUNTER_TABLE);
+    this.columns = SESSION_COLUMNS.filter((c) => c !== 'expires_at').join(', ');
+
+    if (interval > 0) {
+      this.cleanupTimer = setInterval(() => this.runCleanup(), interval);
+      this.cleanupTimer.unref();
+    }
+  }
+
+  async create(id: string, record: SessionRecord, options: CreateOptions): Promise<CreateResult> {
+    assertStorable(id, record, 'create');
+    const { now, maxConcurrent } = options;
+    return this.transaction(async (db) => {
+      await lockUser(db, record.userId);
+      if (await this.idInUse(db, id)) {
+        throw new Error('TypeOrmSessionStore.create: a session with this id already exists; ids must be fresh');
+      }
+      const rows = await db.rows<SessionRow>(
+        `SELECT ${this.columns} FROM ${this.sessions} WHERE ${this.dialect.eq('user_id')} ORDER BY created_at, id${this.dialect.forUpdate}`,
+        [record.userId],
+      );
+      const live: StoredSession[] = [];
+      const dead: string[] = [];
+      for (const row of rows) {
+        const stored = decodeRow(row);
+        if (stored && !isExpired(stored, now)) live.push({ id: row.id, record: stored });
+        else if (stored) dead.push(row.id);
+      }
+      // The newcomer goes after every session created at or before it, so a tie never evicts the newcomer.
+      const position = live.findIndex((s) => s.record.createdAt > record.createdAt);
+      const ranked = [...live];
+      ranked.splice(position === -1 ? live.length : position, 0, { id, record });
+      const victims = maxConcurrent > 0 ? ranked.slice(0, Math.max(0, ranked.length - maxConcurrent)) : [];
+      const doomed = [...dead, ...victims.filter((v) => v.id !== id).map((v) => v.id)];
+      if (doomed.length > 0) {
+        await db.exec(`DELETE FROM ${this.sessions} WHERE ${this.dialect.in('id', doomed.length)}`, doomed);
+      }
+      // As in the reference store, a newcomer older than every kept session (clock skew) is itself evicted.
+      if (!victims.some((v) => v.id === id)) await this.insertSession(db, id, record);
+      return { evicted: victims.map((v) => v.record) };
+    });
+  }
+
+  async read(id: string, options: ReadOptions): Promise<ReadResult> {
+    return this.withConnection(async (db) => {
+      const row = await this.selectSession(db, id, false);
+      if (row) return this.readLive(db, id, row, options, false);
+      const pointer = await this.selectPointer(db, id, false);
+      if (!pointer) return { status: 'missing' };
+      if (options.now >= Number(pointer.grace_until)) {
+        await db.exec(`DELETE FROM ${this.pointers} WHERE ${this.dialect.eq('id')} AND grace_until <= ?`, [id, options.now]);
+        return { status: 'missing' };
+      }
+      // One hop only: the successor is read as a session, never followed as a pointer again.
+      const successor = await this.selectSession(db, pointer.successor_id, false);
+      if (!successor) return { status: 'missing' };
+      return this.readLive(db, pointer.successor_id, successor, options, true);
+    });
+  }
+
+  async update(id: string, expectedVersion: number, changes: SessionChanges, now: number): Promise<UpdateResult> {
+    return this.withConnection(async (db) => {
+      for (let attempt = 1; ; attempt++) {
+        const row = await this.selectSession(db, id, false);
+        const record = row ? decodeRow(row) : null;
+        if (!record) return { status: 'missing' };
+        if (isExpired(record, now)) {
+          await this.deleteIfExpired(db, id, now);
+          return { status: 'missing' };
+        }
+        // After MAX_CAS_ATTEMPTS lost races the caller gets a conflict with the current record and retries from
+        // it, as it would after any other concurrent write.
+        if (record.version !== expectedVersion || attempt > MAX_CAS_ATTEMPTS) return { status: 'conflict', record };
+        const next = { ...withChanges(record, changes), version: record.version + 1 };
+        assertStorable(id, next, 'update');
+        // The WHERE clause is the whole state this write was computed from: the version, and the touch fields
+        // (a touch moves them without a new version). Zero rows affected means someone wrote in between.
+        const affected = await db.exec(
+          `UPDATE ${this.sessions} SET last_seen_at = ?, idle_expires_at = ?, absolute_expires_at = ?, expires_at = ?,
+             authenticated_at = ?, rotated_at = ?, aal = ?, roles_version = ?, rotate_required = ?, version = ?, data = ?
+           WHERE ${this.dialect.eq('id')} AND version = ? AND last_seen_at = ? AND idle_expires_at = ?`,
+          [
+            next.lastSeenAt,
+            next.idleExpiresAt,
+            next.absoluteExpiresAt,
+            expiresAt(next),
+            next.authenticatedAt,
+            next.rotatedAt,
+            next.aal,
+            next.rolesVersion,
+            next.rotateRequired,
+            next.version,
+            JSON.stringify(next.data),
+            id,
+            record.version,
+            record.lastSeenAt,
+            record.idleExpiresAt,
+          ],
+        );
+        if (affected === 1) return { status: 'ok', record: next };
+      }
+    });
+  }
+
+  async rotate(oldId: string, newId: string, options: RotateOptions): Promise<RotateResult> {
+    const { now, graceMs, changes } = options;
+    return this.transaction(async (db) => {
+      const [owner] = await db.rows<{ user_id: string }>(
+        `SELECT user_id FROM ${this.sessions} WHERE ${this.dialect.eq('id')}`,
+        [oldId],
+      );
+      if (owner) {
+        // The user lock orders this rotation with the user's creates (which count and evict the user's rows);
+        // the row lock then makes parallel rotations of this id wait for the first one, which deletes the row.
+        await lockUser(db, owner.user_id);
+        const row = await this.selectSession(db, oldId, true);
+        if (row) return this.moveSession(db, oldId, newId, row, now, graceMs, changes);
+      }
+      // Not (or no longer) a session: a rotation that won the race may have left a pointer. READ COMMITTED
+      // gives every statement a fresh snapshot, so the pointer committed by the winner is visible here.
+      const pointer = await this.selectPointer(db, oldId, false);
+      if (!pointer || now >= Number(pointer.grace_until)) return { status: 'missing' };
+      const successorRow = await this.selectSession(db, pointer.successor_id, false);
+      const successor = successorRow ? decodeRow(successorRow) : null;
+      if (!successor || isExpired(successor, now)) return { status: 'missing' };
+      return { status: 'superseded', id: pointer.successor_id, record: successor };
+    });
+  }
+
+  async destroy(id: string): Promise<SessionRecord | null> {
+    return this.transaction(async (db) => {
+      const row = await this.selectSession(db, id, true);
+      if (row) {
+        await db.exec(`DELETE FROM ${this.sessions} WHERE ${this.dialect.eq('id')}`, [id]);
+        return decodeRow(row);
+      }
+      // A rotated-away id: logging out with the old cookie ends the session it moved to (whatever the grace
+      // window: this method has no `now`, and ending the family is the safe side).
+      const pointer = await this.selectPointer(db, id, true);
+      if (!pointer) return null;
+      await db.exec(`DELETE FROM ${this.pointers} WHERE ${this.dialect.eq('id')}`, [id]);
+      const successor = await this.selectSession(db, pointer.successor_id, true);
+      if (!successor) return null;
+      await db.exec(`DELETE FROM ${this.sessions} WHERE ${this.dialect.eq('id')}`, [pointer.successor_id]);
+      return decodeRow(successor);
+    });
+  }
+
+  async listByUser(userId: string, now: number): Promise<StoredSession[]> {
+    return this.withConnection(async (db) => {
+      const rows = await db.rows<SessionRow>(
+        `SELECT ${this.columns} FROM ${this.sessions} WHERE ${this.dialect.eq('user_id')} ORDER BY created_at, id`,
+        [userId],
+      );
+      const live: StoredSession[] = [];
+      let expired = false;
+      for (const row of rows) {
+        const record = decodeRow(row);
+        if (record && !isExpired(record, now)) live.push({ id: row.id, record });
+        else if (record) expired = true;
+      }
+      if (expired) {
+        await db.exec(
+          `DELETE FROM ${this.sessions} WHERE ${this.dialect.eq('user_id')} AND (idle_expires_at <= ? OR absolute_expires_at <= ?)`,
+          [userId, now, now],
+        );
+      }
+      return live;
+    });
+  }
+
+  /**
+   * Deletes every session of the user except `exceptId`. Atomic with respect to the user's concurrent creates
+   * and rotations: it holds the same per-user lock, so none of them can add a row while it runs.
+   */
+  async destroyByUser(userId: string, exceptId?: string): Promise<SessionRecord[]> {
+    return this.transaction(async (db) => {
+      await lockUser(db, userId);
+      const keep = exceptId === undefined ? '' : ` AND ${this.dialect.ne('id')}`;
+      const params = exceptId === undefined ? [userId] : [userId, exceptId];
+      const rows = await db.rows<SessionRow>(
+        `SELECT ${this.columns} FROM ${this.sessions} WHERE ${this.dialect.eq('user_id')}${keep} ORDER BY created_at, id${this.dialect.forUpdate}`,
+        params,
+      );
+      if (rows.length === 0) return [];
+      await db.exec(`DELETE FROM ${this.sessions} WHERE ${this.dialect.eq('user_id')}${keep}`, params);
+      return rows.map(decodeRow).filter((r): r is SessionRecord => r !== null);
+    });
+  }
+
+  async destroyByHandle(userId: string, handle: string): Promise<SessionRecord | null> {
+    return this.transaction(async (db) => {
+      const [row] = await db.rows<SessionRow>(
+        `SELECT ${this.columns} FROM ${this.sessions} WHERE ${this.dialect.eq('user_id')} AND ${this.dialect.eq('handle')}${this.dialect.forUpdate}`,
+        [userId, handle],
+      );
+      if (!row) return null;
+      await db.exec(`DELETE FROM ${this.sessions} WHERE ${this.dialect.eq('id')}`, [row.id]);
+      return decodeRow(row);
+    });
+  }
+
+  /**
+   * Marks every session of the user (expired ones not yet collected included: this method has no `now`) in
+   * one UPDATE, so it is atomic on its own.
+   */
+  async requireRotationForUser(userId: string): Promise<number> {
+    return this.withConnection((db) =>
+      db.exec(
+        `UPDATE ${this.sessions} SET rotate_required = ?, roles_version = roles_version + 1, version = version + 1
+         WHERE ${this.dialect.eq('user_id')}`,
+        [true, userId],
+      ),
+    );
+  }
+
+  async countByUser(userId: string, now: number): Promise<number> {
+    return this.withConnection(async (db) => {
+      const rows = await db.rows<SessionRow>(
+        `SELECT ${this.columns} FROM ${this.sessions}
+         WHERE ${this.dialect.eq('user_id')} AND idle_expires_at > ? AND absolute_expires_at > ?`,
+        [userId, now, now],
+      );
+      // Decoded like everywhere else, so a corrupted row, which reads as missing, is not counted either.
+      return rows.filter((row) => decodeRow(row) !== null).length;
+    });
+  }
+
+  async increment(key: string, windowMs: number, now: number): Promise<CounterState> {
+    if (!Number.isSafeInteger(windowMs) || windowMs <= 0) {
+      throw new RangeError(`TypeOrmSessionStore.increment: windowMs must be a positive integer (got ${windowMs})`);
+    }
+    if (!Number.isSafeInteger(now)) throw new RangeError(`TypeOrmSessionStore.increment: now must be an integer (got ${now})`);
+    const q = (name: string) => this.dialect.quote(name);
+    const resetAt = now + windowMs;
+    if (this.dialect.family === 'mysql') {
+      // No RETURNING on MySQL: the upsert keeps the row locked until COMMIT, so the SELECT in the same
+      // transaction reads exactly the value this increment produced. `count` is assigned first, while
+      // `reset_at` still holds the old window end (MySQL applies assignments left to right).
+      return this.transaction(async (db) => {
+        await db.exec(
+          `INSERT INTO ${this.counters} (${q('key')}, ${q('count')}, reset_at) VALUES (?, 1, ?)
+           ON DUPLICATE KEY UPDATE ${q('count')} = IF(reset_at <= ?, 1, ${q('count')} + 1), reset_at = IF(reset_at <= ?, ?, reset_at)`,
+          [key, resetAt, now, now, resetAt],
+        );
+        // Plain equality: the upsert matched the key by the primary key's collation, and so must this read.
+        const [row] = await db.rows<CounterRow>(
+          `SELECT ${q('count')} AS n, reset_at FROM ${this.counters} WHERE ${q('key')} = ?`,
+          [key],
+        );
+        return toCounterState(row);
+      });
+    }
+    return this.withConnection(async (db) => {
+      const [row] = await db.rows<CounterRow>(
+        `INSERT INTO ${this.counters} AS c (${q('key')}, ${q('count')}, reset_at) VALUES (?, 1, ?)
+         ON CONFLICT (${q('key')}) DO UPDATE SET
+           ${q('count')} = CASE WHEN c.reset_at <= ? THEN 1 ELSE c.${q('count')} + 1 END,
+           reset_at = CASE WHEN c.reset_at <= ? THEN ? ELSE c.reset_at END
+         RETURNING ${q('count')} AS n, reset_at`,
+        [key, resetAt, now, now, resetAt],
+      );
+      return toCounterState(row);
+    });
+  }
+
+  async resetCounter(key: string): Promise<void> {
+    await this.withConnection((db) => db.exec(`DELETE FROM ${this.counters} WHERE ${this.dialect.quote('key')} = ?`, [key]));
+  }
+
+  async ping(): Promise<void> {
+    await this.withConnection((db) => db.rows('SELECT 1 AS ok'));
+  }
+
+  /** Stops the cleanup timer and waits for a cleanup in progress. The DataSource stays open: it is yours. */
+  async close(): Promise<void> {
+    if (this.cleanupTimer) clearInterval(this.cleanupTimer);
+    this.cleanupTimer = undefined;
+    await this.cleanupRun;
+  }
+
+  /**
+   * Deletes sessions, rotation pointers and counters that are over at `now` (ms since epoch), `batchSize` rows
+   * per statement, oldest first, until none is left. Each batch selects the ids through the expiry index
+   * (`ORDER BY ... LIMIT`, which every database supports, unlike `DELETE ... LIMIT`) and deletes them by id, so
+   * no statement holds locks for long. The background timer calls it with `Date.now()`.
+   *
+   * @param now ms since epoch: rows whose deadline is at or before it go.
+   * @param batchSize rows per statement; default the store's `cleanupBatchSize` (500).
+   * @returns how many rows were deleted, all three tables together.
+   */
+  async deleteExpired(now: number, batchSize: number = this.cleanupBatchSize): Promise<number> {
+    assertBatchSize(batchSize, 'deleteExpired batchSize');
+    const sessions = await this.deleteInBatches(this.sessions, 'id', 'expires_at', now, batchSize, true);
+    const pointers = await this.deleteInBatches(this.pointers, 'id', 'grace_until', now, batchSize, true);
+    const counters = await this.deleteInBatches(this.counters, this.dialect.quote('key'), 'reset_at', now, batchSize, false);
+    return sessions + pointers + counters;
+  }
+
+  private async deleteInBatches(
+    table: string,
+    key: string,
+    deadline: string,
+    now: number,
+    batchSize: number,
+    exactKey: boolean,
+  ): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      // Each batch is its own short operation, so other requests interleave between batches (on SQLite too).
+      const batch = await this.withConnection(async (db) => {
+        const rows = await db.rows<{ k: string }>(
+          `SELECT ${key} AS k FROM ${table} WHERE ${deadline} <= ? ORDER BY ${deadline} LIMIT ?`,
+          [now, batchSize],
+        );
+        if (rows.length === 0) return { selected: 0, affected: 0 };
+        const keys = rows.map((r) => r.k);
+        const match = exactKey ? this.dialect.in(key, keys.length) : `${key} IN (${keys.map(() => '?').join(', ')})`;
+        // The deadline is checked again: a row touched since the SELECT is alive and stays.
+        const affected = await db.exec(`DELETE FROM ${table} WHERE ${match} AND ${deadline} <= ?`, [...keys, now]);
+        return { selected: rows.length, affected };
+      });
+      deleted += batch.affected;
+      if (batch.selected < batchSize) return deleted;
+    }
+  }
+
+  private runCleanup(): void {
+    if (this.cleanupRun || !this.dataSource.isInitialized) return;
+    this.cleanupRun = this.deleteExpired(Date.now())
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          // A cleanup that fails (database briefly down) is retried at the next tick; requests are unaffected.
+          this.logger.warn(`Expired-session cleanup failed: ${error instanceof Error ? error.message : String(error)}`);
+        },
+      )
+      .finally(() => {
+        this.cleanupRun = undefined;
+      });
+  }
+
+  /** The read path after the row was found: expiry, then the touch as a conditional UPDATE when due. */
+  private async readLive(
+    db: Connection,
+    id: string,
+    found: SessionRow,
+    options: ReadOptions,
+    viaGrace: boolean,
+  ): Promise<ReadResult> {
+    const { now, idleTimeoutMs, touchIntervalMs } = options;
+    let row: SessionRow | null = found;
+    for (let attempt = 1; row; attempt++) {
+      const record = decodeRow(row);
+      if (!record) return { status: 'missing' };
+      if (isExpired(record, now)) {
+        await this.deleteIfExpired(db, id, now);
+        return { status: 'expired', record };
+      }
+      const active = (r: SessionRecord): ReadResult => ({ status: 'active', id, record: r, viaGrace });
+      if (now - record.lastSeenAt < touchIntervalMs || attempt > MAX_CAS_ATTEMPTS) return active(record);
+      const touched = {
+        ...record,
+        lastSeenAt: now,
+        idleExpiresAt: Math.min(now + idleTimeoutMs, record.absoluteExpiresAt),
+      };
+      // Nothing would change (MySQL would then report 0 affected rows, which means "lost the race" here).
+      if (touched.lastSeenAt === record.lastSeenAt && touched.idleExpiresAt === record.idleExpiresAt) return active(record);
+      // Conditional on the exact state read, so a touch never overwrites a concurrent update or re-authentication.
+      const affected = await db.exec(
+        `UPDATE ${this.sessions} SET last_seen_at = ?, idle_expires_at = ?, expires_at = ?
+         WHERE ${this.dialect.eq('id')} AND version = ? AND last_seen_at = ? AND idle_expires_at = ? AND absolute_expires_at = ?`,
+        [
+          touched.lastSeenAt,
+          touched.idleExpiresAt,
+          expiresAt(touched),
+          id,
+          record.version,
+          record.lastSeenAt,
+          record.idleExpiresAt,
+          record.absoluteExpiresAt,
+        ],
+      );
+      if (affected === 1) return active(touched);
+      row = await this.selectSession(db, id, false);
+    }
+    return { status: 'missing' };
+  }
+
+  /** Moves a locked session row to `newId`, leaving a pointer at `oldId` for the grace window. */
+  private async moveSession(
+    db: Connection,
+    oldId: string,
+    newId: string,
+    row: SessionRow,
+    now: number,
+    graceMs: number,
+    changes: SessionChanges,
+  ): Promise<RotateResult> {
+    const record = decodeRow(row);
+    if (!record) return { status: 'missing' };
+    if (isExpired(record, now)) {
+      await this.deleteIfExpired(db, oldId, now);
+      return { status: 'missing' };
+    }
+    const next = { ...withChanges(record, changes), version: record.version + 1 };
+    assertStorable(newId, next, 'rotate');
+    if (await this.idInUse(db, newId)) {
+      throw new Error('TypeOrmSessionStore.rotate: the new id is already in use; ids must be fresh');
+    }
+    // Delete before insert: the handle stays the same and is unique.
+    await db.exec(`DELETE FROM ${this.sessions} WHERE ${this.dialect.eq('id')}`, [oldId]);
+    await this.insertSession(db, newId, next);
+    if (graceMs > 0) {
+      await db.exec(`INSERT INTO ${this.pointers} (id, successor_id, grace_until) VALUES (?, ?, ?)`, [
+        oldId,
+        newId,
+        now + graceMs,
+      ]);
+    }
+    return { status: 'rotated', record: next };
+  }
+
+  private async insertSession(db: Connection, id: string, record: SessionRecord): Promise<void> {
+    await db.exec(
+      `INSERT INTO ${this.sessions} (${SESSION_COLUMNS.join(', ')}) VALUES (${SESSION_COLUMNS.map(() => '?').join(', ')})`,
+      sessionValues(id, record),
+    );
+  }
+
+  private async selectSession(db: Connection, id: string, forUpdate: boolean): Promise<SessionRow | null> {
+    const [row] = await db.rows<SessionRow>(
+      `SELECT ${this.columns} FROM ${this.sessions} WHERE ${this.dialect.eq('id')}${forUpdate ? this.dialect.forUpdate : ''}`,
+      [id],
+    );
+    return row ?? null;
+  }
+
+  private async selectPointer(db: Connection, id: string, forUpdate: boolean): Promise<PointerRow | null> {
+    const [row] = await db.rows<PointerRow>(
+      `SELECT successor_id, grace_until FROM ${this.pointers} WHERE ${this.dialect.eq('id')}${forUpdate ? this.dialect.forUpdate : ''}`,
+      [id],
+    );
+    return row ?? null;
+  }
+
+  /** Whether `id` names a session or a pointer: a fresh id must be neither. */
+  private async idInUse(db: Connection, id: string): Promise<boolean> {
+    const rows = await db.rows(
+      `SELECT 1 AS hit FROM ${this.sessions} WHERE ${this.dialect.eq('id')}
+       UNION ALL SELECT 1 AS hit FROM ${this.pointers} WHERE ${this.dialect.eq('id')}`,
+      [id, id],
+    );
+    return rows.length > 0;
+  }
+
+  /** Deletes the session only if it is still over at `now`: a concurrent re-authentication may have revived it. */
+  private async deleteIfExpired(db: Connection, id: string, now: number): Promise<void> {
+    await db.exec(
+      `DELETE FROM ${this.sessions} WHERE ${this.dialect.eq('id')} AND (idle_expires_at <= ? OR absolute_expires_at <= ?)`,
+      [id, now, now],
+    );
+  }
+
+  /** Runs statements on one connection, without a transaction (each statement is atomic on its own). */
+  private async withConnection<T>(work: (db: Connection) => Promise<T>): Promise<T> {
+    const run = async () => {
+      const runner = this.dataSource.createQueryRunner();
+      try {
+        return await work(new Connection(runner, this.dialect));
+      } finally {
+        await runner.release();
+      }
+    };
+    return this.mutex ? this.mutex.run(run) : run();
+  }
+
+  /**
+   * Runs `work` in one transaction on one connection, retrying it when the database aborted it as a deadlock
+   * victim. READ COMMITTED on PostgreSQL and MariaDB/MySQL: every statement sees what other transactions
+   * committed before it, which is what lets the losers of a rotation race see the winner's pointer once the
+   * lock they waited for is released (MySQL's default REPEATABLE READ would show them the old snapshot).
+   */
+  private async transaction<T>(work: (db: Connection) => Promise<T>): Promise<T> {
+    if (this.mutex) return this.mutex.run(() => this.sqliteTransaction(work));
+    const runner = this.dataSource.createQueryRunner();
+    const db = new Connection(runner, this.dialect);
+    let failed = false;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        await runner.startTransaction('READ COMMITTED');
+        try {
+          const result = await work(db);
+          await runner.commitTransaction();
+          return result;
+        } catch (error) {
+          if (runner.isTransactionActive) {
+            // A failed rollback (connection lost) must not hide the error that caused it.
+            await runner.rollbackTransaction().catch(() => undefined);
+          }
+          if (attempt < MAX_TRANSACTION_ATTEMPTS && isTransientFailure(error)) continue;
+          failed = true;
+          throw error;
+        }
+      }
+    } finally {
+      try {
+        // MySQL user locks outlive transactions: release them before the connection goes back to the pool.
+        // If the connection is broken the server has released them already, and the first error is the one
+        // worth reporting.
+        await releaseUserLocks(db).catch((error: unknown) => {
+          if (!failed) throw error;
+        });
+      } finally {
+        await runner.release();
+      }
+    }
+  }
+
+  /**
+   * SQLite: `BEGIN IMMEDIATE` takes the write lock up front, so another process writing the same file makes
+   * this one wait (busy timeout) instead of failing halfway when a read lock cannot be upgraded.
+   */
+  private async sqliteTransaction<T>(work: (db: Connection) => Promise<T>): Promise<T> {
+    const runner = this.dataSource.createQueryRunner();
+    const db = new Connection(runner, this.dialect);
+    try {
+      await db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await work(db);
+        await db.exec('COMMIT');
+        return result;
+      } catch (error) {
+        await db.exec('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+}
+
+function assertBatchSize(value: number, name: string): void {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(`TypeOrmSessionStore: ${name} must be a positive integer (got ${value})`);
+  }
+}
+
+function toCounterState(row: CounterRow | undefined): CounterState {
+  if (!row) throw new Error('TypeOrmSessionStore.increment: the counter row vanished during its own upsert');
+  return { count: Number(row.n), resetAt: Number(row.reset_at) };
+}

@@ -1,0 +1,546 @@
+/**
+ * TypeOrmSessionStore against real servers: PostgreSQL and MariaDB on 127.0.0.1 (they must be running: a
+ * missing server fails these tests, it never skips them) and SQLite through better-sqlite3.
+ *
+ * Each backend gets its own namespace (a PostgreSQL schema, a MariaDB database, a temporary SQLite file),
+ * rebuilt from nothing by the store's own migration, so parallel test files never share tables.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataSource, DataSourceOptions, Logger as TypeOrmLogger } from 'typeorm';
+import {
+  CreateSessionTables1795676727574,
+  SESSION_ENTITIES,
+  SessionEntity,
+  TypeOrmSessionStore,
+  TypeOrmSessionStoreOptions,
+} from '../../lib/stores/typeorm';
+import { describeSessionStore, makeRecord, newId } from './session-store.contract';
+
+// jest.config.js sets testTimeout on the integration project, but Jest reads testTimeout only globally: without
+// this the default 5 s applies, which the contract's 50-writer test can exceed on a loaded machine.
+jest.setTimeout(60_000);
+
+const MIN = 60_000;
+const IDLE = 30 * MIN;
+/** Schemas (PostgreSQL) or databases (MariaDB) of this file: the conformance run, the specifics, scratch. */
+const NAMESPACES = { contract: 'nsk_typeorm_contract', spec: 'nsk_typeorm_spec', scratch: 'nsk_typeorm_scratch' } as const;
+type Namespace = keyof typeof NAMESPACES;
+const MIGRATIONS_TABLE = 'nsk_spec_migrations';
+const TABLES = ['nsk_session', 'nsk_session_pointer', 'nsk_counter', MIGRATIONS_TABLE];
+
+type BackendName = 'postgres' | 'mariadb' | 'sqlite';
+
+/** Counts the statements TypeORM runs, so tests can see how the store talks to the database. */
+class StatementLog implements TypeOrmLogger {
+  readonly queries: string[] = [];
+  logQuery(query: string): void {
+    this.queries.push(query);
+  }
+  logQueryError(): void {}
+  logQuerySlow(): void {}
+  logSchemaBuild(): void {}
+  logMigration(): void {}
+  log(): void {}
+}
+
+interface Backend {
+  name: BackendName;
+  /** Where the server should be, for the failure message. */
+  where: string;
+  /** How to start it, for the failure message. */
+  start: string;
+  /** Creates the namespace if needed and returns the options of a DataSource inside it. */
+  prepare(namespace: string): Promise<DataSourceOptions>;
+  /** Removes what prepare() made outside the database server (the SQLite file). */
+  dispose(): void;
+}
+
+let sqliteDir: string | undefined;
+
+const BACKENDS: Backend[] = [
+  {
+    name: 'postgres',
+    where: 'postgres://postgres@127.0.0.1:5432/test',
+    start: 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start',
+    async prepare(namespace) {
+      const base = { type: 'postgres', host: '127.0.0.1', port: 5432, username: 'postgres', database: 'test' } as const;
+      await withBootstrap(this, base, (ds) => ds.query(`CREATE SCHEMA IF NOT EXISTS ${namespace}`));
+      return { ...base, schema: namespace };
+    },
+    dispose() {},
+  },
+  {
+    name: 'mariadb',
+    where: 'mysql://root@127.0.0.1:3306/test',
+    start: 'start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd',
+    async prepare(namespace) {
+      const base = { type: 'mariadb', host: '127.0.0.1', port: 3306, username: 'root', password: '', database: 'test' } as const;
+      await withBootstrap(this, base, (ds) => ds.query(`CREATE DATABASE IF NOT EXISTS ${namespace}`));
+      return { ...base, database: namespace };
+    },
+    dispose() {},
+  },
+  {
+    name: 'sqlite',
+    where: 'a temporary file',
+    start: 'npm rebuild better-sqlite3',
+    async prepare(namespace) {
+      sqliteDir ??= mkdtempSync(join(tmpdir(), 'nsk-typeorm-'));
+      return { type: 'better-sqlite3', database: join(sqliteDir, `${namespace}.sqlite`) };
+    },
+    dispose() {
+      if (sqliteDir) rmSync(sqliteDir, { recursive: true, force: true });
+      sqliteDir = undefined;
+    },
+  },
+];
+
+/** Connects, or fails with a message that says which server is missing and how to start it. */
+async function connect(backend: Backend, options: DataSourceOptions): Promise<DataSource> {
+  const dataSource = new DataSource(options);
+  try {
+    return await dataSource.initialize();
+  } catch (error) {
+    throw new Error(
+      `${backend.name} is not reachable at ${backend.where}: ${(error as Error).message}. ` +
+        `These tests need it running; start it with: ${backend.start}`,
+    );
+  }
+}
+
+async function withBootstrap(backend: Backend, options: DataSourceOptions, work: (ds: DataSource) => Promise<unknown>): Promise<void> {
+  const dataSource = await connect(backend, options);
+  try {
+    await work(dataSource);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+interface Fixture {
+  dataSource: DataSource;
+  store: TypeOrmSessionStore;
+  log: StatementLog;
+  cleanup(): Promise<void>;
+}
+
+/** A DataSource on an empty namespace, migrated by the store's migration (not synchronize). */
+async function freshDatabase(backend: Backend, namespace: Namespace): Promise<{ dataSource: DataSource; log: StatementLog }> {
+  const log = new StatementLog();
+  const options = {
+    ...(await backend.prepare(NAMESPACES[namespace])),
+    entities: SESSION_ENTITIES,
+    migrations: [CreateSessionTables1795676727574],
+    migrationsTableName: MIGRATIONS_TABLE,
+    logger: log,
+  } as DataSourceOptions;
+  const dataSource = await connect(backend, options);
+  const runner = dataSource.createQueryRunner();
+  try {
+    for (const table of TABLES) await runner.dropTable(table, true);
+  } finally {
+    await runner.release();
+  }
+  await dataSource.runMigrations();
+  return { dataSource, log };
+}
+
+async function setup(backend: Backend, namespace: Namespace, options: Partial<TypeOrmSessionStoreOptions> = {}): Promise<Fixture> {
+  const { dataSource, log } = await freshDatabase(backend, namespace);
+  const store = new TypeOrmSessionStore({ dataSource, ...options });
+  return {
+    dataSource,
+    store,
+    log,
+    async cleanup() {
+      await store.close();
+      if (dataSource.isInitialized) await dataSource.destroy();
+    },
+  };
+}
+
+const read = (store: TypeOrmSessionStore, id: string, now: number, touchIntervalMs = MIN) =>
+  store.read(id, { now, idleTimeoutMs: IDLE, touchIntervalMs });
+
+for (const backend of BACKENDS) {
+  describeSessionStore(`typeorm/${backend.name}`, () => setup(backend, 'contract'));
+
+  describe(`TypeOrmSessionStore on ${backend.name}`, () => {
+    let fx: Fixture;
+    let store: TypeOrmSessionStore;
+    let t0: number;
+
+    beforeAll(async () => {
+      fx = await setup(backend, 'spec', { cleanupIntervalMs: 0 });
+      store = fx.store;
+    });
+    afterAll(async () => {
+      await fx?.cleanup();
+    });
+    beforeEach(() => {
+      t0 = Date.now();
+      fx.log.queries.length = 0;
+    });
+
+    describe('schema', () => {
+      it('the migration creates the three tables with their keys and indexes', async () => {
+        const runner = fx.dataSource.createQueryRunner();
+        try {
+          const session = await runner.getTable('nsk_session');
+          const pointer = await runner.getTable('nsk_session_pointer');
+          const counter = await runner.getTable('nsk_counter');
+          expect(session?.primaryColumns.map((c) => c.name)).toEqual(['id']);
+          expect(pointer?.primaryColumns.map((c) => c.name)).toEqual(['id']);
+          expect(counter?.primaryColumns.map((c) => c.name)).toEqual(['key']);
+          const indexes = (t: typeof session) =>
+            (t?.indices ?? []).map((i) => ({ name: i.name, columns: i.columnNames, unique: Boolean(i.isUnique) }));
+          expect(indexes(session)).toEqual(
+            expect.arrayContaining([
+              { name: 'UQ_nsk_session_handle', columns: ['handle'], unique: true },
+              { name: 'IDX_nsk_session_user_id', columns: ['user_id'], unique: false },
+              { name: 'IDX_nsk_session_expires_at', columns: ['expires_at'], unique: false },
+            ]),
+          );
+          expect(indexes(pointer)).toEqual([{ name: 'IDX_nsk_session_pointer_grace_until', columns: ['grace_until'], unique: false }]);
+          expect(indexes(counter)).toEqual([{ name: 'IDX_nsk_counter_reset_at', columns: ['reset_at'], unique: false }]);
+          expect(session?.findColumnByName('created_at')?.type).toBe('bigint');
+          if (backend.name === 'mariadb') {
+            // Identifiers compare byte for byte: the server default collation is case-insensitive.
+            for (const column of ['id', 'handle', 'user_id']) expect(session?.findColumnByName(column)?.collation).toBe('utf8mb4_bin');
+            expect(counter?.findColumnByName('key')?.collation).toBe('utf8mb4_bin');
+          }
+        } finally {
+          await runner.release();
+        }
+      });
+
+      it('matches the entities: synchronize after the migration has nothing to change', async () => {
+        const pending = await fx.dataSource.driver.createSchemaBuilder().log();
+        expect(pending.upQueries.map((q) => q.query)).toEqual([]);
+      });
+
+      it('works on a schema made by synchronize from SESSION_ENTITIES instead of the migration', async () => {
+        const { dataSource } = await freshDatabase(backend, 'scratch');
+        try {
+          const runner = dataSource.createQueryRunner();
+          try {
+            for (const table of TABLES) await runner.dropTable(table, true);
+          } finally {
+            await runner.release();
+          }
+          await dataSource.synchronize();
+          const synced = new TypeOrmSessionStore({ dataSource, cleanupIntervalMs: 0 });
+          const id = newId();
+          const next = newId();
+          // Exact matching even where synchronize left the server's case-insensitive default collation (MariaDB).
+          const rec = makeRecord(t0, { userId: 'Mixed-Case', data: { ok: '✓' } });
+          await synced.create(id, rec, { now: t0, maxConcurrent: 1 });
+          await synced.create(newId(), makeRecord(t0, { userId: 'mixed-case' }), { now: t0, maxConcurrent: 1 });
+          expect(await synced.rotate(id, next, { now: t0, graceMs: 1000, changes: {} })).toEqual({
+            status: 'rotated',
+            record: { ...rec, version: 2 },
+          });
+          expect((await synced.listByUser('Mixed-Case', t0)).map((s) => s.id)).toEqual([next]);
+          expect((await synced.increment('k', 1000, t0)).count).toBe(1);
+          expect(await synced.deleteExpired(t0 + 2000)).toBe(1 + 1);
+          await synced.close();
+        } finally {
+          await dataSource.destroy();
+        }
+      });
+
+      it('the migration reverts cleanly and applies again', async () => {
+        const { dataSource } = await freshDatabase(backend, 'scratch');
+        try {
+          await dataSource.undoLastMigration();
+          const runner = dataSource.createQueryRunner();
+          try {
+            expect(await runner.hasTable('nsk_session')).toBe(false);
+            expect(await runner.hasTable('nsk_counter')).toBe(false);
+          } finally {
+            await runner.release();
+          }
+          await dataSource.runMigrations();
+          const again = new TypeOrmSessionStore({ dataSource, cleanupIntervalMs: 0 });
+          const id = newId();
+          await again.create(id, makeRecord(t0), { now: t0, maxConcurrent: 0 });
+          expect((await read(again, id, t0)).status).toBe('active');
+          await again.close();
+        } finally {
+          await dataSource.destroy();
+        }
+      });
+    });
+
+    describe('times', () => {
+      it('round-trips bigint millisecond times exactly, up to 2^53 - 1', async () => {
+        const id = newId();
+        const rec = makeRecord(t0, {
+          createdAt: 1_795_676_727_574,
+          lastSeenAt: t0,
+          authenticatedAt: 8_640_000_000_000_000,
+          rotatedAt: 2 ** 53 - 2,
+          idleExpiresAt: 2 ** 53 - 3,
+          absoluteExpiresAt: Number.MAX_SAFE_INTEGER,
+        });
+        await store.create(id, rec, { now: t0, maxConcurrent: 0 });
+        expect(await read(store, id, t0)).toEqual({ status: 'active', id, record: rec, viaGrace: false });
+        expect(await store.destroyByHandle(rec.userId, rec.handle)).toEqual(rec);
+      });
+
+      it('the entity maps bigint columns back to numbers', async () => {
+        const id = newId();
+        const rec = makeRecord(t0, { absoluteExpiresAt: Number.MAX_SAFE_INTEGER });
+        await store.create(id, rec, { now: t0, maxConcurrent: 0 });
+        const entity = await fx.dataSource.getRepository(SessionEntity).findOneByOrFail({ id });
+        expect(entity).toMatchObject({ createdAt: t0, absoluteExpiresAt: Number.MAX_SAFE_INTEGER, expiresAt: t0 + IDLE });
+        expect(typeof entity.createdAt).toBe('number');
+        await store.destroy(id);
+      });
+
+      it('refuses times that a bigint column cannot hold exactly, naming the field', async () => {
+        await expect(store.create(newId(), makeRecord(t0, { lastSeenAt: t0 + 0.5 }), { now: t0, maxConcurrent: 0 })).rejects.toThrow(
+          /lastSeenAt/,
+        );
+      });
+    });
+
+    it('stores any Unicode, 4-byte UTF-8 included, in data and the user agent', async () => {
+      const id = newId();
+      const rec = makeRecord(t0, { userAgent: 'Agent 🔐 ünïcødé', data: { emoji: '🔐🧪', cjk: '会话', rtl: 'جلسة' } });
+      await store.create(id, rec, { now: t0, maxConcurrent: 0 });
+      expect(await read(store, id, t0)).toEqual({ status: 'active', id, record: rec, viaGrace: false });
+    });
+
+    describe('compare-and-set', () => {
+      it('lets exactly one of two writers with the same expected version win', async () => {
+        const id = newId();
+        await store.create(id, makeRecord(t0), { now: t0, maxConcurrent: 0 });
+        const results = await Promise.all([
+          store.update(id, 1, { data: { writer: 'a' } }, t0),
+          store.update(id, 1, { data: { writer: 'b' } }, t0),
+        ]);
+        const ok = results.filter((r) => r.status === 'ok');
+        const conflict = results.filter((r) => r.status === 'conflict');
+        expect(ok).toHaveLength(1);
+        expect(conflict).toHaveLength(1);
+        const winner = ok[0].status === 'ok' ? ok[0].record : undefined;
+        expect(conflict[0].status === 'conflict' && conflict[0].record).toEqual(winner);
+        const got = await read(store, id, t0);
+        expect(got.status === 'active' && got.record).toEqual(winner);
+        expect(winner?.version).toBe(2);
+      });
+
+      it('a touch in between is not a conflict, and the update keeps it', async () => {
+        const id = newId();
+        await store.create(id, makeRecord(t0), { now: t0, maxConcurrent: 0 });
+        const t1 = t0 + 5 * MIN;
+        const touched = await read(store, id, t1);
+        expect(touched.status === 'active' && touched.record.version).toBe(1);
+        const res = await store.update(id, 1, { data: { after: 'touch' } }, t1);
+        expect(res.status).toBe('ok');
+        expect(res.status === 'ok' && res.record).toMatchObject({ lastSeenAt: t1, idleExpiresAt: t1 + IDLE, version: 2 });
+      });
+
+      it('a touch never overwrites a concurrent update (no lost write under parallel touches)', async () => {
+        const id = newId();
+        await store.create(id, makeRecord(t0, { data: { n: 0 } }), { now: t0, maxConcurrent: 0 });
+        const work: Promise<unknown>[] = [];
+        for (let i = 1; i <= 10; i++) {
+          work.push(read(store, id, t0 + i * MIN, 1));
+          work.push(
+            (async () => {
+              for (;;) {
+                const cur = await read(store, id, t0, 10 * IDLE);
+                if (cur.status !== 'active') throw new Error('session vanished');
+                const n = (cur.record.data.n as number) + 1;
+                const res = await store.update(id, cur.record.version, { data: { n } }, t0);
+                if (res.status === 'ok') return;
+              }
+            })(),
+          );
+        }
+        await Promise.all(work);
+        const got = await read(store, id, t0, 10 * IDLE);
+        expect(got.status === 'active' && got.record.data.n).toBe(10);
+        expect(got.status === 'active' && got.record.version).toBe(11);
+      });
+    });
+
+    describe('atomic per-user limit', () => {
+      it('two parallel logins with maxConcurrent = 1 leave exactly one session', async () => {
+        const userId = 'u-' + newId();
+        const results = await Promise.all([
+          store.create(newId(), makeRecord(t0, { userId }), { now: t0, maxConcurrent: 1 }),
+          store.create(newId(), makeRecord(t0, { userId }), { now: t0, maxConcurrent: 1 }),
+        ]);
+        expect(await store.countByUser(userId, t0)).toBe(1);
+        expect(results.reduce((n, r) => n + r.evicted.length, 0)).toBe(1);
+      });
+
+      it('holds under 20 parallel logins mixed with rotations of the same user', async () => {
+        const userId = 'u-' + newId();
+        const first = newId();
+        await store.create(first, makeRecord(t0, { userId }), { now: t0, maxConcurrent: 2 });
+        const work: Promise<unknown>[] = [store.rotate(first, newId(), { now: t0, graceMs: 0, changes: {} })];
+        for (let i = 1; i <= 20; i++) work.push(store.create(newId(), makeRecord(t0 + i, { userId }), { now: t0 + i, maxConcurrent: 2 }));
+        await Promise.all(work);
+        expect(await store.countByUser(userId, t0 + 21)).toBe(2);
+      });
+
+      it('on a tie in createdAt, evicts the older session, not the newcomer', async () => {
+        const userId = 'u-' + newId();
+        const older = makeRecord(t0, { userId });
+        const newcomer = newId();
+        await store.create(newId(), older, { now: t0, maxConcurrent: 1 });
+        const res = await store.create(newcomer, makeRecord(t0, { userId }), { now: t0, maxConcurrent: 1 });
+        expect(res.evicted).toEqual([older]);
+        expect((await read(store, newcomer, t0)).status).toBe('active');
+      });
+    });
+
+    describe('exact identifiers', () => {
+      it('treats user ids that differ only in case or trailing space as different users', async () => {
+        const base = 'Case-' + newId().slice(0, 8);
+        for (const userId of [base, base.toLowerCase(), base + ' ']) {
+          await store.create(newId(), makeRecord(t0, { userId }), { now: t0, maxConcurrent: 1 });
+        }
+        for (const userId of [base, base.toLowerCase(), base + ' ']) {
+          const list = await store.listByUser(userId, t0);
+          expect(list.map((s) => s.record.userId)).toEqual([userId]);
+        }
+        expect(await store.destroyByUser(base.toLowerCase())).toHaveLength(1);
+        expect(await store.countByUser(base, t0)).toBe(1);
+      });
+
+      it('treats counter keys that differ only in case as different counters', async () => {
+        const key = 'Login:' + newId();
+        await store.increment(key, MIN, t0);
+        expect((await store.increment(key.toLowerCase(), MIN, t0)).count).toBe(1);
+        expect((await store.increment(key, MIN, t0)).count).toBe(2);
+      });
+    });
+
+    describe('corrupted rows', () => {
+      const corrupt = async (id: string, data: string) => {
+        const table = fx.dataSource.getMetadata(SessionEntity).tablePath;
+        await fx.dataSource.createQueryBuilder().update(table).set({ data }).where('id = :id', { id }).execute();
+      };
+
+      it.each([
+        ['data that is not JSON', '{"cart": [1, 2'],
+        ['data that is JSON but not an object', '[1, 2, 3]'],
+        ['data that is null', 'null'],
+      ])('reads %s as missing, everywhere, without throwing', async (_label, data) => {
+        const id = newId();
+        const rec = makeRecord(t0);
+        await store.create(id, rec, { now: t0, maxConcurrent: 0 });
+        await corrupt(id, data);
+        expect(await read(store, id, t0 + 5 * MIN)).toEqual({ status: 'missing' });
+        expect(await store.update(id, 1, { data: {} }, t0)).toEqual({ status: 'missing' });
+        expect(await store.rotate(id, newId(), { now: t0, graceMs: 1000, changes: {} })).toEqual({ status: 'missing' });
+        expect(await store.listByUser(rec.userId, t0)).toEqual([]);
+        expect(await store.countByUser(rec.userId, t0)).toBe(0);
+        expect(await store.destroy(id)).toBeNull();
+        expect(await read(store, id, t0)).toEqual({ status: 'missing' });
+      });
+
+      it('reads a row whose numbers are not numbers as missing', async () => {
+        const id = newId();
+        await store.create(id, makeRecord(t0), { now: t0, maxConcurrent: 0 });
+        const table = fx.dataSource.getMetadata(SessionEntity).tablePath;
+        await fx.dataSource.createQueryBuilder().update(table).set({ handle: '' }).where('id = :id', { id }).execute();
+        expect(await read(store, id, t0)).toEqual({ status: 'missing' });
+      });
+    });
+
+    describe('batched cleanup', () => {
+      it('deletes 1200 expired sessions in 3 batches of at most 500 and leaves live ones alone', async () => {
+        const repo = fx.dataSource.getRepository(SessionEntity);
+        const expired = Array.from({ length: 1200 }, (_, i) => {
+          const r = makeRecord(t0 - IDLE - i);
+          return { id: newId(), ...r, expiresAt: r.idleExpiresAt, data: '{}' };
+        });
+        for (let i = 0; i < expired.length; i += 200) await repo.insert(expired.slice(i, i + 200));
+        const live = Array.from({ length: 5 }, () => ({ id: newId(), rec: makeRecord(t0) }));
+        for (const s of live) await store.create(s.id, s.rec, { now: t0, maxConcurrent: 0 });
+        const grace = newId();
+        await store.create(grace, makeRecord(t0), { now: t0, maxConcurrent: 0 });
+        await store.rotate(grace, newId(), { now: t0 - 2000, graceMs: 1000, changes: {} });
+        await store.increment('k-' + newId(), 1000, t0 - 5000);
+
+        fx.log.queries.length = 0;
+        expect(await store.deleteExpired(t0, 500)).toBe(1200 + 1 + 1);
+        const deletes = fx.log.queries.filter((q) => /^DELETE FROM \S*nsk_session["`] /.test(q));
+        expect(deletes).toHaveLength(3);
+        const selects = fx.log.queries.filter((q) => /^SELECT id AS k FROM \S*nsk_session["`] /.test(q));
+        expect(selects).toHaveLength(3);
+
+        for (const s of live) expect((await read(store, s.id, t0)).status).toBe('active');
+        expect(await repo.countBy({ id: expired[0].id })).toBe(0);
+        expect(await store.deleteExpired(t0, 500)).toBe(0);
+      });
+
+      it('runs in the background every cleanupIntervalMs, and close() stops it', async () => {
+        const background = new TypeOrmSessionStore({ dataSource: fx.dataSource, cleanupIntervalMs: 20 });
+        const now = Date.now();
+        const id = newId();
+        // Created with a past `now`: already over by the real clock that the background cleanup uses.
+        await background.create(id, makeRecord(now - IDLE - 1000), { now: now - IDLE - 1000, maxConcurrent: 0 });
+        const repo = fx.dataSource.getRepository(SessionEntity);
+        for (let i = 0; i < 100 && (await repo.countBy({ id })) > 0; i++) await new Promise((r) => setTimeout(r, 20));
+        expect(await repo.countBy({ id })).toBe(0);
+        await background.close();
+        const later = newId();
+        await store.create(later, makeRecord(now - IDLE - 1000), { now: now - IDLE - 1000, maxConcurrent: 0 });
+        await new Promise((r) => setTimeout(r, 100));
+        expect(await repo.countBy({ id: later })).toBe(1);
+        await store.destroy(later);
+      });
+
+      it('rejects invalid options with messages naming them', () => {
+        expect(() => new TypeOrmSessionStore({ dataSource: fx.dataSource, cleanupIntervalMs: -1 })).toThrow(/cleanupIntervalMs/);
+        expect(() => new TypeOrmSessionStore({ dataSource: fx.dataSource, cleanupBatchSize: 0 })).toThrow(/cleanupBatchSize/);
+        return expect(store.deleteExpired(t0, 1.5)).rejects.toThrow(/batchSize/);
+      });
+    });
+
+    describe('outages', () => {
+      it('throws (never reports missing) once the database is gone, and the DataSource stays the owner’s', async () => {
+        const { dataSource } = await freshDatabase(backend, 'scratch');
+        const doomed = new TypeOrmSessionStore({ dataSource, cleanupIntervalMs: 0 });
+        const id = newId();
+        await doomed.create(id, makeRecord(t0), { now: t0, maxConcurrent: 0 });
+        await doomed.close();
+        expect(dataSource.isInitialized).toBe(true);
+        await dataSource.destroy();
+        await expect(doomed.ping()).rejects.toThrow();
+        await expect(read(doomed, id, t0)).rejects.toThrow();
+        await expect(doomed.update(id, 1, { data: {} }, t0)).rejects.toThrow();
+        await expect(doomed.rotate(id, newId(), { now: t0, graceMs: 0, changes: {} })).rejects.toThrow();
+        await expect(doomed.create(newId(), makeRecord(t0), { now: t0, maxConcurrent: 1 })).rejects.toThrow();
+        await expect(doomed.increment('k', 1000, t0)).rejects.toThrow();
+      });
+    });
+
+    if (backend.name === 'sqlite') {
+      it('serialises two stores sharing one SQLite DataSource', async () => {
+        const other = new TypeOrmSessionStore({ dataSource: fx.dataSource, cleanupIntervalMs: 0 });
+        const userId = 'u-' + newId();
+        await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            (i % 2 ? store : other).create(newId(), makeRecord(t0 + i, { userId }), { now: t0 + i, maxConcurrent: 3 }),
+          ),
+        );
+        expect(await store.countByUser(userId, t0 + 10)).toBe(3);
+        await other.close();
+      });
+    }
+  });
+}
+
+afterAll(() => {
+  for (const backend of BACKENDS) backend.dispose();
+});
