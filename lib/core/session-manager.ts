@@ -283,8 +283,8 @@ export class SessionManager {
       outcome: 'success',
       userId: record.userId,
       sessionHandle: record.handle,
-      ip: client?.ip,
-      userAgent: client?.userAgent,
+      ip: client ? clip(client.ip, MAX_IP_LENGTH) : undefined,
+      userAgent: client ? clip(client.userAgent, MAX_USER_AGENT_LENGTH) : undefined,
       ...extra,
     });
   }

@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { closeSync, createWriteStream, openSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { SecurityEvent, SecurityEventSink } from './security-event';
 
@@ -15,15 +15,27 @@ export class JsonLinesEventSink implements SecurityEventSink {
   private readonly stream: Writable;
   private readonly owned: boolean;
 
-  /** @param target a file path (appended to), `-` for stdout, or a writable stream (not closed by us). */
-  constructor(target: string | Writable) {
-    if (typeof target === 'string') {
-      this.owned = target !== '-';
-      this.stream = target === '-' ? process.stdout : createWriteStream(target, { flags: 'a' });
+  /**
+   * @param target a file path (appended to), `-` for stdout, or a writable stream (not closed by us).
+   * @param onError called when writing fails later (disk full...); default: one line on stderr. A write
+   *   failure never crashes the process.
+   * @throws when the file cannot be opened, so a bad path stops start-up instead of losing events.
+   */
+  constructor(target: string | Writable, onError: (error: Error) => void = (e) => console.error(`nest-session-kit: security log write failed: ${e.message}`)) {
+    if (typeof target === 'string' && target !== '-') {
+      // Open synchronously first: an unwritable path is a configuration error to report now, not later.
+      try {
+        closeSync(openSync(target, 'a'));
+      } catch (error) {
+        throw new Error(`JsonLinesEventSink: cannot open security log "${target}" for appending (${(error as Error).message}); fix the path or its permissions`);
+      }
+      this.owned = true;
+      this.stream = createWriteStream(target, { flags: 'a' });
     } else {
       this.owned = false;
-      this.stream = target;
+      this.stream = target === '-' ? process.stdout : (target as Writable);
     }
+    this.stream.on('error', onError);
   }
 
   handle(event: SecurityEvent): void {

@@ -232,3 +232,12 @@ describe('SessionManager', () => {
     expect(errors).toHaveLength(2);
   });
 });
+
+describe('security events', () => {
+  it('clip hostile user agents and IPs like the record does', async () => {
+    const { manager, events } = setup();
+    await manager.create({ userId: 'alice', client: { ip: '1'.repeat(500), userAgent: 'U'.repeat(16_000) } });
+    expect(events[0].userAgent).toHaveLength(256);
+    expect(events[0].ip).toHaveLength(64);
+  });
+});
