@@ -1,0 +1,35 @@
+import { Controller, Delete, Get, HttpCode, HttpStatus, Param, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { CurrentSession, isWellFormedHandle, SessionListing, SessionService, SessionView } from '../../../lib';
+import { ApiException } from '../common/api-exception';
+import { HtmlAlternative } from '../pages/page.decorators';
+
+/** `GET /sessions`, `DELETE /sessions/:handle`: the user's active devices. A browser visiting `/sessions` gets the page. */
+@Controller('sessions')
+export class SessionsController {
+  constructor(private readonly sessions: SessionService) {}
+
+  /** This user's live sessions, oldest first; `current` marks the one making the request. */
+  @HtmlAlternative('sessions')
+  @Get()
+  list(@CurrentSession() session: SessionView, @Req() req: Request): Promise<SessionListing[]> {
+    return this.sessions.list(session.userId, req);
+  }
+
+  /**
+   * Ends one of this user's sessions. A handle that is not one of theirs (another user's included) is 404
+   * `SESSION_NOT_FOUND`, the same as one that never existed, so handles cannot be probed. Revoking the current
+   * session is a logout: its cookie is cleared too.
+   */
+  @Delete(':handle')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  async revoke(@Param('handle') handle: string, @CurrentSession() session: SessionView, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {
+    if (handle === session.handle) {
+      await this.sessions.destroy(req, res);
+      return;
+    }
+    if (!isWellFormedHandle(handle) || !(await this.sessions.revoke(session.userId, handle, req))) {
+      throw ApiException.notFound('SESSION_NOT_FOUND', 'You have no session with this handle.');
+    }
+  }
+}

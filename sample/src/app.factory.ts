@@ -1,0 +1,99 @@
+import { LoggerService, LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NextFunction, Request, Response } from 'express';
+import helmet from 'helmet';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { AppModule, AppModuleOptions } from './app.module';
+import { StderrLogger } from './common/stderr-logger';
+import type { SampleConfig } from './config';
+
+/** Options of {@link createApp}. */
+export interface CreateAppOptions extends AppModuleOptions {
+  /** Nest's logger. Default: warnings and errors, on stderr. `false` silences it. */
+  logger?: LoggerService | LogLevel[] | false;
+}
+
+/** Largest JSON body accepted; every request of the app is a few hundred bytes. */
+const JSON_BODY_LIMIT = '16kb';
+
+/**
+ * Builds and initialises the sample app (not yet listening). `main.ts` and the tests both use it, so the
+ * tests exercise the app exactly as it runs.
+ *
+ * @example
+ * const app = await createApp(parseConfig(process.env));
+ * await app.listen(3000, '127.0.0.1');
+ */
+export async function createApp(config: SampleConfig, options: CreateAppOptions = {}): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, { clock: options.clock }), {
+    logger: options.logger ?? new StderrLogger({ logLevels: ['error', 'warn'] }),
+    // Throw start-up errors to the caller instead of exiting the process from inside Nest, and hold Nest's
+    // own log lines until start-up succeeds: a failed start-up is then reported once, by the caller, in one
+    // line, rather than also as a stack trace from Nest's exception handler.
+    abortOnError: false,
+    bufferLogs: true,
+    autoFlushLogs: false,
+    // Registered below, with a size limit.
+    bodyParser: false,
+  });
+  configureHttp(app, config);
+  await app.init();
+  app.flushLogs();
+  return app;
+}
+
+/**
+ * Express-level settings: which proxies to believe, security headers, body parsing. Order matters: the nonce
+ * exists before helmet writes the CSP that names it.
+ */
+export function configureHttp(app: NestExpressApplication, config: SampleConfig): void {
+  // `req.ip` (recorded in sessions and events) believes X-Forwarded-For only from these proxies.
+  app.set('trust proxy', config.trustProxy);
+  app.use(cspNonce);
+  app.use(helmet(helmetOptions(config)));
+  app.use(noStoreByDefault);
+  app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
+}
+
+/** A fresh random nonce per response: the only scripts that run are those carrying it. */
+function cspNonce(_req: Request, res: Response, next: NextFunction): void {
+  res.locals.cspNonce = randomBytes(16).toString('base64');
+  next();
+}
+
+/**
+ * Every response of this app depends on who asks (or must never be replayed from a cache), so nothing is
+ * stored by default; the static assets opt back in.
+ */
+function noStoreByDefault(_req: Request, res: Response, next: NextFunction): void {
+  res.setHeader('Cache-Control', 'no-store');
+  next();
+}
+
+function helmetOptions(config: SampleConfig): Parameters<typeof helmet>[0] {
+  return {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'none'"],
+        scriptSrc: [(_req: IncomingMessage, res: ServerResponse) => `'nonce-${(res as Response).locals.cspNonce}'`],
+        scriptSrcAttr: ["'none'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+        // Only over HTTPS: on a plain-HTTP development host it would send the browser to a port with no TLS.
+        upgradeInsecureRequests: config.cookie.secure ? [] : null,
+      },
+    },
+    strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
+    referrerPolicy: { policy: 'no-referrer' },
+    crossOriginOpenerPolicy: { policy: 'same-origin' },
+    xFrameOptions: { action: 'deny' },
+  };
+}

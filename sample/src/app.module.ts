@@ -1,0 +1,100 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Clock, SessionModule } from '../../lib';
+import { AccountModule } from './account/account.module';
+import { AuditEvent } from './audit/audit-event.entity';
+import { AuditModule } from './audit/audit.module';
+import { SecurityLog } from './audit/security-log';
+import { TypeOrmAuditSink } from './audit/typeorm-audit.sink';
+import { AuthModule } from './auth/auth.module';
+import { PageAwareSessionGuard } from './auth/page-aware-session.guard';
+import { CartModule } from './cart/cart.module';
+import { ApiExceptionFilter } from './common/api-exception.filter';
+import { createValidationPipe } from './common/validation';
+import type { SampleConfig } from './config';
+import { connectionOptionsFor, describeTarget } from './database/data-source-options';
+import { HealthModule } from './health/health.module';
+import { PagesModule } from './pages/pages.module';
+import { PreferencesModule } from './preferences/preferences.module';
+import { SampleConfigModule } from './sample-config.module';
+import { SessionBackend, SessionBackendModule } from './session/session-backend';
+import { User } from './users/user.entity';
+import { UsersModule } from './users/users.module';
+import { WizardModule } from './wizard/wizard.module';
+
+/** What the app is built with besides its configuration. */
+export interface AppModuleOptions {
+  /** The clock for every session decision. Default: the system clock. Tests pass a `ManualClock`. */
+  clock?: Clock;
+}
+
+/**
+ * The sample app. Everything comes from the configuration given here, never from `process.env`, so tests
+ * build exactly the app they describe.
+ */
+@Module({})
+export class AppModule {
+  /** The app for this configuration; `options.clock` drives every session decision (tests move it). */
+  static register(config: SampleConfig, options: AppModuleOptions = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        SampleConfigModule.register(config),
+        TypeOrmModule.forRootAsync({
+          useFactory: () => ({
+            ...connectionOptionsFor(config.database),
+            entities: [User, AuditEvent],
+            // The sample creates its two small tables from the entities so it starts on an empty database.
+            // A production app would use migrations, as the session store does.
+            synchronize: true,
+            // Fail start-up at once rather than retrying for half a minute...
+            toRetry: () => false,
+          }),
+          // ...with a message that says which setting points at the unreachable database.
+          dataSourceFactory: async (options) => {
+            const dataSource = new DataSource(options!);
+            try {
+              return await dataSource.initialize();
+            } catch (error) {
+              throw new Error(`DATABASE_URL: cannot open ${describeTarget(config.database)}: ${error instanceof Error ? error.message : String(error)}`);
+            }
+          },
+        }),
+        SessionModule.forRootAsync({
+          // Global: every feature module can inject SessionService without importing the module again.
+          isGlobal: true,
+          imports: [SessionBackendModule.register(config.sessionStore), AuditModule],
+          inject: [SessionBackend, SecurityLog, TypeOrmAuditSink],
+          useFactory: (backend: SessionBackend, log: SecurityLog, audit: TypeOrmAuditSink) => ({
+            store: backend.store,
+            idleTimeout: config.session.idleTimeoutMs,
+            absoluteTimeout: config.session.absoluteTimeoutMs,
+            rotationInterval: config.session.rotationIntervalMs,
+            rotationGrace: config.session.rotationGraceMs,
+            maxConcurrentSessions: config.session.maxConcurrentSessions,
+            cookie: { name: config.cookie.name, secure: config.cookie.secure },
+            clock: options.clock,
+            eventSinks: [log.sink, audit],
+          }),
+        }),
+        UsersModule,
+        AuditModule,
+        AuthModule,
+        AccountModule,
+        PreferencesModule,
+        CartModule,
+        WizardModule,
+        HealthModule,
+        PagesModule,
+      ],
+      providers: [
+        // Deny by default: every route needs a session unless it carries @Public().
+        { provide: APP_GUARD, useClass: PageAwareSessionGuard },
+        { provide: APP_FILTER, useClass: ApiExceptionFilter },
+        { provide: APP_PIPE, useFactory: createValidationPipe },
+      ],
+    };
+  }
+}

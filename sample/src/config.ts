@@ -1,0 +1,324 @@
+import { isIP } from 'node:net';
+import { formatDuration, parseDuration } from '../../lib';
+
+/** Where the sample keeps its sessions (`SESSION_STORE`). */
+export type SessionStoreKind = 'memory' | 'redis' | 'postgres' | 'mariadb' | 'sqlite';
+
+/** A SQL database, from a `sqlite:PATH`, `postgres://...` or `mysql://...` URL. */
+export type DatabaseTarget =
+  | { kind: 'sqlite'; /** File path, or `:memory:`. */ path: string }
+  | { kind: 'postgres'; url: string }
+  | { kind: 'mysql'; url: string };
+
+/** The session store the app runs with, with everything needed to open it. */
+export type SessionStoreConfig =
+  | { kind: 'memory' }
+  | { kind: 'redis'; url: string }
+  | { kind: 'postgres' | 'mariadb' | 'sqlite'; database: DatabaseTarget };
+
+/** `SESSION_BINDING`: what to do when a session is used from another IP or user agent. */
+export type SessionBindingMode = 'off' | 'monitor' | 'strict';
+
+/** Express's `trust proxy` value: `false` (trust none), a hop count, or the proxy addresses/subnets to trust. */
+export type TrustProxySetting = boolean | number | string[];
+
+/** The whole configuration of the sample app, parsed and validated. Durations in milliseconds. */
+export interface SampleConfig {
+  host: string;
+  port: number;
+  /** Users and the audit trail. */
+  database: DatabaseTarget;
+  sessionStore: SessionStoreConfig;
+  session: {
+    idleTimeoutMs: number;
+    absoluteTimeoutMs: number;
+    /** 0 turns periodic rotation off. */
+    rotationIntervalMs: number;
+    rotationGraceMs: number;
+    /** 0 = unlimited. */
+    maxConcurrentSessions: number;
+    binding: SessionBindingMode;
+    /** How recent the last authentication must be for re-auth routes. */
+    reauthMaxAgeMs: number;
+  };
+  cookie: {
+    secure: boolean;
+    /** `__Host-sid` when secure; `sid` otherwise (browsers refuse a `__Host-` cookie without `Secure`). */
+    name: string;
+  };
+  trustProxy: TrustProxySetting;
+  /** File for the JSON-lines security log, or `-` for stdout. */
+  securityLog: string;
+}
+
+/** The environment variables the sample reads (a subset of `process.env`). */
+export type SampleEnv = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Bad configuration. The message is one line that names every offending variable and says what it accepts,
+ * so an operator can fix it without reading code.
+ */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(`Invalid configuration: ${problems.map((p) => p.message).join('; ')}`);
+  }
+}
+
+const STORE_KINDS: readonly SessionStoreKind[] = ['memory', 'redis', 'postgres', 'mariadb', 'sqlite'];
+const BINDING_MODES: readonly SessionBindingMode[] = ['off', 'monitor', 'strict'];
+/** The subnet names Express (proxy-addr) understands in `trust proxy`. */
+const NAMED_SUBNETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** Defaults, as the contract (SAMPLE-APP.md) lists them. */
+export const CONFIG_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 3000,
+  databaseUrl: 'sqlite:sample/data/sample.sqlite',
+  redisUrl: 'redis://127.0.0.1:6379',
+  idleTimeout: '30m',
+  absoluteTimeout: '12h',
+  rotationInterval: '15m',
+  rotationGrace: '10s',
+  maxConcurrent: 10,
+  binding: 'monitor',
+  reauthMaxAge: '5m',
+  securityLog: '-',
+  /** Session databases used when neither SESSION_DATABASE_URL nor DATABASE_URL is of the store's kind. */
+  sessionDatabases: {
+    postgres: 'postgres://postgres@127.0.0.1:5432/test',
+    mariadb: 'mysql://root@127.0.0.1:3306/test',
+    sqlite: 'sqlite:sample/data/sessions.sqlite',
+  },
+} as const;
+
+/** The library refuses a longer grace window; checking here names the variable instead of the option. */
+const MAX_ROTATION_GRACE_MS = 60_000;
+const MIN_TIMEOUT_MS = 1000;
+
+/**
+ * Parses and validates the sample's configuration from an environment object.
+ *
+ * Pure: reads only `env` (no files, no network), so every rule is unit-testable. Unset and empty variables
+ * take their defaults. Every problem is collected before throwing, so one start-up attempt reports them all.
+ *
+ * @throws ConfigError naming each bad variable.
+ * @example const config = parseConfig(process.env);
+ */
+export function parseConfig(env: SampleEnv): SampleConfig {
+  const problems: { variable: string; message: string }[] = [];
+  const fail = (variable: string, message: string): void => {
+    problems.push({ variable, message: `${variable} ${message}` });
+  };
+  const read = (variable: string): string | undefined => {
+    const value = env[variable];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+
+  const duration = (variable: string, fallback: string, min: number): number => {
+    const raw = read(variable) ?? fallback;
+    const ms = parseDuration(raw);
+    if (ms === undefined) {
+      fail(variable, `is ${JSON.stringify(raw)}: give milliseconds (e.g. 90000) or a duration such as "30s", "15m", "8h"`);
+      return parseDuration(fallback)!;
+    }
+    if (ms < min) fail(variable, `is ${formatDuration(ms)}: it must be at least ${formatDuration(min)}`);
+    return ms;
+  };
+
+  const integer = (variable: string, fallback: number, min: number, max: number): number => {
+    const raw = read(variable);
+    if (raw === undefined) return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      fail(variable, `is ${JSON.stringify(raw)}: give a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return Number(raw);
+  };
+
+  const oneOf = <T extends string>(variable: string, allowed: readonly T[], fallback: T): T => {
+    const raw = read(variable)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(raw)) {
+      fail(variable, `is ${JSON.stringify(raw)}: use one of ${allowed.join(', ')}`);
+      return fallback;
+    }
+    return raw as T;
+  };
+
+  const database = (variable: string, fallback: string): DatabaseTarget | undefined => {
+    const raw = read(variable) ?? fallback;
+    const target = parseDatabaseUrl(raw);
+    if (!target) fail(variable, `is ${JSON.stringify(redact(raw))}: use sqlite:PATH, postgres://USER@HOST:PORT/DB or mysql://USER@HOST:PORT/DB`);
+    return target;
+  };
+
+  const host = read('HOST') ?? CONFIG_DEFAULTS.host;
+  if (/[\s/]/.test(host)) fail('HOST', `is ${JSON.stringify(host)}: give a host name or an IP address`);
+  const port = integer('PORT', CONFIG_DEFAULTS.port, 0, 65535);
+
+  const usersDatabase = database('DATABASE_URL', CONFIG_DEFAULTS.databaseUrl) ?? { kind: 'sqlite', path: ':memory:' };
+  const storeKind = oneOf('SESSION_STORE', STORE_KINDS, 'memory');
+  const sessionStore = sessionStoreConfig(storeKind, env, usersDatabase, read, fail);
+
+  const idleTimeoutMs = duration('SESSION_IDLE_TIMEOUT', CONFIG_DEFAULTS.idleTimeout, MIN_TIMEOUT_MS);
+  const absoluteTimeoutMs = duration('SESSION_ABSOLUTE_TIMEOUT', CONFIG_DEFAULTS.absoluteTimeout, MIN_TIMEOUT_MS);
+  if (absoluteTimeoutMs < idleTimeoutMs) {
+    fail(
+      'SESSION_ABSOLUTE_TIMEOUT',
+      `(${formatDuration(absoluteTimeoutMs)}) is shorter than SESSION_IDLE_TIMEOUT (${formatDuration(idleTimeoutMs)}): the absolute lifetime must be at least the idle timeout`,
+    );
+  }
+  const rotationIntervalMs = duration('SESSION_ROTATION_INTERVAL', CONFIG_DEFAULTS.rotationInterval, 0);
+  const rotationGraceMs = duration('SESSION_ROTATION_GRACE', CONFIG_DEFAULTS.rotationGrace, 0);
+  if (rotationGraceMs > MAX_ROTATION_GRACE_MS) {
+    fail('SESSION_ROTATION_GRACE', `is ${formatDuration(rotationGraceMs)}: keep it at most 1m, a rotated-away id stays usable that long`);
+  }
+  const maxConcurrentSessions = integer('SESSION_MAX_CONCURRENT', CONFIG_DEFAULTS.maxConcurrent, 0, 10_000);
+  const binding = oneOf('SESSION_BINDING', BINDING_MODES, CONFIG_DEFAULTS.binding);
+  const reauthMaxAgeMs = duration('REAUTH_MAX_AGE', CONFIG_DEFAULTS.reauthMaxAge, MIN_TIMEOUT_MS);
+
+  const cookieSecure = parseBoolean(read('COOKIE_SECURE'), true);
+  if (cookieSecure === undefined) fail('COOKIE_SECURE', `is ${JSON.stringify(read('COOKIE_SECURE'))}: use true or false`);
+
+  const trustProxy = parseTrustProxy(read('TRUST_PROXY'));
+  if (trustProxy === undefined) {
+    fail(
+      'TRUST_PROXY',
+      `is ${JSON.stringify(read('TRUST_PROXY'))}: give the proxy addresses to trust (e.g. "127.0.0.1, 10.0.0.0/8", or loopback/linklocal/uniquelocal), a hop count, or true/false`,
+    );
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  const secure = cookieSecure ?? true;
+  return {
+    host,
+    port,
+    database: usersDatabase,
+    sessionStore,
+    session: { idleTimeoutMs, absoluteTimeoutMs, rotationIntervalMs, rotationGraceMs, maxConcurrentSessions, binding, reauthMaxAgeMs },
+    cookie: {
+      secure,
+      // Browsers only accept a `__Host-` cookie that is Secure, so plain-HTTP development (COOKIE_SECURE=false)
+      // uses the unprefixed name `sid`; it then loses the prefix's protection against cookie tossing.
+      name: secure ? '__Host-sid' : 'sid',
+    },
+    trustProxy: trustProxy ?? false,
+    securityLog: read('SECURITY_LOG') ?? CONFIG_DEFAULTS.securityLog,
+  };
+}
+
+/**
+ * Parses `sqlite:PATH` (`sqlite::memory:` for an in-memory database), `postgres://` / `postgresql://` and
+ * `mysql://` / `mariadb://` URLs. Returns `undefined` for anything else.
+ */
+export function parseDatabaseUrl(value: string): DatabaseTarget | undefined {
+  if (value.startsWith('sqlite:')) {
+    const path = value.slice('sqlite:'.length).replace(/^\/\//, '');
+    return path.length > 0 ? { kind: 'sqlite', path } : undefined;
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  if (!url.hostname) return undefined;
+  if (url.protocol === 'postgres:' || url.protocol === 'postgresql:') return { kind: 'postgres', url: value };
+  if (url.protocol === 'mysql:' || url.protocol === 'mariadb:') return { kind: 'mysql', url: value };
+  return undefined;
+}
+
+/** The database kind each SQL session store needs. */
+const STORE_DATABASE_KIND = { postgres: 'postgres', mariadb: 'mysql', sqlite: 'sqlite' } as const;
+
+function sessionStoreConfig(
+  kind: SessionStoreKind,
+  env: SampleEnv,
+  usersDatabase: DatabaseTarget,
+  read: (variable: string) => string | undefined,
+  fail: (variable: string, message: string) => void,
+): SessionStoreConfig {
+  if (kind === 'memory') return { kind };
+  if (kind === 'redis') {
+    const url = read('REDIS_URL') ?? CONFIG_DEFAULTS.redisUrl;
+    if (!isRedisUrl(url)) fail('REDIS_URL', `is ${JSON.stringify(redact(url))}: use redis://HOST:PORT or rediss://HOST:PORT`);
+    return { kind, url };
+  }
+  const wanted = STORE_DATABASE_KIND[kind];
+  const explicit = read('SESSION_DATABASE_URL');
+  if (explicit !== undefined) {
+    const target = parseDatabaseUrl(explicit);
+    if (!target || target.kind !== wanted) {
+      fail('SESSION_DATABASE_URL', `is ${JSON.stringify(redact(explicit))}: SESSION_STORE=${kind} needs a ${exampleUrl(kind)} URL`);
+      return { kind, database: parseDatabaseUrl(CONFIG_DEFAULTS.sessionDatabases[kind])! };
+    }
+    return { kind, database: target };
+  }
+  // Reuse the users database when it is of the right kind: one server to run instead of two.
+  if (usersDatabase.kind === wanted && env.DATABASE_URL !== undefined && env.DATABASE_URL.trim() !== '') return { kind, database: usersDatabase };
+  return { kind, database: parseDatabaseUrl(CONFIG_DEFAULTS.sessionDatabases[kind])! };
+}
+
+function exampleUrl(kind: 'postgres' | 'mariadb' | 'sqlite'): string {
+  return { postgres: 'postgres://...', mariadb: 'mysql://...', sqlite: 'sqlite:PATH' }[kind];
+}
+
+function isRedisUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+function parseBoolean(value: string | undefined, fallback: boolean): boolean | undefined {
+  if (value === undefined) return fallback;
+  const v = value.toLowerCase();
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  return undefined;
+}
+
+/**
+ * Express `trust proxy` syntax: `true`/`false`, a hop count, or a comma-separated list of addresses, CIDR
+ * subnets and the names loopback/linklocal/uniquelocal. Unset means trust none: `req.ip` is then the socket
+ * address, and a client cannot pick its own IP with an `X-Forwarded-For` header.
+ */
+function parseTrustProxy(value: string | undefined): TrustProxySetting | undefined {
+  if (value === undefined) return false;
+  const lower = value.toLowerCase();
+  if (lower === 'false') return false;
+  if (lower === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  const entries = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (entries.length === 0) return undefined;
+  return entries.every(isTrustEntry) ? entries : undefined;
+}
+
+function isTrustEntry(entry: string): boolean {
+  if (NAMED_SUBNETS.has(entry)) return true;
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  // proxy-addr also accepts a netmask in dotted form after the slash (e.g. 10.0.0.0/255.0.0.0).
+  if (family === 4 && isIP(prefix) === 4) return true;
+  return /^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/** Hides a password in a URL before it goes into an error message. */
+function redact(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.password) {
+      url.password = '***';
+      return url.toString();
+    }
+  } catch {
+    // Not a URL: nothing to hide.
+  }
+  return value;
+}

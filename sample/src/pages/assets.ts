@@ -1,0 +1,121 @@
+/**
+ * The pages' script and stylesheet, served from `/assets/` (see `AssetsController`). They live in TypeScript
+ * strings so that the compiled sample needs no file copying.
+ *
+ * The script is the only JavaScript the pages run. It is loaded with the response's CSP nonce, attaches its
+ * handlers with `addEventListener` (the CSP forbids inline handlers), and writes server text into the page only
+ * through `textContent`, never as HTML.
+ *
+ * Behaviour is declared in the markup: an element with `data-api="/path"` (a form on submit, a button on
+ * click) calls that JSON route with method `data-method` (default POST), a form's fields as the JSON body,
+ * the CSRF token from `GET /auth/csrf` in `x-csrf-token`; on success it goes to `data-then` or reloads, on
+ * failure it shows the error in the nearest `[data-error]` element.
+ */
+export const APP_JS = String.raw`'use strict';
+(function () {
+  var csrfToken = null;
+
+  async function getCsrfToken() {
+    if (csrfToken === null) {
+      var res = await fetch('/auth/csrf', { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
+      csrfToken = (await res.json()).token;
+    }
+    return csrfToken;
+  }
+
+  async function callApi(method, url, body) {
+    var headers = { Accept: 'application/json', 'x-csrf-token': await getCsrfToken() };
+    var init = { method: method, headers: headers, credentials: 'same-origin' };
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    var res = await fetch(url, init);
+    var payload = res.status === 204 ? null : await res.json().catch(function () { return null; });
+    if (res.ok) return payload;
+    if (res.status === 401 && payload && (payload.code === 'SESSION_REQUIRED' || payload.code === 'SESSION_EXPIRED')) {
+      window.location.assign('/login');
+    }
+    var error = new Error((payload && payload.message) || 'The request failed (' + res.status + ').');
+    error.payload = payload;
+    throw error;
+  }
+
+  function formValues(form) {
+    var values = {};
+    Array.prototype.forEach.call(form.elements, function (field) {
+      if (!field.name || field.disabled) return;
+      if (field.type === 'checkbox') values[field.name] = field.checked;
+      else if (field.type === 'number') values[field.name] = field.value === '' ? null : Number(field.value);
+      else values[field.name] = field.value;
+    });
+    return values;
+  }
+
+  function showError(scope, error) {
+    var box = scope.querySelector('[data-error]') || document.getElementById('page-error');
+    if (!box) return;
+    var lines = [error.message];
+    var fields = error.payload && error.payload.errors;
+    if (fields) Object.keys(fields).forEach(function (name) { lines.push(name + ': ' + fields[name].join(', ')); });
+    box.textContent = lines.join('\n');
+    box.hidden = false;
+  }
+
+  async function run(element, body) {
+    var scope = element.closest('form, section, main') || document.body;
+    var box = scope.querySelector('[data-error]');
+    if (box) { box.hidden = true; box.textContent = ''; }
+    element.setAttribute('aria-busy', 'true');
+    try {
+      await callApi(element.dataset.method || 'POST', element.dataset.api, body);
+      if (element.dataset.then) window.location.assign(element.dataset.then);
+      else window.location.reload();
+    } catch (error) {
+      showError(scope, error);
+    } finally {
+      element.removeAttribute('aria-busy');
+    }
+  }
+
+  document.addEventListener('submit', function (event) {
+    var form = event.target.closest('form[data-api]');
+    if (!form) return;
+    event.preventDefault();
+    run(form, formValues(form));
+  });
+
+  document.addEventListener('click', function (event) {
+    var button = event.target.closest('button[data-api]');
+    if (!button) return;
+    event.preventDefault();
+    run(button, undefined);
+  });
+})();
+`;
+
+/** Minimal styling, with a dark theme for the `dark` preference and for `system` on a dark system. */
+export const APP_CSS = String.raw`:root { color-scheme: light dark; --bg: #fff; --fg: #1b1b1b; --muted: #666; --line: #ddd; --accent: #0b5cad; --error: #b00020; }
+html[data-theme="dark"] { --bg: #16181b; --fg: #e8e8e8; --muted: #9a9a9a; --line: #333; --accent: #6aa9ff; --error: #ff6b81; }
+@media (prefers-color-scheme: dark) { html[data-theme="system"] { --bg: #16181b; --fg: #e8e8e8; --muted: #9a9a9a; --line: #333; --accent: #6aa9ff; --error: #ff6b81; } }
+body { margin: 0; font: 16px/1.5 system-ui, sans-serif; background: var(--bg); color: var(--fg); }
+header { display: flex; gap: 1rem; align-items: center; padding: .75rem 1.5rem; border-bottom: 1px solid var(--line); }
+header nav { display: flex; gap: 1rem; flex: 1; }
+a { color: var(--accent); }
+main { max-width: 60rem; margin: 0 auto; padding: 1rem 1.5rem 3rem; }
+section { margin: 1.5rem 0; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; padding: .4rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+td.ua { word-break: break-all; font-size: .9em; }
+form { display: grid; gap: .5rem; max-width: 28rem; }
+form.inline { display: flex; gap: .5rem; max-width: none; align-items: end; }
+label { display: grid; gap: .2rem; }
+input, select, button { font: inherit; padding: .35rem .5rem; }
+button { cursor: pointer; }
+[aria-busy="true"] { opacity: .6; pointer-events: none; }
+.muted { color: var(--muted); }
+.error { color: var(--error); white-space: pre-line; }
+.badge { font-size: .8em; padding: .1rem .4rem; border: 1px solid var(--accent); border-radius: .3rem; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
+dt { color: var(--muted); }
+`;

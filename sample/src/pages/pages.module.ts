@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { AuthModule } from '../auth/auth.module';
+import { CartModule } from '../cart/cart.module';
+import { PreferencesModule } from '../preferences/preferences.module';
+import { WizardModule } from '../wizard/wizard.module';
+import { AssetsController } from './assets.controller';
+import { PageInterceptor } from './page.interceptor';
+import { PageRenderer } from './page-renderer';
+import { PagesController } from './pages.controller';
+
+/** Server-rendered pages for people (and browser tests): they call the JSON routes with fetch. */
+@Module({
+  imports: [AuthModule, CartModule, PreferencesModule, WizardModule],
+  controllers: [PagesController, AssetsController],
+  providers: [PageRenderer, { provide: APP_INTERCEPTOR, useClass: PageInterceptor }],
+})
+export class PagesModule {}

@@ -1,0 +1,176 @@
+/** `parseConfig`: the sample's environment, its defaults, and one clear error per bad variable. */
+import { ConfigError, parseConfig, SampleEnv } from '../../sample/src/config';
+
+function problemOf(env: SampleEnv): ConfigError {
+  try {
+    parseConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error(`parseConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('sample config: parseConfig(env)', () => {
+  it('has the contract defaults', () => {
+    expect(parseConfig({})).toEqual({
+      host: '127.0.0.1',
+      port: 3000,
+      database: { kind: 'sqlite', path: 'sample/data/sample.sqlite' },
+      sessionStore: { kind: 'memory' },
+      session: {
+        idleTimeoutMs: 30 * 60_000,
+        absoluteTimeoutMs: 12 * 3_600_000,
+        rotationIntervalMs: 15 * 60_000,
+        rotationGraceMs: 10_000,
+        maxConcurrentSessions: 10,
+        binding: 'monitor',
+        reauthMaxAgeMs: 5 * 60_000,
+      },
+      cookie: { secure: true, name: '__Host-sid' },
+      trustProxy: false,
+      securityLog: '-',
+    });
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(parseConfig({ PORT: '', SESSION_STORE: ' ', SESSION_IDLE_TIMEOUT: '' })).toEqual(parseConfig({}));
+  });
+
+  it('reads every variable', () => {
+    const config = parseConfig({
+      HOST: '0.0.0.0',
+      PORT: '8080',
+      DATABASE_URL: 'postgres://app:secret@db.internal:5432/app',
+      SESSION_STORE: 'redis',
+      REDIS_URL: 'redis://cache:6380',
+      SESSION_IDLE_TIMEOUT: '10m',
+      SESSION_ABSOLUTE_TIMEOUT: '8h',
+      SESSION_ROTATION_INTERVAL: '0',
+      SESSION_ROTATION_GRACE: '5s',
+      SESSION_MAX_CONCURRENT: '0',
+      SESSION_BINDING: 'STRICT',
+      REAUTH_MAX_AGE: '90000',
+      TRUST_PROXY: 'loopback, 10.0.0.0/8, ::1',
+      SECURITY_LOG: '/var/log/sample/security.jsonl',
+      COOKIE_SECURE: 'false',
+    });
+    expect(config).toEqual({
+      host: '0.0.0.0',
+      port: 8080,
+      database: { kind: 'postgres', url: 'postgres://app:secret@db.internal:5432/app' },
+      sessionStore: { kind: 'redis', url: 'redis://cache:6380' },
+      session: {
+        idleTimeoutMs: 10 * 60_000,
+        absoluteTimeoutMs: 8 * 3_600_000,
+        rotationIntervalMs: 0,
+        rotationGraceMs: 5000,
+        maxConcurrentSessions: 0,
+        binding: 'strict',
+        reauthMaxAgeMs: 90_000,
+      },
+      cookie: { secure: false, name: 'sid' },
+      trustProxy: ['loopback', '10.0.0.0/8', '::1'],
+      securityLog: '/var/log/sample/security.jsonl',
+    });
+  });
+
+  describe('SESSION_STORE', () => {
+    it('defaults the Redis URL', () => {
+      expect(parseConfig({ SESSION_STORE: 'redis' }).sessionStore).toEqual({ kind: 'redis', url: 'redis://127.0.0.1:6379' });
+    });
+
+    it.each([
+      ['postgres', { kind: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test' }],
+      ['mariadb', { kind: 'mysql', url: 'mysql://root@127.0.0.1:3306/test' }],
+      ['sqlite', { kind: 'sqlite', path: 'sample/data/sessions.sqlite' }],
+    ])('gives %s its default database', (store, database) => {
+      expect(parseConfig({ SESSION_STORE: store }).sessionStore).toEqual({ kind: store, database });
+    });
+
+    it('uses DATABASE_URL when it is of the store kind, and SESSION_DATABASE_URL above all', () => {
+      expect(parseConfig({ SESSION_STORE: 'postgres', DATABASE_URL: 'postgres://u@h/app' }).sessionStore).toEqual({
+        kind: 'postgres',
+        database: { kind: 'postgres', url: 'postgres://u@h/app' },
+      });
+      expect(parseConfig({ SESSION_STORE: 'mariadb', DATABASE_URL: 'postgres://u@h/app' }).sessionStore).toEqual({
+        kind: 'mariadb',
+        database: { kind: 'mysql', url: 'mysql://root@127.0.0.1:3306/test' },
+      });
+      expect(parseConfig({ SESSION_STORE: 'sqlite', DATABASE_URL: 'sqlite:/tmp/app.db' }).sessionStore).toEqual({
+        kind: 'sqlite',
+        database: { kind: 'sqlite', path: '/tmp/app.db' },
+      });
+      expect(parseConfig({ SESSION_STORE: 'postgres', DATABASE_URL: 'postgres://u@h/app', SESSION_DATABASE_URL: 'postgresql://s@h/sessions' }).sessionStore).toEqual({
+        kind: 'postgres',
+        database: { kind: 'postgres', url: 'postgresql://s@h/sessions' },
+      });
+    });
+
+    it('accepts sqlite::memory: and mariadb:// URLs', () => {
+      expect(parseConfig({ DATABASE_URL: 'sqlite::memory:' }).database).toEqual({ kind: 'sqlite', path: ':memory:' });
+      expect(parseConfig({ DATABASE_URL: 'mariadb://root@db/app' }).database).toEqual({ kind: 'mysql', url: 'mariadb://root@db/app' });
+    });
+  });
+
+  it('accepts Express trust proxy values', () => {
+    expect(parseConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(parseConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(parseConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+    expect(parseConfig({ TRUST_PROXY: '192.168.0.0/255.255.0.0,fe80::/10' }).trustProxy).toEqual(['192.168.0.0/255.255.0.0', 'fe80::/10']);
+  });
+
+  describe('a bad value stops start-up with a message naming the variable', () => {
+    it.each<[string, SampleEnv]>([
+      ['SESSION_STORE', { SESSION_STORE: 'mongodb' }],
+      ['DATABASE_URL', { DATABASE_URL: 'ftp://files.example.com/db' }],
+      ['DATABASE_URL', { DATABASE_URL: 'sqlite:' }],
+      ['DATABASE_URL', { DATABASE_URL: 'not a url' }],
+      ['SESSION_DATABASE_URL', { SESSION_STORE: 'postgres', SESSION_DATABASE_URL: 'mysql://root@db/test' }],
+      ['SESSION_DATABASE_URL', { SESSION_STORE: 'sqlite', SESSION_DATABASE_URL: 'nonsense' }],
+      ['REDIS_URL', { SESSION_STORE: 'redis', REDIS_URL: 'http://cache:6379' }],
+      ['SESSION_IDLE_TIMEOUT', { SESSION_IDLE_TIMEOUT: 'soon' }],
+      ['SESSION_IDLE_TIMEOUT', { SESSION_IDLE_TIMEOUT: '-5m' }],
+      ['SESSION_IDLE_TIMEOUT', { SESSION_IDLE_TIMEOUT: '500ms' }],
+      ['SESSION_ABSOLUTE_TIMEOUT', { SESSION_ABSOLUTE_TIMEOUT: '12 hours' }],
+      ['SESSION_ABSOLUTE_TIMEOUT', { SESSION_IDLE_TIMEOUT: '30m', SESSION_ABSOLUTE_TIMEOUT: '10m' }],
+      ['SESSION_ROTATION_INTERVAL', { SESSION_ROTATION_INTERVAL: '15 minutes' }],
+      ['SESSION_ROTATION_GRACE', { SESSION_ROTATION_GRACE: '5m' }],
+      ['SESSION_MAX_CONCURRENT', { SESSION_MAX_CONCURRENT: 'two' }],
+      ['SESSION_MAX_CONCURRENT', { SESSION_MAX_CONCURRENT: '-1' }],
+      ['SESSION_MAX_CONCURRENT', { SESSION_MAX_CONCURRENT: '2.5' }],
+      ['SESSION_BINDING', { SESSION_BINDING: 'paranoid' }],
+      ['REAUTH_MAX_AGE', { REAUTH_MAX_AGE: 'yesterday' }],
+      ['REAUTH_MAX_AGE', { REAUTH_MAX_AGE: '0' }],
+      ['COOKIE_SECURE', { COOKIE_SECURE: 'maybe' }],
+      ['TRUST_PROXY', { TRUST_PROXY: 'everyone' }],
+      ['TRUST_PROXY', { TRUST_PROXY: '10.0.0.0/33' }],
+      ['TRUST_PROXY', { TRUST_PROXY: ',' }],
+      ['PORT', { PORT: '70000' }],
+      ['PORT', { PORT: 'http' }],
+      ['HOST', { HOST: 'bad host' }],
+    ])('%s (%j)', (variable, env) => {
+      const error = problemOf(env);
+      expect(error.problems.map((p) => p.variable)).toEqual([variable]);
+      expect(error.message).toContain(variable);
+      expect(error.message).not.toContain('\n');
+    });
+
+    it('reports every bad variable at once, in one line', () => {
+      const error = problemOf({ SESSION_STORE: 'mongodb', SESSION_IDLE_TIMEOUT: 'soon', COOKIE_SECURE: 'yes' });
+      expect(error.problems.map((p) => p.variable)).toEqual(['SESSION_STORE', 'SESSION_IDLE_TIMEOUT', 'COOKIE_SECURE']);
+      expect(error.message).toMatch(/^Invalid configuration: SESSION_STORE .*; SESSION_IDLE_TIMEOUT .*; COOKIE_SECURE /);
+      expect(error.message).not.toContain('\n');
+    });
+
+    it('says what the variable accepts', () => {
+      expect(problemOf({ SESSION_STORE: 'mongodb' }).message).toContain('memory, redis, postgres, mariadb, sqlite');
+      expect(problemOf({ SESSION_IDLE_TIMEOUT: '30m', SESSION_ABSOLUTE_TIMEOUT: '10m' }).message).toContain('shorter than SESSION_IDLE_TIMEOUT');
+    });
+
+    it('never repeats a database password', () => {
+      const error = problemOf({ SESSION_STORE: 'postgres', SESSION_DATABASE_URL: 'mysql://root:hunter2@db/test' });
+      expect(error.message).not.toContain('hunter2');
+    });
+  });
+});
