@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request, { Response } from 'supertest';
 import { ManualClock } from '../../lib';
-import { createApp } from '../../sample/src/app.factory';
+import { createApp, CreateAppOptions } from '../../sample/src/app.factory';
 import { parseConfig, SampleConfig, SampleEnv } from '../../sample/src/config';
 
 /** Demo passwords, as the contract seeds them. */
@@ -41,14 +41,14 @@ export interface SampleHarness {
  * Boots the sample with test defaults (in-memory users database, security log in a temporary file, a
  * ManualClock starting now) overridden by `env`, listening on a free port of 127.0.0.1.
  */
-export async function startSample(env: SampleEnv = {}): Promise<SampleHarness> {
+export async function startSample(env: SampleEnv = {}, options: { logger?: CreateAppOptions['logger'] } = {}): Promise<SampleHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'nsk-sample-'));
   const securityLogPath = join(dir, 'security.log');
   const config = parseConfig({ DATABASE_URL: 'sqlite::memory:', SECURITY_LOG: securityLogPath, ...env });
   // Starts at the real time: Redis key TTLs and the SQL store's background cleanup use the real clock, and
   // would see sessions from a clock set in the past as long expired.
   const clock = new ManualClock(Date.now());
-  const app = await createApp(config, { clock });
+  const app = await createApp(config, { clock, logger: options.logger });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
