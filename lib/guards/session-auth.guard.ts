@@ -18,6 +18,9 @@ import { SessionService } from '../session.service';
  */
 @Injectable()
 export class SessionAuthGuard implements CanActivate {
+  /** `@Public()` is static metadata: read it once per (handler, class), not on every request. */
+  private readonly publicCache = new WeakMap<object, WeakMap<object, boolean>>();
+
   constructor(
     protected readonly reflector: Reflector,
     protected readonly sessions: SessionService,
@@ -36,7 +39,16 @@ export class SessionAuthGuard implements CanActivate {
 
   /** True when the route or its controller carries `@Public()`. */
   protected isPublic(context: ExecutionContext): boolean {
-    return this.reflector.getAllAndOverride(Public, [context.getHandler(), context.getClass()]) === true;
+    const handler = context.getHandler();
+    const cls = context.getClass();
+    let byClass = this.publicCache.get(handler);
+    let known = byClass?.get(cls);
+    if (known === undefined) {
+      known = this.reflector.getAllAndOverride(Public, [handler, cls]) === true;
+      if (!byClass) this.publicCache.set(handler, (byClass = new WeakMap()));
+      byClass.set(cls, known);
+    }
+    return known;
   }
 
   /** The exception for a request without a live session. */
