@@ -1,0 +1,255 @@
+/**
+ * Benchmark server: one app variant per child process, started by bench/driver.ts (through bench/run.js).
+ *
+ *   node bench/out/build/bench/app.js <variant>      (env: BENCH_REDIS_URL for the Redis variants)
+ *
+ * Variants (all serve `GET /me`; the session variants also serve `POST /login`):
+ * - `bare`        Nest app, `GET /me` returns a fixed user JSON. No session: the ceiling.
+ * - `es-memory`   Nest + express-session with its MemoryStore.
+ * - `es-redis`    Nest + express-session + connect-redis.
+ * - `kit-memory`  Nest + SessionModule.forRoot() (default in-memory store) + SessionAuthGuard as APP_GUARD.
+ * - `kit-redis`   the same with RedisSessionStore.
+ *
+ * Both session libraries get the same lifecycle settings: 30 min idle timeout, rolling expiry, and for the kit
+ * a 1 s touch interval (so idle touches do happen during a run) and no periodic rotation within the run (1 h).
+ *
+ * The parent talks to the child over the IPC channel only (nothing extra on the measured HTTP port):
+ *   parent → child  { id, cmd: 'cpu-start' | 'cpu-stop' | 'profile-start' | 'profile-stop' | 'stop' }
+ *   child  → parent { type: 'ready', port } once listening, then { id, ... } answers.
+ * The child exits when the parent disconnects, so no server outlives a crashed driver.
+ */
+import 'reflect-metadata';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { Controller, Get, HttpCode, INestApplication, Module, Post, Req, Res, UnauthorizedException, Type } from '@nestjs/common';
+import { APP_GUARD, NestFactory } from '@nestjs/core';
+import type { Request, Response } from 'express';
+import session from 'express-session';
+import { RedisStore } from 'connect-redis';
+import { createClient } from 'redis';
+import { SESSION_SETTINGS, Variant, VARIANTS } from './settings';
+import { CurrentSession, CurrentUser, Public, SessionAuthGuard, SessionModule, SessionModuleOptions, SessionService, SessionView } from '../lib';
+
+declare module 'express-session' {
+  interface SessionData {
+    user: string;
+  }
+}
+
+const IDLE_MS = 30 * 60_000;
+const KEY_PREFIX = 'bench:';
+
+/**
+ * Login user id: `?user=` when given (the driver's pre-login), else a new user per login, so that the login
+ * benchmark measures session creation itself (no user is ever over the kit's 10-sessions-per-user limit).
+ */
+let loginCounter = 0;
+function loginUser(req: Request): string {
+  const given = req.query.user;
+  return typeof given === 'string' && given.length > 0 ? given : `user-${loginCounter++}`;
+}
+
+// ---------------------------------------------------------------------------------------------- bare
+
+@Controller()
+class BareController {
+  @Get('me')
+  me() {
+    return { userId: 'user-1', handle: 'AAAAAAAAAAAAAAAAAAAAAA', lastSeenAt: 0 };
+  }
+}
+
+@Module({ controllers: [BareController] })
+class BareModule {}
+
+// ----------------------------------------------------------------------------------- express-session
+
+@Controller()
+class ExpressSessionController {
+  @Post('login')
+  @HttpCode(200)
+  login(@Req() req: Request): Promise<{ userId: string }> {
+    const userId = loginUser(req);
+    // What express-session's docs prescribe at login: a new id (no fixation), then an explicit save.
+    return new Promise((resolve, reject) => {
+      req.session.regenerate((err) => {
+        if (err) return reject(err);
+        req.session.user = userId;
+        req.session.save((saveErr) => (saveErr ? reject(saveErr) : resolve({ userId })));
+      });
+    });
+  }
+
+  @Get('me')
+  me(@Req() req: Request) {
+    const userId = req.session.user;
+    if (userId === undefined) throw new UnauthorizedException();
+    return { userId, handle: req.sessionID.slice(0, 22), lastSeenAt: Date.now() };
+  }
+}
+
+@Module({ controllers: [ExpressSessionController] })
+class ExpressSessionModule {}
+
+// ------------------------------------------------------------------------------------------- the kit
+
+@Controller()
+class KitController {
+  constructor(private readonly sessions: SessionService) {}
+
+  @Public()
+  @Post('login')
+  @HttpCode(200)
+  async login(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    const view = await this.sessions.create(req, res, { userId: loginUser(req) });
+    return { userId: view.userId, handle: view.handle, lastSeenAt: view.lastSeenAt };
+  }
+
+  @Get('me')
+  me(@CurrentUser() userId: string, @CurrentSession() current: SessionView) {
+    return { userId, handle: current.handle, lastSeenAt: current.lastSeenAt };
+  }
+}
+
+function kitModule(options: SessionModuleOptions): Type<unknown> {
+  @Module({
+    imports: [SessionModule.forRoot(options)],
+    controllers: [KitController],
+    providers: [{ provide: APP_GUARD, useClass: SessionAuthGuard }],
+  })
+  class KitModule {}
+  return KitModule;
+}
+
+const KIT_OPTIONS: SessionModuleOptions = {
+  idleTimeout: SESSION_SETTINGS.idleTimeout,
+  touchInterval: SESSION_SETTINGS.touchInterval,
+  rotationInterval: SESSION_SETTINGS.rotationInterval,
+};
+
+// ------------------------------------------------------------------------------------------ start-up
+
+/** Something to release at shutdown (Redis clients, stores). */
+type Closer = () => Promise<unknown>;
+
+async function createApp(variant: Variant, redisUrl: string | undefined, closers: Closer[]): Promise<INestApplication> {
+  const needRedis = (): string => {
+    if (!redisUrl) throw new Error(`variant ${variant} needs BENCH_REDIS_URL`);
+    return redisUrl;
+  };
+  switch (variant) {
+    case 'bare':
+      return NestFactory.create(BareModule, { logger: false });
+    case 'es-memory':
+    case 'es-redis': {
+      let store: session.Store;
+      if (variant === 'es-redis') {
+        const client = createClient({ url: needRedis() });
+        await client.connect();
+        closers.push(() => client.quit());
+        store = new RedisStore({ client, prefix: `${KEY_PREFIX}es:` });
+      } else {
+        store = new session.MemoryStore();
+      }
+      const app = await NestFactory.create(ExpressSessionModule, { logger: false });
+      app.use(
+        session({
+          store,
+          name: 'sid',
+          secret: 'bench-secret-bench-secret-bench-secret',
+          resave: false,
+          saveUninitialized: false,
+          rolling: true,
+          cookie: { httpOnly: true, secure: false, sameSite: 'lax', maxAge: IDLE_MS },
+        }),
+      );
+      return app;
+    }
+    case 'kit-memory':
+      return NestFactory.create(kitModule(KIT_OPTIONS), { logger: false });
+    case 'kit-redis': {
+      const store = await createKitRedisStore(needRedis());
+      closers.push(() => store.close());
+      return NestFactory.create(kitModule({ ...KIT_OPTIONS, store }), { logger: false });
+    }
+  }
+}
+
+/** RedisSessionStore from `nest-session-kit/redis`, with its own client on the private benchmark Redis. */
+async function createKitRedisStore(url: string): Promise<import('../lib').SessionStore> {
+  const { RedisSessionStore } = await import('../lib/stores/redis');
+  // The prefix keeps the default's hash tag shape ({...}:), so the keys would stay in one Cluster slot.
+  return RedisSessionStore.connect({ url, prefix: '{bench-kit}:' });
+}
+
+async function main(): Promise<void> {
+  const variant = process.argv[2] as Variant;
+  if (!VARIANTS.includes(variant)) throw new Error(`unknown variant ${process.argv[2]}; use one of ${VARIANTS.join(', ')}`);
+  if (!process.send) throw new Error('bench/app.js runs as a child of bench/driver.js (it needs the IPC channel)');
+
+  const closers: Closer[] = [];
+  const app = await createApp(variant, process.env.BENCH_REDIS_URL, closers);
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+
+  let cpuStart = process.cpuUsage();
+  let timeStart = process.hrtime.bigint();
+  const shutdown = async (code: number): Promise<never> => {
+    await Promise.race([
+      (async () => {
+        await app.close();
+        for (const close of closers) await close().catch(() => undefined);
+      })(),
+      new Promise((resolve) => setTimeout(resolve, 2000).unref()),
+    ]);
+    process.exit(code);
+  };
+
+  // CPU profile of a window, for bench/profile.ts (in-process inspector: only the measured window is sampled).
+  const inspector = new Session();
+  const post = <T>(method: string, params?: object): Promise<T> =>
+    new Promise((resolve, reject) => inspector.post(method, params, (err, result) => (err ? reject(err) : resolve(result as T))));
+
+  process.on('message', (msg: { id: number; cmd: string; file?: string; intervalUs?: number }) => {
+    switch (msg.cmd) {
+      case 'profile-start':
+        inspector.connect();
+        void post('Profiler.enable')
+          .then(() => post('Profiler.setSamplingInterval', { interval: msg.intervalUs ?? 200 }))
+          .then(() => post('Profiler.start'))
+          .then(() => process.send!({ id: msg.id }));
+        break;
+      case 'profile-stop':
+        void post<{ profile: object }>('Profiler.stop').then(({ profile }) => {
+          writeFileSync(msg.file!, JSON.stringify(profile));
+          inspector.disconnect();
+          process.send!({ id: msg.id, file: msg.file });
+        });
+        break;
+      case 'cpu-start':
+        cpuStart = process.cpuUsage();
+        timeStart = process.hrtime.bigint();
+        process.send!({ id: msg.id });
+        break;
+      case 'cpu-stop': {
+        const cpu = process.cpuUsage(cpuStart);
+        const elapsedUs = Number((process.hrtime.bigint() - timeStart) / 1000n);
+        process.send!({ id: msg.id, userUs: cpu.user, systemUs: cpu.system, elapsedUs, heapUsed: process.memoryUsage().heapUsed });
+        break;
+      }
+      case 'stop':
+        void shutdown(0);
+        break;
+      default:
+        process.send!({ id: msg.id, error: `unknown command ${msg.cmd}` });
+    }
+  });
+  // The driver went away (exit, crash, kill): do not linger.
+  process.on('disconnect', () => void shutdown(0));
+  process.send({ type: 'ready', port: address.port });
+}
+
+main().catch((error: unknown) => {
+  console.error(`[bench app ${process.argv[2]}]`, error);
+  process.exit(1);
+});

@@ -1,0 +1,108 @@
+/**
+ * The load side: logging sessions in over plain HTTP, and driving autocannon.
+ */
+import autocannon from 'autocannon';
+import { request } from 'node:http';
+
+/** A desktop Chrome user agent (~110 characters), sent on every request of every variant. */
+export const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+
+/** What one autocannon run measured. Latencies in ms. */
+export interface LoadResult {
+  requests: number;
+  durationS: number;
+  rps: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  latencyP50: number;
+  latencyP99: number;
+  latencyAvg: number;
+}
+
+/** One HTTP request; resolves with status, headers and body. Only 127.0.0.1. */
+export function httpRequest(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method, path, headers: { 'user-agent': USER_AGENT, ...headers }, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * Logs `count` users in (`POST /login?user=bench-<i>`) and returns their `name=value` session cookies, one
+ * per load connection.
+ */
+export async function loginMany(port: number, count: number): Promise<string[]> {
+  const cookies: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const res = await httpRequest(port, 'POST', `/login?user=bench-${i}`);
+    const setCookie = res.headers['set-cookie'];
+    const first = Array.isArray(setCookie) ? setCookie[0] : setCookie;
+    if (res.status !== 200 || !first) throw new Error(`login ${i} failed: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+    cookies.push(first.split(';')[0]);
+  }
+  return cookies;
+}
+
+/**
+ * Runs autocannon against `port` for `durationS` seconds with `connections` connections. With `cookies`, every
+ * connection cycles through them, one per request (each cookie is one logged-in browser's session). Each
+ * cookie is a separate static request, so autocannon builds every request buffer once: a dynamic
+ * `setupRequest` would cost the load generator ~50% more CPU per request, on a machine where it shares the
+ * cores with everything else.
+ */
+export function runLoad(options: {
+  port: number;
+  method: 'GET' | 'POST';
+  path: string;
+  durationS: number;
+  connections: number;
+  cookies?: string[];
+}): Promise<LoadResult> {
+  const headers: Record<string, string> = { 'user-agent': USER_AGENT };
+  const requests = (options.cookies ?? [undefined]).map((cookie) => ({
+    method: options.method,
+    path: options.path,
+    headers: cookie === undefined ? headers : { ...headers, cookie },
+  }));
+  return new Promise((resolve, reject) => {
+    autocannon(
+      {
+        url: `http://127.0.0.1:${options.port}`,
+        connections: options.connections,
+        pipelining: 1,
+        duration: options.durationS,
+        timeout: 10,
+        requests,
+      },
+      (err, result) => {
+        if (err) return reject(err);
+        const requests = result['2xx'] + result.non2xx;
+        resolve({
+          requests,
+          durationS: result.duration,
+          rps: result['2xx'] / result.duration,
+          non2xx: result.non2xx,
+          errors: result.errors,
+          timeouts: result.timeouts,
+          latencyP50: result.latency.p50,
+          latencyP99: result.latency.p99,
+          latencyAvg: result.latency.average,
+        });
+      },
+    );
+  });
+}

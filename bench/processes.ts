@@ -1,0 +1,330 @@
+/**
+ * Child processes of the benchmark: the app servers (bench/app.ts) and a private Redis. Every child is
+ * registered in one set and killed when the driver exits, fails or is interrupted.
+ */
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, Socket, connect } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const children = new Set<ChildProcess>();
+
+/** Kills every child still running (SIGKILL for stragglers). Idempotent; safe in exit handlers. */
+export function killAll(): void {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  children.clear();
+}
+
+let installed = false;
+/** Makes sure no child outlives the driver, however it ends. */
+export function installCleanup(): void {
+  if (installed) return;
+  installed = true;
+  process.on('exit', killAll);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      killAll();
+      process.exit(130);
+    });
+  }
+}
+
+/** True when `taskset` is usable and the machine has at least two cores. */
+export function canPin(cores: number): boolean {
+  return cores >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+}
+
+/** Pins every thread of this process to `core` (the load generator's core). */
+export function pinSelf(core: number): boolean {
+  return spawnSync('taskset', ['-a', '-cp', String(core), String(process.pid)], { stdio: 'ignore' }).status === 0;
+}
+
+/** Spawns `command args`, on `core` when given, and tracks it for cleanup. */
+function spawnTracked(command: string, args: string[], core: number | undefined, options: Parameters<typeof spawn>[2]): ChildProcess {
+  const [cmd, argv] = core === undefined ? [command, args] : ['taskset', ['-c', String(core), command, ...args]];
+  const child = spawn(cmd, argv, options);
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/** A free TCP port on 127.0.0.1 (asked from the kernel, then released). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
+// ------------------------------------------------------------------------------------ machine load
+
+/** Busy and total jiffies per core from /proc/stat (Linux), or undefined elsewhere. */
+export function coreTicks(): { busy: number; total: number }[] | undefined {
+  let text: string;
+  try {
+    text = readFileSync('/proc/stat', 'utf8');
+  } catch {
+    return undefined;
+  }
+  const cores: { busy: number; total: number }[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^cpu(\d+) (.*)$/.exec(line);
+    if (!m) continue;
+    // user nice system idle iowait irq softirq steal ...
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = m[2].trim().split(/\s+/).map(Number);
+    const busy = user + nice + system + irq + softirq + steal;
+    cores[Number(m[1])] = { busy, total: busy + idle + iowait };
+  }
+  return cores;
+}
+
+// ----------------------------------------------------------------------------------------- app server
+
+/** CPU time the server spent between `cpu-start` and `cpu-stop`. */
+export interface CpuWindow {
+  userUs: number;
+  systemUs: number;
+  elapsedUs: number;
+  heapUsed: number;
+}
+
+/** One app variant running in its own process (bench/app.ts), driven over IPC. */
+export class AppServer {
+  private nextId = 1;
+  private readonly pending = new Map<number, (msg: Record<string, unknown>) => void>();
+
+  private constructor(
+    readonly variant: string,
+    readonly port: number,
+    private readonly child: ChildProcess,
+  ) {
+    child.on('message', (msg: Record<string, unknown>) => {
+      const resolve = this.pending.get(msg.id as number);
+      if (resolve) {
+        this.pending.delete(msg.id as number);
+        resolve(msg);
+      }
+    });
+  }
+
+  /** Starts `variant` and waits until it listens. `nodeArgs` e.g. `['--cpu-prof', ...]`. */
+  static async start(variant: string, options: { core?: number; env?: NodeJS.ProcessEnv; nodeArgs?: string[] }): Promise<AppServer> {
+    const script = join(__dirname, 'app.js');
+    const child = spawnTracked(process.execPath, [...(options.nodeArgs ?? []), script, variant], options.core, {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, NODE_ENV: 'production', ...options.env },
+    });
+    const ready = new Promise<number>((resolve, reject) => {
+      child.on('message', (msg: { type?: string; port?: number }) => {
+        if (msg.type === 'ready' && typeof msg.port === 'number') resolve(msg.port);
+      });
+      child.once('exit', (code, signal) => reject(new Error(`app ${variant} exited during start-up (code ${code}, signal ${signal})`)));
+      child.once('error', reject);
+    });
+    const port = await withTimeout(ready, 30_000, `app ${variant} start-up`);
+    return new AppServer(variant, port, child);
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts the server's CPU window. */
+  async cpuStart(): Promise<void> {
+    await this.request('cpu-start');
+  }
+
+  /** Ends the CPU window and returns what the server used in it. */
+  async cpuStop(): Promise<CpuWindow> {
+    return (await this.request('cpu-stop')) as unknown as CpuWindow;
+  }
+
+  /** Starts sampling the server's CPU with the in-process inspector (`intervalUs` between samples). */
+  async profileStart(intervalUs = 200): Promise<void> {
+    await this.request('profile-start', { intervalUs });
+  }
+
+  /** Stops sampling and has the server write the `.cpuprofile` to `file`. */
+  async profileStop(file: string): Promise<void> {
+    await this.request('profile-stop', { file });
+  }
+
+  /** Asks the server to close, then kills it if it has not exited within 5 s. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = once(this.child, 'exit');
+    this.child.send({ id: 0, cmd: 'stop' });
+    await withTimeout(exited, 5000, `app ${this.variant} stop`).catch(() => this.child.kill('SIGKILL'));
+  }
+
+  private request(cmd: string, extra: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+    const id = this.nextId++;
+    const answer = new Promise<Record<string, unknown>>((resolve) => this.pending.set(id, resolve));
+    this.child.send({ ...extra, id, cmd });
+    return withTimeout(answer, 10_000, `app ${this.variant} ${cmd}`);
+  }
+}
+
+// ------------------------------------------------------------------------------------- private Redis
+
+/** Per-command call counts from `INFO commandstats` (commands run inside Lua scripts included). */
+export type CommandCounts = Record<string, number>;
+
+/**
+ * A throw-away `redis-server` for the benchmark only (no persistence), so `INFO commandstats` counts nothing
+ * but the benchmark's traffic and the shared Redis on 6379 is left alone.
+ */
+export class PrivateRedis {
+  private constructor(
+    readonly port: number,
+    readonly version: string,
+    private readonly child: ChildProcess,
+  ) {}
+
+  static async start(core?: number): Promise<PrivateRedis> {
+    const port = await freePort();
+    // Raised priority (nice -10; plain priority when not allowed) stands in for Redis having a core of its own:
+    // on the shared core it answers at once instead of queueing behind the load generator and other processes.
+    // setpriv --pdeathsig (util-linux) makes the kernel stop Redis even if the driver is SIGKILLed.
+    const server = ['nice', '-n', '-10', 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--loglevel', 'warning'];
+    const [program, ...args] = hasSetpriv() ? ['setpriv', '--pdeathsig', 'TERM', ...server] : server;
+    const child = spawnTracked(program, args, core, { stdio: ['ignore', 'ignore', 'ignore'] });
+    const failed = new Promise<never>((_, reject) => {
+      child.once('exit', (code) => reject(new Error(`redis-server exited at start-up (code ${code})`)));
+      child.once('error', reject);
+    });
+    // Poll until it answers PING (at most 10 s).
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const reply = await Promise.race([command(port, ['PING']).catch(() => ''), failed]);
+      if (reply.startsWith('+PONG')) {
+        const info = await command(port, ['INFO', 'server']);
+        const version = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
+        return new PrivateRedis(port, version, child);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    child.kill('SIGKILL');
+    throw new Error('redis-server did not answer PING within 10 s');
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Call counts per command since start (or the last FLUSHALL; counts are never reset). */
+  async commandStats(): Promise<CommandCounts> {
+    const text = await command(this.port, ['INFO', 'commandstats']);
+    const counts: CommandCounts = {};
+    for (const match of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) counts[match[1]] = Number(match[2]);
+    return counts;
+  }
+
+  async flushAll(): Promise<void> {
+    await command(this.port, ['FLUSHALL']);
+  }
+
+  /**
+   * Watches every command for `run()`'s duration with MONITOR and splits them by origin: sent by a client
+   * (one network round trip each) or run inside a Lua script. MONITOR slows Redis, so the counts come from a
+   * separate audit run, never from a measured round.
+   */
+  async audit<T>(run: () => Promise<T>): Promise<{ result: T; client: CommandCounts; lua: CommandCounts }> {
+    const client: CommandCounts = {};
+    const lua: CommandCounts = {};
+    const socket = connect(this.port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('MONITOR\r\n');
+    let buffer = '';
+    let monitoring = false;
+    const onData = (chunk: Buffer): void => {
+      buffer += chunk.toString('latin1');
+      let newline: number;
+      while ((newline = buffer.indexOf('\r\n')) >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 2);
+        if (line === '+OK') {
+          monitoring = true;
+          continue;
+        }
+        // +1700000000.123456 [0 127.0.0.1:5555] "EVALSHA" "..."   or   [0 lua] "HGETALL" "..."
+        const m = /^\+\d+\.\d+ \[\d+ ([^\]]+)\] "([^"]+)"/.exec(line);
+        if (!m) continue;
+        const name = m[2].toLowerCase();
+        const bucket = m[1] === 'lua' ? lua : client;
+        bucket[name] = (bucket[name] ?? 0) + 1;
+      }
+    };
+    socket.on('data', onData);
+    for (let i = 0; i < 50 && !monitoring; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    if (!monitoring) {
+      socket.destroy();
+      throw new Error('MONITOR did not start');
+    }
+    try {
+      const result = await run();
+      // Let the last lines arrive.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      return { result, client, lua };
+    } finally {
+      socket.off('data', onData);
+      socket.destroy();
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = once(this.child, 'exit');
+    this.child.kill('SIGTERM');
+    await withTimeout(exited, 5000, 'redis-server stop').catch(() => this.child.kill('SIGKILL'));
+  }
+}
+
+function hasSetpriv(): boolean {
+  return spawnSync('setpriv', ['--pdeathsig', 'TERM', 'true'], { stdio: 'ignore' }).status === 0;
+}
+
+/** Sends one command over a fresh connection and returns the raw reply (enough for PING, INFO, FLUSHALL). */
+function command(port: number, args: string[]): Promise<string> {
+  return withTimeout(
+    new Promise<string>((resolve, reject) => {
+      const socket: Socket = connect(port, '127.0.0.1');
+      let reply = '';
+      socket.on('error', reject);
+      socket.on('data', (chunk) => {
+        reply += chunk.toString('latin1');
+        if (isComplete(reply)) {
+          socket.destroy();
+          resolve(reply);
+        }
+      });
+      socket.on('connect', () => socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`));
+    }),
+    5000,
+    `redis ${args[0]}`,
+  );
+}
+
+/** True when `reply` holds a whole simple reply (+/-/:) or a whole bulk string ($). */
+function isComplete(reply: string): boolean {
+  if (!reply.endsWith('\r\n')) return false;
+  if (reply[0] !== '$') return true;
+  const header = reply.indexOf('\r\n');
+  const length = Number(reply.slice(1, header));
+  return length < 0 || Buffer.byteLength(reply, 'latin1') >= header + 2 + length + 2;
+}

@@ -1,0 +1,284 @@
+/**
+ * Renders a benchmark run (bench/out/latest.json) as bench/RESULTS.md, with the targets and PASS/FAIL.
+ *
+ * Also usable on its own to re-render a saved run:  node bench/out/build/bench/report.js bench/out/latest.json
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { SESSION_SETTINGS, Variant, VARIANT_LABELS } from './settings';
+import { median, quantile, RoundResult, Summary, Target, VariantResult } from './stats';
+
+export interface BenchReport {
+  machine: {
+    node: string;
+    cores: number;
+    cpuModel: string;
+    platform: string;
+    date: string;
+    loadAvgBefore: number[];
+    loadAvgAfter: number[];
+    pinned: string;
+    redisVersion: string;
+    durationS: number;
+    noisyRetries?: number;
+  };
+  config: { rounds: number; durationS: number; warmupS: number; loginRounds: number; connections: number; auditS: number; heapCount: number };
+  sessionSettings: typeof SESSION_SETTINGS;
+  variants: Variant[];
+  me: Partial<Record<Variant, VariantResult>>;
+  login: Partial<Record<Variant, VariantResult>>;
+  heap?: Record<string, unknown>;
+}
+
+const fmt = (n: number | undefined, digits = 0): string => (n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(digits));
+const fmtRatio = (r: number | undefined): string => (r === undefined ? '–' : `${r.toFixed(2)}×`);
+
+/** express-session counterpart with the same kind of store. */
+const COUNTERPART: Partial<Record<Variant, Variant>> = { 'kit-memory': 'es-memory', 'kit-redis': 'es-redis' };
+
+/** f(a's round, b's round) for every round both ran: per-round (paired) ratios. */
+function pairedValues(a: VariantResult | undefined, b: VariantResult | undefined, f: (x: RoundResult, y: RoundResult) => number): number[] {
+  if (!a || !b) return [];
+  const byRound = new Map(b.rounds.map((r) => [r.round, r]));
+  return a.rounds.filter((r) => byRound.has(r.round)).map((r) => f(r, byRound.get(r.round)!));
+}
+const rpsOf = (x: RoundResult, y: RoundResult): number => x.rps / y.rps;
+/** y's CPU per request / x's: above 1 means x is cheaper. */
+const cpuOf = (x: RoundResult, y: RoundResult): number => y.cpuUsPerReq / x.cpuUsPerReq;
+/** Median of the per-round ratios: robust to load that drifts over the run. */
+const medianOrUndefined = (values: number[]): number | undefined => (values.length > 0 ? median(values) : undefined);
+const rpsRatio = (a?: VariantResult, b?: VariantResult) => medianOrUndefined(pairedValues(a, b, rpsOf));
+const cpuRatio = (a?: VariantResult, b?: VariantResult) => medianOrUndefined(pairedValues(a, b, cpuOf));
+/** "interquartile range a–b" of the per-round ratios, to show how sure a median is. */
+const spread = (values: number[]): string => (values.length < 3 ? '' : `, middle half of rounds ${quantile(values, 0.25).toFixed(2)}–${quantile(values, 0.75).toFixed(2)}`);
+const pct = (n: number | undefined): string => (n === undefined ? '–' : `${(n * 100).toFixed(0)}%`);
+
+function commands(perReq: Record<string, number> | undefined): string {
+  if (!perReq) return '–';
+  const entries = Object.entries(perReq).filter(([, n]) => n >= 0.0005);
+  if (entries.length === 0) return '0';
+  return entries
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, n]) => `${name} ${n.toFixed(n >= 0.1 ? 2 : 3)}`)
+    .join(', ');
+}
+
+function total(perReq: Record<string, number> | undefined): number | undefined {
+  return perReq ? Object.values(perReq).reduce((a, b) => a + b, 0) : undefined;
+}
+
+export function computeTargets(report: BenchReport): Target[] {
+  const s = (v: Variant): Summary | undefined => report.me[v]?.summary;
+  const targets: Target[] = [];
+  const bare = s('bare');
+  const throughput = (v: Variant, min: number): void => {
+    const r = rpsRatio(report.me[v], report.me.bare);
+    const c = cpuRatio(report.me[v], report.me.bare);
+    if (r === undefined || c === undefined) return;
+    targets.push({
+      name: `${v} req/s ≥ ${min}× bare`,
+      measured: `${r.toFixed(2)}× (median of per-round ratios${spread(pairedValues(report.me[v], report.me.bare, rpsOf))}; medians ${fmt(s(v)?.rps)} vs ${fmt(bare?.rps)} req/s)`,
+      pass: r >= min,
+    });
+    targets.push({
+      name: `${v} CPU/request: bare's ÷ ${v}'s ≥ ${min}`,
+      measured: `${c.toFixed(2)}× (median of per-round ratios${spread(pairedValues(report.me[v], report.me.bare, cpuOf))}; medians ${fmt(s(v)?.cpuUsPerReq, 1)} vs ${fmt(bare?.cpuUsPerReq, 1)} µs/req)`,
+      pass: c >= min,
+    });
+  };
+  throughput('kit-redis', 0.85);
+  throughput('kit-memory', 0.9);
+
+  const audit = report.me['kit-redis']?.audit;
+  if (audit) {
+    const luaWrites = Object.entries(audit.luaPerReq).filter(([name]) => /^(hset|hmset|pexpire|expire|pexpireat)$/.test(name)).reduce((a, [, n]) => a + n, 0);
+    targets.push({
+      name: 'kit-redis: exactly 1 Redis command (round trip) per authenticated request, touches active',
+      measured: `${audit.clientTotalPerReq.toFixed(3)} client commands/request (${commands(audit.clientPerReq)}); in-script writes ${luaWrites.toFixed(3)}/request`,
+      pass: Math.abs(audit.clientTotalPerReq - 1) <= 0.01 && luaWrites > 0,
+    });
+  }
+
+  const heap = report.heap as { count: number; kit: { bytesPerSession: number } } | undefined;
+  if (heap) {
+    targets.push({
+      name: `in-memory store < 1024 bytes/session at ${heap.count.toLocaleString('en-US')} sessions`,
+      measured: `${heap.kit.bytesPerSession.toFixed(0)} bytes/session`,
+      pass: heap.kit.bytesPerSession < 1024,
+    });
+  }
+
+  for (const [kit, es] of [
+    ['kit-memory', 'es-memory'],
+    ['kit-redis', 'es-redis'],
+  ] as const) {
+    const k = report.login[kit]?.summary;
+    const e = report.login[es]?.summary;
+    const r = rpsRatio(report.login[kit], report.login[es]);
+    if (!k || !e || r === undefined) continue;
+    targets.push({
+      name: `login ${kit} req/s ≥ ${VARIANT_LABELS[es]}`,
+      measured: `${r.toFixed(2)}× (median of per-round ratios${spread(pairedValues(report.login[kit], report.login[es], rpsOf))}; medians ${fmt(k.rps)} vs ${fmt(e.rps)} logins/s; CPU ${fmt(k.cpuUsPerReq, 1)} vs ${fmt(e.cpuUsPerReq, 1)} µs/login)`,
+      pass: r >= 1,
+    });
+  }
+  return targets;
+}
+
+export function renderMarkdown(report: BenchReport): { markdown: string; targets: Target[] } {
+  const { machine, config } = report;
+  const targets = computeTargets(report);
+  const lines: string[] = [];
+  const push = (...l: string[]): number => lines.push(...l);
+
+  push(
+    '# Benchmark results',
+    '',
+    `Generated by \`npm run bench\` (bench/driver.ts) on ${machine.date}. Raw data: \`bench/out/results-*.json\` (gitignored).`,
+    '',
+    '## Machine',
+    '',
+    `- Node ${machine.node}, ${machine.platform}, ${machine.cores} cores (${machine.cpuModel})`,
+    `- ${machine.pinned}`,
+    `- Redis ${machine.redisVersion || '–'} (a private \`redis-server\` started for the run, no persistence)`,
+    `- Load average (1/5/15 min) before: ${machine.loadAvgBefore.map((n) => n.toFixed(2)).join(' / ')}, after: ${machine.loadAvgAfter.map((n) => n.toFixed(2)).join(' / ')}`,
+    `- Run took ${machine.durationS} s; ${machine.noisyRetries ?? 0} windows were measured again because other processes disturbed them`,
+    `  (more than 10% of the server's core used by others, or the load generator's core over 95% busy; at most 2 retries`,
+    `  per window and 12 per run, so a busy machine still shows in the numbers).`,
+    '',
+    '## Method',
+    '',
+    `- Each variant is a Nest 11 (Express 5) app in its own child process (bench/app.ts), all pinned to the same core; the`,
+    `  load generator (autocannon 8, in the driver process) and Redis share the other core, Redis at raised priority`,
+    `  (\`nice -10\`) so that it stands in for a Redis with a core of its own. Latencies have autocannon's 1 ms resolution.`,
+    `- \`GET /me\`: ${config.connections} connections, pipelining 1. Each session variant first logs ${config.connections} users in`,
+    `  (\`POST /login\`); every connection cycles through their cookies, one per request. ${config.warmupS} s of warm-up per variant, then`,
+    `  ${config.rounds} rounds × ${config.durationS} s per variant, interleaved (the order rotates each round). Figures are medians over the rounds.`,
+    `- Server CPU: \`process.cpuUsage()\` delta in the server over exactly the measured window (asked over IPC, nothing`,
+    `  extra on the HTTP port), divided by the requests completed in it.`,
+    `- Redis commands per request: \`INFO commandstats\` delta on the private Redis over the window / requests. commandstats`,
+    `  also counts the commands a Lua script runs, so a separate ${config.auditS} s run under \`MONITOR\` splits commands into sent by a`,
+    `  client (= network round trips) and run inside a script.`,
+    `- Session settings: kit \`idleTimeout: '${report.sessionSettings.idleTimeout}'\`, \`touchInterval: '${report.sessionSettings.touchInterval}'\` (each of the ${config.connections} sessions`,
+    `  is touched once a second during the run, so touches are part of the steady state), \`rotationInterval: '${report.sessionSettings.rotationInterval}'\``,
+    `  (no periodic rotation inside a run), other options default (hardened \`__Host-sid\` cookie, max 10 sessions per user).`,
+    `  express-session: \`resave: false, saveUninitialized: false, rolling: true\`, cookie \`maxAge\` 30 min, connect-redis`,
+    `  \`ttl\` from the cookie (so every request refreshes the TTL: GET + EXPIRE).`,
+    `- Variants: \`bare\` = Nest returning a fixed JSON (no session; the ceiling); \`express-session\` reads \`req.session.user\`;`,
+    `  \`kit-*\` = \`SessionModule.forRoot()\` with \`SessionAuthGuard\` as \`APP_GUARD\`, handler returns \`@CurrentUser()\` /`,
+    `  \`@CurrentSession()\` fields.`,
+    `- Login: \`POST /login\` without a cookie, ${config.loginRounds} rounds × ${config.durationS} s, interleaved; a new user id per login`,
+    `  (so the kit's per-user session limit never evicts: this measures creation itself). Kit:`,
+    `  \`sessionService.create()\` (no password hashing). express-session: \`req.session.regenerate()\` + set user + \`save()\`.`,
+    `- Heap: bench/heap.ts, \`node --expose-gc\`, heapUsed delta after full GCs around creating ${config.heapCount.toLocaleString('en-US')} sessions.`,
+    '',
+    '## Authenticated `GET /me`',
+    '',
+    '| variant | req/s (median) | req/s range | server CPU µs/req | p50 ms | p99 ms | req/s vs bare | CPU vs bare | req/s vs express-session | CPU vs express-session | Redis calls/req (commandstats) | server busy | other load on server core | load core busy |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  );
+  for (const v of report.variants) {
+    const r = report.me[v];
+    const s = r?.summary;
+    if (!r || !s) continue;
+    const es = COUNTERPART[v] ? report.me[COUNTERPART[v]!] : undefined;
+    push(
+      `| ${VARIANT_LABELS[v]} | ${fmt(s.rps)} | ${fmt(s.rpsMin)}–${fmt(s.rpsMax)} | ${fmt(s.cpuUsPerReq, 1)} | ${fmt(s.latencyP50, 1)} | ${fmt(s.latencyP99, 1)} | ` +
+        `${v === 'bare' ? '1.00×' : fmtRatio(rpsRatio(r, report.me.bare))} | ${v === 'bare' ? '1.00×' : fmtRatio(cpuRatio(r, report.me.bare))} | ${fmtRatio(rpsRatio(r, es))} | ${fmtRatio(cpuRatio(r, es))} | ` +
+        `${s.redisTotalPerReq === undefined ? '–' : s.redisTotalPerReq.toFixed(2)} | ${pct(s.cpuUtilisation)} | ${pct(s.serverCoreForeign)} | ${pct(s.loadCoreBusy)} |`,
+    );
+  }
+  push(
+    '',
+    'Ratios are medians of per-round ratios (each round measures every variant back to back, so a ratio compares',
+    'windows seconds apart). "CPU vs X" is X\'s CPU per request divided by this variant\'s (1.00× = as cheap; 0.80× = 25%',
+    'more CPU per request). "vs express-session" compares with express-session on the same kind of store. "server busy" =',
+    'server CPU time / wall time; "other load on server core" = /proc/stat busy time of the server\'s core not used by the',
+    'server (other processes: noise); "load core busy" = the core running autocannon and Redis.',
+    'express-session\'s MemoryStore costs more than connect-redis here: it parses the stored session JSON on every read',
+    'and parses and re-serialises it again on every (rolling) touch. Memory vs Redis CPU per request also mixes in a',
+    'batching effect (Redis replies arrive together, so responses are written in fewer event-loop turns): see PROFILE.md.',
+    'Errors / non-2xx responses over all rounds: ' +
+      report.variants.map((v) => `${v} ${(report.me[v]?.summary?.errors ?? 0) + (report.me[v]?.summary?.non2xx ?? 0)}`).join(', ') +
+      '.',
+    '',
+    '### Redis commands per request',
+    '',
+    '| variant | endpoint | commandstats per request (median over rounds; in-script calls included) | MONITOR: sent by the client per request | MONITOR: run inside Lua per request |',
+    '| --- | --- | --- | --- | --- |',
+  );
+  for (const [endpoint, group] of [
+    ['GET /me', report.me],
+    ['POST /login', report.login],
+  ] as const) {
+    for (const v of report.variants) {
+      const r = group[v];
+      if (!r?.summary?.redisPerReq) continue;
+      const a = r.audit;
+      push(
+        `| ${VARIANT_LABELS[v]} | ${endpoint} | ${commands(r.summary.redisPerReq)} | ${a ? `**${fmt(total(a.clientPerReq), 3)}**: ${commands(a.clientPerReq)}` : '–'} | ${a ? commands(a.luaPerReq) : '–'} |`,
+      );
+    }
+  }
+  const touches = report.variants.filter((v) => report.me[v]?.touch);
+  if (touches.length > 0) {
+    push(
+      '',
+      'Idle touches: ' +
+        touches
+          .map((v) => {
+            const t = report.me[v]!.touch!;
+            return `${v}: after the run a session's \`lastSeenAt\` was ${t.lastSeenAgeMs} ms old (${t.touchedDuringRun ? 'touched during the run' : 'NOT touched during the run'})`;
+          })
+          .join('; ') +
+        '. In kit-redis the touch is the in-script `HSET`/`PEXPIRE` share above (≈ sessions × 1/s ÷ req/s).',
+    );
+  }
+
+  push(
+    '',
+    '## Login (session creation)',
+    '',
+    '| variant | logins/s (median) | range | server CPU µs/login | p50 ms | p99 ms | vs express-session (same store) | CPU vs express-session | other load on server core |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  );
+  for (const v of report.variants) {
+    const r = report.login[v];
+    const s = r?.summary;
+    if (!r || !s) continue;
+    const es = COUNTERPART[v] ? report.login[COUNTERPART[v]!] : undefined;
+    push(
+      `| ${VARIANT_LABELS[v]} | ${fmt(s.rps)} | ${fmt(s.rpsMin)}–${fmt(s.rpsMax)} | ${fmt(s.cpuUsPerReq, 1)} | ${fmt(s.latencyP50, 1)} | ${fmt(s.latencyP99, 1)} | ${fmtRatio(rpsRatio(r, es))} | ${fmtRatio(cpuRatio(r, es))} | ${pct(s.serverCoreForeign)} |`,
+    );
+  }
+
+  const heap = report.heap as { count: number; kit: { bytesPerSession: number }; expressSession: { bytesPerSession: number } } | undefined;
+  if (heap) {
+    push(
+      '',
+      '## Heap per session',
+      '',
+      '| store | what a session holds | bytes/session at ' + heap.count.toLocaleString('en-US') + ' |',
+      '| --- | --- | ---: |',
+      `| kit InMemorySessionStore (via SessionManager.create) | full record: SHA-256 id, handle, user id, 8 timestamps/counters, IPv4, one of 20 ~110-char user agents (fresh strings, interned by the store), empty data | ${heap.kit.bytesPerSession.toFixed(0)} |`,
+      `| express-session MemoryStore | JSON of cookie (maxAge, expires, flags) + user id, under a 32-char sid | ${heap.expressSession.bytesPerSession.toFixed(0)} |`,
+    );
+  }
+
+  push('', '## Targets', '', '| target | measured | result |', '| --- | --- | --- |');
+  for (const t of targets) push(`| ${t.name} | ${t.measured} | ${t.pass ? 'PASS' : '**FAIL**'} |`);
+  push(
+    '',
+    'Where the CPU goes (CPU profiles of the server under this load, per lib/ file and function) and what would close',
+    'the gaps: [PROFILE.md](PROFILE.md). Reproduce the profiles with `node bench/run.js profile`.',
+    '',
+  );
+  return { markdown: lines.join('\n'), targets };
+}
+
+if (require.main === module) {
+  const [input, output] = process.argv.slice(2);
+  if (!input) throw new Error('usage: node report.js <results.json> [RESULTS.md]');
+  const { markdown } = renderMarkdown(JSON.parse(readFileSync(input, 'utf8')) as BenchReport);
+  if (output) writeFileSync(output, markdown);
+  else process.stdout.write(markdown);
+}

@@ -1,0 +1,25 @@
+/**
+ * Settings shared by the benchmark servers (bench/app.ts) and the driver (reported in RESULTS.md).
+ */
+
+export const VARIANTS = ['bare', 'es-memory', 'es-redis', 'kit-memory', 'kit-redis'] as const;
+export type Variant = (typeof VARIANTS)[number];
+
+/** Human names used in the report. */
+export const VARIANT_LABELS: Record<Variant, string> = {
+  bare: 'bare',
+  'es-memory': 'express-session (MemoryStore)',
+  'es-redis': 'express-session + connect-redis',
+  'kit-memory': 'kit-memory',
+  'kit-redis': 'kit-redis',
+};
+
+/** Lifecycle settings of every session variant. */
+export const SESSION_SETTINGS = {
+  /** Both libraries: sessions expire after 30 min without use (express-session: rolling cookie maxAge). */
+  idleTimeout: '30m',
+  /** The kit writes lastSeenAt at most once per second per session, so touches happen throughout a run. */
+  touchInterval: '1s',
+  /** No periodic id rotation falls inside a run (express-session never rotates by itself either). */
+  rotationInterval: '1h',
+} as const;
