@@ -80,19 +80,19 @@ export class SessionService {
    * Resolves the request's session (once per request). Sends a new cookie when the session rotated, and
    * clears a cookie that names no live session.
    */
-  async load(req: HttpRequestLike, res?: HttpResponseLike): Promise<ResolveOutcome> {
+  load(req: HttpRequestLike, res?: HttpResponseLike): Promise<ResolveOutcome> {
     const request = req as StatefulRequest;
     const known = request[STATE];
     if (known) return known.outcome;
-    const state: RequestState = { outcome: this.resolve(request, res) };
+    const state: RequestState = {
+      outcome: this.resolve(request, res).catch((error: unknown) => {
+        // Let a later call try again rather than remembering an outage.
+        if (request[STATE] === state) delete request[STATE];
+        throw error;
+      }),
+    };
     request[STATE] = state;
-    try {
-      return await state.outcome;
-    } catch (error) {
-      // Let a later call try again rather than remembering an outage.
-      delete request[STATE];
-      throw error;
-    }
+    return state.outcome;
   }
 
   /** The current session, loading it if needed; `null` when the request has none. */
@@ -241,17 +241,17 @@ export class SessionService {
   }
 
   /** Maps core failures to HTTP: store down → 503 (logged, throttled to one line a second), session gone → 401. */
-  private async guard<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (error) {
+  private guard<T>(fn: () => Promise<T>): Promise<T> {
+    // A plain .catch rather than an async wrapper: this sits on every request's path, and each async layer
+    // costs extra microtasks.
+    return fn().catch((error: unknown) => {
       if (error instanceof SessionStoreUnavailableError) {
         this.reportOutage(error);
         throw new SessionStoreUnavailableException();
       }
       if (error instanceof SessionGoneError) throw new SessionRequiredException(error.message);
       throw error;
-    }
+    });
   }
 
   private reportOutage(error: SessionStoreUnavailableError): void {

@@ -289,13 +289,19 @@ export class SessionManager {
     });
   }
 
-  private async call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (error) {
+  private call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    const wrap = (error: unknown): never => {
       if (error instanceof SessionStoreUnavailableError) throw error;
       throw new SessionStoreUnavailableError(operation, error);
+    };
+    let pending: Promise<T>;
+    try {
+      pending = fn();
+    } catch (error) {
+      return Promise.reject(error).catch(wrap);
     }
+    // .catch, not an async wrapper: this is on every request's path.
+    return pending.catch(wrap);
   }
 }
 
