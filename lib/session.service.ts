@@ -52,6 +52,8 @@ const STATE = Symbol('nest-session-kit:request-state');
 interface RequestState {
   outcome: Promise<ResolveOutcome>;
   session?: ActiveSession;
+  /** The view of `session`, built once per request for the parameter decorators. */
+  view?: { of: SessionRecord; value: SessionView };
 }
 
 type StatefulRequest = HttpRequestLike & { [STATE]?: RequestState };
@@ -279,8 +281,11 @@ export class SessionService {
  * `undefined`. Synchronous and free: no store access. Used by the parameter decorators.
  */
 export function peekSession(req: HttpRequestLike): SessionView | undefined {
-  const session = (req as StatefulRequest)[STATE]?.session;
-  return session ? toView(session.record) : undefined;
+  const state = (req as StatefulRequest)[STATE];
+  const record = state?.session?.record;
+  if (!state || !record) return undefined;
+  if (state.view?.of !== record) state.view = { of: record, value: toView(record) };
+  return state.view.value;
 }
 
 function noStore(res: HttpResponseLike): void {
