@@ -4,6 +4,7 @@ import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, Valida
 import { Clock, SystemClock } from './core/clock';
 import { formatDuration, parseDuration } from './core/duration';
 import { SessionOptionsError } from './core/errors';
+import type { SessionPolicy } from './core/session-manager';
 import { SecurityEventSink } from './events/security-event';
 import { InMemorySessionStore } from './stores/memory/in-memory-session.store';
 import { SessionStore } from './stores/session-store';
@@ -69,16 +70,10 @@ export interface SessionModuleOptions {
 }
 
 /** Options after validation, with every default filled in and every duration in milliseconds. */
-export interface ResolvedSessionOptions {
+export interface ResolvedSessionOptions extends SessionPolicy {
   store: SessionStore;
   /** True when the module created the store (and so closes it at shutdown). */
   ownsStore: boolean;
-  idleTimeoutMs: number;
-  absoluteTimeoutMs: number;
-  rotationIntervalMs: number;
-  rotationGraceMs: number;
-  touchIntervalMs: number;
-  maxConcurrentSessions: number;
   cookie: {
     name: string;
     secure: boolean;

@@ -8,12 +8,17 @@ import { generateHandle, generateToken, hashToken, isWellFormedToken } from './t
 
 /** The lifecycle numbers the manager enforces. All durations in milliseconds. */
 export interface SessionPolicy {
+  /** Inactivity timeout (ms). */
   idleTimeoutMs: number;
+  /** Lifetime from authentication (ms); only re-authentication resets it. */
   absoluteTimeoutMs: number;
+  /** Periodic rotation (ms); `Infinity` = off. */
   rotationIntervalMs: number;
+  /** How long a periodically rotated-away id resolves to its successor (ms). */
   rotationGraceMs: number;
+  /** Minimum time between two idle touches (ms). */
   touchIntervalMs: number;
-  /** 0 = unlimited. */
+  /** Live sessions per user; 0 = unlimited. */
   maxConcurrentSessions: number;
 }
 

@@ -61,7 +61,8 @@ export type SessionChanges = Partial<
   >
 >;
 
-const NUMBER_FIELDS = [
+/** The numeric fields of a {@link SessionRecord}, for stores that serialise field by field. */
+export const SESSION_NUMBER_FIELDS = [
   'createdAt',
   'lastSeenAt',
   'idleExpiresAt',
@@ -84,7 +85,7 @@ export function isSessionRecord(value: unknown): value is SessionRecord {
   const r = value as Record<string, unknown>;
   if (typeof r.handle !== 'string' || r.handle.length === 0) return false;
   if (typeof r.userId !== 'string' || r.userId.length === 0) return false;
-  for (const f of NUMBER_FIELDS) if (typeof r[f] !== 'number' || !Number.isFinite(r[f])) return false;
+  for (const f of SESSION_NUMBER_FIELDS) if (typeof r[f] !== 'number' || !Number.isFinite(r[f])) return false;
   if (typeof r.rotateRequired !== 'boolean') return false;
   if (typeof r.ip !== 'string' || typeof r.userAgent !== 'string') return false;
   if (typeof r.data !== 'object' || r.data === null || Array.isArray(r.data)) return false;

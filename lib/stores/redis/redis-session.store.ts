@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { createClient } from 'redis';
-import { SessionChanges, SessionRecord, isSessionRecord } from '../../core/session-record';
+import { SESSION_NUMBER_FIELDS, SessionChanges, SessionRecord, isSessionRecord } from '../../core/session-record';
 import {
   CounterState,
   CreateOptions,
@@ -86,18 +86,6 @@ export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 2000;
 export const DEFAULT_REDIS_CONNECT_TIMEOUT_MS = 10_000;
 /** Longest pause (ms) between two reconnection attempts of a store-owned client. */
 export const MAX_RECONNECT_DELAY_MS = 2000;
-
-const NUMBER_FIELDS = [
-  'createdAt',
-  'lastSeenAt',
-  'idleExpiresAt',
-  'absoluteExpiresAt',
-  'authenticatedAt',
-  'rotatedAt',
-  'aal',
-  'rolesVersion',
-  'version',
-] as const;
 
 /** The fields `update` and `rotate` may write: anything else (e.g. `successor`) could corrupt the layout. */
 const CHANGEABLE = new Set<keyof SessionChanges>([
@@ -583,7 +571,7 @@ function num(value: number): string {
 
 function encodeRecord(r: SessionRecord): string[] {
   const out: string[] = ['handle', r.handle, 'userId', r.userId];
-  for (const f of NUMBER_FIELDS) out.push(f, num(r[f]));
+  for (const f of SESSION_NUMBER_FIELDS) out.push(f, num(r[f]));
   out.push('rotateRequired', r.rotateRequired ? '1' : '0', 'ip', r.ip, 'userAgent', r.userAgent);
   out.push('data', JSON.stringify(r.data));
   return out;
