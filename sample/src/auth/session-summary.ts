@@ -1,16 +1,10 @@
 import type { SessionView } from '../../../lib';
 
 /** The session as `/me` and `/auth/reauth` show it. Times in ms since the epoch. */
-export interface SessionSummary {
-  handle: string;
-  createdAt: number;
-  lastSeenAt: number;
-  authenticatedAt: number;
-  idleExpiresAt: number;
-  absoluteExpiresAt: number;
-  /** Authentication assurance level: 1 = password, 2 = multi-factor. */
-  aal: number;
-}
+export type SessionSummary = Pick<
+  SessionView,
+  'handle' | 'createdAt' | 'lastSeenAt' | 'authenticatedAt' | 'idleExpiresAt' | 'absoluteExpiresAt' | 'aal'
+>;
 
 /** Picks the public fields of a session: never its data, never anything that could identify its token. */
 export function toSessionSummary(s: SessionView): SessionSummary {
