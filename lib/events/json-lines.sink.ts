@@ -1,4 +1,4 @@
-import { closeSync, createWriteStream, openSync } from 'node:fs';
+import { createWriteStream, openSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { SecurityEvent, SecurityEventSink } from './security-event';
 
@@ -23,14 +23,16 @@ export class JsonLinesEventSink implements SecurityEventSink {
    */
   constructor(target: string | Writable, onError: (error: Error) => void = (e) => console.error(`nest-session-kit: security log write failed: ${e.message}`)) {
     if (typeof target === 'string' && target !== '-') {
-      // Open synchronously first: an unwritable path is a configuration error to report now, not later.
+      // Open synchronously: an unwritable path is a configuration error to report now, not later. A new file is
+      // readable by its owner only (it names users, IPs and sessions).
+      let fd: number;
       try {
-        closeSync(openSync(target, 'a'));
+        fd = openSync(target, 'a', 0o600);
       } catch (error) {
         throw new Error(`JsonLinesEventSink: cannot open security log "${target}" for appending (${(error as Error).message}); fix the path or its permissions`);
       }
       this.owned = true;
-      this.stream = createWriteStream(target, { flags: 'a' });
+      this.stream = createWriteStream(target, { fd, flags: 'a' });
     } else {
       this.owned = false;
       this.stream = target === '-' ? process.stdout : (target as Writable);
@@ -46,7 +48,7 @@ export class JsonLinesEventSink implements SecurityEventSink {
 
   /** Flushes and closes a file this sink opened. */
   async close(): Promise<void> {
-    if (!this.owned) return;
+    if (!this.owned || this.stream.closed || this.stream.destroyed) return;
     await new Promise<void>((resolve) => this.stream.end(resolve));
   }
 }

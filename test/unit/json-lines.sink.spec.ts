@@ -27,3 +27,13 @@ describe('JsonLinesEventSink', () => {
     expect(errors.map((e) => e.message)).toEqual(['ENOSPC']);
   });
 });
+
+describe('JsonLinesEventSink file mode', () => {
+  it('creates the log readable by its owner only', async () => {
+    const { statSync } = await import('node:fs');
+    const path = join(mkdtempSync(join(tmpdir(), 'nsk-sink-')), 'mode.jsonl');
+    const sink = new JsonLinesEventSink(path);
+    await sink.close();
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+});
