@@ -175,14 +175,14 @@ export class SessionService {
    * the session of that request survives. Returns how many sessions ended.
    */
   async destroyAllForUser(userId: string, options: { exceptCurrentOf?: HttpRequestLike; reason?: string } = {}): Promise<number> {
-    const keep = options.exceptCurrentOf ? (options.exceptCurrentOf as StatefulRequest)[STATE]?.session?.id : undefined;
+    const keep = options.exceptCurrentOf ? loadedSessionId(options.exceptCurrentOf) : undefined;
     const client = options.exceptCurrentOf ? clientInfoOf(options.exceptCurrentOf) : undefined;
     return this.guard(() => this.manager.destroyAllForUser(userId, client, { exceptId: keep, reason: options.reason }));
   }
 
   /** The user's live sessions, oldest first; `current` marks the one of `req`. */
   async list(userId: string, req?: HttpRequestLike): Promise<SessionListing[]> {
-    const currentId = req ? (req as StatefulRequest)[STATE]?.session?.id : undefined;
+    const currentId = req ? loadedSessionId(req) : undefined;
     const sessions = await this.guard(() => this.manager.list(userId));
     return sessions.map(({ id, record }) => ({
       handle: record.handle,
@@ -286,6 +286,11 @@ export function peekSession(req: HttpRequestLike): SessionView | undefined {
   if (!state || !record) return undefined;
   if (state.view?.of !== record) state.view = { of: record, value: toView(record) };
   return state.view.value;
+}
+
+/** Storage id of the session loaded for this request, if any. */
+function loadedSessionId(req: HttpRequestLike): string | undefined {
+  return (req as StatefulRequest)[STATE]?.session?.id;
 }
 
 function noStore(res: HttpResponseLike): void {
