@@ -15,6 +15,9 @@ module.exports = {
     eqeqeq: ['error', 'always'],
   },
   overrides: [
-    { files: ['test/**/*.ts', '**/*.spec.ts', 'bench/**/*.ts'], rules: { 'no-console': 'off', '@typescript-eslint/no-non-null-assertion': 'off' } },
+    {
+      files: ['test/**/*.ts', '**/*.spec.ts', 'bench/**/*.ts'],
+      rules: { 'no-console': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
+    },
   ],
 };

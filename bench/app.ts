@@ -28,7 +28,16 @@ import session from 'express-session';
 import { RedisStore } from 'connect-redis';
 import { createClient } from 'redis';
 import { SESSION_SETTINGS, Variant, VARIANTS } from './settings';
-import { CurrentSession, CurrentUser, Public, SessionAuthGuard, SessionModule, SessionModuleOptions, SessionService, SessionView } from '../lib';
+import {
+  CurrentSession,
+  CurrentUser,
+  Public,
+  SessionAuthGuard,
+  SessionModule,
+  SessionModuleOptions,
+  SessionService,
+  SessionView,
+} from '../lib';
 
 declare module 'express-session' {
   interface SessionData {

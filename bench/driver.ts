@@ -78,11 +78,18 @@ function isNoisy(r: RoundResult): boolean {
 }
 
 /** Measures a window, measuring it again (bounded) while other processes disturb it. */
-async function measureQuiet(server: AppServer, redis: PrivateRedis | undefined, round: number, load: () => Promise<LoadResult>): Promise<RoundResult> {
+async function measureQuiet(
+  server: AppServer,
+  redis: PrivateRedis | undefined,
+  round: number,
+  load: () => Promise<LoadResult>,
+): Promise<RoundResult> {
   let result = await measure(server, redis, round, load);
   for (let retry = 0; retry < MAX_RETRIES_PER_WINDOW && retriesLeft > 0 && isNoisy(result); retry++) {
     retriesLeft--;
-    log(`  noisy window (other load on server core ${pct(result.serverCoreForeign)}, load core ${pct(result.loadCoreBusy)}): measuring again`);
+    log(
+      `  noisy window (other load on server core ${pct(result.serverCoreForeign)}, load core ${pct(result.loadCoreBusy)}): measuring again`,
+    );
     const again = await measure(server, redis, round, load);
     again.retries = retry + 1;
     result = again;
@@ -93,7 +100,12 @@ async function measureQuiet(server: AppServer, redis: PrivateRedis | undefined, 
 const pct = (n: number | undefined): string => (n === undefined ? '?' : `${Math.round(n * 100)}%`);
 
 /** One measured window: CPU and Redis counters bracket the autocannon run. */
-async function measure(server: AppServer, redis: PrivateRedis | undefined, round: number, load: () => Promise<LoadResult>): Promise<RoundResult> {
+async function measure(
+  server: AppServer,
+  redis: PrivateRedis | undefined,
+  round: number,
+  load: () => Promise<LoadResult>,
+): Promise<RoundResult> {
   const redisBefore = redis ? await redis.commandStats() : undefined;
   await server.cpuStart();
   const ticksBefore = coreTicks();
@@ -130,15 +142,26 @@ async function measure(server: AppServer, redis: PrivateRedis | undefined, round
 async function audit(redis: PrivateRedis, load: () => Promise<LoadResult>): Promise<AuditResult> {
   const { result, client, lua } = await redis.audit(load);
   const per = (counts: Record<string, number>): Record<string, number> =>
-    Object.fromEntries(Object.entries(counts).filter(([name]) => !/^(info|monitor)$/.test(name)).map(([name, n]) => [name, n / Math.max(result.requests, 1)]));
+    Object.fromEntries(
+      Object.entries(counts)
+        .filter(([name]) => !/^(info|monitor)$/.test(name))
+        .map(([name, n]) => [name, n / Math.max(result.requests, 1)]),
+    );
   const clientPerReq = per(client);
-  return { requests: result.requests, clientPerReq, luaPerReq: per(lua), clientTotalPerReq: Object.values(clientPerReq).reduce((a, b) => a + b, 0) };
+  return {
+    requests: result.requests,
+    clientPerReq,
+    luaPerReq: per(lua),
+    clientTotalPerReq: Object.values(clientPerReq).reduce((a, b) => a + b, 0),
+  };
 }
 
 /** Runs the heap script in a fresh process with --expose-gc. */
 function measureHeap(count: number): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', join(__dirname, 'heap.js'), String(count)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--expose-gc', join(__dirname, 'heap.js'), String(count)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
@@ -213,7 +236,14 @@ async function main(): Promise<void> {
       results.me[v] = { rounds: [] };
     }
     const meLoad = (v: Variant, durationS: number) => () =>
-      runLoad({ port: servers.get(v)!.port, method: 'GET', path: '/me', durationS, connections: CONFIG.connections, cookies: cookies.get(v) });
+      runLoad({
+        port: servers.get(v)!.port,
+        method: 'GET',
+        path: '/me',
+        durationS,
+        connections: CONFIG.connections,
+        cookies: cookies.get(v),
+      });
 
     for (const v of variants) {
       log(`warm-up ${v} (${CONFIG.warmupS}s)`);
@@ -225,7 +255,9 @@ async function main(): Promise<void> {
       for (const v of order) {
         const r = await measureQuiet(servers.get(v)!, v.endsWith('redis') ? redis : undefined, round, meLoad(v, CONFIG.durationS));
         results.me[v]!.rounds.push(r);
-        log(`GET /me round ${round + 1}/${CONFIG.rounds} ${v}: ${r.rps.toFixed(0)} req/s, ${r.cpuUsPerReq.toFixed(1)} µs CPU/req, p99 ${r.latencyP99} ms${r.non2xx ? `, ${r.non2xx} non-2xx!` : ''}`);
+        log(
+          `GET /me round ${round + 1}/${CONFIG.rounds} ${v}: ${r.rps.toFixed(0)} req/s, ${r.cpuUsPerReq.toFixed(1)} µs CPU/req, p99 ${r.latencyP99} ms${r.non2xx ? `, ${r.non2xx} non-2xx!` : ''}`,
+        );
       }
     }
     for (const v of variants) {
@@ -255,7 +287,9 @@ async function main(): Promise<void> {
       for (const v of order) {
         const r = await measureQuiet(servers.get(v)!, v.endsWith('redis') ? redis : undefined, round, loginLoad(v, CONFIG.durationS));
         results.login[v]!.rounds.push(r);
-        log(`POST /login round ${round + 1}/${CONFIG.loginRounds} ${v}: ${r.rps.toFixed(0)} req/s, ${r.cpuUsPerReq.toFixed(1)} µs CPU/req${r.non2xx ? `, ${r.non2xx} non-2xx!` : ''}`);
+        log(
+          `POST /login round ${round + 1}/${CONFIG.loginRounds} ${v}: ${r.rps.toFixed(0)} req/s, ${r.cpuUsPerReq.toFixed(1)} µs CPU/req${r.non2xx ? `, ${r.non2xx} non-2xx!` : ''}`,
+        );
       }
     }
     for (const v of loginVariants) {
@@ -270,7 +304,8 @@ async function main(): Promise<void> {
   const heap = await measureHeap(CONFIG.heapCount);
 
   const bareRounds = results.me.bare ? Object.fromEntries(results.me.bare.rounds.map((r) => [r.round, r])) : undefined;
-  for (const [v, r] of Object.entries(results.me)) if (r && r.rounds.length > 0) r.summary = summarise(r.rounds, v === 'bare' ? undefined : bareRounds);
+  for (const [v, r] of Object.entries(results.me))
+    if (r && r.rounds.length > 0) r.summary = summarise(r.rounds, v === 'bare' ? undefined : bareRounds);
   for (const r of Object.values(results.login)) if (r && r.rounds.length > 0) r.summary = summarise(r.rounds);
   machine.loadAvgAfter = loadavg();
   machine.noisyRetries = MAX_RETRIES_PER_RUN - retriesLeft;

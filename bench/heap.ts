@@ -66,14 +66,24 @@ async function kitBytesPerSession(count: number): Promise<{ bytesPerSession: num
   const manager = new SessionManager(
     store,
     clock,
-    { idleTimeoutMs: 30 * 60_000, absoluteTimeoutMs: 12 * 3_600_000, rotationIntervalMs: 15 * 60_000, rotationGraceMs: 10_000, touchIntervalMs: 60_000, maxConcurrentSessions: 10 },
+    {
+      idleTimeoutMs: 30 * 60_000,
+      absoluteTimeoutMs: 12 * 3_600_000,
+      rotationIntervalMs: 15 * 60_000,
+      rotationGraceMs: 10_000,
+      touchIntervalMs: 60_000,
+      maxConcurrentSessions: 10,
+    },
     new SecurityEventBus(),
   );
   // Each input is made inside the loop, as a request would bring it: whatever the store keeps of it (user id,
   // IP, the interned user agent) is counted, the rest becomes garbage before the second measurement.
   const before = heapUsed();
   for (let i = 0; i < count; i++) {
-    await manager.create({ userId: `user-${100_000 + i}`, client: { ip: randomIp(), userAgent: fresh(USER_AGENTS[i % USER_AGENTS.length]) } });
+    await manager.create({
+      userId: `user-${100_000 + i}`,
+      client: { ip: randomIp(), userAgent: fresh(USER_AGENTS[i % USER_AGENTS.length]) },
+    });
   }
   const after = heapUsed();
   if (store.size !== count) throw new Error(`expected ${count} sessions, store has ${store.size}`);
@@ -91,7 +101,9 @@ async function expressSessionBytesPerSession(count: number): Promise<{ bytesPerS
       cookie: { originalMaxAge: maxAge, expires: new Date(Date.now() + maxAge), secure: false, httpOnly: true, path: '/', sameSite: 'lax' },
       user: `user-${100_000 + i}`,
     };
-    await new Promise<void>((resolve, reject) => store.set(sid, data as unknown as session.SessionData, (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      store.set(sid, data as unknown as session.SessionData, (err) => (err ? reject(err) : resolve())),
+    );
   }
   const after = heapUsed();
   const size = await new Promise<number>((resolve, reject) => store.length((err, n) => (err ? reject(err) : resolve(n ?? 0))));

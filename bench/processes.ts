@@ -202,7 +202,24 @@ export class PrivateRedis {
     // Raised priority (nice -10; plain priority when not allowed) stands in for Redis having a core of its own:
     // on the shared core it answers at once instead of queueing behind the load generator and other processes.
     // setpriv --pdeathsig (util-linux) makes the kernel stop Redis even if the driver is SIGKILLed.
-    const server = ['nice', '-n', '-10', 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--loglevel', 'warning'];
+    const server = [
+      'nice',
+      '-n',
+      '-10',
+      'redis-server',
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--protected-mode',
+      'yes',
+      '--loglevel',
+      'warning',
+    ];
     const [program, ...args] = hasSetpriv() ? ['setpriv', '--pdeathsig', 'TERM', ...server] : server;
     const child = spawnTracked(program, args, core, { stdio: ['ignore', 'ignore', 'ignore'] });
     const failed = new Promise<never>((_, reject) => {

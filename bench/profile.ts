@@ -81,7 +81,8 @@ export function summariseProfile(variant: string, profile: CpuProfile, requests:
     const id = profile.samples[i];
     selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   }
-  const fnName = (n: ProfileNode): string => `${owner(n.callFrame)}:${n.callFrame.functionName || '(anonymous)'}:${n.callFrame.lineNumber + 1}`;
+  const fnName = (n: ProfileNode): string =>
+    `${owner(n.callFrame)}:${n.callFrame.functionName || '(anonymous)'}:${n.callFrame.lineNumber + 1}`;
   const ownerUs = new Map<string, number>();
   const fnSelf = new Map<string, number>();
   const fnInclusive = new Map<string, number>();
@@ -175,7 +176,12 @@ function render(summaries: Summary[]): string {
         '',
       );
     }
-    out.push('| top functions (self) | µs/req | % |', '| --- | ---: | ---: |', ...s.topSelf.map((r) => `| ${r.fn} | ${r.us.toFixed(2)} | ${r.pct.toFixed(1)} |`), '');
+    out.push(
+      '| top functions (self) | µs/req | % |',
+      '| --- | ---: | ---: |',
+      ...s.topSelf.map((r) => `| ${r.fn} | ${r.us.toFixed(2)} | ${r.pct.toFixed(1)} |`),
+      '',
+    );
   }
   return out.join('\n');
 }
@@ -202,7 +208,9 @@ async function main(): Promise<void> {
         await server.profileStop(file);
         const summary = summariseProfile(v, JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, result.requests);
         summaries.push(summary);
-        console.log(`[profile] ${v}: ${result.rps.toFixed(0)} req/s, ${summary.usPerRequest.toFixed(1)} µs sampled CPU/request → ${relative(ROOT, file)}`);
+        console.log(
+          `[profile] ${v}: ${result.rps.toFixed(0)} req/s, ${summary.usPerRequest.toFixed(1)} µs sampled CPU/request → ${relative(ROOT, file)}`,
+        );
       } finally {
         await server.stop();
       }

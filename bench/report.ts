@@ -21,7 +21,15 @@ export interface BenchReport {
     durationS: number;
     noisyRetries?: number;
   };
-  config: { rounds: number; durationS: number; warmupS: number; loginRounds: number; connections: number; auditS: number; heapCount: number };
+  config: {
+    rounds: number;
+    durationS: number;
+    warmupS: number;
+    loginRounds: number;
+    connections: number;
+    auditS: number;
+    heapCount: number;
+  };
   sessionSettings: typeof SESSION_SETTINGS;
   variants: Variant[];
   me: Partial<Record<Variant, VariantResult>>;
@@ -49,7 +57,8 @@ const medianOrUndefined = (values: number[]): number | undefined => (values.leng
 const rpsRatio = (a?: VariantResult, b?: VariantResult) => medianOrUndefined(pairedValues(a, b, rpsOf));
 const cpuRatio = (a?: VariantResult, b?: VariantResult) => medianOrUndefined(pairedValues(a, b, cpuOf));
 /** "interquartile range a–b" of the per-round ratios, to show how sure a median is. */
-const spread = (values: number[]): string => (values.length < 3 ? '' : `, middle half of rounds ${quantile(values, 0.25).toFixed(2)}–${quantile(values, 0.75).toFixed(2)}`);
+const spread = (values: number[]): string =>
+  values.length < 3 ? '' : `, middle half of rounds ${quantile(values, 0.25).toFixed(2)}–${quantile(values, 0.75).toFixed(2)}`;
 const pct = (n: number | undefined): string => (n === undefined ? '–' : `${(n * 100).toFixed(0)}%`);
 
 function commands(perReq: Record<string, number> | undefined): string {
@@ -90,7 +99,9 @@ export function computeTargets(report: BenchReport): Target[] {
 
   const audit = report.me['kit-redis']?.audit;
   if (audit) {
-    const luaWrites = Object.entries(audit.luaPerReq).filter(([name]) => /^(hset|hmset|pexpire|expire|pexpireat)$/.test(name)).reduce((a, [, n]) => a + n, 0);
+    const luaWrites = Object.entries(audit.luaPerReq)
+      .filter(([name]) => /^(hset|hmset|pexpire|expire|pexpireat)$/.test(name))
+      .reduce((a, [, n]) => a + n, 0);
     targets.push({
       name: 'kit-redis: exactly 1 Redis command (round trip) per authenticated request, touches active',
       measured: `${audit.clientTotalPerReq.toFixed(3)} client commands/request (${commands(audit.clientPerReq)}); in-script writes ${luaWrites.toFixed(3)}/request`,
@@ -194,7 +205,7 @@ export function renderMarkdown(report: BenchReport): { markdown: string; targets
     'more CPU per request). "vs express-session" compares with express-session on the same kind of store. "server busy" =',
     'server CPU time / wall time; "other load on server core" = /proc/stat busy time of the server\'s core not used by the',
     'server (other processes: noise); "load core busy" = the core running autocannon and Redis.',
-    'express-session\'s MemoryStore costs more than connect-redis here: it parses the stored session JSON on every read',
+    "express-session's MemoryStore costs more than connect-redis here: it parses the stored session JSON on every read",
     'and parses and re-serialises it again on every (rolling) touch. Memory vs Redis CPU per request also mixes in a',
     'batching effect (Redis replies arrive together, so responses are written in fewer event-loop turns): see PROFILE.md.',
     'Errors / non-2xx responses over all rounds: ' +

@@ -13,10 +13,14 @@ const { spawnSync } = require('node:child_process');
 const { join } = require('node:path');
 
 const root = join(__dirname, '..');
-const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc', { paths: [root] }), '-p', join(__dirname, 'tsconfig.json')], {
-  stdio: 'inherit',
-  cwd: root,
-});
+const tsc = spawnSync(
+  process.execPath,
+  [require.resolve('typescript/bin/tsc', { paths: [root] }), '-p', join(__dirname, 'tsconfig.json')],
+  {
+    stdio: 'inherit',
+    cwd: root,
+  },
+);
 if (tsc.status !== 0) {
   console.error('bench: compiling bench/ failed');
   process.exit(tsc.status ?? 1);

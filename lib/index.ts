@@ -4,7 +4,14 @@
  */
 export { SessionModule } from './session.module';
 export { SESSION_OPTIONS, SESSION_OPTIONS_TYPE, SESSION_ASYNC_OPTIONS_TYPE } from './session.module-definition';
-export { SessionModuleOptions, SessionCookieOptions, ResolvedSessionOptions, Duration, SESSION_DEFAULTS, resolveSessionOptions } from './session.options';
+export {
+  SessionModuleOptions,
+  SessionCookieOptions,
+  ResolvedSessionOptions,
+  Duration,
+  SESSION_DEFAULTS,
+  resolveSessionOptions,
+} from './session.options';
 export { SessionService, peekSession, SessionView, SessionListing, CreateSessionOptions } from './session.service';
 export { SessionAuthGuard } from './guards/session-auth.guard';
 export { Public } from './decorators/public.decorator';

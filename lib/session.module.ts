@@ -38,8 +38,7 @@ import { SessionStore } from './stores/session-store';
     },
     {
       provide: SessionManager,
-      useFactory: (o: ResolvedSessionOptions, bus: SecurityEventBus) =>
-        new SessionManager(o.store, o.clock, o, bus),
+      useFactory: (o: ResolvedSessionOptions, bus: SecurityEventBus) => new SessionManager(o.store, o.clock, o, bus),
       inject: [SESSION_OPTIONS, SecurityEventBus],
     },
     SessionService,

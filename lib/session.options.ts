@@ -1,6 +1,18 @@
 import 'reflect-metadata';
 import { plainToInstance, Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateNested, validateSync, ValidationError } from 'class-validator';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  ValidateNested,
+  validateSync,
+  ValidationError,
+} from 'class-validator';
 import { Clock, SystemClock } from './core/clock';
 import { formatDuration, parseDuration } from './core/duration';
 import { SessionOptionsError } from './core/errors';
@@ -105,7 +117,7 @@ const COOKIE_DOMAIN = /^\.?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9](
 class CookieSchema {
   @IsOptional()
   @IsString({ message: 'cookie.name must be a string' })
-  @Matches(COOKIE_NAME, { message: 'cookie.name must be a valid cookie name (letters, digits and !#$%&\'*+-.^_`|~)' })
+  @Matches(COOKIE_NAME, { message: "cookie.name must be a valid cookie name (letters, digits and !#$%&'*+-.^_`|~)" })
   name?: string;
 
   @IsOptional() @IsBoolean({ message: 'cookie.secure must be true or false' }) secure?: boolean;
@@ -142,7 +154,11 @@ class OptionsSchema {
  */
 export function resolveSessionOptions(raw: SessionModuleOptions = {}): ResolvedSessionOptions {
   const problems: string[] = [];
-  const schema = plainToInstance(OptionsSchema, { maxConcurrentSessions: raw.maxConcurrentSessions, clearSiteDataOnLogout: raw.clearSiteDataOnLogout, cookie: raw.cookie ?? {} });
+  const schema = plainToInstance(OptionsSchema, {
+    maxConcurrentSessions: raw.maxConcurrentSessions,
+    clearSiteDataOnLogout: raw.clearSiteDataOnLogout,
+    cookie: raw.cookie ?? {},
+  });
   problems.push(...flatten(validateSync(schema)));
 
   const duration = (key: keyof SessionModuleOptions, value: unknown, fallback: number, min: number): number => {
@@ -161,7 +177,8 @@ export function resolveSessionOptions(raw: SessionModuleOptions = {}): ResolvedS
   const rotationIntervalMs = duration('rotationInterval', raw.rotationInterval, SESSION_DEFAULTS.rotationIntervalMs, 0);
   const rotationGraceMs = duration('rotationGrace', raw.rotationGrace, SESSION_DEFAULTS.rotationGraceMs, 0);
   const touchIntervalMs = duration('touchInterval', raw.touchInterval, Math.min(60_000, Math.floor(idleTimeoutMs / 10)), 0);
-  const maxAgeMs = raw.cookie?.maxAge === undefined ? undefined : duration('cookie.maxAge' as keyof SessionModuleOptions, raw.cookie.maxAge, 0, 1000);
+  const maxAgeMs =
+    raw.cookie?.maxAge === undefined ? undefined : duration('cookie.maxAge' as keyof SessionModuleOptions, raw.cookie.maxAge, 0, 1000);
 
   if (absoluteTimeoutMs < idleTimeoutMs) {
     problems.push(
@@ -169,8 +186,10 @@ export function resolveSessionOptions(raw: SessionModuleOptions = {}): ResolvedS
         'set absoluteTimeout >= idleTimeout (e.g. idle 30m, absolute 12h)',
     );
   }
-  if (rotationGraceMs > 60_000) problems.push(`rotationGrace (${formatDuration(rotationGraceMs)}) is too long: keep it at most 1m, the old id stays usable that long`);
-  if (touchIntervalMs >= idleTimeoutMs) problems.push(`touchInterval (${formatDuration(touchIntervalMs)}) must be shorter than idleTimeout (${formatDuration(idleTimeoutMs)})`);
+  if (rotationGraceMs > 60_000)
+    problems.push(`rotationGrace (${formatDuration(rotationGraceMs)}) is too long: keep it at most 1m, the old id stays usable that long`);
+  if (touchIntervalMs >= idleTimeoutMs)
+    problems.push(`touchInterval (${formatDuration(touchIntervalMs)}) must be shorter than idleTimeout (${formatDuration(idleTimeoutMs)})`);
 
   const cookie = {
     name: raw.cookie?.name ?? SESSION_DEFAULTS.cookieName,
@@ -181,11 +200,16 @@ export function resolveSessionOptions(raw: SessionModuleOptions = {}): ResolvedS
     domain: raw.cookie?.domain,
     maxAgeMs: maxAgeMs === undefined ? undefined : Math.min(maxAgeMs, absoluteTimeoutMs),
   };
-  if (cookie.sameSite === 'none' && !cookie.secure) problems.push("cookie.sameSite 'none' needs cookie.secure true: browsers reject it otherwise; use 'lax' for plain HTTP development");
+  if (cookie.sameSite === 'none' && !cookie.secure)
+    problems.push("cookie.sameSite 'none' needs cookie.secure true: browsers reject it otherwise; use 'lax' for plain HTTP development");
   if (cookie.name.startsWith('__Host-')) {
-    if (!cookie.secure) problems.push('cookie.name starts with "__Host-", which needs cookie.secure true; set COOKIE_SECURE/secure to true, or pick another name for plain-HTTP development');
+    if (!cookie.secure)
+      problems.push(
+        'cookie.name starts with "__Host-", which needs cookie.secure true; set COOKIE_SECURE/secure to true, or pick another name for plain-HTTP development',
+      );
     if (cookie.path !== '/') problems.push('cookie.name starts with "__Host-", which needs cookie.path "/"');
-    if (cookie.domain !== undefined) problems.push('cookie.name starts with "__Host-", which forbids cookie.domain: remove domain (host-only), or drop the prefix');
+    if (cookie.domain !== undefined)
+      problems.push('cookie.name starts with "__Host-", which forbids cookie.domain: remove domain (host-only), or drop the prefix');
   } else if (cookie.name.startsWith('__Secure-') && !cookie.secure) {
     problems.push('cookie.name starts with "__Secure-", which needs cookie.secure true');
   }
@@ -198,10 +222,13 @@ export function resolveSessionOptions(raw: SessionModuleOptions = {}): ResolvedS
   } else if (raw.store instanceof SessionStore || isStoreLike(raw.store)) {
     store = raw.store as SessionStore;
   } else {
-    problems.push(`store ${describe(raw.store)} is unknown: pass 'memory' or an instance of a SessionStore (InMemorySessionStore, RedisSessionStore from 'nest-session-kit/redis', TypeOrmSessionStore from 'nest-session-kit/typeorm')`);
+    problems.push(
+      `store ${describe(raw.store)} is unknown: pass 'memory' or an instance of a SessionStore (InMemorySessionStore, RedisSessionStore from 'nest-session-kit/redis', TypeOrmSessionStore from 'nest-session-kit/typeorm')`,
+    );
     store = new InMemorySessionStore();
   }
-  if (raw.clock !== undefined && typeof (raw.clock as Clock).now !== 'function') problems.push('clock must have a now() method returning ms since the epoch');
+  if (raw.clock !== undefined && typeof (raw.clock as Clock).now !== 'function')
+    problems.push('clock must have a now() method returning ms since the epoch');
   if (raw.eventSinks !== undefined && (!Array.isArray(raw.eventSinks) || raw.eventSinks.some((s) => typeof s?.handle !== 'function'))) {
     problems.push('eventSinks must be an array of objects with a handle(event) method');
   }
@@ -223,10 +250,27 @@ export function resolveSessionOptions(raw: SessionModuleOptions = {}): ResolvedS
   };
 }
 
-const STORE_METHODS = ['create', 'read', 'update', 'rotate', 'destroy', 'listByUser', 'destroyByUser', 'destroyByHandle', 'requireRotationForUser', 'countByUser', 'increment', 'resetCounter', 'ping', 'close'];
+const STORE_METHODS = [
+  'create',
+  'read',
+  'update',
+  'rotate',
+  'destroy',
+  'listByUser',
+  'destroyByUser',
+  'destroyByHandle',
+  'requireRotationForUser',
+  'countByUser',
+  'increment',
+  'resetCounter',
+  'ping',
+  'close',
+];
 
 function isStoreLike(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && STORE_METHODS.every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
+  return (
+    typeof value === 'object' && value !== null && STORE_METHODS.every((m) => typeof (value as Record<string, unknown>)[m] === 'function')
+  );
 }
 
 function describe(value: unknown): string {

@@ -261,9 +261,7 @@ export class SessionManager {
       const now = this.clock.now();
       const token = generateToken();
       const id = hashToken(token);
-      const res = await this.call('rotate', () =>
-        this.store.rotate(fromId, id, { now, graceMs, changes: { rotatedAt: now, ...changes } }),
-      );
+      const res = await this.call('rotate', () => this.store.rotate(fromId, id, { now, graceMs, changes: { rotatedAt: now, ...changes } }));
       if (res.status === 'missing') return null;
       if (res.status === 'rotated') {
         this.emit('session_renewed', res.record, client, { reason });

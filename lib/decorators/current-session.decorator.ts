@@ -17,6 +17,5 @@ export const CurrentSession = createParamDecorator((_: unknown, ctx: ExecutionCo
  * @example @Get('orders') orders(@CurrentUser() userId: string) { ... }
  */
 export const CurrentUser = createParamDecorator(
-  (_: unknown, ctx: ExecutionContext): string | undefined =>
-    peekSession(ctx.switchToHttp().getRequest())?.userId,
+  (_: unknown, ctx: ExecutionContext): string | undefined => peekSession(ctx.switchToHttp().getRequest())?.userId,
 );

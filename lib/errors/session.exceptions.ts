@@ -10,7 +10,11 @@ export interface SessionErrorBody {
 
 /** Base class: an HttpException whose body carries a stable `code`. */
 export abstract class SessionHttpException extends HttpException {
-  constructor(status: number, readonly code: string, message: string) {
+  constructor(
+    status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super({ statusCode: status, code, message } satisfies SessionErrorBody, status);
   }
 }

@@ -21,7 +21,10 @@ export class JsonLinesEventSink implements SecurityEventSink {
    *   failure never crashes the process.
    * @throws when the file cannot be opened, so a bad path stops start-up instead of losing events.
    */
-  constructor(target: string | Writable, onError: (error: Error) => void = (e) => console.error(`nest-session-kit: security log write failed: ${e.message}`)) {
+  constructor(
+    target: string | Writable,
+    onError: (error: Error) => void = (e) => console.error(`nest-session-kit: security log write failed: ${e.message}`),
+  ) {
     if (typeof target === 'string' && target !== '-') {
       // Open synchronously: an unwritable path is a configuration error to report now, not later. A new file is
       // readable by its owner only (it names users, IPs and sessions).
@@ -29,7 +32,9 @@ export class JsonLinesEventSink implements SecurityEventSink {
       try {
         fd = openSync(target, 'a', 0o600);
       } catch (error) {
-        throw new Error(`JsonLinesEventSink: cannot open security log "${target}" for appending (${(error as Error).message}); fix the path or its permissions`);
+        throw new Error(
+          `JsonLinesEventSink: cannot open security log "${target}" for appending (${(error as Error).message}); fix the path or its permissions`,
+        );
       }
       this.owned = true;
       this.stream = createWriteStream(target, { fd, flags: 'a' });
@@ -41,9 +46,7 @@ export class JsonLinesEventSink implements SecurityEventSink {
   }
 
   handle(event: SecurityEvent): void {
-    this.stream.write(
-      JSON.stringify({ ...event, timestamp: new Date(event.time).toISOString(), event: eventLabel(event) }) + '\n',
-    );
+    this.stream.write(JSON.stringify({ ...event, timestamp: new Date(event.time).toISOString(), event: eventLabel(event) }) + '\n');
   }
 
   /** Flushes and closes a file this sink opened. */

@@ -58,7 +58,9 @@ export class AppModule {
             try {
               return await dataSource.initialize();
             } catch (error) {
-              throw new Error(`DATABASE_URL: cannot open ${describeTarget(config.database)}: ${error instanceof Error ? error.message : String(error)}`);
+              throw new Error(
+                `DATABASE_URL: cannot open ${describeTarget(config.database)}: ${error instanceof Error ? error.message : String(error)}`,
+              );
             }
           },
         }),

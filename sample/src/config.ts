@@ -6,15 +6,11 @@ export type SessionStoreKind = 'memory' | 'redis' | 'postgres' | 'mariadb' | 'sq
 
 /** A SQL database, from a `sqlite:PATH`, `postgres://...` or `mysql://...` URL. */
 export type DatabaseTarget =
-  | { kind: 'sqlite'; /** File path, or `:memory:`. */ path: string }
-  | { kind: 'postgres'; url: string }
-  | { kind: 'mysql'; url: string };
+  { kind: 'sqlite'; /** File path, or `:memory:`. */ path: string } | { kind: 'postgres'; url: string } | { kind: 'mysql'; url: string };
 
 /** The session store the app runs with, with everything needed to open it. */
 export type SessionStoreConfig =
-  | { kind: 'memory' }
-  | { kind: 'redis'; url: string }
-  | { kind: 'postgres' | 'mariadb' | 'sqlite'; database: DatabaseTarget };
+  { kind: 'memory' } | { kind: 'redis'; url: string } | { kind: 'postgres' | 'mariadb' | 'sqlite'; database: DatabaseTarget };
 
 /** `SESSION_BINDING`: what to do when a session is used from another IP or user agent. */
 export type SessionBindingMode = 'off' | 'monitor' | 'strict';
@@ -150,7 +146,8 @@ export function parseConfig(env: SampleEnv): SampleConfig {
   const database = (variable: string, fallback: string): DatabaseTarget | undefined => {
     const raw = read(variable) ?? fallback;
     const target = parseDatabaseUrl(raw);
-    if (!target) fail(variable, `is ${JSON.stringify(redact(raw))}: use sqlite:PATH, postgres://USER@HOST:PORT/DB or mysql://USER@HOST:PORT/DB`);
+    if (!target)
+      fail(variable, `is ${JSON.stringify(redact(raw))}: use sqlite:PATH, postgres://USER@HOST:PORT/DB or mysql://USER@HOST:PORT/DB`);
     return target;
   };
 
@@ -257,7 +254,8 @@ function sessionStoreConfig(
     return { kind, database: target };
   }
   // Reuse the users database when it is of the right kind: one server to run instead of two.
-  if (usersDatabase.kind === wanted && env.DATABASE_URL !== undefined && env.DATABASE_URL.trim() !== '') return { kind, database: usersDatabase };
+  if (usersDatabase.kind === wanted && env.DATABASE_URL !== undefined && env.DATABASE_URL.trim() !== '')
+    return { kind, database: usersDatabase };
   return { kind, database: parseDatabaseUrl(CONFIG_DEFAULTS.sessionDatabases[kind])! };
 }
 
@@ -293,7 +291,10 @@ function parseTrustProxy(value: string | undefined): TrustProxySetting | undefin
   if (lower === 'false') return false;
   if (lower === 'true') return true;
   if (/^\d+$/.test(value)) return Number(value);
-  const entries = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const entries = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   if (entries.length === 0) return undefined;
   return entries.every(isTrustEntry) ? entries : undefined;
 }

@@ -87,7 +87,8 @@ describe('sample app: authentication', () => {
     });
 
     it('answers malformed JSON with a 400 error body and an oversized body with 413, never a 500', async () => {
-      const post = (body: string) => fetch(`${sample.url}/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+      const post = (body: string) =>
+        fetch(`${sample.url}/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
       const malformed = await post('{"username":');
       expect(malformed.status).toBe(400);
       expect(await malformed.json()).toEqual({ statusCode: 400, code: 'BAD_REQUEST', message: expect.any(String) });

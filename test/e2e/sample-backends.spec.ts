@@ -20,7 +20,11 @@ const BACKENDS: { name: string; env: SampleEnv; start: string }[] = [
   { name: 'redis', env: { SESSION_STORE: 'redis', REDIS_URL: 'redis://127.0.0.1:6379' }, start: REDIS },
   { name: 'postgres', env: { SESSION_STORE: 'postgres' }, start: POSTGRES },
   { name: 'mariadb', env: { SESSION_STORE: 'mariadb' }, start: MARIADB },
-  { name: 'sqlite', env: { SESSION_STORE: 'sqlite', SESSION_DATABASE_URL: `sqlite:${join(sqliteDir, 'sessions.sqlite')}` }, start: 'nothing to start (better-sqlite3)' },
+  {
+    name: 'sqlite',
+    env: { SESSION_STORE: 'sqlite', SESSION_DATABASE_URL: `sqlite:${join(sqliteDir, 'sessions.sqlite')}` },
+    start: 'nothing to start (better-sqlite3)',
+  },
   {
     name: 'postgres for users and sessions',
     env: { SESSION_STORE: 'postgres', DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test' },

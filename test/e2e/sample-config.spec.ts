@@ -101,7 +101,10 @@ describe('sample config: parseConfig(env)', () => {
         kind: 'sqlite',
         database: { kind: 'sqlite', path: '/tmp/app.db' },
       });
-      expect(parseConfig({ SESSION_STORE: 'postgres', DATABASE_URL: 'postgres://u@h/app', SESSION_DATABASE_URL: 'postgresql://s@h/sessions' }).sessionStore).toEqual({
+      expect(
+        parseConfig({ SESSION_STORE: 'postgres', DATABASE_URL: 'postgres://u@h/app', SESSION_DATABASE_URL: 'postgresql://s@h/sessions' })
+          .sessionStore,
+      ).toEqual({
         kind: 'postgres',
         database: { kind: 'postgres', url: 'postgresql://s@h/sessions' },
       });
@@ -165,7 +168,9 @@ describe('sample config: parseConfig(env)', () => {
 
     it('says what the variable accepts', () => {
       expect(problemOf({ SESSION_STORE: 'mongodb' }).message).toContain('memory, redis, postgres, mariadb, sqlite');
-      expect(problemOf({ SESSION_IDLE_TIMEOUT: '30m', SESSION_ABSOLUTE_TIMEOUT: '10m' }).message).toContain('shorter than SESSION_IDLE_TIMEOUT');
+      expect(problemOf({ SESSION_IDLE_TIMEOUT: '30m', SESSION_ABSOLUTE_TIMEOUT: '10m' }).message).toContain(
+        'shorter than SESSION_IDLE_TIMEOUT',
+      );
     });
 
     it('never repeats a database password', () => {

@@ -76,7 +76,8 @@ describe('sample app: HTTP surface', () => {
 
     it('uses a fresh nonce per response', async () => {
       const nonces = new Set<string>();
-      for (let i = 0; i < 5; i++) nonces.add(/'nonce-([^']+)'/.exec((await sample.client().get('/login')).headers['content-security-policy'])![1]);
+      for (let i = 0; i < 5; i++)
+        nonces.add(/'nonce-([^']+)'/.exec((await sample.client().get('/login')).headers['content-security-policy'])![1]);
       expect(nonces.size).toBe(5);
     });
 
@@ -206,7 +207,12 @@ describe('sample app: HTTP surface', () => {
       const token = (await alice.get('/auth/csrf')).body.token;
       expect(await csrf.verify(asRequest([alice.sessionCookie!]), token)).toBe(true);
       expect(await csrf.verify(asRequest([alice.sessionCookie!]), preSession)).toBe(false);
-      expect(await csrf.verify(asRequest([alice.sessionCookie!]), token.replace(/.$/, (c: string) => (c === 'A' ? 'B' : 'A')))).toBe(false);
+      expect(
+        await csrf.verify(
+          asRequest([alice.sessionCookie!]),
+          token.replace(/.$/, (c: string) => (c === 'A' ? 'B' : 'A')),
+        ),
+      ).toBe(false);
       const other = sample.client();
       await other.login('alice');
       expect(await csrf.verify(asRequest([other.sessionCookie!]), token)).toBe(false);
@@ -221,7 +227,10 @@ describe('sample app: HTTP surface', () => {
       await client.login('carol');
       await client.post('/auth/logout');
       await settle();
-      const events = await sample.app.get(DataSource).getRepository(AuditEvent).find({ where: { userAgent: 'audit-agent' }, order: { id: 'ASC' } });
+      const events = await sample.app
+        .get(DataSource)
+        .getRepository(AuditEvent)
+        .find({ where: { userAgent: 'audit-agent' }, order: { id: 'ASC' } });
       expect(events.map((e) => e.type)).toEqual(['authn_login_fail', 'session_created', 'authn_login_success', 'session_logout']);
       expect(events[0]).toMatchObject({ level: 'WARN', outcome: 'failure', reason: 'wrong_password', ip: '127.0.0.1' });
       expect(typeof events[1].time).toBe('number');
@@ -249,7 +258,9 @@ describe('sample app: security log (SECURITY_LOG file)', () => {
     }
     const log = sample.securityLog();
     const lines = log.trimEnd().split('\n');
-    const events = lines.map((line) => JSON.parse(line) as { type: string; sessionHandle?: string; timestamp: string; userId?: string; reason?: string });
+    const events = lines.map(
+      (line) => JSON.parse(line) as { type: string; sessionHandle?: string; timestamp: string; userId?: string; reason?: string },
+    );
     expect(events.map((e) => e.type)).toEqual([
       'authn_login_fail',
       'authn_login_fail',

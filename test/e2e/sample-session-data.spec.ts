@@ -22,11 +22,20 @@ describe('sample app: session data', () => {
     });
 
     it('adds to an existing line, removes a line', async () => {
-      expect((await client.post('/cart/items', { sku: 'apple', qty: 2 })).body).toEqual({ items: [{ sku: 'apple', qty: 2 }], totalQuantity: 2 });
+      expect((await client.post('/cart/items', { sku: 'apple', qty: 2 })).body).toEqual({
+        items: [{ sku: 'apple', qty: 2 }],
+        totalQuantity: 2,
+      });
       await client.post('/cart/items', { sku: 'pear', qty: 1 });
       const res = await client.post('/cart/items', { sku: 'apple', qty: 3 });
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({ items: [{ sku: 'apple', qty: 5 }, { sku: 'pear', qty: 1 }], totalQuantity: 6 });
+      expect(res.body).toEqual({
+        items: [
+          { sku: 'apple', qty: 5 },
+          { sku: 'pear', qty: 1 },
+        ],
+        totalQuantity: 6,
+      });
 
       const removed = await client.delete('/cart/items/apple');
       expect(removed.status).toBe(200);
@@ -48,7 +57,14 @@ describe('sample app: session data', () => {
     });
 
     it('validates items: 400 VALIDATION_FAILED', async () => {
-      for (const body of [{ sku: '', qty: 1 }, { sku: 'apple', qty: 0 }, { sku: 'apple', qty: 1.5 }, { sku: '<b>', qty: 1 }, { sku: 'apple' }, { sku: 'apple', qty: 1, price: 0 }]) {
+      for (const body of [
+        { sku: '', qty: 1 },
+        { sku: 'apple', qty: 0 },
+        { sku: 'apple', qty: 1.5 },
+        { sku: '<b>', qty: 1 },
+        { sku: 'apple' },
+        { sku: 'apple', qty: 1, price: 0 },
+      ]) {
         const res = await client.post('/cart/items', body);
         expect(res.status).toBe(400);
         expect(res.body.code).toBe('VALIDATION_FAILED');

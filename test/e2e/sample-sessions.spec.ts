@@ -21,13 +21,27 @@ describe('sample app: GET /sessions, DELETE /sessions/:handle', () => {
     expect(res.status).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
     expect(res.body).toEqual([
-      { handle: expect.any(String), current: false, createdAt: expect.any(Number), lastSeenAt: expect.any(Number), ip: '127.0.0.1', userAgent: 'Laptop browser' },
-      { handle: expect.any(String), current: true, createdAt: expect.any(Number), lastSeenAt: expect.any(Number), ip: '127.0.0.1', userAgent: 'Phone browser' },
+      {
+        handle: expect.any(String),
+        current: false,
+        createdAt: expect.any(Number),
+        lastSeenAt: expect.any(Number),
+        ip: '127.0.0.1',
+        userAgent: 'Laptop browser',
+      },
+      {
+        handle: expect.any(String),
+        current: true,
+        createdAt: expect.any(Number),
+        lastSeenAt: expect.any(Number),
+        ip: '127.0.0.1',
+        userAgent: 'Phone browser',
+      },
     ]);
     expect(res.body[1].handle).toBe((await phone.get('/me')).body.session.handle);
   });
 
-  it('revokes another of the same user\'s sessions: 204, and that session is gone', async () => {
+  it("revokes another of the same user's sessions: 204, and that session is gone", async () => {
     const laptop = sample.client('Laptop');
     const phone = sample.client('Phone');
     await laptop.login('alice');

@@ -211,7 +211,11 @@ describe('SessionModule over HTTP', () => {
 
   it('never adopts a client-chosen id: login with a planted cookie issues a new one and kills the old', async () => {
     const first = await login('alice');
-    await http().put('/data').set('Cookie', first).send({ cart: ['book'], secret: 'x' }).expect(200);
+    await http()
+      .put('/data')
+      .set('Cookie', first)
+      .send({ cart: ['book'], secret: 'x' })
+      .expect(200);
     const second = await login('alice', first);
     expect(second).not.toBe(first);
     await http().get('/me').set('Cookie', first).expect(401);
@@ -289,7 +293,9 @@ describe('SessionModule over HTTP', () => {
   it('logout destroys server-side, clears the cookie and site data', async () => {
     const cookie = await login();
     const res = await http().post('/logout').set('Cookie', cookie).expect(201);
-    expect(([] as string[]).concat(res.headers['set-cookie'])[0]).toMatch(/^__Host-sid=; Path=\/; HttpOnly; Secure; SameSite=Lax; Max-Age=0/);
+    expect(([] as string[]).concat(res.headers['set-cookie'])[0]).toMatch(
+      /^__Host-sid=; Path=\/; HttpOnly; Secure; SameSite=Lax; Max-Age=0/,
+    );
     expect(res.headers['clear-site-data']).toBe('"cache", "storage"');
     await http().get('/me').set('Cookie', cookie).expect(401);
     expect(events.map((e) => e.type)).toContain('session_logout');
@@ -299,7 +305,12 @@ describe('SessionModule over HTTP', () => {
     const a = await login('alice');
     const b = await login('alice');
     const bob = await login('bob');
-    const list = (await http().get('/sessions').set('Cookie', a).expect(200)).body as Array<{ handle: string; current: boolean; ip: string; userAgent: string }>;
+    const list = (await http().get('/sessions').set('Cookie', a).expect(200)).body as Array<{
+      handle: string;
+      current: boolean;
+      ip: string;
+      userAgent: string;
+    }>;
     expect(list).toHaveLength(2);
     expect(list.filter((s) => s.current)).toHaveLength(1);
     const bobHandle = (await http().get('/me').set('Cookie', bob).expect(200)).body.handle;
@@ -316,7 +327,15 @@ describe('SessionModule over HTTP', () => {
 
   it('keeps 50 parallel data updates', async () => {
     const cookie = await login();
-    await Promise.all(Array.from({ length: 50 }, (_, i) => http().put('/data').set('Cookie', cookie).send({ [`k${i}`]: i }).expect(200)));
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        http()
+          .put('/data')
+          .set('Cookie', cookie)
+          .send({ [`k${i}`]: i })
+          .expect(200),
+      ),
+    );
     const data = (await http().get('/me').set('Cookie', cookie).expect(200)).body.data;
     expect(Object.keys(data)).toHaveLength(50);
   });
@@ -360,7 +379,11 @@ describe('SessionModule configuration', () => {
   };
 
   it('forRootAsync with useFactory, inject and imports', async () => {
-    expect(await idleOf([SessionModule.forRootAsync({ imports: [ConfigModule], inject: ['IDLE'], useFactory: (idle: string) => ({ idleTimeout: idle }) })])).toBe(420_000);
+    expect(
+      await idleOf([
+        SessionModule.forRootAsync({ imports: [ConfigModule], inject: ['IDLE'], useFactory: (idle: string) => ({ idleTimeout: idle }) }),
+      ]),
+    ).toBe(420_000);
   });
 
   it('forRootAsync with useClass', async () => {

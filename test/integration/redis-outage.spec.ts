@@ -102,7 +102,9 @@ describe('RedisSessionStore on a private redis-server', () => {
       await store.increment('ip:203.0.113.7', 60_000, t0);
       await store.destroyByHandle(userId, 'no-such-handle');
       const keys = (await admin.keys('*')).sort();
-      expect(keys).toEqual([`${prefix}c:ip:203.0.113.7`, `${prefix}s:${a}`, `${prefix}s:${b}`, `${prefix}s:${c}`, `${prefix}u:${userId}`].sort());
+      expect(keys).toEqual(
+        [`${prefix}c:ip:203.0.113.7`, `${prefix}s:${a}`, `${prefix}s:${b}`, `${prefix}s:${c}`, `${prefix}u:${userId}`].sort(),
+      );
       for (const key of keys) expect([key, (await admin.pTTL(key)) > 0]).toEqual([key, true]);
     });
   });

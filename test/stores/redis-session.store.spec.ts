@@ -66,8 +66,7 @@ describe('RedisSessionStore specifics', () => {
   let admin: Client;
   let store: RedisSessionStore;
   let prefix: string;
-  const read = (id: string, now: number, touchIntervalMs = MIN) =>
-    store.read(id, { now, idleTimeoutMs: IDLE, touchIntervalMs });
+  const read = (id: string, now: number, touchIntervalMs = MIN) => store.read(id, { now, idleTimeoutMs: IDLE, touchIntervalMs });
 
   beforeAll(async () => {
     admin = await connectAdmin();
@@ -90,10 +89,7 @@ describe('RedisSessionStore specifics', () => {
      * client sends as `[db addr]`, and the commands a script runs inside it as `[db lua]`; filtering on the
      * store's address counts round trips exactly, even with other suites using the same Redis meanwhile.
      */
-    async function countCommands(
-      client: Client,
-      work: () => Promise<void>,
-    ): Promise<{ commands: string[]; evalshaDelta: number }> {
+    async function countCommands(client: Client, work: () => Promise<void>): Promise<{ commands: string[]; evalshaDelta: number }> {
       const info = await client.sendCommand<string>(['CLIENT', 'INFO']);
       const addr = /\baddr=(\S+)/.exec(info)?.[1];
       if (!addr) throw new Error(`CLIENT INFO gave no addr: ${info}`);
@@ -271,18 +267,9 @@ describe('RedisSessionStore specifics', () => {
       ['a JSON string of a record', (key) => admin.set(key, JSON.stringify(makeRecord(Date.now())))],
       ['a list', (key) => admin.rPush(key, ['a', 'b'])],
       ['a hash missing fields', (key) => admin.hSet(key, { handle: 'h', userId: 'u' })],
-      [
-        'a hash whose data is not JSON',
-        (key) => admin.hSet(key, { ...encodeForTest(makeRecord(Date.now())), data: '{oops' }),
-      ],
-      [
-        'a hash whose data is an array',
-        (key) => admin.hSet(key, { ...encodeForTest(makeRecord(Date.now())), data: '[1,2]' }),
-      ],
-      [
-        'a hash with a non-numeric deadline',
-        (key) => admin.hSet(key, { ...encodeForTest(makeRecord(Date.now())), idleExpiresAt: 'soon' }),
-      ],
+      ['a hash whose data is not JSON', (key) => admin.hSet(key, { ...encodeForTest(makeRecord(Date.now())), data: '{oops' })],
+      ['a hash whose data is an array', (key) => admin.hSet(key, { ...encodeForTest(makeRecord(Date.now())), data: '[1,2]' })],
+      ['a hash with a non-numeric deadline', (key) => admin.hSet(key, { ...encodeForTest(makeRecord(Date.now())), idleExpiresAt: 'soon' })],
       ['a hash with NaN numbers', (key) => admin.hSet(key, { ...encodeForTest(makeRecord(Date.now())), version: 'nan' })],
       ['a pointer without a deadline', (key) => admin.hSet(key, { successor: newId() })],
     ];

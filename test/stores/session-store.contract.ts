@@ -46,8 +46,7 @@ export function describeSessionStore(name: string, factory: () => Promise<StoreF
     let fixture: StoreFixture;
     let store: SessionStore;
     let t0: number;
-    const read = (id: string, now: number, touchIntervalMs = MIN) =>
-      store.read(id, { now, idleTimeoutMs: IDLE, touchIntervalMs });
+    const read = (id: string, now: number, touchIntervalMs = MIN) => store.read(id, { now, idleTimeoutMs: IDLE, touchIntervalMs });
 
     beforeAll(async () => {
       fixture = await factory();

@@ -36,7 +36,20 @@ export class PrivateRedis {
   async start(): Promise<void> {
     const child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', this.persist ? 'yes' : 'no', '--appendfsync', 'always', '--dir', this.dir],
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        this.persist ? 'yes' : 'no',
+        '--appendfsync',
+        'always',
+        '--dir',
+        this.dir,
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.process = child;
@@ -85,4 +98,3 @@ export class PrivateRedis {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
-

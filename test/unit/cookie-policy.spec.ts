@@ -27,11 +27,19 @@ describe('CookiePolicy', () => {
     r.setHeader('Set-Cookie', ['other=1; Path=/']);
     policy.set(r, token);
     policy.clear(r);
-    expect(r.headers.get('set-cookie')).toEqual(['other=1; Path=/', '__Host-sid=; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT']);
+    expect(r.headers.get('set-cookie')).toEqual([
+      'other=1; Path=/',
+      '__Host-sid=; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT',
+    ]);
   });
 
   it('honours configured attributes and caps Max-Age', () => {
-    const p = new CookiePolicy(resolveSessionOptions({ absoluteTimeout: '1h', cookie: { name: 'sid', secure: false, sameSite: 'strict', domain: 'example.com', path: '/app', maxAge: '2h' } }).cookie);
+    const p = new CookiePolicy(
+      resolveSessionOptions({
+        absoluteTimeout: '1h',
+        cookie: { name: 'sid', secure: false, sameSite: 'strict', domain: 'example.com', path: '/app', maxAge: '2h' },
+      }).cookie,
+    );
     const r = res();
     p.set(r, token);
     expect(r.headers.get('set-cookie')).toEqual([`sid=${token}; Path=/app; Domain=example.com; HttpOnly; SameSite=Strict; Max-Age=3600`]);

@@ -14,15 +14,20 @@ function setup(policy: Partial<SessionPolicy> = {}) {
   const store = new InMemorySessionStore();
   const events: SecurityEvent[] = [];
   const bus = new SecurityEventBus([{ handle: (e) => void events.push(e) }]);
-  const manager = new SessionManager(store, clock, {
-    idleTimeoutMs: 30 * MIN,
-    absoluteTimeoutMs: 120 * MIN,
-    rotationIntervalMs: 15 * MIN,
-    rotationGraceMs: 10_000,
-    touchIntervalMs: MIN,
-    maxConcurrentSessions: 3,
-    ...policy,
-  }, bus);
+  const manager = new SessionManager(
+    store,
+    clock,
+    {
+      idleTimeoutMs: 30 * MIN,
+      absoluteTimeoutMs: 120 * MIN,
+      rotationIntervalMs: 15 * MIN,
+      rotationGraceMs: 10_000,
+      touchIntervalMs: MIN,
+      maxConcurrentSessions: 3,
+      ...policy,
+    },
+    bus,
+  );
   return { clock, store, events, manager };
 }
 
@@ -171,9 +176,7 @@ describe('SessionManager', () => {
   it('updates data with compare-and-set: 50 parallel increments all land', async () => {
     const { manager } = setup();
     const { session } = await manager.create({ userId: 'alice', client, data: { n: 0 } });
-    await Promise.all(
-      Array.from({ length: 50 }, () => manager.updateData({ ...session }, (d) => ({ ...d, n: (d.n as number) + 1 }))),
-    );
+    await Promise.all(Array.from({ length: 50 }, () => manager.updateData({ ...session }, (d) => ({ ...d, n: (d.n as number) + 1 }))));
     const list = await manager.list('alice');
     expect(list[0].record.data.n).toBe(50);
   });
@@ -222,10 +225,34 @@ describe('SessionManager', () => {
     const seen: string[] = [];
     const errors: unknown[] = [];
     const bus = new SecurityEventBus(
-      [{ handle: () => { throw new Error('sink down'); } }, { handle: async () => { throw new Error('async sink down'); } }, { handle: (e) => void seen.push(e.type) }],
+      [
+        {
+          handle: () => {
+            throw new Error('sink down');
+          },
+        },
+        {
+          handle: async () => {
+            throw new Error('async sink down');
+          },
+        },
+        { handle: (e) => void seen.push(e.type) },
+      ],
       (e) => errors.push(e),
     );
-    const manager = new SessionManager(new InMemorySessionStore(), clock, { idleTimeoutMs: MIN, absoluteTimeoutMs: MIN, rotationIntervalMs: MIN, rotationGraceMs: 0, touchIntervalMs: 1000, maxConcurrentSessions: 0 }, bus);
+    const manager = new SessionManager(
+      new InMemorySessionStore(),
+      clock,
+      {
+        idleTimeoutMs: MIN,
+        absoluteTimeoutMs: MIN,
+        rotationIntervalMs: MIN,
+        rotationGraceMs: 0,
+        touchIntervalMs: 1000,
+        maxConcurrentSessions: 0,
+      },
+      bus,
+    );
     await manager.create({ userId: 'alice', client });
     await new Promise((r) => setImmediate(r));
     expect(seen).toEqual(['session_created']);

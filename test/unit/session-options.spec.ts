@@ -32,7 +32,14 @@ describe('resolveSessionOptions', () => {
   it('parses duration strings and keeps a store passed in (not owned)', () => {
     const store = new InMemorySessionStore();
     const clock = new ManualClock(0);
-    const o = resolveSessionOptions({ store, clock, idleTimeout: '5m', absoluteTimeout: '1h', rotationInterval: 0, cookie: { maxAge: '2h' } });
+    const o = resolveSessionOptions({
+      store,
+      clock,
+      idleTimeout: '5m',
+      absoluteTimeout: '1h',
+      rotationInterval: 0,
+      cookie: { maxAge: '2h' },
+    });
     expect(o.store).toBe(store);
     expect(o.ownsStore).toBe(false);
     expect(o.clock).toBe(clock);
@@ -43,7 +50,9 @@ describe('resolveSessionOptions', () => {
   });
 
   it('refuses an absolute timeout shorter than the idle one, naming both and the fix', () => {
-    expect(problemsOf({ idleTimeout: '30m', absoluteTimeout: '10m' })).toMatch(/absoluteTimeout \(10m\) is shorter than idleTimeout \(30m\): set absoluteTimeout >= idleTimeout/);
+    expect(problemsOf({ idleTimeout: '30m', absoluteTimeout: '10m' })).toMatch(
+      /absoluteTimeout \(10m\) is shorter than idleTimeout \(30m\): set absoluteTimeout >= idleTimeout/,
+    );
   });
 
   it('refuses negative or unparsable durations', () => {
@@ -67,7 +76,9 @@ describe('resolveSessionOptions', () => {
 
   it('validates cookie attributes and counts with class-validator', () => {
     expect(problemsOf({ cookie: { name: 'bad name;' } })).toMatch(/cookie.name must be a valid cookie name/);
-    expect(problemsOf({ cookie: { name: 'sid', sameSite: 'sometimes' as never } })).toMatch(/cookie.sameSite must be 'strict', 'lax' or 'none'/);
+    expect(problemsOf({ cookie: { name: 'sid', sameSite: 'sometimes' as never } })).toMatch(
+      /cookie.sameSite must be 'strict', 'lax' or 'none'/,
+    );
     expect(problemsOf({ cookie: { name: 'sid', path: 'nope' } })).toMatch(/cookie.path must start with "\/"/);
     expect(problemsOf({ maxConcurrentSessions: -1 })).toMatch(/maxConcurrentSessions must be 0 \(unlimited\) or more/);
     expect(problemsOf({ maxConcurrentSessions: 1.5 })).toMatch(/maxConcurrentSessions must be a whole number/);

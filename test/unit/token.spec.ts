@@ -1,4 +1,12 @@
-import { generateHandle, generateToken, hashToken, isWellFormedHandle, isWellFormedToken, safeEqual, TOKEN_LENGTH } from '../../lib/core/token';
+import {
+  generateHandle,
+  generateToken,
+  hashToken,
+  isWellFormedHandle,
+  isWellFormedToken,
+  safeEqual,
+  TOKEN_LENGTH,
+} from '../../lib/core/token';
 
 describe('tokens', () => {
   it('are 256-bit base64url values, unique across 10k draws', () => {
@@ -14,7 +22,9 @@ describe('tokens', () => {
   });
 
   it('hash with SHA-256 (known vector) and never equal the token', () => {
-    expect(hashToken('abc')).toBe(Buffer.from('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad', 'hex').toString('base64url'));
+    expect(hashToken('abc')).toBe(
+      Buffer.from('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad', 'hex').toString('base64url'),
+    );
     const t = generateToken();
     expect(hashToken(t)).not.toBe(t);
     expect(hashToken(t)).toHaveLength(43);
@@ -23,7 +33,19 @@ describe('tokens', () => {
   it('reject anything that is not exactly a token shape', () => {
     const t = generateToken();
     expect(isWellFormedToken(t)).toBe(true);
-    for (const bad of [undefined, null, 42, '', t.slice(1), t + 'A', t.slice(0, 42) + '=', t.slice(0, 42) + '.', '../' + t, `${t.slice(0, 40)}%00A`, 'a'.repeat(4096)]) {
+    for (const bad of [
+      undefined,
+      null,
+      42,
+      '',
+      t.slice(1),
+      t + 'A',
+      t.slice(0, 42) + '=',
+      t.slice(0, 42) + '.',
+      '../' + t,
+      `${t.slice(0, 40)}%00A`,
+      'a'.repeat(4096),
+    ]) {
       expect(isWellFormedToken(bad)).toBe(false);
     }
   });

@@ -324,7 +324,11 @@ export class InMemorySessionStore extends SessionStore {
   private indexReplace(userId: string, oldId: string, newId: string): void {
     const ids = this.byUser.get(userId);
     if (ids === oldId) this.byUser.set(userId, newId);
-    else if (Array.isArray(ids)) this.byUser.set(userId, ids.map((x) => (x === oldId ? newId : x)));
+    else if (Array.isArray(ids))
+      this.byUser.set(
+        userId,
+        ids.map((x) => (x === oldId ? newId : x)),
+      );
     else this.indexAdd(userId, newId);
   }
 

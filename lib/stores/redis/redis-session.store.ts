@@ -241,12 +241,11 @@ export class RedisSessionStore extends SessionStore {
   async create(id: string, record: SessionRecord, options: CreateOptions): Promise<CreateResult> {
     assertId(id, 'create');
     if (!isSessionRecord(record)) throw new TypeError('RedisSessionStore.create: not a valid SessionRecord');
-    const reply = await this.eval(SCRIPTS.create, [this.sessionKey(id), this.userKey(record.userId)], [
-      id,
-      num(options.now),
-      num(options.maxConcurrent),
-      ...encodeRecord(record),
-    ]);
+    const reply = await this.eval(
+      SCRIPTS.create,
+      [this.sessionKey(id), this.userKey(record.userId)],
+      [id, num(options.now), num(options.maxConcurrent), ...encodeRecord(record)],
+    );
     const [status, evicted] = asTuple(reply, 'create');
     if (status === 'exists') {
       throw new RedisSessionStoreError('RedisSessionStore.create: a session with this id already exists; ids must be fresh');
@@ -257,12 +256,11 @@ export class RedisSessionStore extends SessionStore {
 
   async read(id: string, options: ReadOptions): Promise<ReadResult> {
     assertId(id, 'read');
-    const reply = await this.eval(SCRIPTS.read, [this.sessionKey(id)], [
-      id,
-      num(options.now),
-      num(options.now + options.idleTimeoutMs),
-      num(options.touchIntervalMs),
-    ]);
+    const reply = await this.eval(
+      SCRIPTS.read,
+      [this.sessionKey(id)],
+      [id, num(options.now), num(options.now + options.idleTimeoutMs), num(options.touchIntervalMs)],
+    );
     const [status, ...rest] = asTuple(reply, 'read');
     if (status === 'missing') return { status: 'missing' };
     if (status === 'expired') {
@@ -279,12 +277,11 @@ export class RedisSessionStore extends SessionStore {
 
   async update(id: string, expectedVersion: number, changes: SessionChanges, now: number): Promise<UpdateResult> {
     assertId(id, 'update');
-    const reply = await this.eval(SCRIPTS.update, [this.sessionKey(id)], [
-      id,
-      num(now),
-      num(expectedVersion),
-      ...encodeChanges(changes, 'update'),
-    ]);
+    const reply = await this.eval(
+      SCRIPTS.update,
+      [this.sessionKey(id)],
+      [id, num(now), num(expectedVersion), ...encodeChanges(changes, 'update')],
+    );
     const [status, flat] = asTuple(reply, 'update');
     if (status === 'missing') return { status: 'missing' };
     if (status !== 'ok' && status !== 'conflict') throw RedisSessionStoreError.unexpectedReply('update', reply);
@@ -296,14 +293,11 @@ export class RedisSessionStore extends SessionStore {
     assertId(oldId, 'rotate');
     assertId(newId, 'rotate');
     const graceMs = Math.max(0, options.graceMs);
-    const reply = await this.eval(SCRIPTS.rotate, [this.sessionKey(oldId), this.sessionKey(newId)], [
-      oldId,
-      newId,
-      num(options.now),
-      num(graceMs),
-      num(options.now + graceMs),
-      ...encodeChanges(options.changes, 'rotate'),
-    ]);
+    const reply = await this.eval(
+      SCRIPTS.rotate,
+      [this.sessionKey(oldId), this.sessionKey(newId)],
+      [oldId, newId, num(options.now), num(graceMs), num(options.now + graceMs), ...encodeChanges(options.changes, 'rotate')],
+    );
     const [status, ...rest] = asTuple(reply, 'rotate');
     if (status === 'missing') return { status: 'missing' };
     if (status === 'exists') {

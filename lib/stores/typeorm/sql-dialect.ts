@@ -16,9 +16,7 @@ export function sqlFamilyOf(dataSource: DataSource): SqlFamily {
   const type = dataSource.options.type;
   const family = FAMILIES[type];
   if (!family) {
-    throw new Error(
-      `TypeOrmSessionStore: DataSource type '${type}' is not supported; use one of ${Object.keys(FAMILIES).join(', ')}`,
-    );
+    throw new Error(`TypeOrmSessionStore: DataSource type '${type}' is not supported; use one of ${Object.keys(FAMILIES).join(', ')}`);
   }
   return family;
 }
@@ -136,10 +134,7 @@ export async function lockUser(connection: Connection, userId: string): Promise<
       // Lock names are at most 64 characters and server-wide: hash the user id into a fixed-size name.
       const name = 'nsk:' + createHash('sha256').update(userId).digest('base64url');
       if (connection.mysqlLocks.includes(name)) return;
-      const [row] = await connection.rows<{ acquired: unknown }>('SELECT GET_LOCK(?, ?) AS acquired', [
-        name,
-        USER_LOCK_TIMEOUT_S,
-      ]);
+      const [row] = await connection.rows<{ acquired: unknown }>('SELECT GET_LOCK(?, ?) AS acquired', [name, USER_LOCK_TIMEOUT_S]);
       if (Number(row?.acquired) !== 1) {
         throw new Error(`TypeOrmSessionStore: timed out after ${USER_LOCK_TIMEOUT_S} s waiting for another session write of the same user`);
       }

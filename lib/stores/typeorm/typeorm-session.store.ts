@@ -14,26 +14,8 @@ import {
   UpdateResult,
 } from '../session-store';
 import { COUNTER_TABLE, SESSION_POINTER_TABLE, SESSION_TABLE } from './schema';
-import {
-  Connection,
-  Dialect,
-  Mutex,
-  isTransientFailure,
-  lockUser,
-  mutexFor,
-  releaseUserLocks,
-  sqlFamilyOf,
-} from './sql-dialect';
-import {
-  SESSION_COLUMNS,
-  SessionRow,
-  assertStorable,
-  decodeRow,
-  expiresAt,
-  isExpired,
-  sessionValues,
-  withChanges,
-} from './session-row';
+import { Connection, Dialect, Mutex, isTransientFailure, lockUser, mutexFor, releaseUserLocks, sqlFamilyOf } from './sql-dialect';
+import { SESSION_COLUMNS, SessionRow, assertStorable, decodeRow, expiresAt, isExpired, sessionValues, withChanges } from './session-row';
 
 /** Options for {@link TypeOrmSessionStore}. */
 export interface TypeOrmSessionStoreOptions {
@@ -233,10 +215,7 @@ export class TypeOrmSessionStore extends SessionStore {
   async rotate(oldId: string, newId: string, options: RotateOptions): Promise<RotateResult> {
     const { now, graceMs, changes } = options;
     return this.transaction(async (db) => {
-      const [owner] = await db.rows<{ user_id: string }>(
-        `SELECT user_id FROM ${this.sessions} WHERE ${this.dialect.eq('id')}`,
-        [oldId],
-      );
+      const [owner] = await db.rows<{ user_id: string }>(`SELECT user_id FROM ${this.sessions} WHERE ${this.dialect.eq('id')}`, [oldId]);
       if (owner) {
         // The user lock orders this rotation with the user's creates (which count and evict the user's rows);
         // the row lock then makes parallel rotations of this id wait for the first one, which deletes the row.
@@ -372,10 +351,7 @@ export class TypeOrmSessionStore extends SessionStore {
           [key, resetAt, now, now, resetAt],
         );
         // Plain equality: the upsert matched the key by the primary key's collation, and so must this read.
-        const [row] = await db.rows<CounterRow>(
-          `SELECT ${q('count')} AS n, reset_at FROM ${this.counters} WHERE ${q('key')} = ?`,
-          [key],
-        );
+        const [row] = await db.rows<CounterRow>(`SELECT ${q('count')} AS n, reset_at FROM ${this.counters} WHERE ${q('key')} = ?`, [key]);
         return toCounterState(row);
       });
     }
@@ -437,10 +413,10 @@ export class TypeOrmSessionStore extends SessionStore {
     for (;;) {
       // Each batch is its own short operation, so other requests interleave between batches (on SQLite too).
       const batch = await this.withConnection(async (db) => {
-        const rows = await db.rows<{ k: string }>(
-          `SELECT ${key} AS k FROM ${table} WHERE ${deadline} <= ? ORDER BY ${deadline} LIMIT ?`,
-          [now, batchSize],
-        );
+        const rows = await db.rows<{ k: string }>(`SELECT ${key} AS k FROM ${table} WHERE ${deadline} <= ? ORDER BY ${deadline} LIMIT ?`, [
+          now,
+          batchSize,
+        ]);
         if (rows.length === 0) return { selected: 0, affected: 0 };
         const keys = rows.map((r) => r.k);
         const match = exactKey ? this.dialect.in(key, keys.length) : `${key} IN (${keys.map(() => '?').join(', ')})`;
@@ -469,13 +445,7 @@ export class TypeOrmSessionStore extends SessionStore {
   }
 
   /** The read path after the row was found: expiry, then the touch as a conditional UPDATE when due. */
-  private async readLive(
-    db: Connection,
-    id: string,
-    found: SessionRow,
-    options: ReadOptions,
-    viaGrace: boolean,
-  ): Promise<ReadResult> {
+  private async readLive(db: Connection, id: string, found: SessionRow, options: ReadOptions, viaGrace: boolean): Promise<ReadResult> {
     const { now, idleTimeoutMs, touchIntervalMs } = options;
     let row: SessionRow | null = found;
     for (let attempt = 1; row; attempt++) {
@@ -540,11 +510,7 @@ export class TypeOrmSessionStore extends SessionStore {
     await db.exec(`DELETE FROM ${this.sessions} WHERE ${this.dialect.eq('id')}`, [oldId]);
     await this.insertSession(db, newId, next);
     if (graceMs > 0) {
-      await db.exec(`INSERT INTO ${this.pointers} (id, successor_id, grace_until) VALUES (?, ?, ?)`, [
-        oldId,
-        newId,
-        now + graceMs,
-      ]);
+      await db.exec(`INSERT INTO ${this.pointers} (id, successor_id, grace_until) VALUES (?, ?, ?)`, [oldId, newId, now + graceMs]);
     }
     return { status: 'rotated', record: next };
   }
@@ -584,10 +550,11 @@ export class TypeOrmSessionStore extends SessionStore {
 
   /** Deletes the session only if it is still over at `now`: a concurrent re-authentication may have revived it. */
   private async deleteIfExpired(db: Connection, id: string, now: number): Promise<void> {
-    await db.exec(
-      `DELETE FROM ${this.sessions} WHERE ${this.dialect.eq('id')} AND (idle_expires_at <= ? OR absolute_expires_at <= ?)`,
-      [id, now, now],
-    );
+    await db.exec(`DELETE FROM ${this.sessions} WHERE ${this.dialect.eq('id')} AND (idle_expires_at <= ? OR absolute_expires_at <= ?)`, [
+      id,
+      now,
+      now,
+    ]);
   }
 
   /** Runs statements on one connection, without a transaction (each statement is atomic on its own). */

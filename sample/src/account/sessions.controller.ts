@@ -23,7 +23,12 @@ export class SessionsController {
    */
   @Delete(':handle')
   @HttpCode(HttpStatus.NO_CONTENT)
-  async revoke(@Param('handle') handle: string, @CurrentSession() session: SessionView, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {
+  async revoke(
+    @Param('handle') handle: string,
+    @CurrentSession() session: SessionView,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<void> {
     if (handle === session.handle) {
       await this.sessions.destroy(req, res);
       return;

@@ -16,7 +16,9 @@ export class SecurityLog implements OnApplicationShutdown {
 
   constructor(@Inject(SAMPLE_CONFIG) config: SampleConfig) {
     try {
-      this.sink = new JsonLinesEventSink(config.securityLog, (error) => this.logger.error(`Cannot write the security log: ${error.message}`));
+      this.sink = new JsonLinesEventSink(config.securityLog, (error) =>
+        this.logger.error(`Cannot write the security log: ${error.message}`),
+      );
     } catch (error) {
       throw new Error(`SECURITY_LOG: ${(error as Error).message}`);
     }

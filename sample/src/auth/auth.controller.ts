@@ -30,7 +30,12 @@ export class AuthController {
 
   @Post('reauth')
   @HttpCode(HttpStatus.OK)
-  reauth(@Body() body: ReauthDto, @CurrentSession() session: SessionView, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<AccountView> {
+  reauth(
+    @Body() body: ReauthDto,
+    @CurrentSession() session: SessionView,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<AccountView> {
     return this.auth.reauthenticate(req, res, session, body.password);
   }
 

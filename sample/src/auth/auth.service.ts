@@ -44,7 +44,13 @@ export class AuthService {
       throw ApiException.invalidCredentials();
     }
     const session = await this.sessions.create(req, res, { userId: check.user.id });
-    this.record(req, { type: 'authn_login_success', level: 'INFO', outcome: 'success', userId: check.user.id, sessionHandle: session.handle });
+    this.record(req, {
+      type: 'authn_login_success',
+      level: 'INFO',
+      outcome: 'success',
+      userId: check.user.id,
+      sessionHandle: session.handle,
+    });
     return { user: toPublicUser(check.user), mfaRequired: false };
   }
 
@@ -81,7 +87,12 @@ export class AuthService {
     throw new SessionRequiredException('Your account is no longer available. Sign in again.');
   }
 
-  private recordFailure(req: Request, check: Exclude<CredentialCheck, { ok: true }>, action: 'login' | 'reauthentication', sessionHandle?: string): void {
+  private recordFailure(
+    req: Request,
+    check: Exclude<CredentialCheck, { ok: true }>,
+    action: 'login' | 'reauthentication',
+    sessionHandle?: string,
+  ): void {
     this.record(req, {
       type: 'authn_login_fail',
       level: 'WARN',

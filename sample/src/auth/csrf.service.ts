@@ -41,7 +41,10 @@ export class CsrfService {
     let nonce = this.readNonce(req);
     if (nonce === undefined) {
       nonce = randomBytes(16).toString('base64url');
-      res.append('Set-Cookie', serialize(this.cookieName, nonce, { path: '/', httpOnly: true, secure: this.secureCookie, sameSite: 'lax' }));
+      res.append(
+        'Set-Cookie',
+        serialize(this.cookieName, nonce, { path: '/', httpOnly: true, secure: this.secureCookie, sameSite: 'lax' }),
+      );
     }
     return this.sign('pre-session', nonce);
   }

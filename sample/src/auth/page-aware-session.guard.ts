@@ -22,6 +22,8 @@ export class PageAwareSessionGuard extends SessionAuthGuard {
   protected isPageRequest(context: ExecutionContext): boolean {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride(Page, targets) !== undefined) return true;
-    return this.reflector.getAllAndOverride(HtmlAlternative, targets) !== undefined && prefersHtml(context.switchToHttp().getRequest<Request>());
+    return (
+      this.reflector.getAllAndOverride(HtmlAlternative, targets) !== undefined && prefersHtml(context.switchToHttp().getRequest<Request>())
+    );
   }
 }

@@ -5,7 +5,13 @@ import { ConsoleLogger, LogLevel } from '@nestjs/common';
  * `listening on ...` line, and the security log when `SECURITY_LOG=-`.
  */
 export class StderrLogger extends ConsoleLogger {
-  protected override printMessages(messages: unknown[], context?: string, logLevel?: LogLevel, _stream?: 'stdout' | 'stderr', errorStack?: unknown): void {
+  protected override printMessages(
+    messages: unknown[],
+    context?: string,
+    logLevel?: LogLevel,
+    _stream?: 'stdout' | 'stderr',
+    errorStack?: unknown,
+  ): void {
     super.printMessages(messages, context, logLevel, 'stderr', errorStack);
   }
 }

@@ -37,6 +37,8 @@ export class PreferencesService {
 function readPreferences(data: SessionData): Preferences {
   const stored = data[KEY] as Partial<Record<keyof Preferences, unknown>> | undefined;
   const theme = (THEMES as readonly unknown[]).includes(stored?.theme) ? (stored!.theme as Theme) : DEFAULT_PREFERENCES.theme;
-  const language = (LANGUAGES as readonly unknown[]).includes(stored?.language) ? (stored!.language as Language) : DEFAULT_PREFERENCES.language;
+  const language = (LANGUAGES as readonly unknown[]).includes(stored?.language)
+    ? (stored!.language as Language)
+    : DEFAULT_PREFERENCES.language;
   return { theme, language };
 }

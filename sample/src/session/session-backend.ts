@@ -49,7 +49,9 @@ export class SessionBackend implements OnApplicationShutdown {
           await dataSource.runMigrations({ transaction: 'each' });
         } catch (error) {
           if (dataSource.isInitialized) await dataSource.destroy();
-          throw new Error(`SESSION_STORE=${config.kind}: cannot prepare the session database ${where} (check SESSION_DATABASE_URL or DATABASE_URL): ${messageOf(error)}`);
+          throw new Error(
+            `SESSION_STORE=${config.kind}: cannot prepare the session database ${where} (check SESSION_DATABASE_URL or DATABASE_URL): ${messageOf(error)}`,
+          );
         }
         return new SessionBackend(new TypeOrmSessionStore({ dataSource }), where, dataSource);
       }

@@ -28,7 +28,10 @@ export class WizardController {
   @Put('steps/:n')
   async putStep(@Param('n') n: string, @Body() body: unknown, @Req() req: Request): Promise<WizardState> {
     const step = stepNumber(n);
-    const fields = (await this.validation.transform(body, { type: 'body', metatype: WIZARD_STEPS[step] })) as WizardStepFields[WizardStepNumber];
+    const fields = (await this.validation.transform(body, {
+      type: 'body',
+      metatype: WIZARD_STEPS[step],
+    })) as WizardStepFields[WizardStepNumber];
     return this.wizard.saveStep(req, step, fields);
   }
 }
