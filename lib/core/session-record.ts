@@ -1,3 +1,9 @@
+/** How far authentication has got: see {@link SessionRecord.stage}. */
+export type SessionStage = 'pending' | 'complete';
+
+/** The values of {@link SessionStage}, for validation. */
+export const SESSION_STAGES: readonly SessionStage[] = ['pending', 'complete'];
+
 /** Application state kept in a session (cart, wizard progress, preferences...). JSON-serialisable values only. */
 export type SessionData = Record<string, unknown>;
 
@@ -26,6 +32,12 @@ export interface SessionRecord {
   rotatedAt: number;
   /** Authentication assurance level: 1 (one factor) or 2 (multi-factor). */
   aal: number;
+  /**
+   * `complete` once every required factor is proven; `pending` while the password is proven but a second
+   * factor is due. The auth guard admits only complete sessions unless a route allows pending ones.
+   * Stores that find a record without it (written before the field existed) read it as `complete`.
+   */
+  stage: SessionStage;
   /** Incremented whenever the user's privileges change; lets the app refresh its roles snapshot. */
   rolesVersion: number;
   /** Set when the user's privileges changed: the next request rotates the id before doing anything else. */
@@ -44,6 +56,15 @@ export interface SessionRecord {
 export const MAX_USER_AGENT_LENGTH = 256;
 /** Longest IP string kept (an IPv6 with zone fits). */
 export const MAX_IP_LENGTH = 64;
+/** Longest user id accepted (characters): what the SQL store's column holds. */
+export const MAX_USER_ID_LENGTH = 255;
+/** Largest session data accepted, as JSON text (bytes of UTF-8): 60 KiB, which every store can hold. */
+export const MAX_DATA_BYTES = 60 * 1024;
+
+/** Cuts a user agent, IP or other client-supplied text to `max` characters before it is stored or logged. */
+export function clip(value: string, max: number): string {
+  return value.length > max ? value.slice(0, max) : value;
+}
 
 /** Fields that a store update may change. */
 export type SessionChanges = Partial<
@@ -58,6 +79,7 @@ export type SessionChanges = Partial<
     | 'rotatedAt'
     | 'rolesVersion'
     | 'rotateRequired'
+    | 'stage'
   >
 >;
 
@@ -87,12 +109,8 @@ export function isSessionRecord(value: unknown): value is SessionRecord {
   if (typeof r.userId !== 'string' || r.userId.length === 0) return false;
   for (const f of SESSION_NUMBER_FIELDS) if (typeof r[f] !== 'number' || !Number.isFinite(r[f])) return false;
   if (typeof r.rotateRequired !== 'boolean') return false;
+  if (r.stage !== 'pending' && r.stage !== 'complete') return false;
   if (typeof r.ip !== 'string' || typeof r.userAgent !== 'string') return false;
   if (typeof r.data !== 'object' || r.data === null || Array.isArray(r.data)) return false;
   return true;
-}
-
-/** Applies changes to a copy of a record (never mutates the input). */
-export function applyChanges(record: SessionRecord, changes: SessionChanges): SessionRecord {
-  return { ...record, ...changes };
 }

@@ -17,6 +17,11 @@ export interface ReadOptions {
 export type ReadResult =
   /** A live session. `id` is the id the record lives under now: the successor's when `viaGrace`. */
   | { status: 'active'; id: string; record: SessionRecord; viaGrace: boolean }
+  /**
+   * A rotated-away id past its grace window but still remembered (`pointerState` is `tombstone`): it must not
+   * authenticate, and the caller answers without clearing the cookie (the winner of the rotation set a new one).
+   */
+  | { status: 'tombstone' }
   /** The session existed but had timed out (idle or absolute). The store has already deleted it. */
   | { status: 'expired'; record: SessionRecord }
   /** No such session (unknown, destroyed, corrupted, or a rotated-away id whose grace window ended). */
@@ -39,11 +44,14 @@ export interface CreateResult {
   evicted: SessionRecord[];
 }
 
-/** Result of {@link SessionStore.update}. */
+/**
+ * Result of {@link SessionStore.update}. `id` is where the session lives now: the successor's when the id
+ * written to had been rotated away (the write followed the pointer). Callers keep using that id.
+ */
 export type UpdateResult =
-  | { status: 'ok'; record: SessionRecord }
-  /** The version did not match: someone else wrote first. `record` is the current one: retry from it. */
-  | { status: 'conflict'; record: SessionRecord }
+  | { status: 'ok'; id: string; record: SessionRecord }
+  /** The version did not match: someone else wrote (or rotated) first. `record` is the current one: retry from it, at `id`. */
+  | { status: 'conflict'; id: string; record: SessionRecord }
   | { status: 'missing' };
 
 /** Options for {@link SessionStore.rotate}. */
@@ -51,8 +59,10 @@ export interface RotateOptions {
   /** Current time (ms since epoch). */
   now: number;
   /**
-   * How long (ms) the old id keeps resolving to the successor. 0 = the old id dies at once (required on
-   * privilege changes and re-authentication).
+   * How long (ms) the old id keeps resolving to the successor. 0 = the old id never authenticates again
+   * (required on privilege changes and re-authentication). Either way the store keeps the old id as a pointer
+   * until `pointerWindows(now, graceMs).until` (see `lib/core/lifecycle.ts`): a tombstone after the grace
+   * window, which writes still follow and reads and rotations answer with `tombstone`.
    */
   graceMs: number;
   /** Changes applied to the record as it moves (e.g. `aal`, `authenticatedAt`, `rotatedAt`). */
@@ -68,6 +78,8 @@ export type RotateResult =
    * The caller must use that successor and must not mint another.
    */
   | { status: 'superseded'; id: string; record: SessionRecord }
+  /** Someone rotated it first and the old id is a tombstone (past its grace window): the caller lost the race. */
+  | { status: 'tombstone' }
   | { status: 'missing' };
 
 /** A live session with the id it is stored under (the SHA-256 of its token). */
@@ -89,12 +101,28 @@ export interface CounterState {
  *
  * Every method is ONE atomic operation on the backend: no caller ever reads, decides and writes across two
  * awaits. Ids are SHA-256 hashes of tokens (the store never sees a token). Implementations must treat a
- * corrupted record as missing (see `isSessionRecord`), must not keep expired sessions alive, and must throw
- * (not return "missing") when the backend cannot be reached, so the module can fail closed with a 503.
+ * corrupted record as missing (see `isSessionRecord`), must not keep expired sessions alive, and must follow
+ * the lifecycle rules of `lib/core/lifecycle.ts` (expiry, touch, pointers), calling them where they can.
  *
- * The conformance suite `describeSessionStore` (test/stores/session-store.contract.ts) checks all of this.
+ * Errors: when the backend cannot be reached, times out or drops the connection, throw a
+ * `SessionStoreConnectionError` (never return "missing"), so the module fails closed with a 503 and recovers.
+ * Anything else a store throws is reported as a bug (500 with its stack).
+ *
+ * The conformance suite `describeSessionStore` (`nest-session-kit/testing`) checks all of this.
  */
 export abstract class SessionStore {
+  /**
+   * Makes the store ready to serve: opens connections it owns and checks that the backend answers. The module
+   * awaits it at start-up, so a store handed to `SessionModule.forRoot()` needs no other call, and an
+   * unreachable backend stops start-up with a message naming it. Safe to call more than once. The default does
+   * nothing (for stores with nothing to open).
+   *
+   * @throws SessionStoreConnectionError when the backend cannot be reached.
+   */
+  async connect(): Promise<void> {
+    // Nothing to open by default.
+  }
+
   /** Inserts a new session under `id`, adds it to the user's index, and evicts beyond `maxConcurrent`. */
   abstract create(id: string, record: SessionRecord, options: CreateOptions): Promise<CreateResult>;
 
@@ -106,14 +134,17 @@ export abstract class SessionStore {
 
   /**
    * Compare-and-set: applies `changes` only if the stored `version` equals `expectedVersion`, and increments
-   * the version. Callers retry on `conflict` from the returned record.
+   * the version. Callers retry on `conflict` from the returned record. When `id` is a rotated-away id whose
+   * pointer is still remembered (grace or tombstone), the write follows it (one hop) to the successor and
+   * compares there; the result's `id` says where the session lives now.
    */
   abstract update(id: string, expectedVersion: number, changes: SessionChanges, now: number): Promise<UpdateResult>;
 
   /**
    * Moves the session from `oldId` to `newId` (new token), keeping handle, user, `createdAt` and
    * `absoluteExpiresAt` unless `changes` say otherwise. Leaves `oldId` as a pointer to `newId` for `graceMs`.
-   * Never mints a second successor: if `oldId` is already a pointer, returns `superseded` with the successor.
+   * Never mints a second successor: if `oldId` is already a pointer, returns `superseded` with the successor
+   * (within its grace window) or `tombstone` (past it). Increments the version.
    */
   abstract rotate(oldId: string, newId: string, options: RotateOptions): Promise<RotateResult>;
 

@@ -1,0 +1,115 @@
+import type { SessionChanges, SessionRecord } from './session-record';
+
+/**
+ * The session lifecycle rules, in one place and free of any backend: when a session is over, when and how an
+ * idle "touch" moves it, how changes apply, and what a rotated-away id still means. Every TypeScript store and
+ * the manager call these functions; the Redis Lua scripts mirror them, and a test checks the mirror against
+ * this module on generated cases. Change a rule here, and the Lua copy with it.
+ *
+ * All times are milliseconds since the Unix epoch; all durations are milliseconds.
+ */
+
+/**
+ * How long (ms) a rotated-away id is remembered after rotation, whatever its grace window. Past the grace
+ * window and until then it is a tombstone: it never authenticates again, but it answers "rotated" rather
+ * than "unknown", so a request that lost a rotation race gets a 401 without a cookie-clearing `Set-Cookie`
+ * (which could reach the browser after the winner's response and erase the new cookie). Writes of requests
+ * already in flight follow it to the successor. 60 000 ms, which is also the longest allowed grace window.
+ */
+export const ROTATION_TOMBSTONE_MS = 60_000;
+
+/** The deadlines of a session. */
+export type Deadlines = Pick<SessionRecord, 'idleExpiresAt' | 'absoluteExpiresAt'>;
+
+/** When the session is over: the earlier of its idle and absolute deadlines (ms since epoch). */
+export function expiresAt(record: Deadlines): number {
+  return Math.min(record.idleExpiresAt, record.absoluteExpiresAt);
+}
+
+/** Whether the session is over at `now`: a deadline is exclusive (at `now === deadline` it has ended). */
+export function isExpired(record: Deadlines, now: number): boolean {
+  return now >= record.idleExpiresAt || now >= record.absoluteExpiresAt;
+}
+
+/** The idle deadline after activity at `now`: `now + idleTimeoutMs`, never past the absolute deadline. */
+export function idleDeadline(now: number, idleTimeoutMs: number, absoluteExpiresAt: number): number {
+  return Math.min(now + idleTimeoutMs, absoluteExpiresAt);
+}
+
+/** Whether a read at `now` writes the idle touch: at most once per `touchIntervalMs`. */
+export function isTouchDue(lastSeenAt: number, now: number, touchIntervalMs: number): boolean {
+  return now - lastSeenAt >= touchIntervalMs;
+}
+
+/**
+ * The fields a due touch writes (`lastSeenAt`, `idleExpiresAt`), or `null` when no touch is due or it would
+ * change nothing. The version does not move: a touch is not a data change.
+ */
+export function touchChanges(
+  record: Pick<SessionRecord, 'lastSeenAt' | 'idleExpiresAt' | 'absoluteExpiresAt'>,
+  now: number,
+  idleTimeoutMs: number,
+  touchIntervalMs: number,
+): { lastSeenAt: number; idleExpiresAt: number } | null {
+  if (!isTouchDue(record.lastSeenAt, now, touchIntervalMs)) return null;
+  const idleExpiresAt = idleDeadline(now, idleTimeoutMs, record.absoluteExpiresAt);
+  if (idleExpiresAt === record.idleExpiresAt && now === record.lastSeenAt) return null;
+  return { lastSeenAt: now, idleExpiresAt };
+}
+
+/** The timestamps of a session that starts (login) or restarts (re-authentication) at `now`. */
+export function freshDeadlines(
+  now: number,
+  policy: { idleTimeoutMs: number; absoluteTimeoutMs: number },
+): Pick<SessionRecord, 'lastSeenAt' | 'idleExpiresAt' | 'absoluteExpiresAt' | 'authenticatedAt'> {
+  const absoluteExpiresAt = now + policy.absoluteTimeoutMs;
+  return {
+    lastSeenAt: now,
+    idleExpiresAt: idleDeadline(now, policy.idleTimeoutMs, absoluteExpiresAt),
+    absoluteExpiresAt,
+    authenticatedAt: now,
+  };
+}
+
+/**
+ * A record with `changes` applied and, when `bumpVersion`, its version incremented (every update and rotation
+ * bumps it, so a write computed from the state before a rotation conflicts and retries). A key present with
+ * `undefined` leaves its field as it was. Never mutates the input.
+ */
+export function applyChanges(record: SessionRecord, changes: SessionChanges, bumpVersion = true): SessionRecord {
+  const next: SessionRecord = { ...record };
+  for (const key of Object.keys(changes) as (keyof SessionChanges)[]) {
+    const value = changes[key];
+    if (value !== undefined) (next as unknown as Record<string, unknown>)[key] = value;
+  }
+  if (bumpVersion) next.version = record.version + 1;
+  return next;
+}
+
+/** A rotated-away id: where the session went, and until when the old id means anything. */
+export interface RotationPointer {
+  /** Storage id of the successor. */
+  successor: string;
+  /** Until then (exclusive, ms since epoch) a read of the old id resolves to the successor. */
+  graceUntil: number;
+  /** Until then (exclusive, ms since epoch) the old id is remembered at all; see {@link pointerUntil}. */
+  until: number;
+}
+
+/**
+ * What a rotated-away id means at `now`:
+ * - `grace`: reads resolve to the successor (parallel requests of a periodic rotation);
+ * - `tombstone`: reads answer "rotated" (never authenticate), writes still follow to the successor;
+ * - `gone`: nothing; the store may delete the pointer.
+ */
+export function pointerState(pointer: Pick<RotationPointer, 'graceUntil' | 'until'>, now: number): 'grace' | 'tombstone' | 'gone' {
+  if (now < pointer.graceUntil) return 'grace';
+  if (now < pointer.until) return 'tombstone';
+  return 'gone';
+}
+
+/** The `graceUntil` and `until` of a pointer left by a rotation at `now` with a grace window of `graceMs`. */
+export function pointerWindows(now: number, graceMs: number): { graceUntil: number; until: number } {
+  const grace = Math.max(0, graceMs);
+  return { graceUntil: now + grace, until: now + Math.max(grace, ROTATION_TOMBSTONE_MS) };
+}
