@@ -1,4 +1,6 @@
 /** Two projects: fast unit specs, and integration suites that talk to real servers (Redis, PostgreSQL, MariaDB). */
+const { exports: entries } = require('./package.json');
+
 const swc = [
   '@swc/jest',
   {
@@ -10,12 +12,38 @@ const swc = [
     module: { type: 'commonjs' },
   },
 ];
-const common = { testEnvironment: 'node', transform: { '^.+\\.(t|j)s$': swc }, moduleFileExtensions: ['ts', 'js', 'json'] };
+
+/**
+ * `nest-session-kit` and its sub-paths resolve to the sources, read from package.json "exports", so examples/
+ * import the package exactly as a user does and a new sub-path needs no change here. tsconfig.json "paths" say
+ * the same for the type-checker (test/readme checks that the two agree).
+ */
+const packageSources = Object.fromEntries(
+  Object.entries(entries)
+    .filter(([, target]) => typeof target === 'object' && target.types)
+    .map(([subpath, target]) => [
+      `^nest-session-kit${subpath.slice(1)}$`,
+      target.types.replace(/^\.\/dist\//, '<rootDir>/').replace(/\.d\.ts$/, '.ts'),
+    ]),
+);
+
+const common = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.(t|j)s$': swc },
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  moduleNameMapper: packageSources,
+};
 module.exports = {
   // Per-project testTimeout is ignored by jest; the integration suites talk to real servers.
   testTimeout: 60000,
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.spec.ts'] },
-    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/{stores,e2e,integration}/**/*.spec.ts'], testTimeout: 60000 },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/{unit,tooling}/**/*.spec.ts'] },
+    {
+      ...common,
+      displayName: 'integration',
+      // examples/ holds the README's code (test/readme checks that they match); their specs run as written.
+      testMatch: ['<rootDir>/test/{stores,e2e,integration,readme}/**/*.spec.ts', '<rootDir>/examples/**/*.spec.ts'],
+      testTimeout: 60000,
+    },
   ],
 };
