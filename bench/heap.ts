@@ -9,7 +9,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import session from 'express-session';
-import { InMemorySessionStore, SecurityEventBus, SessionManager, SystemClock } from '../lib';
+import { InMemorySessionStore, SecurityEventBus, SystemClock } from '../lib';
+import { SessionManager } from '../lib/core/session-manager';
 
 const COUNT = Number(process.argv[2] ?? 100_000);
 

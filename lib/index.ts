@@ -1,39 +1,45 @@
 /**
- * nest-session-kit public API. Backends with optional peer dependencies are sub-path entries:
- * `nest-session-kit/redis`, `nest-session-kit/typeorm`.
+ * nest-session-kit public API: what an application or a store author calls, and nothing else. Backends with
+ * optional peer dependencies are sub-path entries (`nest-session-kit/redis`, `nest-session-kit/typeorm`), and
+ * the store conformance suite is `nest-session-kit/testing`.
  */
+
+// The module and its options
 export { SessionModule } from './session.module';
-export { SESSION_OPTIONS, SESSION_OPTIONS_TYPE, SESSION_ASYNC_OPTIONS_TYPE } from './session.module-definition';
-export {
-  SessionModuleOptions,
-  SessionCookieOptions,
-  ResolvedSessionOptions,
-  Duration,
-  SESSION_DEFAULTS,
-  resolveSessionOptions,
-} from './session.options';
-export { SessionService, peekSession, SessionView, SessionListing, CreateSessionOptions } from './session.service';
-export { SessionAuthGuard } from './guards/session-auth.guard';
+export { SESSION_MODULE_OPTIONS, SessionModuleAsyncOptions, SessionOptionsFactory } from './session.module-definition';
+export { SessionModuleOptions, SessionCookieOptions, Duration, SESSION_DEFAULTS } from './session.options';
+export { parseDuration, formatDuration } from './core/duration';
+export { Clock, SystemClock, ManualClock } from './core/clock';
+
+// Using sessions
+export { SessionService, SessionView, SessionListing, CreateSessionOptions } from './session.service';
+export { SessionAuthGuard, SessionRoutePolicy } from './guards/session-auth.guard';
 export { Public } from './decorators/public.decorator';
+export { AllowPendingSession, RequireAal } from './decorators/session-stage.decorator';
 export { CurrentSession, CurrentUser } from './decorators/current-session.decorator';
+export type { ResolveOutcome } from './core/session-manager';
+export type { ClientInfo } from './core/client-info';
+export type { HttpRequestLike, HttpResponseLike } from './http/http-types';
 export {
   SessionHttpException,
   SessionErrorBody,
   SessionRequiredException,
   SessionExpiredException,
+  SessionRotatedException,
+  SessionPendingException,
+  InsufficientAssuranceException,
   SessionStoreUnavailableException,
 } from './errors/session.exceptions';
-export { Clock, SystemClock, ManualClock } from './core/clock';
-export { parseDuration, formatDuration } from './core/duration';
-export { SessionManager, SessionPolicy, ClientInfo, ActiveSession, ResolveOutcome, CreateSessionInput } from './core/session-manager';
-export { SessionRecord, SessionData, SessionChanges, isSessionRecord, MAX_USER_AGENT_LENGTH, MAX_IP_LENGTH } from './core/session-record';
-export { generateToken, generateHandle, hashToken, isWellFormedToken, isWellFormedHandle, TOKEN_BYTES, TOKEN_LENGTH } from './core/token';
-export { SessionStoreUnavailableError, SessionGoneError, SessionOptionsError } from './core/errors';
-export * from './stores/session-store';
-export { InMemorySessionStore, InMemorySessionStoreOptions } from './stores/memory/in-memory-session.store';
+export { SessionOptionsError, SessionInputError, SessionStoreConnectionError, isStoreConnectionError } from './core/errors';
+
+// Request-time checks and security events
+export { SessionCheck, SessionCheckContext, SessionCheckVerdict, SessionCheckEvent } from './core/session-check';
 export { SecurityEvent, SecurityEventType, SecurityEventLevel, SecurityEventSink } from './events/security-event';
 export { SecurityEventBus } from './events/security-event-bus';
 export { JsonLinesEventSink } from './events/json-lines.sink';
-export { CookiePolicy } from './http/cookie-policy';
-export { clientInfoOf } from './http/client-info';
-export { HttpRequestLike, HttpResponseLike } from './http/http-types';
+
+// Writing a store
+export * from './stores/session-store';
+export { SessionRecord, SessionData, SessionStage, SessionChanges, isSessionRecord } from './core/session-record';
+export * as lifecycle from './core/lifecycle';
+export { InMemorySessionStore, InMemorySessionStoreOptions } from './stores/memory/in-memory-session.store';

@@ -1,9 +1,10 @@
-import { Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Logger, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Clock } from './core/clock';
+import { isStoreConnectionError } from './core/errors';
 import { SessionManager } from './core/session-manager';
 import { SecurityEventBus } from './events/security-event-bus';
 import { SessionAuthGuard } from './guards/session-auth.guard';
-import { ConfigurableSessionModule, SESSION_MODULE_RAW_OPTIONS, SESSION_OPTIONS } from './session.module-definition';
+import { ConfigurableSessionModule, RESOLVED_SESSION_OPTIONS, SESSION_MODULE_OPTIONS } from './session.module-definition';
 import { ResolvedSessionOptions, resolveSessionOptions, SessionModuleOptions } from './session.options';
 import { SessionService } from './session.service';
 import { SessionStore } from './stores/session-store';
@@ -16,16 +17,19 @@ import { SessionStore } from './stores/session-store';
  * SessionModule.forRootAsync({ imports: [ConfigModule], inject: [ConfigService], useFactory: (c) => ({ ... }) })
  *
  * Then register the guard in your app module: `{ provide: APP_GUARD, useClass: SessionAuthGuard }`.
+ *
+ * At start-up the module connects the store (`store.connect()`): a store you construct needs no other call,
+ * and an unreachable backend stops start-up with a message that names it.
  */
 @Module({
   providers: [
     {
-      provide: SESSION_OPTIONS,
+      provide: RESOLVED_SESSION_OPTIONS,
       useFactory: (raw: SessionModuleOptions) => resolveSessionOptions(raw),
-      inject: [SESSION_MODULE_RAW_OPTIONS],
+      inject: [SESSION_MODULE_OPTIONS],
     },
-    { provide: Clock, useFactory: (o: ResolvedSessionOptions) => o.clock, inject: [SESSION_OPTIONS] },
-    { provide: SessionStore, useFactory: (o: ResolvedSessionOptions) => o.store, inject: [SESSION_OPTIONS] },
+    { provide: Clock, useFactory: (o: ResolvedSessionOptions) => o.clock, inject: [RESOLVED_SESSION_OPTIONS] },
+    { provide: SessionStore, useFactory: (o: ResolvedSessionOptions) => o.store, inject: [RESOLVED_SESSION_OPTIONS] },
     {
       provide: SecurityEventBus,
       useFactory: (o: ResolvedSessionOptions) => {
@@ -34,25 +38,38 @@ import { SessionStore } from './stores/session-store';
           logger.error(`Security event sink failed on ${event.type}: ${error instanceof Error ? error.message : String(error)}`),
         );
       },
-      inject: [SESSION_OPTIONS],
+      inject: [RESOLVED_SESSION_OPTIONS],
     },
     {
       provide: SessionManager,
-      useFactory: (o: ResolvedSessionOptions, bus: SecurityEventBus) => new SessionManager(o.store, o.clock, o, bus),
-      inject: [SESSION_OPTIONS, SecurityEventBus],
+      useFactory: (o: ResolvedSessionOptions, bus: SecurityEventBus) => new SessionManager(o.store, o.clock, o, bus, o.checks),
+      inject: [RESOLVED_SESSION_OPTIONS, SecurityEventBus],
     },
     SessionService,
     SessionAuthGuard,
   ],
-  exports: [SESSION_OPTIONS, Clock, SessionStore, SecurityEventBus, SessionManager, SessionService, SessionAuthGuard],
+  exports: [Clock, SessionStore, SecurityEventBus, SessionService, SessionAuthGuard],
 })
-export class SessionModule extends ConfigurableSessionModule implements OnApplicationShutdown {
-  constructor(@Inject(SESSION_OPTIONS) private readonly resolved: ResolvedSessionOptions) {
+export class SessionModule extends ConfigurableSessionModule implements OnModuleInit, OnApplicationShutdown {
+  constructor(@Inject(RESOLVED_SESSION_OPTIONS) private readonly resolved: ResolvedSessionOptions) {
     super();
   }
 
-  /** Closes the store only if the module created it (a store you pass in stays yours). */
+  /** Makes the store ready before the app serves a request (connects a Redis client the store owns, ...). */
+  async onModuleInit(): Promise<void> {
+    try {
+      await this.resolved.store.connect();
+    } catch (error) {
+      if (!isStoreConnectionError(error)) throw error;
+      throw new Error(
+        `SessionModule cannot start: the session store (${this.resolved.store.constructor.name}) is not reachable. ${error.message}`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** Closes the store (see `closeStoreOnShutdown`): a store releases only what it opened itself. */
   async onApplicationShutdown(): Promise<void> {
-    if (this.resolved.ownsStore) await this.resolved.store.close();
+    if (this.resolved.closeStoreOnShutdown) await this.resolved.store.close();
   }
 }

@@ -17,6 +17,7 @@ import { Clock, SystemClock } from './core/clock';
 import { formatDuration, parseDuration } from './core/duration';
 import { SessionOptionsError } from './core/errors';
 import type { SessionPolicy } from './core/session-manager';
+import type { SessionCheck } from './core/session-check';
 import { SecurityEventSink } from './events/security-event';
 import { InMemorySessionStore } from './stores/memory/in-memory-session.store';
 import { SessionStore } from './stores/session-store';
@@ -52,10 +53,21 @@ export interface SessionCookieOptions {
 export interface SessionModuleOptions {
   /**
    * Where sessions live: a {@link SessionStore} instance (e.g. `RedisSessionStore`, `TypeOrmSessionStore`) or
-   * `'memory'`. Default `'memory'` (one process only; sessions die with it). A store you pass in is yours:
-   * the module never closes it.
+   * `'memory'`. Default `'memory'` (one process only; sessions die with it). The module calls the store's
+   * `connect()` at start-up, so a store you construct needs no other call.
    */
   store?: SessionStore | 'memory';
+  /**
+   * Close the store when the app shuts down. Default `true`. A store's `close()` releases only what the store
+   * itself opened (the Redis client it created from `url`, its cleanup timer), never a Redis client or
+   * DataSource you gave it. Set `false` when you close the store yourself or share one store between apps.
+   */
+  closeStoreOnShutdown?: boolean;
+  /**
+   * Request-time checks (binding, anomaly detection) run on every request with a live session, in this order;
+   * each can allow the request, record an event, or end the session. Default none.
+   */
+  checks?: SessionCheck[];
   /** Inactivity timeout. Default `30m`. Activity resets it. */
   idleTimeout?: Duration;
   /** Absolute lifetime from login. Default `12h`. Never extended by activity or rotation; re-authentication resets it. */
@@ -84,8 +96,9 @@ export interface SessionModuleOptions {
 /** Options after validation, with every default filled in and every duration in milliseconds. */
 export interface ResolvedSessionOptions extends SessionPolicy {
   store: SessionStore;
-  /** True when the module created the store (and so closes it at shutdown). */
-  ownsStore: boolean;
+  /** True when the module closes the store at shutdown. */
+  closeStoreOnShutdown: boolean;
+  checks: SessionCheck[];
   cookie: {
     name: string;
     secure: boolean;
@@ -145,6 +158,8 @@ class OptionsSchema {
 
   @IsOptional() @IsBoolean({ message: 'clearSiteDataOnLogout must be true or false' }) clearSiteDataOnLogout?: boolean;
 
+  @IsOptional() @IsBoolean({ message: 'closeStoreOnShutdown must be true or false' }) closeStoreOnShutdown?: boolean;
+
   @IsOptional() @ValidateNested() @Type(() => CookieSchema) cookie?: CookieSchema;
 }
 
@@ -157,6 +172,7 @@ export function resolveSessionOptions(raw: SessionModuleOptions = {}): ResolvedS
   const schema = plainToInstance(OptionsSchema, {
     maxConcurrentSessions: raw.maxConcurrentSessions,
     clearSiteDataOnLogout: raw.clearSiteDataOnLogout,
+    closeStoreOnShutdown: raw.closeStoreOnShutdown,
     cookie: raw.cookie ?? {},
   });
   problems.push(...flatten(validateSync(schema)));
@@ -215,10 +231,8 @@ export function resolveSessionOptions(raw: SessionModuleOptions = {}): ResolvedS
   }
 
   let store: SessionStore;
-  let ownsStore = false;
   if (raw.store === undefined || raw.store === 'memory') {
     store = new InMemorySessionStore();
-    ownsStore = true;
   } else if (raw.store instanceof SessionStore || isStoreLike(raw.store)) {
     store = raw.store as SessionStore;
   } else {
@@ -232,11 +246,18 @@ export function resolveSessionOptions(raw: SessionModuleOptions = {}): ResolvedS
   if (raw.eventSinks !== undefined && (!Array.isArray(raw.eventSinks) || raw.eventSinks.some((s) => typeof s?.handle !== 'function'))) {
     problems.push('eventSinks must be an array of objects with a handle(event) method');
   }
+  if (
+    raw.checks !== undefined &&
+    (!Array.isArray(raw.checks) || raw.checks.some((c) => typeof c?.check !== 'function' || typeof c?.name !== 'string'))
+  ) {
+    problems.push('checks must be an array of objects with a name and a check(context) method (see SessionCheck)');
+  }
 
   if (problems.length > 0) throw new SessionOptionsError(problems);
   return {
     store,
-    ownsStore,
+    closeStoreOnShutdown: raw.closeStoreOnShutdown ?? true,
+    checks: raw.checks ?? [],
     idleTimeoutMs,
     absoluteTimeoutMs,
     rotationIntervalMs: rotationIntervalMs === 0 ? Number.POSITIVE_INFINITY : rotationIntervalMs,
@@ -250,22 +271,27 @@ export function resolveSessionOptions(raw: SessionModuleOptions = {}): ResolvedS
   };
 }
 
-const STORE_METHODS = [
-  'create',
-  'read',
-  'update',
-  'rotate',
-  'destroy',
-  'listByUser',
-  'destroyByUser',
-  'destroyByHandle',
-  'requireRotationForUser',
-  'countByUser',
-  'increment',
-  'resetCounter',
-  'ping',
-  'close',
-];
+/**
+ * The contract's methods, for a store from another copy of this package (where `instanceof` fails). Typed as a
+ * record of every key of SessionStore, so a method added to the contract breaks compilation until listed here.
+ */
+const STORE_METHODS = Object.keys({
+  connect: true,
+  create: true,
+  read: true,
+  update: true,
+  rotate: true,
+  destroy: true,
+  listByUser: true,
+  destroyByUser: true,
+  destroyByHandle: true,
+  requireRotationForUser: true,
+  countByUser: true,
+  increment: true,
+  resetCounter: true,
+  ping: true,
+  close: true,
+} satisfies Record<keyof SessionStore, true>);
 
 function isStoreLike(value: unknown): boolean {
   return (

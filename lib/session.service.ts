@@ -1,17 +1,19 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ActiveSession, ResolveOutcome, SessionManager } from './core/session-manager';
 import { SessionGoneError, SessionStoreUnavailableError } from './core/errors';
-import { SessionData, SessionRecord } from './core/session-record';
-import { SessionRequiredException, SessionStoreUnavailableException } from './errors/session.exceptions';
+import type { ClientInfo } from './core/client-info';
+import { SessionData, SessionRecord, SessionStage } from './core/session-record';
+import { SessionRequiredException, SessionRotatedException, SessionStoreUnavailableException } from './errors/session.exceptions';
 import { SecurityEventBus } from './events/security-event-bus';
 import { clientInfoOf } from './http/client-info';
 import { CookiePolicy } from './http/cookie-policy';
 import { HttpRequestLike, HttpResponseLike } from './http/http-types';
-import { SESSION_OPTIONS } from './session.module-definition';
+import { RESOLVED_SESSION_OPTIONS } from './session.module-definition';
 import { ResolvedSessionOptions } from './session.options';
 
 /** The session as the application sees it: no token, no storage id. Times in ms since the epoch. */
 export interface SessionView {
+  /** Random, non-secret id for listings and revocation; stable across rotations. */
   handle: string;
   userId: string;
   createdAt: number;
@@ -19,9 +21,18 @@ export interface SessionView {
   authenticatedAt: number;
   idleExpiresAt: number;
   absoluteExpiresAt: number;
+  /** Authentication assurance level: 1 (one factor), 2 (multi-factor). */
   aal: number;
+  /** `pending` while a second factor is due, else `complete`. */
+  stage: SessionStage;
+  /** Incremented by every privilege change of the user (`bumpPrivileges`). */
   rolesVersion: number;
-  data: SessionData;
+  /** Client IP when the session was created (for binding checks and the activity log). */
+  ip: string;
+  /** Client user agent when the session was created, clipped to 256 characters. */
+  userAgent: string;
+  /** Application state. Read it here; change it with {@link SessionService.update} (compare-and-set). */
+  data: Readonly<SessionData>;
 }
 
 /** One entry of a user's session listing ("active devices"). */
@@ -37,11 +48,16 @@ export interface SessionListing {
 
 /** Input of {@link SessionService.create}. */
 export interface CreateSessionOptions {
-  /** The authenticated user's id. */
+  /** The authenticated user's id: a non-empty string of at most 255 characters. */
   userId: string;
   /** Authentication assurance level (1 = one factor, 2 = multi-factor). Default 1. */
   aal?: number;
-  /** Initial data. */
+  /**
+   * `pending` when the password is proven but a second factor is still due: the session then reaches only
+   * routes marked `@AllowPendingSession()` until {@link SessionService.complete}. Default `complete`.
+   */
+  stage?: SessionStage;
+  /** Initial data: a JSON-serialisable plain object of at most 60 KiB as JSON. */
   data?: SessionData;
   /** Copy the pre-login session's data: `true` for all, or a list of keys. Default: none. */
   carryOver?: boolean | string[];
@@ -54,9 +70,12 @@ interface RequestState {
   session?: ActiveSession;
   /** The view of `session`, built once per request for the parameter decorators. */
   view?: { of: SessionRecord; value: SessionView };
+  /** A token this request rotated to while no response was known yet: written as soon as one is. */
+  pendingToken?: string;
 }
 
-type StatefulRequest = HttpRequestLike & { [STATE]?: RequestState };
+/** Express puts the response on the request (`req.res`); used when a caller did not pass one. */
+type StatefulRequest = HttpRequestLike & { [STATE]?: RequestState; res?: HttpResponseLike };
 
 /**
  * The session API for controllers and services. Loads the session lazily (at most once per request; a route
@@ -73,7 +92,7 @@ export class SessionService {
   constructor(
     private readonly manager: SessionManager,
     private readonly events: SecurityEventBus,
-    @Inject(SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
+    @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
   ) {
     this.cookies = new CookiePolicy(options.cookie);
   }
@@ -85,7 +104,10 @@ export class SessionService {
   load(req: HttpRequestLike, res?: HttpResponseLike): Promise<ResolveOutcome> {
     const request = req as StatefulRequest;
     const known = request[STATE];
-    if (known) return known.outcome;
+    if (known) {
+      if (known.pendingToken !== undefined && res) known.outcome = known.outcome.then((o) => this.flushPending(request, res, o));
+      return known.outcome;
+    }
     const state: RequestState = {
       outcome: this.resolve(request, res).catch((error: unknown) => {
         // Let a later call try again rather than remembering an outage.
@@ -118,6 +140,7 @@ export class SessionService {
       this.manager.create({
         userId: input.userId,
         aal: input.aal,
+        stage: input.stage,
         data: input.data,
         carryOver: input.carryOver,
         client: clientInfoOf(req),
@@ -136,17 +159,17 @@ export class SessionService {
    *
    * @example await sessions.update(req, (data) => ({ ...data, theme: 'dark' }));
    */
-  async update(req: HttpRequestLike, mutate: (data: SessionData) => SessionData | void): Promise<SessionView> {
-    const session = await this.require(req);
+  async update(req: HttpRequestLike, mutate: (data: SessionData) => SessionData | void, res?: HttpResponseLike): Promise<SessionView> {
+    const session = await this.require(req, res);
     const record = await this.guard(() => this.manager.updateData(session, mutate));
     return toView(record);
   }
 
   /** Issues a new id for the current session now (privilege change); the old one dies at once. */
   async rotate(req: HttpRequestLike, res: HttpResponseLike, reason = 'privilege_change'): Promise<SessionView> {
-    const session = await this.require(req);
+    const session = await this.require(req, res);
     const token = await this.guard(() => this.manager.rotate(session, reason, clientInfoOf(req)));
-    return this.afterRotation(session, res, token);
+    return this.afterRotation(req, session, res, token);
   }
 
   /**
@@ -154,15 +177,32 @@ export class SessionService {
    * `authenticatedAt`, resets the idle and absolute timeouts, and optionally raises the assurance level.
    */
   async reauthenticate(req: HttpRequestLike, res: HttpResponseLike, options: { aal?: number } = {}): Promise<SessionView> {
-    const session = await this.require(req);
+    const session = await this.require(req, res);
     const changes = options.aal === undefined ? {} : { aal: options.aal };
     const token = await this.guard(() => this.manager.reauthenticate(session, clientInfoOf(req), changes));
-    return this.afterRotation(session, res, token);
+    return this.afterRotation(req, session, res, token);
+  }
+
+  /**
+   * Completes a pending sign-in once the second factor is proven: the stage becomes `complete`, the assurance
+   * level becomes `aal` (default 2), `authenticatedAt` is now, and the id rotates.
+   *
+   * @example await sessions.complete(req, res, { aal: 2 }); // after verifying the TOTP code
+   */
+  async complete(req: HttpRequestLike, res: HttpResponseLike, options: { aal?: number } = {}): Promise<SessionView> {
+    const session = await this.require(req, res);
+    const token = await this.guard(() => this.manager.complete(session, clientInfoOf(req), options.aal ?? 2));
+    return this.afterRotation(req, session, res, token);
+  }
+
+  /** The client behind a request (IP as the platform reports it, user agent), as the module records it in events. */
+  client(req: HttpRequestLike): ClientInfo {
+    return clientInfoOf(req);
   }
 
   /** Logs out: destroys the session server-side and clears the cookie (and, by default, site data). */
   async destroy(req: HttpRequestLike, res: HttpResponseLike): Promise<void> {
-    const outcome = await this.load(req);
+    const outcome = await this.load(req, res);
     if (outcome.kind === 'active') await this.guard(() => this.manager.destroy(outcome.session, clientInfoOf(req)));
     this.cookies.clear(res);
     noStore(res);
@@ -175,6 +215,8 @@ export class SessionService {
    * the session of that request survives. Returns how many sessions ended.
    */
   async destroyAllForUser(userId: string, options: { exceptCurrentOf?: HttpRequestLike; reason?: string } = {}): Promise<number> {
+    // Load first: a session not loaded yet would otherwise not be recognised as the one to keep.
+    if (options.exceptCurrentOf) await this.load(options.exceptCurrentOf);
     const keep = options.exceptCurrentOf ? loadedSessionId(options.exceptCurrentOf) : undefined;
     const client = options.exceptCurrentOf ? clientInfoOf(options.exceptCurrentOf) : undefined;
     return this.guard(() => this.manager.destroyAllForUser(userId, client, { exceptId: keep, reason: options.reason }));
@@ -182,6 +224,7 @@ export class SessionService {
 
   /** The user's live sessions, oldest first; `current` marks the one of `req`. */
   async list(userId: string, req?: HttpRequestLike): Promise<SessionListing[]> {
+    if (req) await this.load(req);
     const currentId = req ? loadedSessionId(req) : undefined;
     const sessions = await this.guard(() => this.manager.list(userId));
     return sessions.map(({ id, record }) => ({
@@ -214,29 +257,47 @@ export class SessionService {
     if (reading.kind === 'absent') return { kind: 'none' };
     const outcome: ResolveOutcome =
       reading.kind === 'ambiguous' ? { kind: 'malformed' } : await this.guard(() => this.manager.resolve(reading.value, clientInfoOf(req)));
+    const response = res ?? req.res;
     if (outcome.kind === 'active') {
       const state = req[STATE];
       if (state) state.session = outcome.session;
-      if (res) {
-        noStore(res);
-        if (outcome.issuedToken) this.cookies.set(res, outcome.issuedToken);
+      if (response) noStore(response);
+      if (outcome.issuedToken) {
+        if (response) this.cookies.set(response, outcome.issuedToken);
+        else if (state) state.pendingToken = outcome.issuedToken;
       }
-    } else if (res && outcome.kind !== 'none') {
-      this.cookies.clear(res);
-      noStore(res);
+    } else if (response && outcome.kind !== 'none') {
+      // A tombstoned id lost a rotation race: the winner's response carries the new cookie; clearing ours
+      // could reach the browser after it and erase it.
+      if (outcome.kind !== 'rotated') this.cookies.clear(response);
+      noStore(response);
     }
     return outcome;
   }
 
-  private async require(req: HttpRequestLike): Promise<ActiveSession> {
-    await this.load(req);
+  /** Writes the cookie of a rotation that happened before any response was known. */
+  private flushPending(req: StatefulRequest, res: HttpResponseLike, outcome: ResolveOutcome): ResolveOutcome {
+    const state = req[STATE];
+    if (state?.pendingToken !== undefined) {
+      this.cookies.set(res, state.pendingToken);
+      noStore(res);
+      state.pendingToken = undefined;
+    }
+    return outcome;
+  }
+
+  private async require(req: HttpRequestLike, res?: HttpResponseLike): Promise<ActiveSession> {
+    const outcome = await this.load(req, res);
     const session = (req as StatefulRequest)[STATE]?.session;
-    if (!session) throw new SessionRequiredException();
+    if (!session) throw outcome.kind === 'rotated' ? new SessionRotatedException() : new SessionRequiredException();
     return session;
   }
 
-  private afterRotation(session: ActiveSession, res: HttpResponseLike, token: string | null): SessionView {
+  private afterRotation(req: HttpRequestLike, session: ActiveSession, res: HttpResponseLike, token: string | null): SessionView {
     if (token === null) throw new SessionRequiredException('Your session has ended. Sign in again.');
+    // This token supersedes one an earlier rotation of this request may still have waiting.
+    const state = (req as StatefulRequest)[STATE];
+    if (state) state.pendingToken = undefined;
     this.cookies.set(res, token);
     noStore(res);
     return toView(session.record);
@@ -252,6 +313,7 @@ export class SessionService {
         throw new SessionStoreUnavailableException();
       }
       if (error instanceof SessionGoneError) throw new SessionRequiredException(error.message);
+      // Anything else is bad input (SessionInputError) or a bug: it keeps its stack and becomes a 500.
       throw error;
     });
   }
@@ -307,7 +369,10 @@ function toView(r: SessionRecord): SessionView {
     idleExpiresAt: r.idleExpiresAt,
     absoluteExpiresAt: r.absoluteExpiresAt,
     aal: r.aal,
+    stage: r.stage,
     rolesVersion: r.rolesVersion,
+    ip: r.ip,
+    userAgent: r.userAgent,
     data: r.data,
   };
 }

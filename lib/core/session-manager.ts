@@ -2,9 +2,24 @@ import { SessionStore, StoredSession } from '../stores/session-store';
 import { SecurityEventBus } from '../events/security-event-bus';
 import { SecurityEvent } from '../events/security-event';
 import { Clock } from './clock';
-import { SessionGoneError, SessionStoreUnavailableError } from './errors';
-import { MAX_IP_LENGTH, MAX_USER_AGENT_LENGTH, SessionChanges, SessionData, SessionRecord } from './session-record';
-import { generateHandle, generateToken, hashToken, isWellFormedToken } from './token';
+import type { ClientInfo } from './client-info';
+import { isStoreConnectionError, SessionGoneError, SessionInputError, SessionStoreUnavailableError } from './errors';
+import { freshDeadlines } from './lifecycle';
+import { SessionCheck, SessionCheckEvent } from './session-check';
+import {
+  clip,
+  MAX_DATA_BYTES,
+  MAX_IP_LENGTH,
+  MAX_USER_AGENT_LENGTH,
+  MAX_USER_ID_LENGTH,
+  SessionChanges,
+  SessionData,
+  SessionRecord,
+  SessionStage,
+} from './session-record';
+import { generateHandle, generateToken, hashToken, isWellFormedHandle, isWellFormedToken } from './token';
+
+export type { ClientInfo } from './client-info';
 
 /** The lifecycle numbers the manager enforces. All durations in milliseconds. */
 export interface SessionPolicy {
@@ -22,12 +37,6 @@ export interface SessionPolicy {
   maxConcurrentSessions: number;
 }
 
-/** Who is on the other end of the request. */
-export interface ClientInfo {
-  ip: string;
-  userAgent: string;
-}
-
 /** A live session in the hands of one request. `id` is the storage id (SHA-256 of the token). */
 export interface ActiveSession {
   id: string;
@@ -40,10 +49,18 @@ export type ResolveOutcome =
   | { kind: 'none' }
   /** A cookie that cannot be a token of ours (wrong length, alphabet...). Never hashed, never looked up. */
   | { kind: 'malformed' }
-  /** Well-formed, but no such session (never existed, ended, or its grace window passed). */
+  /** Well-formed, but no such session (never existed, ended, or its pointer was forgotten). */
   | { kind: 'unknown' }
+  /**
+   * A rotated-away id past its grace window (a tombstone): it never authenticates again, and the answer must
+   * not clear the cookie, since the request that rotated has set the new one and a clearing `Set-Cookie`
+   * arriving after it would erase it.
+   */
+  | { kind: 'rotated' }
   /** It named a session that has timed out. */
   | { kind: 'expired'; record: SessionRecord; reason: 'idle_timeout' | 'absolute_timeout' }
+  /** A request-time check ended the session on this request. */
+  | { kind: 'ended'; record: SessionRecord; reason: string }
   /** A live session. `issuedToken` is set when this request rotated it: the caller must send the new cookie. */
   | { kind: 'active'; session: ActiveSession; issuedToken?: string };
 
@@ -53,6 +70,8 @@ export interface CreateSessionInput {
   client: ClientInfo;
   /** Authentication assurance level. Default 1. */
   aal?: number;
+  /** `pending` while a second factor is due. Default `complete`. */
+  stage?: SessionStage;
   /** Initial application data. */
   data?: SessionData;
   /** The token the client presented before logging in: that session is destroyed (no fixation). */
@@ -62,24 +81,41 @@ export interface CreateSessionInput {
 }
 
 const MAX_UPDATE_ATTEMPTS = 100;
+/** An explicit rotation that finds the id already rotated (grace) rotates the successor: at most this often. */
+const MAX_ROTATE_HOPS = 3;
 
 /**
  * The session lifecycle, free of Nest and HTTP: create on authentication, resolve a presented token
- * (timeouts, periodic and privilege rotation), update data with compare-and-set, re-authenticate, destroy.
+ * (timeouts, periodic and privilege rotation, request-time checks), update data with compare-and-set,
+ * re-authenticate, complete a pending sign-in, destroy.
  *
- * Every decision about time uses the injected {@link Clock}; every store call is one atomic operation, and a
- * failing store surfaces as {@link SessionStoreUnavailableError} so callers fail closed.
+ * Every decision about time uses the injected {@link Clock}; the rules themselves live in `lifecycle.ts`. Every
+ * store call is one atomic operation. Errors keep their meaning: a store that cannot be reached surfaces as
+ * {@link SessionStoreUnavailableError} (503, fail closed), bad input as {@link SessionInputError}, anything
+ * else as itself (a bug: 500).
  */
 export class SessionManager {
+  private readonly checks: readonly SessionCheck[];
+
   constructor(
     private readonly store: SessionStore,
     private readonly clock: Clock,
     private readonly policy: SessionPolicy,
     private readonly events: SecurityEventBus,
-  ) {}
+    checks: readonly SessionCheck[] = [],
+  ) {
+    this.checks = checks;
+  }
 
   /** Creates a session for a freshly authenticated user; always a new token. Returns the token to set. */
   async create(input: CreateSessionInput): Promise<{ token: string; session: ActiveSession }> {
+    assertUserId(input.userId);
+    const stage = input.stage ?? 'complete';
+    if (stage !== 'pending' && stage !== 'complete')
+      throw new SessionInputError('stage', `must be 'pending' or 'complete' (got ${String(stage)})`);
+    const aal = input.aal ?? 1;
+    if (!Number.isInteger(aal) || aal < 1 || aal > 3) throw new SessionInputError('aal', `must be 1, 2 or 3 (got ${String(aal)})`);
+    if (input.data !== undefined) assertData(input.data);
     const now = this.clock.now();
     let carried: SessionData = {};
     if (input.previousToken !== undefined && isWellFormedToken(input.previousToken)) {
@@ -98,12 +134,10 @@ export class SessionManager {
       handle: generateHandle(),
       userId: input.userId,
       createdAt: now,
-      lastSeenAt: now,
-      idleExpiresAt: Math.min(now + this.policy.idleTimeoutMs, now + this.policy.absoluteTimeoutMs),
-      absoluteExpiresAt: now + this.policy.absoluteTimeoutMs,
-      authenticatedAt: now,
+      ...freshDeadlines(now, this.policy),
       rotatedAt: now,
-      aal: input.aal ?? 1,
+      aal,
+      stage,
       rolesVersion: 0,
       rotateRequired: false,
       ip: clip(input.client.ip, MAX_IP_LENGTH),
@@ -114,7 +148,7 @@ export class SessionManager {
     const { evicted } = await this.call('create', () =>
       this.store.create(id, record, { now, maxConcurrent: this.policy.maxConcurrentSessions }),
     );
-    this.emit('session_created', record, input.client, { detail: { aal: record.aal } });
+    this.emit('session_created', record, input.client, { detail: { aal: record.aal, stage } });
     for (const old of evicted) {
       this.emit('excess_sessions_exceeded', old, input.client, {
         level: 'WARN',
@@ -127,8 +161,9 @@ export class SessionManager {
   }
 
   /**
-   * Resolves a presented token: timeouts, then rotation if due (privilege change: at once, the old id dies;
-   * periodic: with a grace window in which the old id resolves to the one successor).
+   * Resolves a presented token: timeouts, then rotation if due (privilege change: at once, the old id becomes
+   * a tombstone; periodic: with a grace window in which the old id resolves to the one successor), then the
+   * request-time checks.
    */
   async resolve(token: string | undefined, client: ClientInfo): Promise<ResolveOutcome> {
     if (token === undefined || token === '') return { kind: 'none' };
@@ -142,59 +177,66 @@ export class SessionManager {
       }),
     );
     if (result.status === 'missing') return { kind: 'unknown' };
+    if (result.status === 'tombstone') return { kind: 'rotated' };
     if (result.status === 'expired') {
       const reason = now >= result.record.absoluteExpiresAt ? 'absolute_timeout' : 'idle_timeout';
       this.emit('session_expired', result.record, client, { reason });
       this.emit('session_use_after_expire', result.record, client, { level: 'WARN', reason, outcome: 'failure' });
       return { kind: 'expired', record: result.record, reason };
     }
-    const session: ActiveSession = { id: result.id, record: result.record };
+    let outcome: ResolveOutcome = { kind: 'active', session: { id: result.id, record: result.record } };
     // A request arriving through the grace pointer is served by the successor as is: the request that rotated
     // has already sent the new cookie, and minting another would split the session.
-    if (result.viaGrace) return { kind: 'active', session };
-    if (session.record.rotateRequired) {
-      const rotated = await this.rotateInternal(session, 'privilege_change', { rotateRequired: false }, 0, client);
-      return rotated ? { kind: 'active', ...rotated } : { kind: 'unknown' };
+    if (!result.viaGrace) {
+      if (result.record.rotateRequired) {
+        outcome = await this.rotateInternal(outcome.session, 'privilege_change', { rotateRequired: false }, 0, client, false);
+      } else if (now - result.record.rotatedAt >= this.policy.rotationIntervalMs) {
+        outcome = await this.rotateInternal(outcome.session, 'periodic', {}, this.policy.rotationGraceMs, client, false);
+      }
     }
-    if (now - session.record.rotatedAt >= this.policy.rotationIntervalMs) {
-      const rotated = await this.rotateInternal(session, 'periodic', {}, this.policy.rotationGraceMs, client);
-      return rotated ? { kind: 'active', ...rotated } : { kind: 'unknown' };
-    }
-    return { kind: 'active', session };
+    if (outcome.kind !== 'active' || this.checks.length === 0) return outcome;
+    return this.runChecks(outcome, client, now);
   }
 
   /**
    * Changes the session's data with compare-and-set, retrying from the current record on conflict, so
-   * parallel requests never lose each other's changes. `mutate` gets a copy and may be called several times:
+   * parallel requests never lose each other's changes, even across a rotation (the store follows the pointer
+   * and the session object moves to the successor's id). `mutate` gets a copy and may be called several times:
    * keep it free of side effects. The session object is updated in place.
+   *
+   * @throws SessionInputError when the new data is not a JSON-serialisable object or is too large.
    */
   async updateData(session: ActiveSession, mutate: (data: SessionData) => SessionData | void): Promise<SessionRecord> {
     let current = session.record;
     for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
-      const draft = structuredClone(current.data);
+      const draft = structuredClone(current.data) as SessionData;
       const next = mutate(draft) ?? draft;
+      assertData(next);
       const now = this.clock.now();
       const res = await this.call('update', () => this.store.update(session.id, current.version, { data: next }, now));
+      if (res.status === 'missing') throw new SessionGoneError();
+      session.id = res.id;
       if (res.status === 'ok') {
         session.record = res.record;
         return res.record;
       }
-      if (res.status === 'missing') throw new SessionGoneError();
       current = res.record;
     }
-    throw new SessionStoreUnavailableError('update', new Error(`still conflicting after ${MAX_UPDATE_ATTEMPTS} attempts`));
+    // Not an outage: a hundred lost races in a row means something rewrites this session in a loop.
+    throw new Error(`Session update still conflicting after ${MAX_UPDATE_ATTEMPTS} attempts: something rewrites this session in a loop`);
   }
 
   /**
    * Issues a new token for the session now (privilege change, MFA step-up, password change). The old token
-   * dies at once. Returns the new token, or null when the session has ended meanwhile.
+   * never authenticates again. Returns the new token, or null when the session has ended (or another request
+   * rotated it at the same moment) meanwhile.
    */
   async rotate(session: ActiveSession, reason: string, client: ClientInfo, changes: SessionChanges = {}): Promise<string | null> {
-    const rotated = await this.rotateInternal(session, reason, changes, 0, client);
-    if (!rotated) return null;
-    session.id = rotated.session.id;
-    session.record = rotated.session.record;
-    return rotated.issuedToken ?? null;
+    const outcome = await this.rotateInternal(session, reason, changes, 0, client, true);
+    if (outcome.kind !== 'active') return null;
+    session.id = outcome.session.id;
+    session.record = outcome.session.record;
+    return outcome.issuedToken ?? null;
   }
 
   /**
@@ -202,14 +244,16 @@ export class SessionManager {
    * the absolute timeout (NIST SP 800-63B-4 §5.2). Returns the new token, or null if the session ended.
    */
   async reauthenticate(session: ActiveSession, client: ClientInfo, changes: SessionChanges = {}): Promise<string | null> {
-    const now = this.clock.now();
-    return this.rotate(session, 'reauthentication', client, {
-      authenticatedAt: now,
-      lastSeenAt: now,
-      idleExpiresAt: Math.min(now + this.policy.idleTimeoutMs, now + this.policy.absoluteTimeoutMs),
-      absoluteExpiresAt: now + this.policy.absoluteTimeoutMs,
-      ...changes,
-    });
+    return this.rotate(session, 'reauthentication', client, { ...freshDeadlines(this.clock.now(), this.policy), ...changes });
+  }
+
+  /**
+   * Completes a pending sign-in (the second factor is proven): the stage becomes `complete`, the assurance
+   * level is raised, and the id rotates like on any privilege change. Returns the new token, or null.
+   */
+  async complete(session: ActiveSession, client: ClientInfo, aal: number): Promise<string | null> {
+    if (!Number.isInteger(aal) || aal < 1 || aal > 3) throw new SessionInputError('aal', `must be 1, 2 or 3 (got ${String(aal)})`);
+    return this.rotate(session, 'authentication_completed', client, { stage: 'complete', aal, authenticatedAt: this.clock.now() });
   }
 
   /** Ends one session (logout). */
@@ -232,6 +276,8 @@ export class SessionManager {
 
   /** Ends the user's session with this handle. False when the user has no such session. */
   async revoke(userId: string, handle: string, client?: ClientInfo): Promise<boolean> {
+    // A handle that cannot be one of ours (e.g. a 10 KB path parameter) never reaches the store.
+    if (!isWellFormedHandle(handle)) return false;
     const record = await this.call('destroyByHandle', () => this.store.destroyByHandle(userId, handle));
     if (record) this.emit('session_revoked', record, client, { reason: 'revoked' });
     return record !== null;
@@ -247,30 +293,61 @@ export class SessionManager {
     await this.call('ping', () => this.store.ping());
   }
 
+  /**
+   * Rotates `session`. A parallel rotation may have won: within its grace window the successor serves this
+   * request as is (a resolve), or is rotated again (an explicit rotation, which must hand this request a token
+   * minted for it); past it, the old id is a tombstone and this request lost (`rotated`).
+   */
   private async rotateInternal(
     session: ActiveSession,
     reason: string,
     changes: SessionChanges,
     graceMs: number,
     client: ClientInfo,
-  ): Promise<{ session: ActiveSession; issuedToken?: string } | null> {
+    explicit: boolean,
+  ): Promise<ResolveOutcome> {
     let fromId = session.id;
-    // A parallel rotation may win the race; for a privilege rotation we then rotate the winner's successor,
-    // so this request still ends up with a token that has just been issued for it.
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let hop = 0; hop < MAX_ROTATE_HOPS; hop++) {
       const now = this.clock.now();
       const token = generateToken();
       const id = hashToken(token);
       const res = await this.call('rotate', () => this.store.rotate(fromId, id, { now, graceMs, changes: { rotatedAt: now, ...changes } }));
-      if (res.status === 'missing') return null;
+      if (res.status === 'missing') return { kind: 'unknown' };
+      if (res.status === 'tombstone') return { kind: 'rotated' };
       if (res.status === 'rotated') {
         this.emit('session_renewed', res.record, client, { reason });
-        return { session: { id, record: res.record }, issuedToken: token };
+        return { kind: 'active', session: { id, record: res.record }, issuedToken: token };
       }
-      if (graceMs > 0) return { session: { id: res.id, record: res.record } };
+      if (!explicit) return { kind: 'active', session: { id: res.id, record: res.record } };
       fromId = res.id;
     }
-    return null;
+    return { kind: 'rotated' };
+  }
+
+  private async runChecks(outcome: Extract<ResolveOutcome, { kind: 'active' }>, client: ClientInfo, now: number): Promise<ResolveOutcome> {
+    const record = outcome.session.record;
+    for (const check of this.checks) {
+      const verdict = await check.check({ session: record, client, now });
+      if (!verdict || verdict.action === 'allow') continue;
+      if (verdict.action === 'record') {
+        this.emitCheckEvent(check, verdict.event, record, client);
+        continue;
+      }
+      if (verdict.event) this.emitCheckEvent(check, verdict.event, record, client);
+      const ended = await this.call('destroy', () => this.store.destroy(outcome.session.id));
+      if (ended) this.emit('session_expired', ended, client, { reason: verdict.reason, detail: { check: check.name } });
+      return { kind: 'ended', record, reason: verdict.reason };
+    }
+    return outcome;
+  }
+
+  private emitCheckEvent(check: SessionCheck, event: SessionCheckEvent, record: SessionRecord, client: ClientInfo): void {
+    this.emit(event.type, record, client, {
+      level: event.level ?? 'WARN',
+      outcome: event.outcome ?? 'failure',
+      reason: event.reason,
+      detail: { check: check.name, ...event.detail },
+    });
   }
 
   private emit(
@@ -286,16 +363,20 @@ export class SessionManager {
       outcome: 'success',
       userId: record.userId,
       sessionHandle: record.handle,
-      ip: client ? clip(client.ip, MAX_IP_LENGTH) : undefined,
-      userAgent: client ? clip(client.userAgent, MAX_USER_AGENT_LENGTH) : undefined,
+      ip: client?.ip,
+      userAgent: client?.userAgent,
       ...extra,
     });
   }
 
+  /**
+   * Runs one store operation. Only a connectivity failure becomes {@link SessionStoreUnavailableError} (503);
+   * anything else is a bug or bad input and keeps its identity and stack.
+   */
   private call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
     const wrap = (error: unknown): never => {
-      if (error instanceof SessionStoreUnavailableError) throw error;
-      throw new SessionStoreUnavailableError(operation, error);
+      if (isStoreConnectionError(error)) throw new SessionStoreUnavailableError(operation, error);
+      throw error;
     };
     let pending: Promise<T>;
     try {
@@ -308,6 +389,40 @@ export class SessionManager {
   }
 }
 
-function clip(value: string, max: number): string {
-  return value.length > max ? value.slice(0, max) : value;
+function assertUserId(userId: unknown): void {
+  if (typeof userId !== 'string' || userId.length === 0) {
+    throw new SessionInputError(
+      'userId',
+      `must be a non-empty string (got ${typeof userId === 'string' ? 'an empty string' : typeof userId})`,
+    );
+  }
+  if (userId.length > MAX_USER_ID_LENGTH) {
+    throw new SessionInputError('userId', `has ${userId.length} characters; at most ${MAX_USER_ID_LENGTH} fit every store`);
+  }
+}
+
+/** Session data must survive every store unchanged: a plain JSON object of bounded size. */
+function assertData(data: unknown): void {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new SessionInputError(
+      'data',
+      `must be a plain object (got ${Array.isArray(data) ? 'an array' : data === null ? 'null' : typeof data})`,
+    );
+  }
+  let json: string;
+  try {
+    json = JSON.stringify(data);
+  } catch (error) {
+    throw new SessionInputError(
+      'data',
+      `is not JSON-serialisable (${error instanceof Error ? error.message : String(error)}): keep strings, numbers, booleans, null, arrays and plain objects (store a BigInt as a string)`,
+    );
+  }
+  const bytes = Buffer.byteLength(json, 'utf8');
+  if (bytes > MAX_DATA_BYTES) {
+    throw new SessionInputError(
+      'data',
+      `is ${bytes} bytes as JSON; at most ${MAX_DATA_BYTES} fit every store: keep large state elsewhere and its id in the session`,
+    );
+  }
 }

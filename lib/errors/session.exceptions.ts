@@ -39,3 +39,33 @@ export class SessionStoreUnavailableException extends SessionHttpException {
     super(HttpStatus.SERVICE_UNAVAILABLE, 'SESSION_STORE_UNAVAILABLE', 'Sessions are temporarily unavailable. Try again shortly.');
   }
 }
+
+/**
+ * 401 `SESSION_ROTATED`: the cookie named a session id that was just replaced (a privilege change or step-up
+ * on a parallel request). The id never authenticates again, but this answer sends no `Set-Cookie`: the
+ * response that rotated carries the new cookie, and clearing it here could erase it. Retrying the request
+ * with the browser's current cookie works.
+ */
+export class SessionRotatedException extends SessionHttpException {
+  constructor(message = 'Your session was renewed by another request. Retry with the current session.') {
+    super(HttpStatus.UNAUTHORIZED, 'SESSION_ROTATED', message);
+  }
+}
+
+/** 401 `SESSION_REQUIRED` for a session whose sign-in is pending (a second factor is due) on a route that needs a complete one. */
+export class SessionPendingException extends SessionRequiredException {
+  constructor(message = 'Finish signing in: a second factor is due.') {
+    super(message);
+  }
+}
+
+/** 403 `MFA_REQUIRED`: the session's assurance level is below what the route requires (`@RequireAal`). */
+export class InsufficientAssuranceException extends SessionHttpException {
+  constructor(
+    /** The level the route requires. */
+    readonly required: number,
+    message = 'This action needs multi-factor authentication. Verify with your second factor first.',
+  ) {
+    super(HttpStatus.FORBIDDEN, 'MFA_REQUIRED', message);
+  }
+}

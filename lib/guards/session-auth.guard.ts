@@ -2,24 +2,56 @@ import { CanActivate, ExecutionContext, HttpException, Injectable } from '@nestj
 import { Reflector } from '@nestjs/core';
 import { ResolveOutcome } from '../core/session-manager';
 import { Public } from '../decorators/public.decorator';
-import { SessionExpiredException, SessionRequiredException } from '../errors/session.exceptions';
+import { AllowPendingSession, RequireAal } from '../decorators/session-stage.decorator';
+import {
+  InsufficientAssuranceException,
+  SessionExpiredException,
+  SessionPendingException,
+  SessionRequiredException,
+  SessionRotatedException,
+} from '../errors/session.exceptions';
 import { HttpRequestLike, HttpResponseLike } from '../http/http-types';
 import { SessionService } from '../session.service';
 
+/** What a route asks of the session, read once per (handler, class) from its decorators. */
+export interface SessionRoutePolicy {
+  /** `@Public()`: no session needed. */
+  public: boolean;
+  /** `@AllowPendingSession()`: a session whose second factor is still due may pass. */
+  allowPending: boolean;
+  /** `@RequireAal(n)`: the least assurance level; 0 when the route sets none. */
+  minAal: number;
+}
+
 /**
- * Requires a live session on every route not marked `@Public()`. Register it application-wide so that
- * protection is the default:
+ * Requires a live, complete session on every route not marked `@Public()`. Register it application-wide so
+ * that protection is the default:
  *
  * @example providers: [{ provide: APP_GUARD, useClass: SessionAuthGuard }]
  *
  * It is the one place every guarded request passes: it loads the session (one store round trip), enforces
- * the timeouts, performs due rotations and sends the new cookie, and rejects with 401 `SESSION_REQUIRED` or
- * `SESSION_EXPIRED` (or 503 when the store is down). Subclass it and override the `protected` hooks to adapt.
+ * the timeouts, performs due rotations and sends the new cookie, runs the request-time checks, refuses pending
+ * sessions (unless `@AllowPendingSession()`) and too low assurance (`@RequireAal`), and rejects with 401
+ * `SESSION_REQUIRED`, `SESSION_EXPIRED` or `SESSION_ROTATED`, 403 `MFA_REQUIRED`, or 503 when the store is down.
+ *
+ * Deny by default in every context: a GraphQL resolver, WebSocket gateway or microservice handler is refused
+ * unless `@Public()`, because the default {@link getRequestResponse} only knows HTTP. Subclass it and override
+ * the `protected` hooks to adapt:
+ *
+ * @example
+ * // GraphQL over HTTP (@nestjs/graphql):
+ * @Injectable()
+ * export class GqlSessionAuthGuard extends SessionAuthGuard {
+ *   protected override getRequestResponse(context: ExecutionContext) {
+ *     const { req, res } = GqlExecutionContext.create(context).getContext();
+ *     return { req, res };
+ *   }
+ * }
  */
 @Injectable()
 export class SessionAuthGuard implements CanActivate {
-  /** `@Public()` is static metadata: read it once per (handler, class), not on every request. */
-  private readonly publicCache = new WeakMap<object, WeakMap<object, boolean>>();
+  /** Route metadata is static: read it once per (handler, class), not on every request. */
+  private readonly policyCache = new WeakMap<object, WeakMap<object, SessionRoutePolicy>>();
 
   constructor(
     protected readonly reflector: Reflector,
@@ -27,32 +59,59 @@ export class SessionAuthGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (context.getType() !== 'http') return true;
     if (this.isPublic(context)) return true;
-    const http = context.switchToHttp();
-    const req = http.getRequest<HttpRequestLike>();
-    const res = http.getResponse<HttpResponseLike>();
+    const route = this.routePolicy(context);
+    const { req, res } = this.getRequestResponse(context);
     const outcome = await this.sessions.load(req, res);
-    if (outcome.kind === 'active') return true;
-    throw this.rejection(outcome, context);
+    if (outcome.kind !== 'active') throw this.rejection(outcome, context);
+    const record = outcome.session.record;
+    if (record.stage !== 'complete' && !route.allowPending) throw new SessionPendingException();
+    if (record.aal < route.minAal) throw new InsufficientAssuranceException(route.minAal);
+    return true;
+  }
+
+  /**
+   * The request and response to read the session from and write its cookie to. The default handles HTTP and
+   * refuses every other context (401): override it to support GraphQL, WebSockets or microservices.
+   */
+  protected getRequestResponse(context: ExecutionContext): { req: HttpRequestLike; res?: HttpResponseLike } {
+    if (context.getType() !== 'http') {
+      throw new SessionRequiredException(
+        `No session can be read from a "${context.getType()}" context: mark the handler @Public(), or subclass SessionAuthGuard and override getRequestResponse() to return its HTTP request and response.`,
+      );
+    }
+    const http = context.switchToHttp();
+    return { req: http.getRequest<HttpRequestLike>(), res: http.getResponse<HttpResponseLike>() };
+  }
+
+  /** What the route's (or its controller's) decorators ask of the session. */
+  protected routePolicy(context: ExecutionContext): SessionRoutePolicy {
+    const handler = context.getHandler();
+    const cls = context.getClass();
+    let byClass = this.policyCache.get(handler);
+    let policy = byClass?.get(cls);
+    if (policy === undefined) {
+      const targets = [handler, cls];
+      policy = {
+        public: this.reflector.getAllAndOverride(Public, targets) === true,
+        allowPending: this.reflector.getAllAndOverride(AllowPendingSession, targets) === true,
+        minAal: this.reflector.getAllAndOverride(RequireAal, targets) ?? 0,
+      };
+      if (!byClass) this.policyCache.set(handler, (byClass = new WeakMap()));
+      byClass.set(cls, policy);
+    }
+    return policy;
   }
 
   /** True when the route or its controller carries `@Public()`. */
   protected isPublic(context: ExecutionContext): boolean {
-    const handler = context.getHandler();
-    const cls = context.getClass();
-    let byClass = this.publicCache.get(handler);
-    let known = byClass?.get(cls);
-    if (known === undefined) {
-      known = this.reflector.getAllAndOverride(Public, [handler, cls]) === true;
-      if (!byClass) this.publicCache.set(handler, (byClass = new WeakMap()));
-      byClass.set(cls, known);
-    }
-    return known;
+    return this.routePolicy(context).public;
   }
 
   /** The exception for a request without a live session. */
   protected rejection(outcome: Exclude<ResolveOutcome, { kind: 'active' }>, _context: ExecutionContext): HttpException {
-    return outcome.kind === 'expired' ? new SessionExpiredException() : new SessionRequiredException();
+    if (outcome.kind === 'expired') return new SessionExpiredException();
+    if (outcome.kind === 'rotated') return new SessionRotatedException();
+    return new SessionRequiredException();
   }
 }

@@ -1,4 +1,4 @@
-import type { ClientInfo } from '../core/session-manager';
+import type { ClientInfo } from '../core/client-info';
 import type { HttpRequestLike } from './http-types';
 
 /**

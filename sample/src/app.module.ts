@@ -71,6 +71,8 @@ export class AppModule {
           inject: [SessionBackend, SecurityLog, TypeOrmAuditSink],
           useFactory: (backend: SessionBackend, log: SecurityLog, audit: TypeOrmAuditSink) => ({
             store: backend.store,
+            // SessionBackend closes the store, then the DataSource under it, in that order.
+            closeStoreOnShutdown: false,
             idleTimeout: config.session.idleTimeoutMs,
             absoluteTimeout: config.session.absoluteTimeoutMs,
             rotationInterval: config.session.rotationIntervalMs,

@@ -3,7 +3,8 @@
  * (CSP nonces, escaping, redirects) and the security log.
  */
 import { DataSource } from 'typeorm';
-import { hashToken, SessionStore } from '../../lib';
+import { SessionStore } from '../../lib';
+import { hashToken } from '../../lib/core/token';
 import { AuditEvent } from '../../sample/src/audit/audit-event.entity';
 import { CsrfService } from '../../sample/src/auth/csrf.service';
 import { PASSWORDS, SampleHarness, settle, startSample } from './sample-helpers';

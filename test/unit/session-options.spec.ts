@@ -23,13 +23,14 @@ describe('resolveSessionOptions', () => {
       rotationGraceMs: 10_000,
       touchIntervalMs: 60_000,
       maxConcurrentSessions: 10,
-      ownsStore: true,
+      closeStoreOnShutdown: true,
+      checks: [],
       cookie: { name: '__Host-sid', secure: true, httpOnly: true, sameSite: 'lax', path: '/', domain: undefined, maxAgeMs: undefined },
     });
     expect(o.store).toBeInstanceOf(InMemorySessionStore);
   });
 
-  it('parses duration strings and keeps a store passed in (not owned)', () => {
+  it('parses duration strings and keeps a store passed in', () => {
     const store = new InMemorySessionStore();
     const clock = new ManualClock(0);
     const o = resolveSessionOptions({
@@ -41,7 +42,6 @@ describe('resolveSessionOptions', () => {
       cookie: { maxAge: '2h' },
     });
     expect(o.store).toBe(store);
-    expect(o.ownsStore).toBe(false);
     expect(o.clock).toBe(clock);
     expect(o.idleTimeoutMs).toBe(300_000);
     expect(o.touchIntervalMs).toBe(30_000);

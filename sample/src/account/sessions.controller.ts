@@ -1,6 +1,6 @@
 import { Controller, Delete, Get, HttpCode, HttpStatus, Param, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { CurrentSession, isWellFormedHandle, SessionListing, SessionService, SessionView } from '../../../lib';
+import { CurrentSession, SessionListing, SessionService, SessionView } from '../../../lib';
 import { ApiException } from '../common/api-exception';
 import { HtmlAlternative } from '../pages/page.decorators';
 
@@ -33,7 +33,7 @@ export class SessionsController {
       await this.sessions.destroy(req, res);
       return;
     }
-    if (!isWellFormedHandle(handle) || !(await this.sessions.revoke(session.userId, handle, req))) {
+    if (!(await this.sessions.revoke(session.userId, handle, req))) {
       throw ApiException.notFound('SESSION_NOT_FOUND', 'You have no session with this handle.');
     }
   }

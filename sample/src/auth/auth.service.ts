@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { clientInfoOf, Clock, SecurityEvent, SecurityEventBus, SessionRequiredException, SessionService, SessionView } from '../../../lib';
+import { Clock, SecurityEvent, SecurityEventBus, SessionRequiredException, SessionService, SessionView } from '../../../lib';
 import { ApiException } from '../common/api-exception';
 import { PublicUser, toPublicUser, User } from '../users/user.entity';
 import { CredentialCheck, UsersService } from '../users/users.service';
@@ -106,7 +106,7 @@ export class AuthService {
   }
 
   private record(req: Request, event: Omit<SecurityEvent, 'time' | 'ip' | 'userAgent'>): void {
-    const client = clientInfoOf(req);
+    const client = this.sessions.client(req);
     this.events.emit({ ...event, time: this.clock.now(), ip: client.ip, userAgent: client.userAgent });
   }
 }

@@ -9,8 +9,8 @@ import { connectionOptionsFor, describeTarget } from '../database/data-source-op
 /**
  * The session store the app runs on, opened from `SESSION_STORE`, and everything opened for it.
  *
- * The module never closes a store it was handed (it is the app's), so this class does: at shutdown it closes
- * the store, then the DataSource a SQL store runs on.
+ * The store must close before the DataSource it runs on, so this class closes both, in that order, and the
+ * app tells the session module not to (`closeStoreOnShutdown: false`).
  */
 export class SessionBackend implements OnApplicationShutdown {
   private constructor(
