@@ -1,7 +1,7 @@
 import { InMemorySessionStore } from '../../lib/stores/memory/in-memory-session.store';
-import { describeSessionStore, makeRecord, newId } from './session-store.contract';
+import { describeSessionStore, makeRecord, newId } from '../../lib/testing';
 
-describeSessionStore('memory', async () => ({ store: new InMemorySessionStore() }));
+describeSessionStore('memory', async () => ({ store: new InMemorySessionStore() }), { describe, it, beforeAll, afterAll });
 
 describe('InMemorySessionStore specifics', () => {
   it('stays within maxSessions by dropping the least recently used session', async () => {

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
 import { SessionRecord } from '../../lib/core/session-record';
 import { RedisSessionStore, RedisStoreUnavailableError } from '../../lib/stores/redis';
-import { describeSessionStore, makeRecord, newId } from './session-store.contract';
+import { describeSessionStore, makeRecord, newId } from '../../lib/testing';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const MIN = 60_000;
@@ -45,22 +45,26 @@ async function connectAdmin(): Promise<Client> {
   return client;
 }
 
-describeSessionStore('redis', async () => {
-  const prefix = testPrefix();
-  const store = await RedisSessionStore.connect({ url: REDIS_URL, prefix, connectTimeoutMs: 3000 });
-  return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      const admin = await connectAdmin();
-      try {
-        await deleteUnder(admin, prefix);
-      } finally {
-        admin.destroy();
-      }
-    },
-  };
-});
+describeSessionStore(
+  'redis',
+  async () => {
+    const prefix = testPrefix();
+    const store = await RedisSessionStore.connect({ url: REDIS_URL, prefix, connectTimeoutMs: 3000 });
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        const admin = await connectAdmin();
+        try {
+          await deleteUnder(admin, prefix);
+        } finally {
+          admin.destroy();
+        }
+      },
+    };
+  },
+  { describe, it, beforeAll, afterAll },
+);
 
 describe('RedisSessionStore specifics', () => {
   let admin: Client;

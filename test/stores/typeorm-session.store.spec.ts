@@ -16,7 +16,7 @@ import {
   TypeOrmSessionStore,
   TypeOrmSessionStoreOptions,
 } from '../../lib/stores/typeorm';
-import { describeSessionStore, makeRecord, newId } from './session-store.contract';
+import { describeSessionStore, makeRecord, newId } from '../../lib/testing';
 
 // jest.config.js sets testTimeout on the integration project, but Jest reads testTimeout only globally: without
 // this the default 5 s applies, which the contract's 50-writer test can exceed on a loaded machine.
@@ -165,7 +165,7 @@ const read = (store: TypeOrmSessionStore, id: string, now: number, touchInterval
   store.read(id, { now, idleTimeoutMs: IDLE, touchIntervalMs });
 
 for (const backend of BACKENDS) {
-  describeSessionStore(`typeorm/${backend.name}`, () => setup(backend, 'contract'));
+  describeSessionStore(`typeorm/${backend.name}`, () => setup(backend, 'contract'), { describe, it, beforeAll, afterAll });
 
   describe(`TypeOrmSessionStore on ${backend.name}`, () => {
     let fx: Fixture;

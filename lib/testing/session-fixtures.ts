@@ -1,0 +1,54 @@
+import { randomBytes } from 'node:crypto';
+import type { SessionRecord } from '../core/session-record';
+import type { SessionStore } from '../stores/session-store';
+
+const MIN = 60_000;
+/** Idle timeout (ms) of the records {@link makeRecord} builds: 30 minutes. */
+export const FIXTURE_IDLE_TIMEOUT_MS = 30 * MIN;
+/** Absolute timeout (ms) of the records {@link makeRecord} builds: 12 hours. */
+export const FIXTURE_ABSOLUTE_TIMEOUT_MS = 12 * 60 * MIN;
+
+/** What a store factory hands to {@link describeSessionStore}: the store, and how to tidy up after the suite. */
+export interface StoreFixture {
+  /** The store under test, ready to serve (the suite does not call `connect()`). */
+  store: SessionStore;
+  /** Called once after the last test (close connections, drop test keys or tables). Optional. */
+  cleanup?: () => Promise<void>;
+}
+
+/**
+ * A fresh random storage id (43 base64url characters, the shape of a SHA-256 hash of a token), so tests never
+ * collide with each other or with earlier runs on a shared backend.
+ */
+export function newId(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/**
+ * A valid, complete, one-factor session record created at `now` (ms since epoch): idle deadline
+ * `now + 30 min`, absolute deadline `now + 12 h`, version 1, empty data, a random handle and user id.
+ * `overrides` replace any field.
+ *
+ * @example const rec = makeRecord(Date.now(), { userId: 'alice', data: { cart: [] } });
+ */
+export function makeRecord(now: number, overrides: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    handle: randomBytes(16).toString('base64url'),
+    userId: 'user-' + randomBytes(6).toString('hex'),
+    createdAt: now,
+    lastSeenAt: now,
+    idleExpiresAt: now + FIXTURE_IDLE_TIMEOUT_MS,
+    absoluteExpiresAt: now + FIXTURE_ABSOLUTE_TIMEOUT_MS,
+    authenticatedAt: now,
+    rotatedAt: now,
+    aal: 1,
+    stage: 'complete',
+    rolesVersion: 0,
+    rotateRequired: false,
+    ip: '203.0.113.7',
+    userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Conformance/1.0',
+    version: 1,
+    data: {},
+    ...overrides,
+  };
+}
