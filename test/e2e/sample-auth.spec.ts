@@ -48,6 +48,23 @@ describe('sample app: authentication', () => {
       expect(unknown.body).toEqual(wrong.body);
     });
 
+    it('keeps the security log small under failed logins with a 15 KB user agent (every event clipped)', async () => {
+      const before = Buffer.byteLength(sample.securityLog());
+      const huge = 'Mozilla/5.0 '.padEnd(15_000, 'x');
+      for (let i = 0; i < 50; i++) {
+        const res = await sample
+          .client()
+          .post('/auth/login', { username: 'alice', password: 'wrong-password-' + i }, { 'User-Agent': huge });
+        expect(res.status).toBe(401);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100)); // let the sink's writes land
+      const added = Buffer.byteLength(sample.securityLog()) - before;
+      // Unclipped, that was 50 x 15 KB = 750 KB; clipped, each line stays well under 1 KB.
+      expect(added).toBeGreaterThan(0);
+      expect(added).toBeLessThan(50 * 1024);
+      expect(sample.securityLog()).not.toContain('x'.repeat(300));
+    });
+
     it('rejects a disabled account like a wrong password, and ends its live sessions at their next request', async () => {
       const live = sample.client();
       await live.login('bob');

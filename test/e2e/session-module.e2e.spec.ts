@@ -19,13 +19,14 @@ import {
   SessionView,
   InMemorySessionStore,
   SessionStore,
+  SessionStoreConnectionError,
 } from '../../lib';
 
 /** A real in-memory store that can be switched off, to see the module fail closed and recover. */
 class SwitchableStore extends InMemorySessionStore {
   down = false;
   override async read(id: string, options: ReadOptions): Promise<ReadResult> {
-    if (this.down) throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
+    if (this.down) throw new SessionStoreConnectionError('connect ECONNREFUSED 127.0.0.1:6379');
     return super.read(id, options);
   }
 }
@@ -413,22 +414,17 @@ describe('SessionModule configuration', () => {
     ).rejects.toThrow(/absoluteTimeout \(30m\) is shorter than idleTimeout \(1h\)/);
   });
 
-  it('closes a store it created, never one passed in', async () => {
-    const mine = new InMemorySessionStore();
-    const close = jest.spyOn(mine, 'close');
-    const ref = await Test.createTestingModule({ imports: [SessionModule.forRoot({ store: mine })] }).compile();
-    const app = ref.createNestApplication({ logger: false });
-    await app.init();
-    const owned = ref.get(SessionStore);
-    const ownedClose = jest.spyOn(owned, 'close');
-    await app.close();
-    expect(close).not.toHaveBeenCalled();
-    expect(ownedClose).not.toHaveBeenCalled();
-    const ref2 = await Test.createTestingModule({ imports: [SessionModule.forRoot({})] }).compile();
-    const app2 = ref2.createNestApplication({ logger: false });
-    await app2.init();
-    const created = jest.spyOn(ref2.get(SessionStore), 'close');
-    await app2.close();
-    expect(created).toHaveBeenCalledTimes(1);
+  it('closes the store at shutdown (closeStoreOnShutdown, default true), and not when told not to', async () => {
+    const closing = async (options: SessionModuleOptions) => {
+      const ref = await Test.createTestingModule({ imports: [SessionModule.forRoot(options)] }).compile();
+      const app = ref.createNestApplication({ logger: false });
+      await app.init();
+      const close = jest.spyOn(ref.get(SessionStore), 'close');
+      await app.close();
+      return close.mock.calls.length;
+    };
+    expect(await closing({})).toBe(1);
+    expect(await closing({ store: new InMemorySessionStore() })).toBe(1);
+    expect(await closing({ store: new InMemorySessionStore(), closeStoreOnShutdown: false })).toBe(0);
   });
 });

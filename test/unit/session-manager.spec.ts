@@ -1,5 +1,5 @@
 import { ManualClock } from '../../lib/core/clock';
-import { SessionStoreUnavailableError } from '../../lib/core/errors';
+import { SessionInputError, SessionStoreConnectionError, SessionStoreUnavailableError } from '../../lib/core/errors';
 import { SessionManager, SessionPolicy } from '../../lib/core/session-manager';
 import { generateToken, hashToken } from '../../lib/core/token';
 import { SecurityEvent } from '../../lib/events/security-event';
@@ -213,11 +213,71 @@ describe('SessionManager', () => {
     expect((await manager.resolve(other.token, client)).kind).toBe('active');
   });
 
-  it('turns any store failure into SessionStoreUnavailableError (fail closed)', async () => {
+  it('turns only connectivity failures into SessionStoreUnavailableError (fail closed); other errors keep their identity', async () => {
     const { manager, store } = setup();
-    jest.spyOn(store, 'read').mockRejectedValue(new Error('ECONNREFUSED'));
+    const read = jest.spyOn(store, 'read');
+    read.mockRejectedValueOnce(new SessionStoreConnectionError('connect ECONNREFUSED 127.0.0.1:6379'));
+    await expect(manager.resolve(generateToken(), client)).rejects.toThrow(/"read" failed: connect ECONNREFUSED/);
+    read.mockRejectedValueOnce(new SessionStoreConnectionError('timeout'));
     await expect(manager.resolve(generateToken(), client)).rejects.toBeInstanceOf(SessionStoreUnavailableError);
-    await expect(manager.resolve(generateToken(), client)).rejects.toThrow(/"read" failed: ECONNREFUSED/);
+    const bug = new TypeError("Cannot read properties of undefined (reading 'x')");
+    read.mockRejectedValueOnce(bug);
+    await expect(manager.resolve(generateToken(), client)).rejects.toBe(bug);
+    // A plain Error that merely mentions ECONNREFUSED is not trusted as an outage: stores must say so by type.
+    read.mockRejectedValueOnce(new Error('ECONNREFUSED'));
+    await expect(manager.resolve(generateToken(), client)).rejects.not.toBeInstanceOf(SessionStoreUnavailableError);
+  });
+
+  it('validates input where it enters: userId and data', async () => {
+    const { manager } = setup();
+    await expect(manager.create({ userId: '', client })).rejects.toThrow(SessionInputError);
+    await expect(manager.create({ userId: 'u'.repeat(256), client })).rejects.toThrow(/userId: has 256 characters; at most 255/);
+    await expect(manager.create({ userId: 'alice', client, data: { n: BigInt(1) } })).rejects.toThrow(/data: is not JSON-serialisable/);
+    await expect(manager.create({ userId: 'alice', client, data: { big: 'x'.repeat(70_000) } })).rejects.toThrow(/at most 61440/);
+    await expect(manager.create({ userId: 'alice', client, aal: 7 })).rejects.toThrow(/aal: must be 1, 2 or 3/);
+    const { session } = await manager.create({ userId: 'alice', client });
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    await expect(manager.updateData(session, () => cyclic)).rejects.toThrow(SessionInputError);
+    await expect(manager.updateData(session, () => [] as unknown as Record<string, unknown>)).rejects.toThrow(/plain object/);
+    // Nothing was lost or half-written.
+    expect((await manager.list('alice'))[0].record.version).toBe(1);
+  });
+
+  it('a write that overlaps a periodic rotation follows the successor: nothing lost, no SessionGoneError', async () => {
+    const { manager, clock } = setup();
+    const { token, session } = await manager.create({ userId: 'alice', client, data: { n: 0 } });
+    clock.advance(16 * MIN);
+    const slow = { ...session }; // request A loaded the session before the rotation
+    const rotated = await manager.resolve(token, client); // request B rotates it
+    expect(rotated).toMatchObject({ kind: 'active', issuedToken: expect.any(String) });
+    const record = await manager.updateData(slow, (d) => ({ ...d, n: 1 }));
+    expect(record.data).toEqual({ n: 1 });
+    if (rotated.kind !== 'active') throw new Error('unreachable');
+    expect(slow.id).toBe(rotated.session.id);
+    await Promise.all(Array.from({ length: 20 }, () => manager.updateData({ ...session }, (d) => ({ ...d, n: (d.n as number) + 1 }))));
+    expect((await manager.list('alice'))[0].record.data.n).toBe(21);
+  });
+
+  it('privilege change: parallel resolves get one new token, the rest "rotated" (not "unknown")', async () => {
+    const { manager } = setup();
+    const { token } = await manager.create({ userId: 'alice', client });
+    await manager.bumpPrivileges('alice');
+    const outcomes = await Promise.all(Array.from({ length: 20 }, () => manager.resolve(token, client)));
+    expect(outcomes.filter((o) => o.kind === 'active' && o.issuedToken)).toHaveLength(1);
+    expect(outcomes.filter((o) => o.kind === 'rotated')).toHaveLength(19);
+    expect(await manager.resolve(token, client)).toEqual({ kind: 'rotated' });
+  });
+
+  it('a pending session completes with a rotation to stage complete and the given assurance level', async () => {
+    const { manager, events } = setup();
+    const { token, session } = await manager.create({ userId: 'alice', client, stage: 'pending' });
+    expect(session.record.stage).toBe('pending');
+    const next = await manager.complete(session, client, 2);
+    expect(next).toEqual(expect.any(String));
+    expect(session.record).toMatchObject({ stage: 'complete', aal: 2 });
+    expect(await manager.resolve(token, client)).toEqual({ kind: 'rotated' });
+    expect(events.filter((e) => e.type === 'session_renewed').map((e) => e.reason)).toEqual(['authentication_completed']);
   });
 
   it('keeps emitting events when a sink throws', async () => {
@@ -266,5 +326,29 @@ describe('security events', () => {
     await manager.create({ userId: 'alice', client: { ip: '1'.repeat(500), userAgent: 'U'.repeat(16_000) } });
     expect(events[0].userAgent).toHaveLength(256);
     expect(events[0].ip).toHaveLength(64);
+  });
+});
+
+describe('SecurityEventBus', () => {
+  it('clips every client-supplied string, whoever emits the event (a 15 KB user agent stays 256 characters)', () => {
+    const seen: SecurityEvent[] = [];
+    const bus = new SecurityEventBus([{ handle: (e) => void seen.push(e) }]);
+    bus.emit({
+      type: 'authn_login_fail',
+      time: 0,
+      level: 'WARN',
+      outcome: 'failure',
+      userId: 'u'.repeat(1000),
+      ip: '1'.repeat(500),
+      userAgent: 'A'.repeat(15_000),
+      reason: 'r'.repeat(5000),
+      detail: { note: 'n'.repeat(5000), count: 3 },
+    });
+    expect(seen[0].userAgent).toHaveLength(256);
+    expect(seen[0].ip).toHaveLength(64);
+    expect(seen[0].userId).toHaveLength(255);
+    expect(seen[0].reason).toHaveLength(256);
+    expect(seen[0].detail).toEqual({ note: 'n'.repeat(256), count: 3 });
+    expect(JSON.stringify(seen[0]).length).toBeLessThan(1500);
   });
 });
