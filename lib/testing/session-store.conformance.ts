@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { ROTATION_TOMBSTONE_MS } from '../core/lifecycle';
 import type { SessionRecord } from '../core/session-record';
-import type { ReadResult, SessionStore, UpdateResult } from '../stores/session-store';
+import type { ReadResult, RotateResult, SessionStore, UpdateResult } from '../stores/session-store';
 import { FIXTURE_ABSOLUTE_TIMEOUT_MS, FIXTURE_IDLE_TIMEOUT_MS, StoreFixture, makeRecord, newId } from './session-fixtures';
 
 const MIN = 60_000;
@@ -39,12 +40,21 @@ function assertActive(result: ReadResult, what = 'the read'): asserts result is 
   assert.equal(result.status, 'active', `expected ${what} to find an active session, got ${JSON.stringify(result)}`);
 }
 
-/** Narrows an update result to one that carries a record (ok or conflict), or fails with what was found. */
-function assertHasRecord(
+/** Narrows an update result to `status` (ok or conflict, which carry a record), or fails with what was found. */
+function assertUpdate<S extends 'ok' | 'conflict'>(
   result: UpdateResult,
-  status: 'ok' | 'conflict',
-): asserts result is Extract<UpdateResult, { status: typeof status }> {
+  status: S,
+): asserts result is Extract<UpdateResult, { status: S }> {
   assert.equal(result.status, status, `expected update to answer ${status}, got ${JSON.stringify(result)}`);
+}
+
+/** Runs a mutation of a returned record: a frozen record throws a TypeError, which is as good as a copy. */
+function tryToMutate(mutate: () => void): void {
+  try {
+    mutate();
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+  }
 }
 
 /** Fails unless every field of `expected` equals (deeply) the same field of `actual`; other fields are ignored. */
@@ -122,17 +132,55 @@ export function describeSessionStore(name: string, factory: () => Promise<StoreF
         await assert.rejects(store.create(id, makeRecord(t0), { now: t0, maxConcurrent: 0 }));
       });
 
-      it('returns copies: mutating a returned record changes nothing stored', async (t0) => {
+      it('returns copies or frozen records: mutating a returned record changes nothing stored', async (t0) => {
         const id = newId();
-        await store.create(id, makeRecord(t0, { data: { n: 1 } }), { now: t0, maxConcurrent: 0 });
+        await store.create(id, makeRecord(t0, { data: { n: 1, list: [1] } }), { now: t0, maxConcurrent: 0 });
         const first = await read(id, t0);
         assertActive(first);
-        first.record.data.n = 99;
-        first.record.userId = 'mallory';
+        tryToMutate(() => (first.record.data.n = 99));
+        tryToMutate(() => (first.record.data.list as number[]).push(2));
+        tryToMutate(() => (first.record.userId = 'mallory'));
         const second = await read(id, t0);
         assertActive(second);
-        assert.equal(second.record.data.n, 1);
+        assert.deepEqual(second.record.data, { n: 1, list: [1] });
         assert.notEqual(second.record.userId, 'mallory');
+      });
+
+      it('keeps no reference to what it was given: changing the input afterwards changes nothing stored', async (t0) => {
+        const id = newId();
+        const rec = makeRecord(t0, { data: { n: 1 } });
+        await store.create(id, rec, { now: t0, maxConcurrent: 0 });
+        rec.data.n = 2;
+        rec.userId = 'mallory';
+        const data = { m: [1] };
+        await store.update(id, 1, { data }, t0);
+        data.m.push(2);
+        const got = await read(id, t0);
+        assertActive(got);
+        assert.deepEqual(got.record.data, { m: [1] });
+        assert.notEqual(got.record.userId, 'mallory');
+      });
+
+      it('keeps the stage, and lets rotate and update change it', async (t0) => {
+        const id = newId();
+        const next = newId();
+        await store.create(id, makeRecord(t0, { stage: 'pending' }), { now: t0, maxConcurrent: 0 });
+        const pending = await read(id, t0);
+        assertActive(pending);
+        assert.equal(pending.record.stage, 'pending');
+        // The second factor is proven: the sign-in completes with a rotation.
+        const rotated = await store.rotate(id, next, { now: t0, graceMs: 0, changes: { stage: 'complete', aal: 2 } });
+        assert.equal(rotated.status, 'rotated');
+        assert.equal(rotated.status === 'rotated' && rotated.record.stage, 'complete');
+        const complete = await read(next, t0);
+        assertActive(complete);
+        assertFields(complete.record, { stage: 'complete', aal: 2, version: 2 }, 'the completed session');
+        const res = await store.update(next, 2, { stage: 'pending' }, t0);
+        assertUpdate(res, 'ok');
+        assert.equal(res.record.stage, 'pending');
+        const again = await read(next, t0);
+        assertActive(again);
+        assertFields(again.record, { stage: 'pending', version: 3 }, 'the session after update');
       });
     });
 
@@ -196,7 +244,7 @@ export function describeSessionStore(name: string, factory: () => Promise<StoreF
         const rec = makeRecord(t0);
         await store.create(id, rec, { now: t0, maxConcurrent: 0 });
         const res = await store.update(id, 1, { data: { theme: 'dark' }, aal: 2 }, t0);
-        assert.deepEqual(res, { status: 'ok', record: { ...rec, data: { theme: 'dark' }, aal: 2, version: 2 } });
+        assert.deepEqual(res, { status: 'ok', id, record: { ...rec, data: { theme: 'dark' }, aal: 2, version: 2 } });
         const got = await read(id, t0);
         assertActive(got);
         assert.deepEqual(got.record, { ...rec, data: { theme: 'dark' }, aal: 2, version: 2 });
@@ -215,7 +263,8 @@ export function describeSessionStore(name: string, factory: () => Promise<StoreF
         await store.create(id, makeRecord(t0), { now: t0, maxConcurrent: 0 });
         await store.update(id, 1, { data: { a: 1 } }, t0);
         const res = await store.update(id, 1, { data: { b: 2 } }, t0);
-        assertHasRecord(res, 'conflict');
+        assertUpdate(res, 'conflict');
+        assert.equal(res.id, id);
         assert.deepEqual(res.record.data, { a: 1 });
         assert.equal(res.record.version, 2);
       });
@@ -279,8 +328,19 @@ export function describeSessionStore(name: string, factory: () => Promise<StoreF
         assertActive(within);
         assert.equal(within.id, next);
         assert.equal(within.viaGrace, true);
-        assert.deepEqual(await read(id, t0 + 10_000), { status: 'missing' });
+        assert.deepEqual(await read(id, t0 + 10_000), { status: 'tombstone' });
         assert.equal((await read(next, t0 + 10_000)).status, 'active');
+      });
+
+      it('answers tombstone for a rotated-away id past its grace window, and missing once it is forgotten', async (t0) => {
+        const id = newId();
+        const next = newId();
+        await store.create(id, makeRecord(t0), { now: t0, maxConcurrent: 0 });
+        await store.rotate(id, next, { now: t0, graceMs: 1000, changes: { rotatedAt: t0 } });
+        assert.deepEqual(await read(id, t0 + 1000), { status: 'tombstone' });
+        assert.deepEqual(await read(id, t0 + ROTATION_TOMBSTONE_MS - 1), { status: 'tombstone' });
+        assert.deepEqual(await read(id, t0 + ROTATION_TOMBSTONE_MS), { status: 'missing' });
+        assert.equal((await read(next, t0 + ROTATION_TOMBSTONE_MS)).status, 'active');
       });
 
       it('kills the old id at once when graceMs is 0 (privilege change)', async (t0) => {
@@ -288,7 +348,7 @@ export function describeSessionStore(name: string, factory: () => Promise<StoreF
         const next = newId();
         await store.create(id, makeRecord(t0), { now: t0, maxConcurrent: 0 });
         await store.rotate(id, next, { now: t0, graceMs: 0, changes: { rotatedAt: t0, aal: 2 } });
-        assert.deepEqual(await read(id, t0), { status: 'missing' });
+        assert.deepEqual(await read(id, t0), { status: 'tombstone' });
         const got = await read(next, t0);
         assertActive(got);
         assert.equal(got.record.aal, 2);
@@ -312,7 +372,7 @@ export function describeSessionStore(name: string, factory: () => Promise<StoreF
         for (const c of losers) assert.deepEqual(await read(c, t0), { status: 'missing' });
       });
 
-      it('reports missing when rotating an unknown, expired or out-of-grace id', async (t0) => {
+      it('reports missing when rotating an unknown, expired or forgotten id', async (t0) => {
         assert.deepEqual(await store.rotate(newId(), newId(), { now: t0, graceMs: 0, changes: {} }), { status: 'missing' });
         const id = newId();
         await store.create(id, makeRecord(t0), { now: t0, maxConcurrent: 0 });
@@ -320,8 +380,120 @@ export function describeSessionStore(name: string, factory: () => Promise<StoreF
         const a = newId();
         await store.create(a, makeRecord(t0), { now: t0, maxConcurrent: 0 });
         await store.rotate(a, newId(), { now: t0, graceMs: 1000, changes: {} });
-        assert.deepEqual(await store.rotate(a, newId(), { now: t0 + 1000, graceMs: 1000, changes: {} }), { status: 'missing' });
+        const later = t0 + ROTATION_TOMBSTONE_MS;
+        assert.deepEqual(await store.rotate(a, newId(), { now: later, graceMs: 1000, changes: {} }), { status: 'missing' });
       });
+
+      it('answers tombstone when rotating a rotated-away id past its grace window', async (t0) => {
+        const a = newId();
+        await store.create(a, makeRecord(t0), { now: t0, maxConcurrent: 0 });
+        await store.rotate(a, newId(), { now: t0, graceMs: 1000, changes: {} });
+        assert.deepEqual(await store.rotate(a, newId(), { now: t0 + 1000, graceMs: 1000, changes: {} }), { status: 'tombstone' });
+        const b = newId();
+        await store.create(b, makeRecord(t0), { now: t0, maxConcurrent: 0 });
+        await store.rotate(b, newId(), { now: t0, graceMs: 0, changes: {} });
+        assert.deepEqual(await store.rotate(b, newId(), { now: t0, graceMs: 0, changes: {} }), { status: 'tombstone' });
+        const late = t0 + ROTATION_TOMBSTONE_MS - 1;
+        assert.deepEqual(await store.rotate(b, newId(), { now: late, graceMs: 0, changes: {} }), { status: 'tombstone' });
+      });
+
+      it('never mints two successors without grace either: 20 parallel rotations yield one, the rest tombstone', async (t0) => {
+        const id = newId();
+        await store.create(id, makeRecord(t0), { now: t0, maxConcurrent: 0 });
+        const candidates = Array.from({ length: 20 }, () => newId());
+        const results = await Promise.all(candidates.map((c) => store.rotate(id, c, { now: t0, graceMs: 0, changes: { rotatedAt: t0 } })));
+        const statuses = results.map((r) => r.status);
+        assert.equal(statuses.filter((s) => s === 'rotated').length, 1, `exactly one rotation should win, got ${JSON.stringify(statuses)}`);
+        assert.equal(
+          statuses.filter((s) => s === 'tombstone').length,
+          19,
+          `the others should meet a tombstone, got ${JSON.stringify(statuses)}`,
+        );
+        const winner = candidates[statuses.indexOf('rotated')];
+        const got = await read(winner, t0);
+        assertActive(got);
+        assert.equal(got.record.version, 2);
+        assert.equal(await store.countByUser(got.record.userId, t0), 1);
+        for (const c of candidates.filter((c) => c !== winner)) assert.deepEqual(await read(c, t0), { status: 'missing' });
+      });
+    });
+
+    describe('writes racing a rotation', () => {
+      for (const graceMs of [10_000, 0]) {
+        const through = graceMs > 0 ? 'within the grace window' : 'through a tombstone (graceMs 0)';
+
+        it(`a slow write to the old id follows the rotation ${through}: conflict at the successor, retry there, nothing lost`, async (t0) => {
+          const id = newId();
+          const next = newId();
+          await store.create(id, makeRecord(t0, { data: { before: 1 } }), { now: t0, maxConcurrent: 0 });
+          const loaded = await read(id, t0);
+          assertActive(loaded);
+          // A periodic rotation (another request) lands while this request is still computing its write.
+          const rotated = await store.rotate(id, next, { now: t0 + 1, graceMs, changes: { rotatedAt: t0 + 1 } });
+          assert.equal(rotated.status, 'rotated');
+          const stale = await store.update(id, loaded.record.version, { data: { ...loaded.record.data, slow: true } }, t0 + 2);
+          assertUpdate(stale, 'conflict');
+          assert.equal(stale.id, next, 'the conflict should name the successor, where the retry must go');
+          assertFields(stale.record, { version: 2, rotatedAt: t0 + 1, data: { before: 1 } }, 'the record in the conflict');
+          const retried = await store.update(stale.id, stale.record.version, { data: { ...stale.record.data, slow: true } }, t0 + 3);
+          assertUpdate(retried, 'ok');
+          assert.equal(retried.id, next);
+          const got = await read(next, t0 + 3);
+          assertActive(got);
+          assertFields(got.record, { version: 3, rotatedAt: t0 + 1, data: { before: 1, slow: true } }, 'the session after the retry');
+        });
+
+        it(`a write to the old id with the current version lands on the successor ${through}, until the id is forgotten`, async (t0) => {
+          const id = newId();
+          const next = newId();
+          await store.create(id, makeRecord(t0), { now: t0, maxConcurrent: 0 });
+          await store.rotate(id, next, { now: t0, graceMs, changes: {} });
+          const res = await store.update(id, 2, { data: { late: true } }, t0 + ROTATION_TOMBSTONE_MS - 1);
+          assertUpdate(res, 'ok');
+          assert.equal(res.id, next);
+          const got = await read(next, t0);
+          assertActive(got);
+          assertFields(got.record, { version: 3, data: { late: true } }, 'the successor');
+          assert.deepEqual(await store.update(id, 3, { data: {} }, t0 + ROTATION_TOMBSTONE_MS), { status: 'missing' });
+        });
+
+        it(`20 parallel writers with compare-and-set retries lose nothing when a rotation lands among them, ${through}`, async (t0) => {
+          const id = newId();
+          const next = newId();
+          await store.create(id, makeRecord(t0), { now: t0, maxConcurrent: 0 });
+          let succeeded = 0;
+          let rotation: Promise<RotateResult> | undefined;
+          // As SessionManager.updateData does: mutate a copy of the data, write with the version it was read at,
+          // and on conflict retry from the record and at the id the store answered with.
+          const writer = async (n: number) => {
+            const loaded = await read(id, t0);
+            assertActive(loaded, `writer ${n}'s first read`);
+            let at = loaded.id;
+            let current = loaded.record;
+            for (let attempt = 0; attempt < 100; attempt++) {
+              const draft = structuredClone(current.data);
+              draft[`w${n}`] = n;
+              const res = await store.update(at, current.version, { data: draft }, t0 + 1);
+              if (res.status === 'missing')
+                throw new Error(`writer ${n} got missing writing to ${at === id ? 'the old id' : 'the successor'}`);
+              if (res.status === 'ok') {
+                // The rotation starts once a quarter of the writers are done: the others are in flight around it.
+                if (++succeeded === 5) rotation = store.rotate(id, next, { now: t0 + 1, graceMs, changes: { rotatedAt: t0 + 1 } });
+                return;
+              }
+              at = res.id;
+              current = res.record;
+            }
+            throw new Error(`writer ${n}: still conflicting after 100 attempts`);
+          };
+          await Promise.all(Array.from({ length: 20 }, (_, n) => writer(n)));
+          assert.equal((await rotation)?.status, 'rotated');
+          const got = await read(next, t0 + 1);
+          assertActive(got);
+          assert.deepEqual(got.record.data, Object.fromEntries(Array.from({ length: 20 }, (_, n) => [`w${n}`, n])));
+          assert.equal(got.record.version, 22, 'one version per write and one for the rotation');
+        });
+      }
     });
 
     describe('destroy', () => {
@@ -343,6 +515,17 @@ export function describeSessionStore(name: string, factory: () => Promise<StoreF
         assert.notEqual(await store.destroy(id), null);
         assert.deepEqual(await read(next, t0), { status: 'missing' });
         assert.deepEqual(await read(id, t0), { status: 'missing' });
+      });
+
+      it('destroying through a tombstone ends the successor too', async (t0) => {
+        const id = newId();
+        const next = newId();
+        const rec = makeRecord(t0);
+        await store.create(id, rec, { now: t0, maxConcurrent: 0 });
+        await store.rotate(id, next, { now: t0, graceMs: 0, changes: { rotatedAt: t0 } });
+        assert.deepEqual(await store.destroy(id), { ...rec, rotatedAt: t0, version: 2 });
+        assert.deepEqual(await read(next, t0), { status: 'missing' });
+        assert.equal(await store.countByUser(rec.userId, t0), 0);
       });
     });
 
