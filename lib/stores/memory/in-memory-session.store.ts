@@ -1,4 +1,5 @@
-import { SessionChanges, SessionRecord, isSessionRecord } from '../../core/session-record';
+import { applyChanges, isExpired, pointerState, pointerWindows, RotationPointer, touchChanges } from '../../core/lifecycle';
+import { SessionChanges, SessionData, SessionRecord, isSessionRecord } from '../../core/session-record';
 import {
   CounterState,
   CreateOptions,
@@ -12,49 +13,29 @@ import {
   UpdateResult,
 } from '../session-store';
 
+/** Default of {@link InMemorySessionStoreOptions.maxSessions}: 1,000,000 sessions. */
+export const DEFAULT_MEMORY_MAX_SESSIONS = 1_000_000;
+/** Default of {@link InMemorySessionStoreOptions.maxCounters}: 100,000 counters. */
+export const DEFAULT_MEMORY_MAX_COUNTERS = 100_000;
+
 /** Options for {@link InMemorySessionStore}. */
 export interface InMemorySessionStoreOptions {
   /**
-   * Most sessions kept at once. When full, the least recently used session is dropped to make room, so memory
-   * stays bounded whatever happens. Default 1,000,000 (about 500 MB at most).
+   * Most sessions kept at once (a count). When full, the least recently used session is dropped to make room,
+   * so memory stays bounded whatever happens: about 500 bytes per session with empty data, so the default
+   * {@link DEFAULT_MEMORY_MAX_SESSIONS} (1,000,000) holds at most about 500 MB plus the sessions' data. The same
+   * bound applies to rotation pointers, which live 60 s each.
    */
   maxSessions?: number;
-  /** Most counters kept at once (brute-force windows); the oldest is dropped beyond it. Default 100,000. */
+  /** Most counters kept at once (brute-force windows); the oldest is dropped beyond it. Default {@link DEFAULT_MEMORY_MAX_COUNTERS} (100,000). */
   maxCounters?: number;
 }
 
-/** A rotated-away id, pointing at its one successor until `graceUntil` (ms since epoch). */
-interface Pointer {
-  successor: string;
-  graceUntil: number;
-}
-
 /**
- * What one session costs in memory. A class, so V8 gives every entry the same compact shape; the data is kept
- * as its JSON text, which both copies it (callers can never mutate the stored state) and is smaller than an
- * object graph. User agents are interned: thousands of sessions from one browser build share one string.
+ * Sessions without data share this one frozen object: most sessions of a typical app hold nothing but identity,
+ * and an empty object per session would cost more than the rest of its record.
  */
-class Entry {
-  constructor(
-    public handle: string,
-    public userId: string,
-    public createdAt: number,
-    public lastSeenAt: number,
-    public idleExpiresAt: number,
-    public absoluteExpiresAt: number,
-    public authenticatedAt: number,
-    public rotatedAt: number,
-    public aal: number,
-    public rolesVersion: number,
-    public rotateRequired: boolean,
-    public ip: string,
-    public userAgent: string,
-    public version: number,
-    public data: string,
-  ) {}
-}
-
-const EMPTY_DATA = '{}';
+const EMPTY_DATA: SessionData = Object.freeze({});
 const SWEEP_STEP = 32;
 const INTERN_LIMIT = 10_000;
 
@@ -63,14 +44,27 @@ const INTERN_LIMIT = 10_000;
  *
  * Fit for one instance (development, tests, single-node apps); sessions die with the process. Every operation
  * is synchronous inside, so it is atomic by construction (nothing interleaves between its read and its write).
+ * The lifecycle rules (expiry, idle touch, changes and version bumps, rotation pointers) come from
+ * `lib/core/lifecycle.ts`; this class only decides where things are kept.
+ *
+ * Records are copy-on-write: each session is one frozen snapshot (its data deep-frozen), which reads hand out
+ * as is, so a read that needs no touch allocates nothing but its result. Every write builds a new snapshot.
+ * Callers therefore get read-only records: copy before changing (`structuredClone(record.data)`).
  *
  * Memory stays bounded: the session map is kept in least-recently-used order (a touch moves an entry to the
  * end), so expired sessions gather at the front and each write sweeps a few of them; no timer per key, no
  * interval. Beyond `maxSessions` the least recently used session is dropped.
+ *
+ * @example SessionModule.forRoot({ store: new InMemorySessionStore({ maxSessions: 100_000 }) })
  */
 export class InMemorySessionStore extends SessionStore {
-  private readonly sessions = new Map<string, Entry>();
-  private readonly pointers = new Map<string, Pointer>();
+  private readonly sessions = new Map<string, SessionRecord>();
+  /**
+   * Rotated-away ids. Insertion order is `until` order, which sweeping relies on: `until = now +
+   * max(graceMs, ROTATION_TOMBSTONE_MS)` and the grace window is at most ROTATION_TOMBSTONE_MS (options
+   * validation), so every pointer lives exactly that long from its rotation.
+   */
+  private readonly pointers = new Map<string, RotationPointer>();
   /** userId → one id, or several: most users have one session, and a bare string is far smaller than a Set. */
   private readonly byUser = new Map<string, string | string[]>();
   private readonly counters = new Map<string, CounterState>();
@@ -80,11 +74,20 @@ export class InMemorySessionStore extends SessionStore {
 
   constructor(options: InMemorySessionStoreOptions = {}) {
     super();
-    this.maxSessions = options.maxSessions ?? 1_000_000;
-    this.maxCounters = options.maxCounters ?? 100_000;
+    this.maxSessions = options.maxSessions ?? DEFAULT_MEMORY_MAX_SESSIONS;
+    this.maxCounters = options.maxCounters ?? DEFAULT_MEMORY_MAX_COUNTERS;
+    const problems: string[] = [];
     if (!Number.isInteger(this.maxSessions) || this.maxSessions < 1) {
-      throw new RangeError(`InMemorySessionStore: maxSessions must be a positive integer (got ${options.maxSessions})`);
+      problems.push(
+        `maxSessions must be a positive integer (got ${String(options.maxSessions)}); omit it for ${DEFAULT_MEMORY_MAX_SESSIONS}`,
+      );
     }
+    if (!Number.isInteger(this.maxCounters) || this.maxCounters < 1) {
+      problems.push(
+        `maxCounters must be a positive integer (got ${String(options.maxCounters)}); omit it for ${DEFAULT_MEMORY_MAX_COUNTERS}`,
+      );
+    }
+    if (problems.length > 0) throw new RangeError(`InMemorySessionStore: ${problems.join('; ')}`);
   }
 
   /** Number of sessions held (live or not yet swept). For metrics and tests. */
@@ -93,17 +96,24 @@ export class InMemorySessionStore extends SessionStore {
   }
 
   async create(id: string, record: SessionRecord, options: CreateOptions): Promise<CreateResult> {
-    if (!isSessionRecord(record)) throw new TypeError('InMemorySessionStore.create: not a valid SessionRecord');
+    if (!isSessionRecord(record)) {
+      throw new TypeError(
+        'InMemorySessionStore.create: not a valid SessionRecord; build it with SessionManager.create or check it with isSessionRecord',
+      );
+    }
     if (this.sessions.has(id) || this.pointers.has(id)) {
-      throw new Error('InMemorySessionStore.create: a session with this id already exists; ids must be fresh');
+      throw new Error(
+        'InMemorySessionStore.create: a session with this id already exists; hash a freshly generated token for every new session',
+      );
     }
     this.sweep(options.now);
     if (this.sessions.size >= this.maxSessions) this.dropLeastRecentlyUsed();
-    this.sessions.set(id, this.toEntry(record));
-    this.indexAdd(record.userId, id);
+    const snapshot = this.snapshot(record, ownData(record.data));
+    this.sessions.set(id, snapshot);
+    this.indexAdd(snapshot.userId, id);
     const evicted: SessionRecord[] = [];
     if (options.maxConcurrent > 0) {
-      const live = this.liveOfUser(record.userId, options.now);
+      const live = this.liveOfUser(snapshot.userId, options.now);
       for (let i = 0; i < live.length - options.maxConcurrent; i++) {
         evicted.push(live[i].record);
         this.remove(live[i].id);
@@ -113,75 +123,92 @@ export class InMemorySessionStore extends SessionStore {
   }
 
   async read(id: string, options: ReadOptions): Promise<ReadResult> {
+    const { now } = options;
     let targetId = id;
     let viaGrace = false;
     const pointer = this.pointers.get(id);
     if (pointer) {
-      if (options.now >= pointer.graceUntil) {
+      const state = pointerState(pointer, now);
+      if (state === 'tombstone') return { status: 'tombstone' };
+      if (state === 'gone') {
         this.pointers.delete(id);
         return { status: 'missing' };
       }
       targetId = pointer.successor;
       viaGrace = true;
     }
-    const entry = this.sessions.get(targetId);
-    if (!entry) return { status: 'missing' };
-    if (isExpired(entry, options.now)) {
+    const record = this.sessions.get(targetId);
+    if (!record) return { status: 'missing' };
+    if (isExpired(record, now)) {
       this.remove(targetId);
-      return { status: 'expired', record: toRecord(entry) };
+      return { status: 'expired', record };
     }
-    if (options.now - entry.lastSeenAt >= options.touchIntervalMs) {
-      entry.lastSeenAt = options.now;
-      entry.idleExpiresAt = Math.min(options.now + options.idleTimeoutMs, entry.absoluteExpiresAt);
-      // Move to the end: the map stays in least-recently-used order, which is what sweeping relies on.
-      this.sessions.delete(targetId);
-      this.sessions.set(targetId, entry);
-    }
-    return { status: 'active', id: targetId, record: toRecord(entry), viaGrace };
+    const touch = touchChanges(record, now, options.idleTimeoutMs, options.touchIntervalMs);
+    if (touch === null) return { status: 'active', id: targetId, record, viaGrace };
+    const touched = this.snapshot(applyChanges(record, touch, false), record.data);
+    // Delete, then set: moves the entry to the end, so the map stays in least-recently-used order for sweeping.
+    this.sessions.delete(targetId);
+    this.sessions.set(targetId, touched);
+    return { status: 'active', id: targetId, record: touched, viaGrace };
   }
 
   async update(id: string, expectedVersion: number, changes: SessionChanges, now: number): Promise<UpdateResult> {
-    const entry = this.sessions.get(id);
-    if (!entry) return { status: 'missing' };
-    if (isExpired(entry, now)) {
-      this.remove(id);
+    const targetId = this.follow(id, now);
+    if (targetId === null) return { status: 'missing' };
+    const record = this.sessions.get(targetId);
+    if (!record) return { status: 'missing' };
+    if (isExpired(record, now)) {
+      this.remove(targetId);
       return { status: 'missing' };
     }
-    if (entry.version !== expectedVersion) return { status: 'conflict', record: toRecord(entry) };
-    this.applyTo(entry, changes);
-    entry.version += 1;
-    return { status: 'ok', record: toRecord(entry) };
+    if (record.version !== expectedVersion) return { status: 'conflict', id: targetId, record };
+    const next = this.write(record, changes);
+    this.sessions.set(targetId, next);
+    return { status: 'ok', id: targetId, record: next };
   }
 
   async rotate(oldId: string, newId: string, options: RotateOptions): Promise<RotateResult> {
+    const { now } = options;
     const pointer = this.pointers.get(oldId);
     if (pointer) {
-      const successor = options.now < pointer.graceUntil ? this.sessions.get(pointer.successor) : undefined;
-      if (!successor || isExpired(successor, options.now)) return { status: 'missing' };
-      return { status: 'superseded', id: pointer.successor, record: toRecord(successor) };
+      const state = pointerState(pointer, now);
+      if (state === 'tombstone') return { status: 'tombstone' };
+      if (state === 'gone') {
+        this.pointers.delete(oldId);
+        return { status: 'missing' };
+      }
+      const successor = this.sessions.get(pointer.successor);
+      if (!successor || isExpired(successor, now)) return { status: 'missing' };
+      return { status: 'superseded', id: pointer.successor, record: successor };
     }
-    const entry = this.sessions.get(oldId);
-    if (!entry) return { status: 'missing' };
-    if (isExpired(entry, options.now)) {
+    const record = this.sessions.get(oldId);
+    if (!record) return { status: 'missing' };
+    if (isExpired(record, now)) {
       this.remove(oldId);
       return { status: 'missing' };
     }
     if (this.sessions.has(newId) || this.pointers.has(newId)) {
-      throw new Error('InMemorySessionStore.rotate: the new id is already in use; ids must be fresh');
+      throw new Error('InMemorySessionStore.rotate: the new id is already in use; hash a freshly generated token for every rotation');
     }
-    this.applyTo(entry, options.changes);
-    entry.version += 1;
+    this.sweep(now);
+    const next = this.write(record, options.changes);
     this.sessions.delete(oldId);
-    this.sessions.set(newId, entry);
-    this.indexReplace(entry.userId, oldId, newId);
-    if (options.graceMs > 0) this.pointers.set(oldId, { successor: newId, graceUntil: options.now + options.graceMs });
-    return { status: 'rotated', record: toRecord(entry) };
+    this.sessions.set(newId, next);
+    this.indexReplace(next.userId, oldId, newId);
+    // Pointers live as long as each other, so the first is the nearest its end: dropping it keeps the bound
+    // at the lowest cost (an in-flight write of that old id then finds nothing, as after the window).
+    if (this.pointers.size >= this.maxSessions) this.pointers.delete(this.pointers.keys().next().value as string);
+    // Even with graceMs 0 the old id stays remembered (as a tombstone): see pointerWindows.
+    this.pointers.set(oldId, { successor: newId, ...pointerWindows(now, options.graceMs) });
+    return { status: 'rotated', record: next };
   }
 
   async destroy(id: string): Promise<SessionRecord | null> {
     const pointer = this.pointers.get(id);
     if (pointer) {
       this.pointers.delete(id);
+      // The clock is not passed to destroy: a pointer past `until` that the sweep has not reached yet still
+      // leads to its successor, which is harmless (whoever holds the old id could have destroyed it a moment ago).
       return this.remove(pointer.successor);
     }
     return this.remove(id);
@@ -211,11 +238,9 @@ export class InMemorySessionStore extends SessionStore {
   async requireRotationForUser(userId: string): Promise<number> {
     let marked = 0;
     for (const id of this.idsOf(userId)) {
-      const entry = this.sessions.get(id);
-      if (!entry) continue;
-      entry.rotateRequired = true;
-      entry.rolesVersion += 1;
-      entry.version += 1;
+      const record = this.sessions.get(id);
+      if (!record) continue;
+      this.sessions.set(id, this.write(record, { rotateRequired: true, rolesVersion: record.rolesVersion + 1 }));
       marked++;
     }
     return marked;
@@ -257,17 +282,63 @@ export class InMemorySessionStore extends SessionStore {
     this.userAgents.clear();
   }
 
-  /** Removes expired sessions from the least recently used end, and pointers past their grace. Bounded work. */
+  /**
+   * Where a write to `id` lands: `id` itself, or the successor when `id` is a remembered pointer (grace or
+   * tombstone: writes of requests in flight during a rotation must not be lost). Null for a forgotten pointer.
+   */
+  private follow(id: string, now: number): string | null {
+    const pointer = this.pointers.get(id);
+    if (!pointer) return id;
+    if (pointerState(pointer, now) === 'gone') {
+      this.pointers.delete(id);
+      return null;
+    }
+    return pointer.successor;
+  }
+
+  /** The snapshot after a versioned write of `changes` (the rule is applyChanges'; new data is copied and frozen). */
+  private write(record: SessionRecord, changes: SessionChanges): SessionRecord {
+    const data = changes.data === undefined ? record.data : ownData(changes.data);
+    return this.snapshot(applyChanges(record, changes), data);
+  }
+
+  /**
+   * A frozen copy of `r` with `data` (already owned and frozen) and an interned user agent. Always built as one
+   * literal in one field order: every snapshot then shares one compact shape with all fields inside the object
+   * (a spread copy of a frozen object, as applyChanges makes, keeps most fields in a separate array: 112 bytes
+   * more per session).
+   */
+  private snapshot(r: SessionRecord, data: SessionData): SessionRecord {
+    return Object.freeze<SessionRecord>({
+      handle: r.handle,
+      userId: r.userId,
+      createdAt: r.createdAt,
+      lastSeenAt: r.lastSeenAt,
+      idleExpiresAt: r.idleExpiresAt,
+      absoluteExpiresAt: r.absoluteExpiresAt,
+      authenticatedAt: r.authenticatedAt,
+      rotatedAt: r.rotatedAt,
+      aal: r.aal,
+      stage: r.stage,
+      rolesVersion: r.rolesVersion,
+      rotateRequired: r.rotateRequired,
+      ip: r.ip,
+      userAgent: this.intern(r.userAgent),
+      version: r.version,
+      data,
+    });
+  }
+
+  /** Removes expired sessions from the least recently used end, and forgotten pointers. Bounded work. */
   private sweep(now: number): void {
     let budget = SWEEP_STEP;
-    for (const [id, entry] of this.sessions) {
-      if (budget-- === 0 || !isExpired(entry, now)) break;
+    for (const [id, record] of this.sessions) {
+      if (budget-- === 0 || !isExpired(record, now)) break;
       this.remove(id);
     }
     budget = SWEEP_STEP;
-    // Pointers are inserted with the same grace, so the map is in expiry order.
     for (const [id, pointer] of this.pointers) {
-      if (budget-- === 0 || now < pointer.graceUntil) break;
+      if (budget-- === 0 || pointerState(pointer, now) !== 'gone') break;
       this.pointers.delete(id);
     }
   }
@@ -278,20 +349,20 @@ export class InMemorySessionStore extends SessionStore {
   }
 
   private remove(id: string): SessionRecord | null {
-    const entry = this.sessions.get(id);
-    if (!entry) return null;
+    const record = this.sessions.get(id);
+    if (!record) return null;
     this.sessions.delete(id);
-    this.indexRemove(entry.userId, id);
-    return toRecord(entry);
+    this.indexRemove(record.userId, id);
+    return record;
   }
 
   private liveOfUser(userId: string, now: number): StoredSession[] {
     const live: StoredSession[] = [];
     for (const id of this.idsOf(userId)) {
-      const entry = this.sessions.get(id);
-      if (!entry) continue;
-      if (isExpired(entry, now)) this.remove(id);
-      else live.push({ id, record: toRecord(entry) });
+      const record = this.sessions.get(id);
+      if (!record) continue;
+      if (isExpired(record, now)) this.remove(id);
+      else live.push({ id, record });
     }
     return live.sort((a, b) => a.record.createdAt - b.record.createdAt);
   }
@@ -332,35 +403,6 @@ export class InMemorySessionStore extends SessionStore {
     else this.indexAdd(userId, newId);
   }
 
-  private toEntry(r: SessionRecord): Entry {
-    return new Entry(
-      r.handle,
-      r.userId,
-      r.createdAt,
-      r.lastSeenAt,
-      r.idleExpiresAt,
-      r.absoluteExpiresAt,
-      r.authenticatedAt,
-      r.rotatedAt,
-      r.aal,
-      r.rolesVersion,
-      r.rotateRequired,
-      r.ip,
-      this.intern(r.userAgent),
-      r.version,
-      serialiseData(r.data),
-    );
-  }
-
-  private applyTo(entry: Entry, changes: SessionChanges): void {
-    for (const key of Object.keys(changes) as (keyof SessionChanges)[]) {
-      const value = changes[key];
-      if (value === undefined) continue;
-      if (key === 'data') entry.data = serialiseData(value as SessionRecord['data']);
-      else (entry as unknown as Record<string, unknown>)[key] = value;
-    }
-  }
-
   private intern(userAgent: string): string {
     const known = this.userAgents.get(userAgent);
     if (known !== undefined) return known;
@@ -370,31 +412,22 @@ export class InMemorySessionStore extends SessionStore {
   }
 }
 
-function isExpired(entry: Entry, now: number): boolean {
-  return now >= entry.idleExpiresAt || now >= entry.absoluteExpiresAt;
-}
-
-function serialiseData(data: SessionRecord['data']): string {
+/**
+ * A deep-frozen copy of session data that the caller cannot reach. Through JSON, as every other store keeps
+ * it, so a value reads back from memory exactly as it would from Redis or SQL (a Date becomes a string, an
+ * `undefined` field disappears) and code tested on memory behaves the same in production.
+ */
+function ownData(data: SessionData): SessionData {
   const json = JSON.stringify(data);
-  return json === EMPTY_DATA ? EMPTY_DATA : json;
+  if (json === '{}') return EMPTY_DATA;
+  return deepFreeze(JSON.parse(json) as SessionData);
 }
 
-function toRecord(e: Entry): SessionRecord {
-  return {
-    handle: e.handle,
-    userId: e.userId,
-    createdAt: e.createdAt,
-    lastSeenAt: e.lastSeenAt,
-    idleExpiresAt: e.idleExpiresAt,
-    absoluteExpiresAt: e.absoluteExpiresAt,
-    authenticatedAt: e.authenticatedAt,
-    rotatedAt: e.rotatedAt,
-    aal: e.aal,
-    rolesVersion: e.rolesVersion,
-    rotateRequired: e.rotateRequired,
-    ip: e.ip,
-    userAgent: e.userAgent,
-    version: e.version,
-    data: JSON.parse(e.data) as SessionRecord['data'],
-  };
+/** Freezes a JSON value and everything in it (a tree: JSON.parse makes no cycles). */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
 }
