@@ -236,9 +236,12 @@ describe('examples/quick-start against the real Redis', () => {
   const COOKIE = '__Host-sid';
 
   beforeAll(async () => {
-    process.env.REDIS_URL ??= 'redis://127.0.0.1:6379';
     // Imported here, not at the top: the module creates its store from REDIS_URL when it is loaded.
-    const { AppModule } = await import('../../examples/quick-start/app.module');
+    const before = process.env.REDIS_URL;
+    process.env.REDIS_URL = before ?? 'redis://127.0.0.1:6379';
+    const { AppModule } = await import('../../examples/quick-start/app.module').finally(() => {
+      if (before === undefined) delete process.env.REDIS_URL;
+    });
     app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
     await app.init();
     store = app.get(SessionStore);
