@@ -238,7 +238,12 @@ describe('SessionModule seams', () => {
     });
 
     it('@RequireAal refuses a level that cannot exist, at decoration time', () => {
-      expect(() => RequireAal(5)).toThrow(/1, 2 or 3/);
+      expect(() => {
+        class Misconfigured {
+          @RequireAal(5) route() {}
+        }
+        return Misconfigured;
+      }).toThrow(/@RequireAal\(5\): give an assurance level of 1, 2 or 3/);
     });
 
     it('the view exposes client info, stage and roles version, never the token or id', async () => {

@@ -116,8 +116,11 @@ describe('SessionManager', () => {
     clock.advance(9_999);
     expect((await manager.resolve(token, client)).kind).toBe('active');
     clock.advance(1);
-    expect(await manager.resolve(token, client)).toEqual({ kind: 'unknown' });
+    // Past the grace window the old id never authenticates; it is a tombstone until forgotten.
+    expect(await manager.resolve(token, client)).toEqual({ kind: 'rotated' });
     expect((await manager.resolve(issued[0], client)).kind).toBe('active');
+    clock.advance(60_000);
+    expect(await manager.resolve(token, client)).toEqual({ kind: 'unknown' });
   });
 
   it('keeps identity, absolute deadline and binding across rotation', async () => {
@@ -145,7 +148,7 @@ describe('SessionManager', () => {
     const out = await manager.resolve(a.token, client);
     expect(out.kind === 'active' && out.issuedToken).toBeTruthy();
     expect(out.kind === 'active' && out.session.record).toMatchObject({ rotateRequired: false, rolesVersion: 1 });
-    expect(await manager.resolve(a.token, client)).toEqual({ kind: 'unknown' });
+    expect(await manager.resolve(a.token, client)).toEqual({ kind: 'rotated' });
     const outB = await manager.resolve(b.token, client);
     expect(outB.kind === 'active' && outB.issuedToken).toBeTruthy();
   });
@@ -162,7 +165,7 @@ describe('SessionManager', () => {
     const current = resolved.issuedToken ?? token;
     const fresh = await manager.reauthenticate(resolved.session, client, { aal: 2 });
     expect(fresh).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(await manager.resolve(current, client)).toEqual({ kind: 'unknown' });
+    expect(await manager.resolve(current, client)).toEqual({ kind: 'rotated' });
     expect(resolved.session.record).toMatchObject({
       authenticatedAt: clock.now(),
       idleExpiresAt: clock.now() + 30 * MIN,
