@@ -64,6 +64,8 @@ export interface CreateSessionOptions {
 }
 
 const STATE = Symbol('nest-session-kit:request-state');
+const NONE: ResolveOutcome = Object.freeze({ kind: 'none' });
+const MALFORMED: ResolveOutcome = Object.freeze({ kind: 'malformed' });
 
 interface RequestState {
   outcome: Promise<ResolveOutcome>;
@@ -108,14 +110,9 @@ export class SessionService {
       if (known.pendingToken !== undefined && res) known.outcome = known.outcome.then((o) => this.flushPending(request, res, o));
       return known.outcome;
     }
-    const state: RequestState = {
-      outcome: this.resolve(request, res).catch((error: unknown) => {
-        // Let a later call try again rather than remembering an outage.
-        if (request[STATE] === state) delete request[STATE];
-        throw error;
-      }),
-    };
+    const state = { session: undefined } as RequestState;
     request[STATE] = state;
+    state.outcome = this.resolve(request, res, state);
     return state.outcome;
   }
 
@@ -207,7 +204,7 @@ export class SessionService {
     this.cookies.clear(res);
     noStore(res);
     if (this.options.clearSiteDataOnLogout) res.setHeader('Clear-Site-Data', '"cache", "storage"');
-    (req as StatefulRequest)[STATE] = { outcome: Promise.resolve({ kind: 'none' }) };
+    (req as StatefulRequest)[STATE] = { outcome: Promise.resolve(NONE) };
   }
 
   /**
@@ -252,19 +249,31 @@ export class SessionService {
     await this.guard(() => this.manager.ping());
   }
 
-  private async resolve(req: StatefulRequest, res?: HttpResponseLike): Promise<ResolveOutcome> {
+  /**
+   * One request's resolution. Written as a single async function with try/catch rather than promise chains:
+   * it runs on every authenticated request, and each extra `.catch` costs a promise and a closure.
+   */
+  private async resolve(req: StatefulRequest, res: HttpResponseLike | undefined, state: RequestState): Promise<ResolveOutcome> {
     const reading = this.cookies.read(req);
-    if (reading.kind === 'absent') return { kind: 'none' };
-    const outcome: ResolveOutcome =
-      reading.kind === 'ambiguous' ? { kind: 'malformed' } : await this.guard(() => this.manager.resolve(reading.value, clientInfoOf(req)));
+    if (reading.kind === 'absent') return NONE;
+    let outcome: ResolveOutcome;
+    if (reading.kind === 'ambiguous') outcome = MALFORMED;
+    else {
+      try {
+        outcome = await this.manager.resolve(reading.value, clientInfoOf(req));
+      } catch (error) {
+        // Let a later call try again rather than remembering an outage.
+        if (req[STATE] === state) delete req[STATE];
+        throw this.httpError(error);
+      }
+    }
     const response = res ?? req.res;
     if (outcome.kind === 'active') {
-      const state = req[STATE];
-      if (state) state.session = outcome.session;
+      state.session = outcome.session;
       if (response) noStore(response);
       if (outcome.issuedToken) {
         if (response) this.cookies.set(response, outcome.issuedToken);
-        else if (state) state.pendingToken = outcome.issuedToken;
+        else state.pendingToken = outcome.issuedToken;
       }
     } else if (response && outcome.kind !== 'none') {
       // A tombstoned id lost a rotation race: the winner's response carries the new cookie; clearing ours
@@ -305,17 +314,19 @@ export class SessionService {
 
   /** Maps core failures to HTTP: store down → 503 (logged, throttled to one line a second), session gone → 401. */
   private guard<T>(fn: () => Promise<T>): Promise<T> {
-    // A plain .catch rather than an async wrapper: this sits on every request's path, and each async layer
-    // costs extra microtasks.
     return fn().catch((error: unknown) => {
-      if (error instanceof SessionStoreUnavailableError) {
-        this.reportOutage(error);
-        throw new SessionStoreUnavailableException();
-      }
-      if (error instanceof SessionGoneError) throw new SessionRequiredException(error.message);
-      // Anything else is bad input (SessionInputError) or a bug: it keeps its stack and becomes a 500.
-      throw error;
+      throw this.httpError(error);
     });
+  }
+
+  private httpError(error: unknown): unknown {
+    if (error instanceof SessionStoreUnavailableError) {
+      this.reportOutage(error);
+      return new SessionStoreUnavailableException();
+    }
+    if (error instanceof SessionGoneError) return new SessionRequiredException(error.message);
+    // Anything else is bad input (SessionInputError) or a bug: it keeps its stack and becomes a 500.
+    return error;
   }
 
   private reportOutage(error: SessionStoreUnavailableError): void {

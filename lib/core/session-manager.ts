@@ -1,4 +1,4 @@
-import { SessionStore, StoredSession } from '../stores/session-store';
+import { ReadResult, SessionStore, StoredSession } from '../stores/session-store';
 import { SecurityEventBus } from '../events/security-event-bus';
 import { SecurityEvent } from '../events/security-event';
 import { Clock } from './clock';
@@ -169,13 +169,17 @@ export class SessionManager {
     if (token === undefined || token === '') return { kind: 'none' };
     if (!isWellFormedToken(token)) return { kind: 'malformed' };
     const now = this.clock.now();
-    const result = await this.call('read', () =>
-      this.store.read(hashToken(token), {
+    // try/await rather than this.call(): the hot path, where a closure and an extra promise per request show.
+    let result: ReadResult;
+    try {
+      result = await this.store.read(hashToken(token), {
         now,
         idleTimeoutMs: this.policy.idleTimeoutMs,
         touchIntervalMs: this.policy.touchIntervalMs,
-      }),
-    );
+      });
+    } catch (error) {
+      throw storeError('read', error);
+    }
     if (result.status === 'missing') return { kind: 'unknown' };
     if (result.status === 'tombstone') return { kind: 'rotated' };
     if (result.status === 'expired') {
@@ -375,8 +379,7 @@ export class SessionManager {
    */
   private call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
     const wrap = (error: unknown): never => {
-      if (isStoreConnectionError(error)) throw new SessionStoreUnavailableError(operation, error);
-      throw error;
+      throw storeError(operation, error);
     };
     let pending: Promise<T>;
     try {
@@ -387,6 +390,11 @@ export class SessionManager {
     // .catch, not an async wrapper: this is on every request's path.
     return pending.catch(wrap);
   }
+}
+
+/** A connectivity failure becomes {@link SessionStoreUnavailableError} (503); anything else stays as it is. */
+function storeError(operation: string, error: unknown): unknown {
+  return isStoreConnectionError(error) ? new SessionStoreUnavailableError(operation, error) : error;
 }
 
 function assertUserId(userId: unknown): void {
