@@ -20,6 +20,9 @@ import {
   InMemorySessionStore,
   SessionStore,
   SessionStoreConnectionError,
+  SESSION_MODULE_OPTIONS,
+  SessionModuleAsyncOptions,
+  SessionOptionsFactory,
 } from '../../lib';
 
 /** A real in-memory store that can be switched off, to see the module fail closed and recover. */
@@ -364,7 +367,7 @@ describe('SessionModule over HTTP', () => {
 
 describe('SessionModule configuration', () => {
   @Injectable()
-  class OptionsFactory {
+  class OptionsFactory implements SessionOptionsFactory {
     createSessionOptions(): SessionModuleOptions {
       return { idleTimeout: '5m', absoluteTimeout: '1h' };
     }
@@ -380,11 +383,19 @@ describe('SessionModule configuration', () => {
   };
 
   it('forRootAsync with useFactory, inject and imports', async () => {
-    expect(
-      await idleOf([
-        SessionModule.forRootAsync({ imports: [ConfigModule], inject: ['IDLE'], useFactory: (idle: string) => ({ idleTimeout: idle }) }),
-      ]),
-    ).toBe(420_000);
+    // Typed with the exported SessionModuleAsyncOptions, as an app's config module would build it.
+    const asyncOptions: SessionModuleAsyncOptions = {
+      imports: [ConfigModule],
+      inject: ['IDLE'],
+      useFactory: (idle: string) => ({ idleTimeout: idle }),
+    };
+    expect(await idleOf([SessionModule.forRootAsync(asyncOptions)])).toBe(420_000);
+  });
+
+  it('exposes the raw options under the one public token, SESSION_MODULE_OPTIONS', async () => {
+    const ref = await Test.createTestingModule({ imports: [SessionModule.forRoot({ idleTimeout: '9m' })] }).compile();
+    expect(SESSION_MODULE_OPTIONS).toBe('SESSION_MODULE_OPTIONS');
+    expect(ref.get(SESSION_MODULE_OPTIONS)).toMatchObject({ idleTimeout: '9m' });
   });
 
   it('forRootAsync with useClass', async () => {

@@ -1,0 +1,64 @@
+import * as api from '../../lib';
+
+/**
+ * The root entry exports what an application or a store author calls, and nothing they would not miss: a new
+ * export is a decision (add it here), and internals (the manager, the cookie policy, token helpers) stay out.
+ */
+describe('nest-session-kit public API', () => {
+  it('exports exactly the runtime values users call', () => {
+    // swc (the test transform) keeps type-only re-exports as undefined keys; tsc drops them. Count values only.
+    const values = Object.entries(api)
+      .filter(([, value]) => value !== undefined)
+      .map(([name]) => name);
+    expect(values.sort()).toEqual(
+      [
+        'AllowPendingSession',
+        'Clock',
+        'CurrentSession',
+        'CurrentUser',
+        'InMemorySessionStore',
+        'InsufficientAssuranceException',
+        'JsonLinesEventSink',
+        'ManualClock',
+        'Public',
+        'RequireAal',
+        'SESSION_DEFAULTS',
+        'SESSION_MODULE_OPTIONS',
+        'SecurityEventBus',
+        'SessionAuthGuard',
+        'SessionExpiredException',
+        'SessionHttpException',
+        'SessionInputError',
+        'SessionModule',
+        'SessionOptionsError',
+        'SessionPendingException',
+        'SessionRequiredException',
+        'SessionRotatedException',
+        'SessionService',
+        'SessionStore',
+        'SessionStoreConnectionError',
+        'SessionStoreUnavailableException',
+        'SystemClock',
+        'formatDuration',
+        'isSessionRecord',
+        'isStoreConnectionError',
+        'lifecycle',
+        'parseDuration',
+      ].sort(),
+    );
+  });
+
+  it('keeps internals out of the root entry', () => {
+    for (const internal of [
+      'SessionManager',
+      'CookiePolicy',
+      'hashToken',
+      'generateToken',
+      'clientInfoOf',
+      'resolveSessionOptions',
+      'peekSession',
+    ]) {
+      expect(api).not.toHaveProperty(internal);
+    }
+  });
+});
