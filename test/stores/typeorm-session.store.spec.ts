@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource, DataSourceOptions, Logger as TypeOrmLogger } from 'typeorm';
+import { SessionStoreConnectionError } from '../../lib/core/errors';
 import {
   CreateSessionTables1795676727574,
   SESSION_ENTITIES,
@@ -16,6 +17,7 @@ import {
   TypeOrmSessionStore,
   TypeOrmSessionStoreOptions,
 } from '../../lib/stores/typeorm';
+import { describeDatabase, isConnectionFailure } from '../../lib/stores/typeorm/connection-errors';
 import { describeSessionStore, makeRecord, newId } from '../../lib/testing';
 
 // jest.config.js sets testTimeout on the integration project, but Jest reads testTimeout only globally: without
@@ -163,6 +165,87 @@ async function setup(backend: Backend, namespace: Namespace, options: Partial<Ty
 
 const read = (store: TypeOrmSessionStore, id: string, now: number, touchIntervalMs = MIN) =>
   store.read(id, { now, idleTimeoutMs: IDLE, touchIntervalMs });
+
+describe('TypeORM store: which errors are connection failures', () => {
+  const error = (message: string, fields: Record<string, unknown> = {}) => Object.assign(new Error(message), fields);
+  /** A TypeORM QueryFailedError's shape: the driver's error as `driverError`, its fields copied on the wrapper too. */
+  const queryFailed = (driverError: Error) => Object.assign(new Error(driverError.message), { name: 'QueryFailedError', driverError });
+
+  it.each([
+    ['connection refused (pg, mysql2)', error('connect ECONNREFUSED 127.0.0.1:5432', { code: 'ECONNREFUSED', errno: -111 })],
+    ['connection reset', error('read ECONNRESET', { code: 'ECONNRESET' })],
+    ['connect timeout (mysql2)', error('connect ETIMEDOUT', { code: 'ETIMEDOUT' })],
+    ['broken pipe', error('write EPIPE', { code: 'EPIPE' })],
+    ['unknown host', error('getaddrinfo ENOTFOUND db', { code: 'ENOTFOUND' })],
+    [
+      'localhost refused on IPv6 and IPv4 (AggregateError)',
+      Object.assign(new AggregateError([error('connect ECONNREFUSED ::1:5432', { code: 'ECONNREFUSED' })], ''), { code: 'ECONNREFUSED' }),
+    ],
+    ['PostgreSQL 08006 connection failure', queryFailed(error('connection failure', { code: '08006' }))],
+    ['PostgreSQL 08P01 protocol violation', error('protocol violation', { code: '08P01' })],
+    ['PostgreSQL 57P01 admin shutdown', queryFailed(error('terminating connection due to administrator command', { code: '57P01' }))],
+    ['PostgreSQL 57P02 crash shutdown', error('crash shutdown', { code: '57P02' })],
+    ['PostgreSQL 57P03 cannot connect now', error('the database system is starting up', { code: '57P03' })],
+    ['PostgreSQL 53300 too many connections', error('sorry, too many clients already', { code: '53300' })],
+    ['pg: connection terminated', error('Connection terminated unexpectedly')],
+    ['pg-pool: acquire timeout', error('timeout exceeded when trying to connect')],
+    ['pg-pool: connect timeout', error('Connection terminated due to connection timeout', { cause: error('timeout expired') })],
+    ['pg-pool: ended pool', error('Cannot use a pool after calling end on the pool')],
+    [
+      'MySQL connection lost',
+      queryFailed(error('Connection lost: The server closed the connection.', { code: 'PROTOCOL_CONNECTION_LOST' })),
+    ],
+    ['MySQL too many connections', error('Too many connections', { code: 'ER_CON_COUNT_ERROR', errno: 1040 })],
+    ['MySQL server shutdown', error('Server shutdown in progress', { code: 'ER_SERVER_SHUTDOWN', errno: 1053 })],
+    ['MariaDB connection killed', error('Connection was killed', { errno: 1927 })],
+    ['mysql2: closed pool', error('Pool is closed.')],
+    ['mysql2: closed connection', error("Can't add new command when connection is in closed state")],
+    ['better-sqlite3: closed database', queryFailed(new TypeError('The database connection is not open'))],
+    ['SQLite: file cannot be opened', error('unable to open database file', { code: 'SQLITE_CANTOPEN' })],
+    ['TypeORM: DataSource not initialized', Object.assign(error('Cannot execute operation'), { name: 'CannotExecuteNotConnectedError' })],
+    ['TypeORM: driver not connected (pg)', error('Driver not Connected')],
+    ['already classified', new SessionStoreConnectionError('down')],
+  ])('%s: yes', (_label, failure) => {
+    expect(isConnectionFailure(failure)).toBe(true);
+  });
+
+  it.each([
+    ['PostgreSQL 22001 value too long', queryFailed(error('value too long for type character varying(255)', { code: '22001' }))],
+    ['PostgreSQL 42601 syntax error', queryFailed(error('syntax error at or near "SELEC"', { code: '42601' }))],
+    ['PostgreSQL 23505 unique violation', error('duplicate key value violates unique constraint', { code: '23505' })],
+    ['PostgreSQL 57P04 database dropped', error('database dropped', { code: '57P04' })],
+    ['PostgreSQL 57014 query canceled', error('canceling statement due to user request', { code: '57014' })],
+    ['MySQL data too long', queryFailed(error("Data too long for column 'user_id' at row 1", { code: 'ER_DATA_TOO_LONG', errno: 1406 }))],
+    ['MySQL syntax error', error('You have an error in your SQL syntax', { code: 'ER_PARSE_ERROR', errno: 1064 })],
+    ['MySQL lock wait timeout', error('Lock wait timeout exceeded', { code: 'ER_LOCK_WAIT_TIMEOUT', errno: 1205 })],
+    ['SQLite syntax error', error('near "SELEC": syntax error', { code: 'SQLITE_ERROR' })],
+    ['a RangeError from the store', new RangeError('TypeOrmSessionStore.create: userId has 300 characters')],
+    ['a message that only quotes a connection error', error('bad row: "Connection terminated" in data')],
+    ['not an error at all', 'ECONNREFUSED'],
+    ['null', null],
+  ])('%s: no', (_label, failure) => {
+    expect(isConnectionFailure(failure)).toBe(false);
+  });
+
+  it('names the database by type, host:port/database or file, never the password or user', () => {
+    expect(describeDatabase({ type: 'postgres', url: 'postgres://app:s3cret@db.internal:6543/sessions?sslmode=require' })).toBe(
+      'postgres at db.internal:6543/sessions',
+    );
+    expect(describeDatabase({ type: 'postgres', host: 'db', username: 'app', password: 's3cret', database: 'app' })).toBe(
+      'postgres at db:5432/app',
+    );
+    expect(describeDatabase({ type: 'mariadb', host: '10.0.0.5', port: 3307, password: 's3cret', database: 'app' })).toBe(
+      'mariadb at 10.0.0.5:3307/app',
+    );
+    expect(
+      describeDatabase({ type: 'mysql', replication: { master: { host: 'primary', password: 's3cret' }, slaves: [] }, database: 'app' }),
+    ).toBe('mysql at primary:3306/app');
+    expect(describeDatabase({ type: 'better-sqlite3', database: '/var/lib/app/sessions.sqlite' })).toBe(
+      'better-sqlite3 file /var/lib/app/sessions.sqlite',
+    );
+    expect(describeDatabase({ type: 'better-sqlite3', database: ':memory:' })).toBe('better-sqlite3 in memory');
+  });
+});
 
 for (const backend of BACKENDS) {
   describeSessionStore(`typeorm/${backend.name}`, () => setup(backend, 'contract'), { describe, it, beforeAll, afterAll });
