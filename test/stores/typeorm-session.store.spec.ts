@@ -8,16 +8,22 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DataSource, DataSourceOptions, Logger as TypeOrmLogger } from 'typeorm';
+import { DataSource, DataSourceOptions, MigrationInterface, Logger as TypeOrmLogger } from 'typeorm';
 import { SessionStoreConnectionError } from '../../lib/core/errors';
+import { ROTATION_TOMBSTONE_MS, isExpired, pointerState, pointerWindows } from '../../lib/core/lifecycle';
 import {
   CreateSessionTables1795676727574,
   SESSION_ENTITIES,
+  SESSION_MIGRATIONS,
   SessionEntity,
+  SessionPointerEntity,
+  SessionStageAndPointerUntil1796007977546,
   TypeOrmSessionStore,
   TypeOrmSessionStoreOptions,
 } from '../../lib/stores/typeorm';
 import { describeDatabase, isConnectionFailure } from '../../lib/stores/typeorm/connection-errors';
+import { SESSION_COLUMNS, sessionValues } from '../../lib/stores/typeorm/session-row';
+import { Connection, Dialect } from '../../lib/stores/typeorm/sql-dialect';
 import { describeSessionStore, makeRecord, newId } from '../../lib/testing';
 
 // jest.config.js sets testTimeout on the integration project, but Jest reads testTimeout only globally: without
@@ -128,17 +134,32 @@ interface Fixture {
   cleanup(): Promise<void>;
 }
 
-/** A DataSource on an empty namespace, migrated by the store's migration (not synchronize). */
-async function freshDatabase(backend: Backend, namespace: Namespace): Promise<{ dataSource: DataSource; log: StatementLog }> {
+/** An initialized DataSource in `namespace`, as the namespace is (nothing dropped, no migration run). */
+async function openDatabase(
+  backend: Backend,
+  namespace: Namespace,
+  migrations: (new () => MigrationInterface)[] = SESSION_MIGRATIONS,
+  overrides: Record<string, unknown> = {},
+): Promise<{ dataSource: DataSource; log: StatementLog }> {
   const log = new StatementLog();
   const options = {
     ...(await backend.prepare(NAMESPACES[namespace])),
     entities: SESSION_ENTITIES,
-    migrations: [CreateSessionTables1795676727574],
+    migrations,
     migrationsTableName: MIGRATIONS_TABLE,
     logger: log,
+    ...overrides,
   } as DataSourceOptions;
-  const dataSource = await connect(backend, options);
+  return { dataSource: await connect(backend, options), log };
+}
+
+/** A DataSource on an empty namespace, migrated by the store's migrations (not synchronize). */
+async function freshDatabase(
+  backend: Backend,
+  namespace: Namespace,
+  migrations: (new () => MigrationInterface)[] = SESSION_MIGRATIONS,
+): Promise<{ dataSource: DataSource; log: StatementLog }> {
+  const { dataSource, log } = await openDatabase(backend, namespace, migrations);
   const runner = dataSource.createQueryRunner();
   try {
     for (const table of TABLES) await runner.dropTable(table, true);
@@ -147,6 +168,48 @@ async function freshDatabase(backend: Backend, namespace: Namespace): Promise<{ 
   }
   await dataSource.runMigrations();
   return { dataSource, log };
+}
+
+/**
+ * Raw SQL with `?` placeholders on the namespace's own tables (`{session}`, `{pointer}`; `{until}` for the column
+ * whose name MySQL reserves), as the store writes it.
+ */
+function rawSql(dataSource: DataSource, sql: string, params: unknown[] = []): Promise<unknown> {
+  const type = dataSource.options.type;
+  const family = type === 'postgres' ? 'postgres' : type === 'better-sqlite3' ? 'sqlite' : 'mysql';
+  const dialect = new Dialect(family, (dataSource.options as { schema?: string }).schema);
+  const expanded = sql
+    .replace('{session}', dialect.table('nsk_session'))
+    .replace('{pointer}', dialect.table('nsk_session_pointer'))
+    .replace('{until}', dialect.quote('until'));
+  return dataSource.query(dialect.bind(expanded), params);
+}
+
+/**
+ * Lands `action` (a real store operation on another connection) just before the first statement matching
+ * `pattern` with `param` among its parameters runs: the one interleaving that a race test needs, made certain.
+ */
+async function withInterleaving<T>(pattern: RegExp, param: string, action: () => Promise<unknown>, work: () => Promise<T>): Promise<T> {
+  const original = Connection.prototype.run;
+  let landed = false;
+  const spy = jest.spyOn(Connection.prototype, 'run').mockImplementation(async function (
+    this: Connection,
+    sql: string,
+    params: unknown[] = [],
+  ) {
+    if (!landed && pattern.test(sql) && params.includes(param)) {
+      landed = true;
+      await action();
+    }
+    return original.call(this, sql, params);
+  } as typeof Connection.prototype.run);
+  try {
+    const result = await work();
+    expect(landed).toBe(true);
+    return result;
+  } finally {
+    spy.mockRestore();
+  }
 }
 
 async function setup(backend: Backend, namespace: Namespace, options: Partial<TypeOrmSessionStoreOptions> = {}): Promise<Fixture> {
@@ -286,7 +349,7 @@ for (const backend of BACKENDS) {
               { name: 'IDX_nsk_session_expires_at', columns: ['expires_at'], unique: false },
             ]),
           );
-          expect(indexes(pointer)).toEqual([{ name: 'IDX_nsk_session_pointer_grace_until', columns: ['grace_until'], unique: false }]);
+          expect(indexes(pointer)).toEqual([{ name: 'IDX_nsk_session_pointer_until', columns: ['until'], unique: false }]);
           expect(indexes(counter)).toEqual([{ name: 'IDX_nsk_counter_reset_at', columns: ['reset_at'], unique: false }]);
           expect(session?.findColumnByName('created_at')?.type).toBe('bigint');
           if (backend.name === 'mariadb') {
@@ -327,19 +390,35 @@ for (const backend of BACKENDS) {
           });
           expect((await synced.listByUser('Mixed-Case', t0)).map((s) => s.id)).toEqual([next]);
           expect((await synced.increment('k', 1000, t0)).count).toBe(1);
-          expect(await synced.deleteExpired(t0 + 2000)).toBe(1 + 1);
+          // The counter's window and the pointer's memory (tombstone included) are over; the session is not.
+          expect(await synced.deleteExpired(t0 + ROTATION_TOMBSTONE_MS)).toBe(1 + 1);
           await synced.close();
         } finally {
           await dataSource.destroy();
         }
       });
 
-      it('the migration reverts cleanly and applies again', async () => {
+      it('each migration reverts cleanly, the second deleting pending sessions, and they apply again', async () => {
         const { dataSource } = await freshDatabase(backend, 'scratch');
         try {
-          await dataSource.undoLastMigration();
+          const before = new TypeOrmSessionStore({ dataSource, cleanupIntervalMs: 0 });
+          const complete = newId();
+          const pending = newId();
+          await before.create(complete, makeRecord(t0), { now: t0, maxConcurrent: 0 });
+          await before.create(pending, makeRecord(t0, { stage: 'pending' }), { now: t0, maxConcurrent: 0 });
+          await before.close();
           const runner = dataSource.createQueryRunner();
           try {
+            await dataSource.undoLastMigration();
+            // Schema v1 knows no stages: a pending session left there would be admitted as a complete one.
+            const ids = ((await rawSql(dataSource, 'SELECT id FROM {session}')) as { id: string }[]).map((r) => r.id);
+            expect(ids).toContain(complete);
+            expect(ids).not.toContain(pending);
+            expect(await runner.hasColumn('nsk_session', 'stage')).toBe(false);
+            expect(await runner.hasColumn('nsk_session_pointer', 'until')).toBe(false);
+            const pointer = await runner.getTable('nsk_session_pointer');
+            expect(pointer?.indices.map((i) => i.name)).toEqual(['IDX_nsk_session_pointer_grace_until']);
+            await dataSource.undoLastMigration();
             expect(await runner.hasTable('nsk_session')).toBe(false);
             expect(await runner.hasTable('nsk_counter')).toBe(false);
           } finally {
@@ -347,10 +426,51 @@ for (const backend of BACKENDS) {
           }
           await dataSource.runMigrations();
           const again = new TypeOrmSessionStore({ dataSource, cleanupIntervalMs: 0 });
+          await again.connect();
           const id = newId();
           await again.create(id, makeRecord(t0), { now: t0, maxConcurrent: 0 });
           expect((await read(again, id, t0)).status).toBe('active');
           await again.close();
+        } finally {
+          await dataSource.destroy();
+        }
+      });
+
+      it('upgrades a schema v1 database in place: its sessions read as complete, its pointers keep their grace', async () => {
+        const v1 = await freshDatabase(backend, 'scratch', [CreateSessionTables1795676727574]);
+        const id = newId();
+        const old = newId();
+        const successor = newId();
+        const rec = makeRecord(t0, { data: { cart: [1] } });
+        const moved = makeRecord(t0);
+        try {
+          // Rows as the previous version wrote them: no stage, pointers without `until`.
+          const columns = SESSION_COLUMNS.filter((c) => c !== 'stage');
+          const v1Values = (sessionId: string, r: typeof rec) =>
+            sessionValues(sessionId, r).filter((_, i) => SESSION_COLUMNS[i] !== 'stage');
+          const insert = `INSERT INTO {session} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
+          await rawSql(v1.dataSource, insert, v1Values(id, rec));
+          await rawSql(v1.dataSource, insert, v1Values(successor, moved));
+          await rawSql(v1.dataSource, 'INSERT INTO {pointer} (id, successor_id, grace_until) VALUES (?, ?, ?)', [
+            old,
+            successor,
+            t0 + 10_000,
+          ]);
+        } finally {
+          await v1.dataSource.destroy();
+        }
+        const { dataSource } = await openDatabase(backend, 'scratch');
+        try {
+          expect((await dataSource.runMigrations()).map((m) => m.name)).toEqual([new SessionStageAndPointerUntil1796007977546().name]);
+          expect((await dataSource.driver.createSchemaBuilder().log()).upQueries.map((q) => q.query)).toEqual([]);
+          const upgraded = new TypeOrmSessionStore({ dataSource, cleanupIntervalMs: 0 });
+          await upgraded.connect();
+          expect(await read(upgraded, id, t0)).toEqual({ status: 'active', id, record: { ...rec, stage: 'complete' }, viaGrace: false });
+          const via = await read(upgraded, old, t0 + 9_999);
+          expect(via).toEqual({ status: 'active', id: successor, record: moved, viaGrace: true });
+          // `until = grace_until`: the old id means what it meant when it was written, and nothing after.
+          expect(await read(upgraded, old, t0 + 10_000)).toEqual({ status: 'missing' });
+          await upgraded.close();
         } finally {
           await dataSource.destroy();
         }
@@ -549,13 +669,18 @@ for (const backend of BACKENDS) {
         for (let i = 0; i < expired.length; i += 200) await repo.insert(expired.slice(i, i + 200));
         const live = Array.from({ length: 5 }, () => ({ id: newId(), rec: makeRecord(t0) }));
         for (const s of live) await store.create(s.id, s.rec, { now: t0, maxConcurrent: 0 });
-        const grace = newId();
-        await store.create(grace, makeRecord(t0), { now: t0, maxConcurrent: 0 });
-        await store.rotate(grace, newId(), { now: t0 - 2000, graceMs: 1000, changes: {} });
+        // One pointer forgotten by t0, one past its grace but still a tombstone then, which must stay.
+        const forgotten = newId();
+        await store.create(forgotten, makeRecord(t0), { now: t0, maxConcurrent: 0 });
+        await store.rotate(forgotten, newId(), { now: t0 - ROTATION_TOMBSTONE_MS - 2000, graceMs: 1000, changes: {} });
+        const tombstone = newId();
+        await store.create(tombstone, makeRecord(t0), { now: t0, maxConcurrent: 0 });
+        await store.rotate(tombstone, newId(), { now: t0 - 2000, graceMs: 1000, changes: {} });
         await store.increment('k-' + newId(), 1000, t0 - 5000);
 
         fx.log.queries.length = 0;
         expect(await store.deleteExpired(t0, 500)).toBe(1200 + 1 + 1);
+        expect(await read(store, tombstone, t0)).toEqual({ status: 'tombstone' });
         const deletes = fx.log.queries.filter((q) => /^DELETE FROM \S*nsk_session["`] /.test(q));
         expect(deletes).toHaveLength(3);
         const selects = fx.log.queries.filter((q) => /^SELECT id AS k FROM \S*nsk_session["`] /.test(q));
@@ -589,6 +714,77 @@ for (const backend of BACKENDS) {
         return expect(store.deleteExpired(t0, 1.5)).rejects.toThrow(/batchSize/);
       });
     });
+
+    describe('lifecycle rules in SQL', () => {
+      it('the cleanup deletes exactly the sessions isExpired calls over and the pointers pointerState calls gone, at the boundaries', async () => {
+        const T = t0 + 10 * MIN;
+        const deadlines = [
+          { idleExpiresAt: T - 1, absoluteExpiresAt: T + IDLE },
+          { idleExpiresAt: T, absoluteExpiresAt: T + IDLE },
+          { idleExpiresAt: T + 1, absoluteExpiresAt: T + IDLE },
+          { idleExpiresAt: T + IDLE, absoluteExpiresAt: T },
+          { idleExpiresAt: T + IDLE, absoluteExpiresAt: T + 1 },
+        ];
+        const sessions = deadlines.map((d) => ({ id: newId(), record: makeRecord(t0, d) }));
+        for (const s of sessions) await store.create(s.id, s.record, { now: t0, maxConcurrent: 0 });
+        // Pointers forgotten one ms before T, at T, and one ms after.
+        const pointers: { id: string; until: number; graceUntil: number }[] = [];
+        for (const shift of [-1, 0, 1]) {
+          const id = newId();
+          await store.create(id, makeRecord(t0), { now: t0, maxConcurrent: 0 });
+          const rotatedAt = T - ROTATION_TOMBSTONE_MS + shift;
+          await store.rotate(id, newId(), { now: rotatedAt, graceMs: 0, changes: {} });
+          pointers.push({ id, ...pointerWindows(rotatedAt, 0) });
+        }
+        await store.deleteExpired(T);
+        const sessionRepo = fx.dataSource.getRepository(SessionEntity);
+        const pointerRepo = fx.dataSource.getRepository(SessionPointerEntity);
+        for (const s of sessions)
+          expect([s.record, await sessionRepo.countBy({ id: s.id })]).toEqual([s.record, isExpired(s.record, T) ? 0 : 1]);
+        for (const p of pointers) expect([p, await pointerRepo.countBy({ id: p.id })]).toEqual([p, pointerState(p, T) === 'gone' ? 0 : 1]);
+      });
+    });
+
+    // SQLite runs the store's operations one at a time: there a row cannot move in the middle of a read.
+    if (backend.name !== 'sqlite') {
+      describe('races with a rotation, landed at the exact statement', () => {
+        const TOUCH = /SET last_seen_at = \?, idle_expires_at = \?, expires_at = \?\s+WHERE/;
+        const UPDATE = /SET last_seen_at = \?, idle_expires_at = \?, absolute_expires_at = \?/;
+
+        it('a read whose touch finds the row rotated away follows the grace pointer instead of answering missing', async () => {
+          const id = newId();
+          const next = newId();
+          const rec = makeRecord(t0);
+          await store.create(id, rec, { now: t0, maxConcurrent: 0 });
+          const t1 = t0 + MIN;
+          const rotate = () => store.rotate(id, next, { now: t1, graceMs: 10_000, changes: { rotatedAt: t1 } });
+          const got = await withInterleaving(TOUCH, id, rotate, () => read(store, id, t1));
+          expect(got).toEqual({
+            status: 'active',
+            id: next,
+            record: { ...rec, rotatedAt: t1, version: 2, lastSeenAt: t1, idleExpiresAt: t1 + IDLE },
+            viaGrace: true,
+          });
+        });
+
+        it('a read whose touch finds the row rotated away without grace answers tombstone, not missing', async () => {
+          const id = newId();
+          await store.create(id, makeRecord(t0), { now: t0, maxConcurrent: 0 });
+          const t1 = t0 + MIN;
+          const rotate = () => store.rotate(id, newId(), { now: t1, graceMs: 0, changes: {} });
+          expect(await withInterleaving(TOUCH, id, rotate, () => read(store, id, t1))).toEqual({ status: 'tombstone' });
+        });
+
+        it('an update whose compare-and-set finds the row rotated away conflicts at the successor', async () => {
+          const id = newId();
+          const next = newId();
+          await store.create(id, makeRecord(t0), { now: t0, maxConcurrent: 0 });
+          const rotate = () => store.rotate(id, next, { now: t0, graceMs: 0, changes: { rotatedAt: t0 } });
+          const res = await withInterleaving(UPDATE, id, rotate, () => store.update(id, 1, { data: { late: true } }, t0));
+          expect(res).toMatchObject({ status: 'conflict', id: next, record: { version: 2, data: {} } });
+        });
+      });
+    }
 
     describe('outages', () => {
       it('throws (never reports missing) once the database is gone, and the DataSource stays the owner’s', async () => {

@@ -4,13 +4,16 @@
  * A sub-path entry so that the main entry never imports TypeORM (an optional peer dependency).
  *
  * @example
- * import { CreateSessionTables1795676727574, SESSION_ENTITIES, TypeOrmSessionStore } from 'nest-session-kit/typeorm';
+ * import { SESSION_ENTITIES, SESSION_MIGRATIONS, TypeOrmSessionStore } from 'nest-session-kit/typeorm';
  */
+import { CreateSessionTables1795676727574 } from './migrations/1795676727574-create-session-tables';
+import { SessionStageAndPointerUntil1796007977546 } from './migrations/1796007977546-session-stage-and-pointer-until';
 import { SessionCounterEntity } from './session-counter.entity';
 import { SessionPointerEntity } from './session-pointer.entity';
 import { SessionEntity } from './session.entity';
 
 export { CreateSessionTables1795676727574 } from './migrations/1795676727574-create-session-tables';
+export { SessionStageAndPointerUntil1796007977546 } from './migrations/1796007977546-session-stage-and-pointer-until';
 export { SessionCounterEntity } from './session-counter.entity';
 export { SessionPointerEntity } from './session-pointer.entity';
 export { SessionEntity } from './session.entity';
@@ -25,3 +28,13 @@ export type { TypeOrmSessionStoreOptions } from './typeorm-session.store';
  * new DataSource({ ..., entities: [...appEntities, ...SESSION_ENTITIES] });
  */
 export const SESSION_ENTITIES = [SessionEntity, SessionPointerEntity, SessionCounterEntity];
+
+/**
+ * Every migration of the store's tables, oldest first: what the current store needs. Add them all to your
+ * DataSource's `migrations`; TypeORM runs those not yet applied, so an existing database is upgraded in place
+ * (sessions survive) and a new one is created from nothing.
+ *
+ * @example
+ * new DataSource({ ..., migrations: [...appMigrations, ...SESSION_MIGRATIONS], migrationsRun: true });
+ */
+export const SESSION_MIGRATIONS = [CreateSessionTables1795676727574, SessionStageAndPointerUntil1796007977546];

@@ -1,4 +1,5 @@
 import type { ValueTransformer } from 'typeorm';
+import { MAX_IP_LENGTH, MAX_USER_ID_LENGTH } from '../../core/session-record';
 
 /**
  * Names and sizes shared by the entities, the migration and the store's SQL, so the three can never drift
@@ -7,7 +8,7 @@ import type { ValueTransformer } from 'typeorm';
 
 /** Table of live sessions, one row per session id. */
 export const SESSION_TABLE = 'nsk_session';
-/** Table of rotated-away ids that still resolve to their successor during the grace window. */
+/** Table of rotated-away ids, remembered until their pointer's `until` (grace window, then tombstone). */
 export const SESSION_POINTER_TABLE = 'nsk_session_pointer';
 /** Table of fixed-window counters (rate limits, lockouts). */
 export const COUNTER_TABLE = 'nsk_counter';
@@ -18,8 +19,13 @@ export const SESSION_HANDLE_INDEX = 'UQ_nsk_session_handle';
 export const SESSION_USER_INDEX = 'IDX_nsk_session_user_id';
 /** Expired-session cleanup, oldest first. */
 export const SESSION_EXPIRES_INDEX = 'IDX_nsk_session_expires_at';
-/** Cleanup of pointers whose grace window is over. */
+/**
+ * Cleanup of pointers by `grace_until`: schema v1 only. `SessionStageAndPointerUntil1796007977546` replaces it
+ * with {@link POINTER_UNTIL_INDEX}; kept for that migration and the first one.
+ */
 export const POINTER_GRACE_INDEX = 'IDX_nsk_session_pointer_grace_until';
+/** Cleanup of pointers that are forgotten (`until` reached): a pointer outlives its grace window as a tombstone. */
+export const POINTER_UNTIL_INDEX = 'IDX_nsk_session_pointer_until';
 /** Cleanup of counters whose window is over. */
 export const COUNTER_RESET_INDEX = 'IDX_nsk_counter_reset_at';
 
@@ -28,14 +34,21 @@ export const ID_LENGTH = 64;
 /** Handles are 16 random bytes in base64url (22 characters). */
 export const HANDLE_LENGTH = 64;
 /**
- * Longest user id (characters). 255 keeps the `user_id` index within MariaDB/MySQL's key size limit in utf8mb4
- * (4 bytes per character).
+ * Longest user id (characters): the library-wide `MAX_USER_ID_LENGTH` (255), which keeps the `user_id` index
+ * within MariaDB/MySQL's key size limit in utf8mb4 (4 bytes per character).
  */
-export const USER_ID_LENGTH = 255;
+export const USER_ID_LENGTH = MAX_USER_ID_LENGTH;
 /** Longest counter key (characters); same index limit as user ids. */
 export const COUNTER_KEY_LENGTH = 255;
-/** Longest IP string: an IPv6 address with a zone fits. */
-export const IP_LENGTH = 64;
+/** Longest IP string: the library-wide `MAX_IP_LENGTH` (64; an IPv6 address with a zone fits). */
+export const IP_LENGTH = MAX_IP_LENGTH;
+/** Longest stage name (`pending`, `complete`), with room for stages a later version may add. */
+export const STAGE_LENGTH = 16;
+/**
+ * What a session row written before `stage` existed holds: those sessions had passed every factor the app asked
+ * for, so they read as complete (the contract's rule for records without a stage).
+ */
+export const DEFAULT_STAGE = 'complete';
 
 /**
  * Times are `bigint` milliseconds since the epoch: a 32-bit `int` tops out at about 2.1 × 10^9, and today is

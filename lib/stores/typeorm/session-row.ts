@@ -1,5 +1,6 @@
-import { SessionChanges, SessionRecord, isSessionRecord } from '../../core/session-record';
-import { HANDLE_LENGTH, ID_LENGTH, IP_LENGTH, USER_ID_LENGTH } from './schema';
+import { expiresAt } from '../../core/lifecycle';
+import { SessionRecord, isSessionRecord } from '../../core/session-record';
+import { DEFAULT_STAGE, HANDLE_LENGTH, ID_LENGTH, IP_LENGTH, USER_ID_LENGTH } from './schema';
 
 /** A `nsk_session` row as the drivers return it: `bigint` may be a string, booleans may be 0/1. */
 export interface SessionRow {
@@ -13,6 +14,7 @@ export interface SessionRow {
   authenticated_at: unknown;
   rotated_at: unknown;
   aal: unknown;
+  stage: unknown;
   roles_version: unknown;
   rotate_required: unknown;
   ip: string;
@@ -34,6 +36,7 @@ export const SESSION_COLUMNS = [
   'authenticated_at',
   'rotated_at',
   'aal',
+  'stage',
   'roles_version',
   'rotate_required',
   'ip',
@@ -42,17 +45,10 @@ export const SESSION_COLUMNS = [
   'data',
 ] as const;
 
-/** `expires_at`: when the session is over, whichever deadline comes first. */
-export function expiresAt(record: SessionRecord): number {
-  return Math.min(record.idleExpiresAt, record.absoluteExpiresAt);
-}
-
-/** Whether the session is over at `now` (ms). */
-export function isExpired(record: SessionRecord, now: number): boolean {
-  return now >= record.idleExpiresAt || now >= record.absoluteExpiresAt;
-}
-
-/** Column values of a session row, in {@link SESSION_COLUMNS} order. */
+/**
+ * Column values of a session row, in {@link SESSION_COLUMNS} order. `expires_at` is `expiresAt(record)` of
+ * `lib/core/lifecycle.ts`, so `expires_at <= now` in SQL is exactly `isExpired(record, now)`.
+ */
 export function sessionValues(id: string, record: SessionRecord): unknown[] {
   return [
     id,
@@ -66,6 +62,7 @@ export function sessionValues(id: string, record: SessionRecord): unknown[] {
     record.authenticatedAt,
     record.rotatedAt,
     record.aal,
+    record.stage,
     record.rolesVersion,
     record.rotateRequired,
     record.ip,
@@ -96,6 +93,8 @@ export function decodeRow(row: SessionRow): SessionRecord | null {
     authenticatedAt: toNumber(row.authenticated_at),
     rotatedAt: toNumber(row.rotated_at),
     aal: toNumber(row.aal),
+    // A row without a stage predates it (the column's default covers migrated tables): such sessions were complete.
+    stage: row.stage ?? DEFAULT_STAGE,
     rolesVersion: toNumber(row.roles_version),
     rotateRequired: toBoolean(row.rotate_required),
     ip: row.ip,
@@ -137,7 +136,12 @@ export function assertStorable(id: string, record: SessionRecord, operation: str
   if (!isSessionRecord(record)) throw new TypeError(`TypeOrmSessionStore.${operation}: not a valid SessionRecord`);
   if (id.length === 0 || id.length > ID_LENGTH) fail(`the id must have 1 to ${ID_LENGTH} characters`);
   if (record.handle.length > HANDLE_LENGTH) fail(`handle is longer than ${HANDLE_LENGTH} characters`);
-  if (record.userId.length > USER_ID_LENGTH) fail(`userId is longer than ${USER_ID_LENGTH} characters`);
+  if (record.userId.length > USER_ID_LENGTH) {
+    fail(
+      `userId has ${record.userId.length} characters, more than the ${USER_ID_LENGTH} (MAX_USER_ID_LENGTH) a session holds; ` +
+        'use a short, stable id such as the primary key of the user, not free text',
+    );
+  }
   if (record.ip.length > IP_LENGTH) fail(`ip is longer than ${IP_LENGTH} characters`);
   for (const field of TIME_FIELDS) {
     if (!Number.isSafeInteger(record[field])) fail(`${field} must be an integer number of ms (got ${record[field]})`);
@@ -146,14 +150,4 @@ export function assertStorable(id: string, record: SessionRecord, operation: str
     const value = record[field];
     if (!Number.isInteger(value) || Math.abs(value) > INT32_MAX) fail(`${field} must be a 32-bit integer (got ${value})`);
   }
-}
-
-/** Applies changes like `applyChanges`, but a key present with `undefined` leaves the field as it was. */
-export function withChanges(record: SessionRecord, changes: SessionChanges): SessionRecord {
-  const next: SessionRecord = { ...record };
-  for (const key of Object.keys(changes) as (keyof SessionChanges)[]) {
-    const value = changes[key];
-    if (value !== undefined) (next as unknown as Record<string, unknown>)[key] = value;
-  }
-  return next;
 }

@@ -1,5 +1,7 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import type { SessionStage } from '../../core/session-record';
 import {
+  DEFAULT_STAGE,
   HANDLE_LENGTH,
   ID_LENGTH,
   IP_LENGTH,
@@ -7,6 +9,7 @@ import {
   SESSION_HANDLE_INDEX,
   SESSION_TABLE,
   SESSION_USER_INDEX,
+  STAGE_LENGTH,
   USER_ID_LENGTH,
   bigintMs,
 } from './schema';
@@ -15,8 +18,8 @@ import {
  * One live session (table `nsk_session`): the columns of a `SessionRecord`, with its `data` as JSON text.
  *
  * The store reads and writes this table with its own SQL (compare-and-set, row locks); the entity exists so
- * that `synchronize`, `migration:generate` and admin tooling see the same schema as
- * `CreateSessionTables1795676727574`. Register it through `SESSION_ENTITIES`.
+ * that `synchronize`, `migration:generate` and admin tooling see the same schema as `SESSION_MIGRATIONS`
+ * produce. Register it through `SESSION_ENTITIES`.
  *
  * All times are milliseconds since the Unix epoch.
  */
@@ -71,6 +74,13 @@ export class SessionEntity {
   /** Authentication assurance level (1 or 2). */
   @Column({ type: 'integer' })
   aal: number;
+
+  /**
+   * `pending` while a second factor is due, `complete` once every factor is proven (`SessionStage`). Rows
+   * written before the column existed get the default, `complete`.
+   */
+  @Column({ type: 'varchar', length: STAGE_LENGTH, default: DEFAULT_STAGE })
+  stage: SessionStage;
 
   /** Incremented on every privilege change of the user. */
   @Column({ name: 'roles_version', type: 'integer' })

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
+import { RotationPointer, applyChanges, expiresAt, isExpired, pointerState, pointerWindows, touchChanges } from '../../core/lifecycle';
 import { SessionChanges, SessionRecord } from '../../core/session-record';
 import {
   CounterState,
@@ -13,22 +14,23 @@ import {
   StoredSession,
   UpdateResult,
 } from '../session-store';
+import { messageOf } from './connection-errors';
 import { COUNTER_TABLE, SESSION_POINTER_TABLE, SESSION_TABLE } from './schema';
 import { Connection, Dialect, Mutex, isTransientFailure, lockUser, mutexFor, releaseUserLocks, sqlFamilyOf } from './sql-dialect';
-import { SESSION_COLUMNS, SessionRow, assertStorable, decodeRow, expiresAt, isExpired, sessionValues, withChanges } from './session-row';
+import { SESSION_COLUMNS, SessionRow, assertStorable, decodeRow, sessionValues } from './session-row';
 
 /** Options for {@link TypeOrmSessionStore}. */
 export interface TypeOrmSessionStoreOptions {
   /**
-   * Your TypeORM DataSource (PostgreSQL, MariaDB/MySQL through mysql2, or better-sqlite3), with the tables of
-   * `CreateSessionTables1795676727574` (or `SESSION_ENTITIES` synchronised). It stays yours: the
-   * store never initialises or destroys it.
+   * Your TypeORM DataSource (PostgreSQL, MariaDB/MySQL through mysql2, or better-sqlite3), initialized, with the
+   * tables of `SESSION_MIGRATIONS` (or `SESSION_ENTITIES` synchronised). It stays yours: the store never
+   * initialises or destroys it.
    */
   dataSource: DataSource;
   /**
-   * How often (ms) expired sessions, rotation pointers and counters are deleted in the background; the timer
-   * does not keep the process alive and stops in `close()`. 0 turns it off (run `deleteExpired(Date.now())`
-   * yourself, e.g. from a cron job). Default 60,000 (one minute).
+   * How often (ms) expired sessions, forgotten rotation pointers and counters are deleted in the background;
+   * the timer does not keep the process alive and stops in `close()`. 0 turns it off (run
+   * `deleteExpired(Date.now())` yourself, e.g. from a cron job). Default 60,000 (one minute).
    */
   cleanupIntervalMs?: number;
   /**
@@ -46,8 +48,18 @@ const MAX_CAS_ATTEMPTS = 5;
 const MAX_TRANSACTION_ATTEMPTS = 3;
 /** Longest `setInterval` delay Node accepts (ms); beyond it the timer fires at once. */
 const MAX_TIMER_MS = 2_147_483_647;
+/**
+ * The SQL form of `isExpired(record, now)` (`lib/core/lifecycle.ts`), with `?` bound to `now`: `expires_at` is
+ * written as `expiresAt(record)` with every change, and a deadline is exclusive. The one copy of the rule in
+ * SQL, needed where a delete must stay conditional inside the database (a concurrent re-authentication may
+ * revive the row) or use the expiry index; the spec checks it against `isExpired` at the boundaries.
+ */
+const EXPIRED = 'expires_at <= ?';
 
-type PointerRow = { successor_id: string; grace_until: unknown };
+const MISSING = { status: 'missing' } as const;
+const TOMBSTONE = { status: 'tombstone' } as const;
+
+type PointerRow = { successor_id: string; grace_until: unknown; until: unknown };
 type CounterRow = { n: unknown; reset_at: unknown };
 
 /**
@@ -61,13 +73,14 @@ type CounterRow = { n: unknown; reset_at: unknown };
  * whose single TypeORM connection cannot hold two transactions, the store runs its operations one at a time
  * (`BEGIN IMMEDIATE` for the multi-statement ones).
  *
- * Decisions use the `now` passed in, never the database clock. A corrupted row reads as missing; a database
- * that cannot be reached makes every method throw.
+ * The lifecycle rules (expiry, idle touch, version bumps, rotation pointers) are those of
+ * `lib/core/lifecycle.ts`, called rather than restated. Decisions use the `now` passed in, never the database
+ * clock. A corrupted row reads as missing; a database that cannot be reached makes every method throw.
  *
  * @example
  * const dataSource = new DataSource({
  *   type: 'postgres', url: process.env.DATABASE_URL,
- *   migrations: [CreateSessionTables1795676727574], migrationsRun: true,
+ *   migrations: SESSION_MIGRATIONS, migrationsRun: true,
  * });
  * await dataSource.initialize();
  * const store = new TypeOrmSessionStore({ dataSource });
@@ -86,6 +99,8 @@ export class TypeOrmSessionStore extends SessionStore {
   private readonly pointers: string;
   private readonly counters: string;
   private readonly columns: string;
+  /** `until` is a reserved word in MySQL. */
+  private readonly until: string;
 
   constructor(options: TypeOrmSessionStoreOptions) {
     super();
@@ -110,6 +125,7 @@ export class TypeOrmSessionStore extends SessionStore {
     this.pointers = this.dialect.table(SESSION_POINTER_TABLE);
     this.counters = this.dialect.table(COUNTER_TABLE);
     this.columns = SESSION_COLUMNS.filter((c) => c !== 'expires_at').join(', ');
+    this.until = this.dialect.quote('until');
 
     if (interval > 0) {
       this.cleanupTimer = setInterval(() => this.runCleanup(), interval);
@@ -155,39 +171,48 @@ export class TypeOrmSessionStore extends SessionStore {
     return this.withConnection(async (db) => {
       const row = await this.selectSession(db, id, false);
       if (row) return this.readLive(db, id, row, options, false);
-      const pointer = await this.selectPointer(db, id, false);
-      if (!pointer) return { status: 'missing' };
-      if (options.now >= Number(pointer.grace_until)) {
-        await db.exec(`DELETE FROM ${this.pointers} WHERE ${this.dialect.eq('id')} AND grace_until <= ?`, [id, options.now]);
-        return { status: 'missing' };
-      }
-      // One hop only: the successor is read as a session, never followed as a pointer again.
-      const successor = await this.selectSession(db, pointer.successor_id, false);
-      if (!successor) return { status: 'missing' };
-      return this.readLive(db, pointer.successor_id, successor, options, true);
+      return this.readThroughPointer(db, id, options);
     });
   }
 
+  /**
+   * Compare-and-set on `version`. A rotated-away id whose pointer is still remembered (grace or tombstone) sends
+   * the write on to its successor, one hop, so a write that was in flight when a rotation landed is compared
+   * there (and, being stale, conflicts and retries at the id this returns) instead of being lost.
+   */
   async update(id: string, expectedVersion: number, changes: SessionChanges, now: number): Promise<UpdateResult> {
     return this.withConnection(async (db) => {
+      let at = id;
+      let followed = false;
       for (let attempt = 1; ; attempt++) {
-        const row = await this.selectSession(db, id, false);
-        const record = row ? decodeRow(row) : null;
-        if (!record) return { status: 'missing' };
+        const row = await this.selectSession(db, at, false);
+        if (!row) {
+          // Not a session, or no longer one: the row may have moved under a rotation since the last attempt.
+          // The rotation committed its pointer with the move, so the pointer is visible whenever the row is gone.
+          if (followed) return MISSING;
+          const pointer = await this.selectPointer(db, at, false);
+          if (!pointer || pointerState(pointer, now) === 'gone') return MISSING;
+          at = pointer.successor;
+          followed = true;
+          continue;
+        }
+        const record = decodeRow(row);
+        if (!record) return MISSING;
         if (isExpired(record, now)) {
-          await this.deleteIfExpired(db, id, now);
-          return { status: 'missing' };
+          await this.deleteIfExpired(db, at, now);
+          return MISSING;
         }
         // After MAX_CAS_ATTEMPTS lost races the caller gets a conflict with the current record and retries from
         // it, as it would after any other concurrent write.
-        if (record.version !== expectedVersion || attempt > MAX_CAS_ATTEMPTS) return { status: 'conflict', record };
-        const next = { ...withChanges(record, changes), version: record.version + 1 };
-        assertStorable(id, next, 'update');
+        if (record.version !== expectedVersion || attempt > MAX_CAS_ATTEMPTS) return { status: 'conflict', id: at, record };
+        const next = applyChanges(record, changes);
+        assertStorable(at, next, 'update');
         // The WHERE clause is the whole state this write was computed from: the version, and the touch fields
-        // (a touch moves them without a new version). Zero rows affected means someone wrote in between.
+        // (a touch moves them without a new version). Zero rows affected means someone wrote in between, or
+        // rotated the row away.
         const affected = await db.exec(
           `UPDATE ${this.sessions} SET last_seen_at = ?, idle_expires_at = ?, absolute_expires_at = ?, expires_at = ?,
-             authenticated_at = ?, rotated_at = ?, aal = ?, roles_version = ?, rotate_required = ?, version = ?, data = ?
+             authenticated_at = ?, rotated_at = ?, aal = ?, stage = ?, roles_version = ?, rotate_required = ?, version = ?, data = ?
            WHERE ${this.dialect.eq('id')} AND version = ? AND last_seen_at = ? AND idle_expires_at = ?`,
           [
             next.lastSeenAt,
@@ -197,17 +222,18 @@ export class TypeOrmSessionStore extends SessionStore {
             next.authenticatedAt,
             next.rotatedAt,
             next.aal,
+            next.stage,
             next.rolesVersion,
             next.rotateRequired,
             next.version,
             JSON.stringify(next.data),
-            id,
+            at,
             record.version,
             record.lastSeenAt,
             record.idleExpiresAt,
           ],
         );
-        if (affected === 1) return { status: 'ok', record: next };
+        if (affected === 1) return { status: 'ok', id: at, record: next };
       }
     });
   }
@@ -226,29 +252,42 @@ export class TypeOrmSessionStore extends SessionStore {
       // Not (or no longer) a session: a rotation that won the race may have left a pointer. READ COMMITTED
       // gives every statement a fresh snapshot, so the pointer committed by the winner is visible here.
       const pointer = await this.selectPointer(db, oldId, false);
-      if (!pointer || now >= Number(pointer.grace_until)) return { status: 'missing' };
-      const successorRow = await this.selectSession(db, pointer.successor_id, false);
-      const successor = successorRow ? decodeRow(successorRow) : null;
-      if (!successor || isExpired(successor, now)) return { status: 'missing' };
-      return { status: 'superseded', id: pointer.successor_id, record: successor };
+      if (!pointer) return MISSING;
+      switch (pointerState(pointer, now)) {
+        case 'gone':
+          return MISSING;
+        case 'tombstone':
+          return TOMBSTONE;
+        case 'grace': {
+          const successorRow = await this.selectSession(db, pointer.successor, false);
+          const successor = successorRow ? decodeRow(successorRow) : null;
+          if (!successor || isExpired(successor, now)) return MISSING;
+          return { status: 'superseded', id: pointer.successor, record: successor };
+        }
+      }
     });
   }
 
+  /**
+   * Deletes the session; through a remembered rotation pointer (grace or tombstone), the session it points to.
+   * The contract gives this method no `now`, so "remembered" is judged by this machine's clock: a forgotten old
+   * token (past the pointer's `until`, not yet cleaned up) ends nothing.
+   */
   async destroy(id: string): Promise<SessionRecord | null> {
+    const now = Date.now();
     return this.transaction(async (db) => {
       const row = await this.selectSession(db, id, true);
       if (row) {
         await db.exec(`DELETE FROM ${this.sessions} WHERE ${this.dialect.eq('id')}`, [id]);
         return decodeRow(row);
       }
-      // A rotated-away id: logging out with the old cookie ends the session it moved to (whatever the grace
-      // window: this method has no `now`, and ending the family is the safe side).
       const pointer = await this.selectPointer(db, id, true);
       if (!pointer) return null;
       await db.exec(`DELETE FROM ${this.pointers} WHERE ${this.dialect.eq('id')}`, [id]);
-      const successor = await this.selectSession(db, pointer.successor_id, true);
+      if (pointerState(pointer, now) === 'gone') return null;
+      const successor = await this.selectSession(db, pointer.successor, true);
       if (!successor) return null;
-      await db.exec(`DELETE FROM ${this.sessions} WHERE ${this.dialect.eq('id')}`, [pointer.successor_id]);
+      await db.exec(`DELETE FROM ${this.sessions} WHERE ${this.dialect.eq('id')}`, [pointer.successor]);
       return decodeRow(successor);
     });
   }
@@ -266,12 +305,7 @@ export class TypeOrmSessionStore extends SessionStore {
         if (record && !isExpired(record, now)) live.push({ id: row.id, record });
         else if (record) expired = true;
       }
-      if (expired) {
-        await db.exec(
-          `DELETE FROM ${this.sessions} WHERE ${this.dialect.eq('user_id')} AND (idle_expires_at <= ? OR absolute_expires_at <= ?)`,
-          [userId, now, now],
-        );
-      }
+      if (expired) await db.exec(`DELETE FROM ${this.sessions} WHERE ${this.dialect.eq('user_id')} AND ${EXPIRED}`, [userId, now]);
       return live;
     });
   }
@@ -323,13 +357,12 @@ export class TypeOrmSessionStore extends SessionStore {
 
   async countByUser(userId: string, now: number): Promise<number> {
     return this.withConnection(async (db) => {
-      const rows = await db.rows<SessionRow>(
-        `SELECT ${this.columns} FROM ${this.sessions}
-         WHERE ${this.dialect.eq('user_id')} AND idle_expires_at > ? AND absolute_expires_at > ?`,
-        [userId, now, now],
-      );
+      const rows = await db.rows<SessionRow>(`SELECT ${this.columns} FROM ${this.sessions} WHERE ${this.dialect.eq('user_id')}`, [userId]);
       // Decoded like everywhere else, so a corrupted row, which reads as missing, is not counted either.
-      return rows.filter((row) => decodeRow(row) !== null).length;
+      return rows.filter((row) => {
+        const record = decodeRow(row);
+        return record !== null && !isExpired(record, now);
+      }).length;
     });
   }
 
@@ -384,8 +417,9 @@ export class TypeOrmSessionStore extends SessionStore {
   }
 
   /**
-   * Deletes sessions, rotation pointers and counters that are over at `now` (ms since epoch), `batchSize` rows
-   * per statement, oldest first, until none is left. Each batch selects the ids through the expiry index
+   * Deletes sessions that are over, rotation pointers that are forgotten (`until` reached: tombstones included
+   * until then) and counters whose window ended, at `now` (ms since epoch), `batchSize` rows per statement,
+   * oldest first, until none is left. Each batch selects the ids through the table's deadline index
    * (`ORDER BY ... LIMIT`, which every database supports, unlike `DELETE ... LIMIT`) and deletes them by id, so
    * no statement holds locks for long. The background timer calls it with `Date.now()`.
    *
@@ -396,7 +430,8 @@ export class TypeOrmSessionStore extends SessionStore {
   async deleteExpired(now: number, batchSize: number = this.cleanupBatchSize): Promise<number> {
     assertBatchSize(batchSize, 'deleteExpired batchSize');
     const sessions = await this.deleteInBatches(this.sessions, 'id', 'expires_at', now, batchSize, true);
-    const pointers = await this.deleteInBatches(this.pointers, 'id', 'grace_until', now, batchSize, true);
+    // `until` and not `grace_until`: past its grace window a pointer is a tombstone, which still has work to do.
+    const pointers = await this.deleteInBatches(this.pointers, 'id', this.until, now, batchSize, true);
     const counters = await this.deleteInBatches(this.counters, this.dialect.quote('key'), 'reset_at', now, batchSize, false);
     return sessions + pointers + counters;
   }
@@ -436,7 +471,7 @@ export class TypeOrmSessionStore extends SessionStore {
         () => undefined,
         (error: unknown) => {
           // A cleanup that fails (database briefly down) is retried at the next tick; requests are unaffected.
-          this.logger.warn(`Expired-session cleanup failed: ${error instanceof Error ? error.message : String(error)}`);
+          this.logger.warn(`Expired-session cleanup failed: ${messageOf(error)}`);
         },
       )
       .finally(() => {
@@ -444,26 +479,26 @@ export class TypeOrmSessionStore extends SessionStore {
       });
   }
 
-  /** The read path after the row was found: expiry, then the touch as a conditional UPDATE when due. */
+  /**
+   * The read path after the row was found: expiry, then the touch (`touchChanges`) as a conditional UPDATE
+   * when due. `viaGrace` says the row was reached through a grace pointer.
+   */
   private async readLive(db: Connection, id: string, found: SessionRow, options: ReadOptions, viaGrace: boolean): Promise<ReadResult> {
     const { now, idleTimeoutMs, touchIntervalMs } = options;
+    const active = (record: SessionRecord): ReadResult => ({ status: 'active', id, record, viaGrace });
     let row: SessionRow | null = found;
-    for (let attempt = 1; row; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       const record = decodeRow(row);
-      if (!record) return { status: 'missing' };
+      if (!record) return MISSING;
       if (isExpired(record, now)) {
         await this.deleteIfExpired(db, id, now);
         return { status: 'expired', record };
       }
-      const active = (r: SessionRecord): ReadResult => ({ status: 'active', id, record: r, viaGrace });
-      if (now - record.lastSeenAt < touchIntervalMs || attempt > MAX_CAS_ATTEMPTS) return active(record);
-      const touched = {
-        ...record,
-        lastSeenAt: now,
-        idleExpiresAt: Math.min(now + idleTimeoutMs, record.absoluteExpiresAt),
-      };
-      // Nothing would change (MySQL would then report 0 affected rows, which means "lost the race" here).
-      if (touched.lastSeenAt === record.lastSeenAt && touched.idleExpiresAt === record.idleExpiresAt) return active(record);
+      // No touch when none is due or it would change nothing (MySQL would then report 0 affected rows, which
+      // means "lost the race" below). After MAX_CAS_ATTEMPTS lost races the touch waits for the next request.
+      const touch = touchChanges(record, now, idleTimeoutMs, touchIntervalMs);
+      if (!touch || attempt > MAX_CAS_ATTEMPTS) return active(record);
+      const touched = applyChanges(record, touch, false);
       // Conditional on the exact state read, so a touch never overwrites a concurrent update or re-authentication.
       const affected = await db.exec(
         `UPDATE ${this.sessions} SET last_seen_at = ?, idle_expires_at = ?, expires_at = ?
@@ -481,11 +516,40 @@ export class TypeOrmSessionStore extends SessionStore {
       );
       if (affected === 1) return active(touched);
       row = await this.selectSession(db, id, false);
+      if (!row) {
+        // The row moved between the SELECT and the touch: a parallel rotation took it to a new id (or it was
+        // destroyed). A rotation commits its pointer together with the move, so the pointer is visible now:
+        // answer as a read that started a moment later would. A read that already followed a pointer does not
+        // follow another (one hop).
+        return viaGrace ? MISSING : this.readThroughPointer(db, id, options);
+      }
     }
-    return { status: 'missing' };
   }
 
-  /** Moves a locked session row to `newId`, leaving a pointer at `oldId` for the grace window. */
+  /** The read of an id that is not a session: what its rotation pointer, if any, says at `now`. */
+  private async readThroughPointer(db: Connection, id: string, options: ReadOptions): Promise<ReadResult> {
+    const pointer = await this.selectPointer(db, id, false);
+    if (!pointer) return MISSING;
+    switch (pointerState(pointer, options.now)) {
+      case 'gone':
+        // A pointer never changes once written and its id is never reused, so deleting by id alone is safe.
+        await db.exec(`DELETE FROM ${this.pointers} WHERE ${this.dialect.eq('id')}`, [id]);
+        return MISSING;
+      case 'tombstone':
+        return TOMBSTONE;
+      case 'grace': {
+        // One hop only: the successor is read as a session, never followed as a pointer again.
+        const successor = await this.selectSession(db, pointer.successor, false);
+        if (!successor) return MISSING;
+        return this.readLive(db, pointer.successor, successor, options, true);
+      }
+    }
+  }
+
+  /**
+   * Moves a locked session row to `newId` (version bumped, `changes` applied) and leaves a pointer at `oldId`,
+   * with the windows of `pointerWindows`: even with `graceMs` 0, when the pointer is a tombstone at once.
+   */
   private async moveSession(
     db: Connection,
     oldId: string,
@@ -496,12 +560,12 @@ export class TypeOrmSessionStore extends SessionStore {
     changes: SessionChanges,
   ): Promise<RotateResult> {
     const record = decodeRow(row);
-    if (!record) return { status: 'missing' };
+    if (!record) return MISSING;
     if (isExpired(record, now)) {
       await this.deleteIfExpired(db, oldId, now);
-      return { status: 'missing' };
+      return MISSING;
     }
-    const next = { ...withChanges(record, changes), version: record.version + 1 };
+    const next = applyChanges(record, changes);
     assertStorable(newId, next, 'rotate');
     if (await this.idInUse(db, newId)) {
       throw new Error('TypeOrmSessionStore.rotate: the new id is already in use; ids must be fresh');
@@ -509,9 +573,13 @@ export class TypeOrmSessionStore extends SessionStore {
     // Delete before insert: the handle stays the same and is unique.
     await db.exec(`DELETE FROM ${this.sessions} WHERE ${this.dialect.eq('id')}`, [oldId]);
     await this.insertSession(db, newId, next);
-    if (graceMs > 0) {
-      await db.exec(`INSERT INTO ${this.pointers} (id, successor_id, grace_until) VALUES (?, ?, ?)`, [oldId, newId, now + graceMs]);
-    }
+    const { graceUntil, until } = pointerWindows(now, graceMs);
+    await db.exec(`INSERT INTO ${this.pointers} (id, successor_id, grace_until, ${this.until}) VALUES (?, ?, ?, ?)`, [
+      oldId,
+      newId,
+      graceUntil,
+      until,
+    ]);
     return { status: 'rotated', record: next };
   }
 
@@ -530,12 +598,13 @@ export class TypeOrmSessionStore extends SessionStore {
     return row ?? null;
   }
 
-  private async selectPointer(db: Connection, id: string, forUpdate: boolean): Promise<PointerRow | null> {
+  private async selectPointer(db: Connection, id: string, forUpdate: boolean): Promise<RotationPointer | null> {
     const [row] = await db.rows<PointerRow>(
-      `SELECT successor_id, grace_until FROM ${this.pointers} WHERE ${this.dialect.eq('id')}${forUpdate ? this.dialect.forUpdate : ''}`,
+      `SELECT successor_id, grace_until, ${this.until} FROM ${this.pointers} WHERE ${this.dialect.eq('id')}${forUpdate ? this.dialect.forUpdate : ''}`,
       [id],
     );
-    return row ?? null;
+    // The drivers hand `bigint` back as strings. A value that is not a number makes the pointer `gone`.
+    return row ? { successor: row.successor_id, graceUntil: Number(row.grace_until), until: Number(row.until) } : null;
   }
 
   /** Whether `id` names a session or a pointer: a fresh id must be neither. */
@@ -550,11 +619,7 @@ export class TypeOrmSessionStore extends SessionStore {
 
   /** Deletes the session only if it is still over at `now`: a concurrent re-authentication may have revived it. */
   private async deleteIfExpired(db: Connection, id: string, now: number): Promise<void> {
-    await db.exec(`DELETE FROM ${this.sessions} WHERE ${this.dialect.eq('id')} AND (idle_expires_at <= ? OR absolute_expires_at <= ?)`, [
-      id,
-      now,
-      now,
-    ]);
+    await db.exec(`DELETE FROM ${this.sessions} WHERE ${this.dialect.eq('id')} AND ${EXPIRED}`, [id, now]);
   }
 
   /** Runs statements on one connection, without a transaction (each statement is atomic on its own). */
@@ -577,7 +642,10 @@ export class TypeOrmSessionStore extends SessionStore {
    * lock they waited for is released (MySQL's default REPEATABLE READ would show them the old snapshot).
    */
   private async transaction<T>(work: (db: Connection) => Promise<T>): Promise<T> {
-    if (this.mutex) return this.mutex.run(() => this.sqliteTransaction(work));
+    return this.mutex ? this.mutex.run(() => this.sqliteTransaction(work)) : this.serverTransaction(work);
+  }
+
+  private async serverTransaction<T>(work: (db: Connection) => Promise<T>): Promise<T> {
     const runner = this.dataSource.createQueryRunner();
     const db = new Connection(runner, this.dialect);
     let failed = false;
