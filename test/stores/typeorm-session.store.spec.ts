@@ -6,10 +6,11 @@
  * rebuilt from nothing by the store's own migration, so parallel test files never share tables.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { AddressInfo, Socket, connect as connectTcp, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource, DataSourceOptions, MigrationInterface, Logger as TypeOrmLogger } from 'typeorm';
-import { SessionStoreConnectionError } from '../../lib/core/errors';
+import { SessionStoreConnectionError, isStoreConnectionError } from '../../lib/core/errors';
 import { ROTATION_TOMBSTONE_MS, isExpired, pointerState, pointerWindows } from '../../lib/core/lifecycle';
 import {
   CreateSessionTables1795676727574,
@@ -55,6 +56,8 @@ class StatementLog implements TypeOrmLogger {
 
 interface Backend {
   name: BackendName;
+  /** The server's TCP port (0 for SQLite), for tests that put a proxy in front of it. */
+  port: number;
   /** Where the server should be, for the failure message. */
   where: string;
   /** How to start it, for the failure message. */
@@ -70,6 +73,7 @@ let sqliteDir: string | undefined;
 const BACKENDS: Backend[] = [
   {
     name: 'postgres',
+    port: 5432,
     where: 'postgres://postgres@127.0.0.1:5432/test',
     start: 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start',
     async prepare(namespace) {
@@ -81,6 +85,7 @@ const BACKENDS: Backend[] = [
   },
   {
     name: 'mariadb',
+    port: 3306,
     where: 'mysql://root@127.0.0.1:3306/test',
     start: 'start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd',
     async prepare(namespace) {
@@ -92,6 +97,7 @@ const BACKENDS: Backend[] = [
   },
   {
     name: 'sqlite',
+    port: 0,
     where: 'a temporary file',
     start: 'npm rebuild better-sqlite3',
     async prepare(namespace) {
@@ -183,6 +189,36 @@ function rawSql(dataSource: DataSource, sql: string, params: unknown[] = []): Pr
     .replace('{pointer}', dialect.table('nsk_session_pointer'))
     .replace('{until}', dialect.quote('until'));
   return dataSource.query(dialect.bind(expanded), params);
+}
+
+/**
+ * A TCP proxy to a local database port: connections through it work until `close()`, which cuts every open
+ * connection and closes the port, as a database host that goes away does.
+ */
+async function proxyTo(port: number): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connectTcp(port, '127.0.0.1');
+    const cut = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', cut);
+      socket.on('close', cut);
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    async close() {
+      const closed = new Promise((resolve) => server.close(resolve));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
 }
 
 /**
@@ -786,8 +822,117 @@ for (const backend of BACKENDS) {
       });
     }
 
+    describe('errors: outages apart from bugs', () => {
+      it('connect() passes on a ready database', async () => {
+        await expect(store.connect()).resolves.toBeUndefined();
+      });
+
+      it('connect() on a DataSource that is not initialized says to initialize it or use TypeOrmModule', async () => {
+        const options = { ...(await backend.prepare(NAMESPACES.spec)), password: 'pw-never-shown' } as DataSourceOptions;
+        const idle = new TypeOrmSessionStore({ dataSource: new DataSource(options), cleanupIntervalMs: 0 });
+        const error = await idle.connect().catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(SessionStoreConnectionError);
+        expect((error as Error).message).toMatch(/not initialized.*dataSource\.initialize\(\).*TypeOrmModule/s);
+        expect((error as Error).message).toContain(describeDatabase(options));
+        expect((error as Error).message).not.toContain('pw-never-shown');
+        await expect(read(idle, newId(), t0)).rejects.toThrow(SessionStoreConnectionError);
+      });
+
+      it('connect() on tables older than the store says to run SESSION_MIGRATIONS (not an outage)', async () => {
+        const { dataSource } = await freshDatabase(backend, 'scratch', [CreateSessionTables1795676727574]);
+        try {
+          const stale = new TypeOrmSessionStore({ dataSource, cleanupIntervalMs: 0 });
+          const error = await stale.connect().catch((e: unknown) => e);
+          expect(error).toBeInstanceOf(Error);
+          expect(isStoreConnectionError(error)).toBe(false);
+          expect((error as Error).message).toMatch(/missing or older than this version.*SESSION_MIGRATIONS/s);
+        } finally {
+          await dataSource.destroy();
+        }
+      });
+
+      it('a userId longer than a session holds is refused before the database, as a RangeError (a bug, not an outage)', async () => {
+        const error = await store
+          .create(newId(), makeRecord(t0, { userId: 'u'.repeat(256) }), { now: t0, maxConcurrent: 0 })
+          .catch((e) => e);
+        expect(error).toBeInstanceOf(RangeError);
+        expect(isStoreConnectionError(error)).toBe(false);
+        expect((error as Error).message).toMatch(/userId has 256 characters.*255/);
+      });
+
+      it('database errors that are bugs are not connection failures: a syntax error, a value too long for its column', async () => {
+        const syntax = await fx.dataSource.query('SELEC 1').catch((e: unknown) => e);
+        expect(syntax).toBeInstanceOf(Error);
+        expect(isConnectionFailure(syntax)).toBe(false);
+        if (backend.name === 'sqlite') return; // SQLite does not enforce varchar lengths.
+        const tooLong = await rawSql(fx.dataSource, 'INSERT INTO {pointer} (id, successor_id, grace_until, {until}) VALUES (?, ?, 0, 0)', [
+          'i'.repeat(300),
+          newId(),
+        ]).catch((e: unknown) => e);
+        expect(tooLong).toBeInstanceOf(Error);
+        expect(isConnectionFailure(tooLong)).toBe(false);
+      });
+
+      if (backend.name === 'mariadb') {
+        it('data too large for the TEXT column is rethrown as the database error, not reported as an outage', async () => {
+          const huge = { blob: 'x'.repeat(70_000) };
+          const error = await store.create(newId(), makeRecord(t0, { data: huge }), { now: t0, maxConcurrent: 0 }).catch((e: unknown) => e);
+          expect(error).toMatchObject({ code: 'ER_DATA_TOO_LONG' });
+          expect(isStoreConnectionError(error)).toBe(false);
+        });
+      }
+
+      if (backend.name !== 'sqlite') {
+        it('a refused connection is a connection failure', async () => {
+          const closed = await proxyTo(backend.port);
+          await closed.close();
+          const options = { ...(await backend.prepare(NAMESPACES.spec)), port: closed.port } as DataSourceOptions;
+          const error = await new DataSource(options).initialize().catch((e: unknown) => e);
+          expect(error).toMatchObject({ code: 'ECONNREFUSED' });
+          expect(isConnectionFailure(error)).toBe(true);
+        });
+
+        it('a database that goes away makes read, update, rotate, create and connect throw SessionStoreConnectionError naming it', async () => {
+          const proxy = await proxyTo(backend.port);
+          const secret = backend.name === 'postgres' ? { password: 'pw-never-shown' } : {}; // trust auth ignores it
+          const { dataSource } = await openDatabase(backend, 'spec', SESSION_MIGRATIONS, {
+            host: '127.0.0.1',
+            port: proxy.port,
+            ...secret,
+          });
+          const remote = new TypeOrmSessionStore({ dataSource, cleanupIntervalMs: 0 });
+          try {
+            await remote.connect();
+            const id = newId();
+            await remote.create(id, makeRecord(t0), { now: t0, maxConcurrent: 0 });
+            expect((await read(remote, id, t0)).status).toBe('active');
+            await proxy.close();
+            const attempts: [string, () => Promise<unknown>][] = [
+              ['read', () => read(remote, id, t0)],
+              ['update', () => remote.update(id, 1, { data: {} }, t0)],
+              ['rotate', () => remote.rotate(id, newId(), { now: t0, graceMs: 0, changes: {} })],
+              ['create', () => remote.create(newId(), makeRecord(t0), { now: t0, maxConcurrent: 1 })],
+              ['connect', () => remote.connect()],
+            ];
+            for (const [operation, attempt] of attempts) {
+              const error = await attempt().catch((e: unknown) => e);
+              expect(error).toBeInstanceOf(SessionStoreConnectionError);
+              const message = (error as Error).message;
+              expect(message).toContain(`TypeOrmSessionStore.${operation}: cannot reach ${backend.name} at 127.0.0.1:${proxy.port}/`);
+              expect(message).toMatch(/Check that the database server is running/);
+              expect(message).not.toContain('pw-never-shown');
+            }
+          } finally {
+            await remote.close();
+            await proxy.close();
+            await dataSource.destroy();
+          }
+        });
+      }
+    });
+
     describe('outages', () => {
-      it('throws (never reports missing) once the database is gone, and the DataSource stays the owner’s', async () => {
+      it('throws SessionStoreConnectionError (never reports missing) once the DataSource is destroyed, which stays the owner’s', async () => {
         const { dataSource } = await freshDatabase(backend, 'scratch');
         const doomed = new TypeOrmSessionStore({ dataSource, cleanupIntervalMs: 0 });
         const id = newId();
@@ -795,12 +940,22 @@ for (const backend of BACKENDS) {
         await doomed.close();
         expect(dataSource.isInitialized).toBe(true);
         await dataSource.destroy();
-        await expect(doomed.ping()).rejects.toThrow();
-        await expect(read(doomed, id, t0)).rejects.toThrow();
-        await expect(doomed.update(id, 1, { data: {} }, t0)).rejects.toThrow();
-        await expect(doomed.rotate(id, newId(), { now: t0, graceMs: 0, changes: {} })).rejects.toThrow();
-        await expect(doomed.create(newId(), makeRecord(t0), { now: t0, maxConcurrent: 1 })).rejects.toThrow();
-        await expect(doomed.increment('k', 1000, t0)).rejects.toThrow();
+        await expect(doomed.ping()).rejects.toThrow(SessionStoreConnectionError);
+        await expect(read(doomed, id, t0)).rejects.toThrow(SessionStoreConnectionError);
+        await expect(doomed.update(id, 1, { data: {} }, t0)).rejects.toThrow(SessionStoreConnectionError);
+        await expect(doomed.rotate(id, newId(), { now: t0, graceMs: 0, changes: {} })).rejects.toThrow(SessionStoreConnectionError);
+        await expect(doomed.create(newId(), makeRecord(t0), { now: t0, maxConcurrent: 1 })).rejects.toThrow(SessionStoreConnectionError);
+        await expect(doomed.increment('k', 1000, t0)).rejects.toThrow(SessionStoreConnectionError);
+        await expect(doomed.destroy(id)).rejects.toThrow(/not initialized/);
+      });
+
+      it('a query runner caught by the destruction mid-operation is a connection failure too', async () => {
+        const { dataSource } = await freshDatabase(backend, 'scratch');
+        const runner = dataSource.createQueryRunner();
+        await dataSource.destroy();
+        const error = await runner.query('SELECT 1').catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(Error);
+        expect(isConnectionFailure(error)).toBe(true);
       });
     });
 

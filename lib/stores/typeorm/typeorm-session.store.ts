@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
+import { isStoreConnectionError } from '../../core/errors';
 import { RotationPointer, applyChanges, expiresAt, isExpired, pointerState, pointerWindows, touchChanges } from '../../core/lifecycle';
 import { SessionChanges, SessionRecord } from '../../core/session-record';
 import {
@@ -14,7 +15,7 @@ import {
   StoredSession,
   UpdateResult,
 } from '../session-store';
-import { messageOf } from './connection-errors';
+import { dataSourceNotInitialized, databaseUnreachable, describeDatabase, isConnectionFailure, messageOf } from './connection-errors';
 import { COUNTER_TABLE, SESSION_POINTER_TABLE, SESSION_TABLE } from './schema';
 import { Connection, Dialect, Mutex, isTransientFailure, lockUser, mutexFor, releaseUserLocks, sqlFamilyOf } from './sql-dialect';
 import { SESSION_COLUMNS, SessionRow, assertStorable, decodeRow, sessionValues } from './session-row';
@@ -24,7 +25,7 @@ export interface TypeOrmSessionStoreOptions {
   /**
    * Your TypeORM DataSource (PostgreSQL, MariaDB/MySQL through mysql2, or better-sqlite3), initialized, with the
    * tables of `SESSION_MIGRATIONS` (or `SESSION_ENTITIES` synchronised). It stays yours: the store never
-   * initialises or destroys it.
+   * initialises or destroys it, and `connect()` fails, saying so, when it is not initialized.
    */
   dataSource: DataSource;
   /**
@@ -75,7 +76,9 @@ type CounterRow = { n: unknown; reset_at: unknown };
  *
  * The lifecycle rules (expiry, idle touch, version bumps, rotation pointers) are those of
  * `lib/core/lifecycle.ts`, called rather than restated. Decisions use the `now` passed in, never the database
- * clock. A corrupted row reads as missing; a database that cannot be reached makes every method throw.
+ * clock. A corrupted row reads as missing. When the database cannot be reached, times out or drops the
+ * connection, methods throw a `SessionStoreConnectionError` naming it; any other database error (a bug, a
+ * value a column cannot hold) is rethrown as it is.
  *
  * @example
  * const dataSource = new DataSource({
@@ -84,6 +87,7 @@ type CounterRow = { n: unknown; reset_at: unknown };
  * });
  * await dataSource.initialize();
  * const store = new TypeOrmSessionStore({ dataSource });
+ * await store.connect(); // SessionModule does this at start-up
  */
 export class TypeOrmSessionStore extends SessionStore {
   private readonly dataSource: DataSource;
@@ -94,6 +98,8 @@ export class TypeOrmSessionStore extends SessionStore {
   private readonly logger = new Logger('TypeOrmSessionStore');
   private cleanupTimer?: NodeJS.Timeout;
   private cleanupRun?: Promise<void>;
+  /** The database for error messages: type, host:port/database or file, never credentials. */
+  private readonly database: string;
 
   private readonly sessions: string;
   private readonly pointers: string;
@@ -111,6 +117,7 @@ export class TypeOrmSessionStore extends SessionStore {
     const schema = family === 'postgres' ? (this.dataSource.options as { schema?: string }).schema : undefined;
     this.dialect = new Dialect(family, schema);
     if (family === 'sqlite') this.mutex = mutexFor(this.dataSource);
+    this.database = describeDatabase(this.dataSource.options);
 
     const interval = options.cleanupIntervalMs ?? DEFAULT_CLEANUP_INTERVAL_MS;
     if (!Number.isInteger(interval) || interval < 0 || interval > MAX_TIMER_MS) {
@@ -133,10 +140,39 @@ export class TypeOrmSessionStore extends SessionStore {
     }
   }
 
+  /**
+   * Checks that the store can serve: the DataSource is initialized, the database answers, and the session tables
+   * have the columns this version needs. The module awaits it at start-up. The DataSource is yours, so the store
+   * does not initialize it. Safe to call more than once.
+   *
+   * @throws SessionStoreConnectionError when the DataSource is not initialized or the database cannot be reached
+   *   (the message names the database, without credentials, and what to check).
+   * @throws Error when the tables are missing or older than this version (run `SESSION_MIGRATIONS`).
+   */
+  override async connect(): Promise<void> {
+    await this.withConnection('connect', async (db) => {
+      await db.rows('SELECT 1 AS ok');
+      try {
+        // Selects nothing, but fails on a missing table or column: a schema the migrations have not reached.
+        await db.rows(`SELECT ${this.columns} FROM ${this.sessions} WHERE 1 = 0`);
+        await db.rows(`SELECT id, successor_id, grace_until, ${this.until} FROM ${this.pointers} WHERE 1 = 0`);
+        await db.rows(`SELECT ${this.dialect.quote('key')}, ${this.dialect.quote('count')}, reset_at FROM ${this.counters} WHERE 1 = 0`);
+      } catch (error) {
+        if (isConnectionFailure(error)) throw error;
+        throw new Error(
+          `TypeOrmSessionStore.connect: the session tables in ${this.database} are missing or older than this version ` +
+            `(${messageOf(error)}). Add SESSION_MIGRATIONS (from nest-session-kit/typeorm) to the DataSource's ` +
+            '`migrations` and run them (`migrationsRun: true`, or `typeorm migration:run`), or synchronize SESSION_ENTITIES.',
+          { cause: error },
+        );
+      }
+    });
+  }
+
   async create(id: string, record: SessionRecord, options: CreateOptions): Promise<CreateResult> {
     assertStorable(id, record, 'create');
     const { now, maxConcurrent } = options;
-    return this.transaction(async (db) => {
+    return this.transaction('create', async (db) => {
       await lockUser(db, record.userId);
       if (await this.idInUse(db, id)) {
         throw new Error('TypeOrmSessionStore.create: a session with this id already exists; ids must be fresh');
@@ -168,7 +204,7 @@ export class TypeOrmSessionStore extends SessionStore {
   }
 
   async read(id: string, options: ReadOptions): Promise<ReadResult> {
-    return this.withConnection(async (db) => {
+    return this.withConnection('read', async (db) => {
       const row = await this.selectSession(db, id, false);
       if (row) return this.readLive(db, id, row, options, false);
       return this.readThroughPointer(db, id, options);
@@ -181,7 +217,7 @@ export class TypeOrmSessionStore extends SessionStore {
    * there (and, being stale, conflicts and retries at the id this returns) instead of being lost.
    */
   async update(id: string, expectedVersion: number, changes: SessionChanges, now: number): Promise<UpdateResult> {
-    return this.withConnection(async (db) => {
+    return this.withConnection('update', async (db) => {
       let at = id;
       let followed = false;
       for (let attempt = 1; ; attempt++) {
@@ -240,7 +276,7 @@ export class TypeOrmSessionStore extends SessionStore {
 
   async rotate(oldId: string, newId: string, options: RotateOptions): Promise<RotateResult> {
     const { now, graceMs, changes } = options;
-    return this.transaction(async (db) => {
+    return this.transaction('rotate', async (db) => {
       const [owner] = await db.rows<{ user_id: string }>(`SELECT user_id FROM ${this.sessions} WHERE ${this.dialect.eq('id')}`, [oldId]);
       if (owner) {
         // The user lock orders this rotation with the user's creates (which count and evict the user's rows);
@@ -275,7 +311,7 @@ export class TypeOrmSessionStore extends SessionStore {
    */
   async destroy(id: string): Promise<SessionRecord | null> {
     const now = Date.now();
-    return this.transaction(async (db) => {
+    return this.transaction('destroy', async (db) => {
       const row = await this.selectSession(db, id, true);
       if (row) {
         await db.exec(`DELETE FROM ${this.sessions} WHERE ${this.dialect.eq('id')}`, [id]);
@@ -293,7 +329,7 @@ export class TypeOrmSessionStore extends SessionStore {
   }
 
   async listByUser(userId: string, now: number): Promise<StoredSession[]> {
-    return this.withConnection(async (db) => {
+    return this.withConnection('listByUser', async (db) => {
       const rows = await db.rows<SessionRow>(
         `SELECT ${this.columns} FROM ${this.sessions} WHERE ${this.dialect.eq('user_id')} ORDER BY created_at, id`,
         [userId],
@@ -315,7 +351,7 @@ export class TypeOrmSessionStore extends SessionStore {
    * and rotations: it holds the same per-user lock, so none of them can add a row while it runs.
    */
   async destroyByUser(userId: string, exceptId?: string): Promise<SessionRecord[]> {
-    return this.transaction(async (db) => {
+    return this.transaction('destroyByUser', async (db) => {
       await lockUser(db, userId);
       const keep = exceptId === undefined ? '' : ` AND ${this.dialect.ne('id')}`;
       const params = exceptId === undefined ? [userId] : [userId, exceptId];
@@ -330,7 +366,7 @@ export class TypeOrmSessionStore extends SessionStore {
   }
 
   async destroyByHandle(userId: string, handle: string): Promise<SessionRecord | null> {
-    return this.transaction(async (db) => {
+    return this.transaction('destroyByHandle', async (db) => {
       const [row] = await db.rows<SessionRow>(
         `SELECT ${this.columns} FROM ${this.sessions} WHERE ${this.dialect.eq('user_id')} AND ${this.dialect.eq('handle')}${this.dialect.forUpdate}`,
         [userId, handle],
@@ -346,7 +382,7 @@ export class TypeOrmSessionStore extends SessionStore {
    * one UPDATE, so it is atomic on its own.
    */
   async requireRotationForUser(userId: string): Promise<number> {
-    return this.withConnection((db) =>
+    return this.withConnection('requireRotationForUser', (db) =>
       db.exec(
         `UPDATE ${this.sessions} SET rotate_required = ?, roles_version = roles_version + 1, version = version + 1
          WHERE ${this.dialect.eq('user_id')}`,
@@ -356,7 +392,7 @@ export class TypeOrmSessionStore extends SessionStore {
   }
 
   async countByUser(userId: string, now: number): Promise<number> {
-    return this.withConnection(async (db) => {
+    return this.withConnection('countByUser', async (db) => {
       const rows = await db.rows<SessionRow>(`SELECT ${this.columns} FROM ${this.sessions} WHERE ${this.dialect.eq('user_id')}`, [userId]);
       // Decoded like everywhere else, so a corrupted row, which reads as missing, is not counted either.
       return rows.filter((row) => {
@@ -377,7 +413,7 @@ export class TypeOrmSessionStore extends SessionStore {
       // No RETURNING on MySQL: the upsert keeps the row locked until COMMIT, so the SELECT in the same
       // transaction reads exactly the value this increment produced. `count` is assigned first, while
       // `reset_at` still holds the old window end (MySQL applies assignments left to right).
-      return this.transaction(async (db) => {
+      return this.transaction('increment', async (db) => {
         await db.exec(
           `INSERT INTO ${this.counters} (${q('key')}, ${q('count')}, reset_at) VALUES (?, 1, ?)
            ON DUPLICATE KEY UPDATE ${q('count')} = IF(reset_at <= ?, 1, ${q('count')} + 1), reset_at = IF(reset_at <= ?, ?, reset_at)`,
@@ -388,7 +424,7 @@ export class TypeOrmSessionStore extends SessionStore {
         return toCounterState(row);
       });
     }
-    return this.withConnection(async (db) => {
+    return this.withConnection('increment', async (db) => {
       const [row] = await db.rows<CounterRow>(
         `INSERT INTO ${this.counters} AS c (${q('key')}, ${q('count')}, reset_at) VALUES (?, 1, ?)
          ON CONFLICT (${q('key')}) DO UPDATE SET
@@ -402,11 +438,13 @@ export class TypeOrmSessionStore extends SessionStore {
   }
 
   async resetCounter(key: string): Promise<void> {
-    await this.withConnection((db) => db.exec(`DELETE FROM ${this.counters} WHERE ${this.dialect.quote('key')} = ?`, [key]));
+    await this.withConnection('resetCounter', (db) =>
+      db.exec(`DELETE FROM ${this.counters} WHERE ${this.dialect.quote('key')} = ?`, [key]),
+    );
   }
 
   async ping(): Promise<void> {
-    await this.withConnection((db) => db.rows('SELECT 1 AS ok'));
+    await this.withConnection('ping', (db) => db.rows('SELECT 1 AS ok'));
   }
 
   /** Stops the cleanup timer and waits for a cleanup in progress. The DataSource stays open: it is yours. */
@@ -447,7 +485,7 @@ export class TypeOrmSessionStore extends SessionStore {
     let deleted = 0;
     for (;;) {
       // Each batch is its own short operation, so other requests interleave between batches (on SQLite too).
-      const batch = await this.withConnection(async (db) => {
+      const batch = await this.withConnection('deleteExpired', async (db) => {
         const rows = await db.rows<{ k: string }>(`SELECT ${key} AS k FROM ${table} WHERE ${deadline} <= ? ORDER BY ${deadline} LIMIT ?`, [
           now,
           batchSize,
@@ -622,8 +660,23 @@ export class TypeOrmSessionStore extends SessionStore {
     await db.exec(`DELETE FROM ${this.sessions} WHERE ${this.dialect.eq('id')} AND ${EXPIRED}`, [id, now]);
   }
 
+  /**
+   * Runs one operation of the store: refuses at once when the DataSource is not initialized (TypeORM's own
+   * error for it names no database and no fix), and turns connectivity failures into
+   * `SessionStoreConnectionError`. Every other error goes through unchanged: it is a bug to see, not an outage.
+   */
+  private async guarded<T>(operation: string, work: () => Promise<T>): Promise<T> {
+    if (!this.dataSource.isInitialized) throw dataSourceNotInitialized(operation, this.database);
+    try {
+      return await work();
+    } catch (error) {
+      if (isStoreConnectionError(error) || !isConnectionFailure(error)) throw error;
+      throw databaseUnreachable(operation, this.database, error);
+    }
+  }
+
   /** Runs statements on one connection, without a transaction (each statement is atomic on its own). */
-  private async withConnection<T>(work: (db: Connection) => Promise<T>): Promise<T> {
+  private async withConnection<T>(operation: string, work: (db: Connection) => Promise<T>): Promise<T> {
     const run = async () => {
       const runner = this.dataSource.createQueryRunner();
       try {
@@ -632,7 +685,7 @@ export class TypeOrmSessionStore extends SessionStore {
         await runner.release();
       }
     };
-    return this.mutex ? this.mutex.run(run) : run();
+    return this.guarded(operation, () => (this.mutex ? this.mutex.run(run) : run()));
   }
 
   /**
@@ -641,8 +694,8 @@ export class TypeOrmSessionStore extends SessionStore {
    * committed before it, which is what lets the losers of a rotation race see the winner's pointer once the
    * lock they waited for is released (MySQL's default REPEATABLE READ would show them the old snapshot).
    */
-  private async transaction<T>(work: (db: Connection) => Promise<T>): Promise<T> {
-    return this.mutex ? this.mutex.run(() => this.sqliteTransaction(work)) : this.serverTransaction(work);
+  private async transaction<T>(operation: string, work: (db: Connection) => Promise<T>): Promise<T> {
+    return this.guarded(operation, () => (this.mutex ? this.mutex.run(() => this.sqliteTransaction(work)) : this.serverTransaction(work)));
   }
 
   private async serverTransaction<T>(work: (db: Connection) => Promise<T>): Promise<T> {
