@@ -5,8 +5,9 @@
  * shared one counts every suite's commands).
  */
 import { createClient } from 'redis';
+import { isStoreConnectionError } from '../../lib/core/errors';
 import { RedisSessionStore, RedisStoreTimeoutError, RedisStoreUnavailableError } from '../../lib/stores/redis';
-import { makeRecord, newId } from '../stores/session-store.contract';
+import { makeRecord, newId } from '../../lib/testing';
 import { freePort, PrivateRedis } from '../support/private-redis';
 
 const MIN = 60_000;
@@ -134,6 +135,8 @@ describe('RedisSessionStore on a private redis-server', () => {
         const elapsed = Date.now() - started;
         slowest = Math.max(slowest, elapsed);
         expect(error).toBeInstanceOf(RedisStoreUnavailableError);
+        // The module's only test for "try again later" (503): the shared marker of SessionStoreConnectionError.
+        expect([name, isStoreConnectionError(error)]).toEqual([name, true]);
         expect((error as Error).message).toMatch(/Redis is unreachable at redis:\/\/127\.0\.0\.1:\d+.*Check that Redis is running/);
         expect([name, elapsed < 1000]).toEqual([name, true]);
       }
@@ -200,6 +203,7 @@ describe('RedisSessionStore on a private redis-server', () => {
         );
         const elapsed = Date.now() - started;
         expect(error).toBeInstanceOf(RedisStoreTimeoutError);
+        expect(isStoreConnectionError(error)).toBe(true);
         expect((error as Error).message).toMatch(/Redis session store: read timed out after 1000 ms \(commandTimeoutMs\)/);
         expect(elapsed).toBeGreaterThanOrEqual(COMMAND_TIMEOUT_MS - 50);
         expect(elapsed).toBeLessThan(COMMAND_TIMEOUT_MS + 1000);

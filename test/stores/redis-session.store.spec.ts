@@ -4,10 +4,20 @@
  * suite that skips silently would let a broken store ship.
  */
 import { randomBytes } from 'node:crypto';
+import { connect, createServer, Socket } from 'node:net';
 import { createClient } from 'redis';
+import { isStoreConnectionError } from '../../lib/core/errors';
+import { pointerWindows, ROTATION_TOMBSTONE_MS } from '../../lib/core/lifecycle';
 import { SessionRecord } from '../../lib/core/session-record';
-import { RedisSessionStore, RedisStoreUnavailableError } from '../../lib/stores/redis';
+import {
+  RedisSessionClient,
+  RedisSessionStore,
+  RedisSessionStoreError,
+  RedisStoreTimeoutError,
+  RedisStoreUnavailableError,
+} from '../../lib/stores/redis';
 import { describeSessionStore, makeRecord, newId } from '../../lib/testing';
+import { freePort } from '../support/private-redis';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const MIN = 60_000;
@@ -194,16 +204,17 @@ describe('RedisSessionStore specifics', () => {
         const ttl = await admin.pTTL(key);
         expect({ key, positive: ttl > 0 }).toEqual({ key, positive: true });
       }
-      // GC deadlines: a session just after its idle deadline (+ slack), a pointer just after its grace, a
-      // counter just after its window, the index just after the absolute deadline.
-      expect(await admin.pTTL(`${prefix}s:${b}`)).toBeLessThanOrEqual(10_000 + 60_000);
+      // GC deadlines: a session just after its idle deadline (+ slack), a pointer just after it is forgotten
+      // (`until`, the tombstone window), a counter just after its window, the index just after the absolute deadline.
+      expect(await admin.pTTL(`${prefix}s:${b}`)).toBeGreaterThan(ROTATION_TOMBSTONE_MS);
+      expect(await admin.pTTL(`${prefix}s:${b}`)).toBeLessThanOrEqual(ROTATION_TOMBSTONE_MS + 60_000);
       expect(await admin.pTTL(`${prefix}c:login:203.0.113.7`)).toBeLessThanOrEqual(60_000 + 60_000);
       expect(await admin.pTTL(`${prefix}s:${a}`)).toBeGreaterThan(IDLE - 5 * MIN);
       expect(await admin.pTTL(`${prefix}s:${a}`)).toBeLessThanOrEqual(IDLE + 60_000);
       expect(await admin.pTTL(`${prefix}u:${userId}`)).toBeGreaterThan(11 * 60 * MIN);
     });
 
-    it('stores the record as a hash with data as JSON text, and the pointer as {successor, graceUntil}', async () => {
+    it('stores the record as a hash with data as JSON text, and the pointer as {successor, graceUntil, until}', async () => {
       const t0 = Date.now();
       const id = newId();
       const next = newId();
@@ -212,8 +223,10 @@ describe('RedisSessionStore specifics', () => {
       const hash = await admin.hGetAll(`${prefix}s:${id}`);
       expect(hash.data).toBe(JSON.stringify(rec.data));
       expect(hash.createdAt).toBe(String(t0));
+      expect(hash.stage).toBe('complete');
       await store.rotate(id, next, { now: t0, graceMs: 5000, changes: {} });
-      expect(await admin.hGetAll(`${prefix}s:${id}`)).toEqual({ successor: next, graceUntil: String(t0 + 5000) });
+      const { graceUntil, until } = pointerWindows(t0, 5000);
+      expect(await admin.hGetAll(`${prefix}s:${id}`)).toEqual({ successor: next, graceUntil: String(graceUntil), until: String(until) });
       // Arrays and float precision survive the trip through Lua untouched.
       const got = await read(next, t0);
       expect(got.status === 'active' && got.record.data).toEqual({ list: [], n: 0.1 + 0.2 });
@@ -310,6 +323,240 @@ describe('RedisSessionStore specifics', () => {
     });
   });
 
+  // The revised contract (rotation pointers with a tombstone window, writes that follow them, stage on the
+  // record), checked here on Redis with the exact boundaries; the shared conformance suite covers the rest.
+  describe('rotation pointers: grace, tombstone, gone', () => {
+    async function rotated(graceMs: number, t0: number) {
+      const id = newId();
+      const next = newId();
+      const rec = makeRecord(t0);
+      await store.create(id, rec, { now: t0, maxConcurrent: 0 });
+      const res = await store.rotate(id, next, { now: t0, graceMs, changes: { rotatedAt: t0 } });
+      expect(res).toEqual({ status: 'rotated', record: { ...rec, rotatedAt: t0, version: 2 } });
+      return { id, next, rec, ...pointerWindows(t0, graceMs) };
+    }
+
+    it.each([0, 1000, ROTATION_TOMBSTONE_MS, 2 * ROTATION_TOMBSTONE_MS])(
+      'read of the old id with graceMs %i: successor until graceUntil, tombstone until until, then missing',
+      async (graceMs) => {
+        const t0 = Date.now();
+        const { id, next, graceUntil, until } = await rotated(graceMs, t0);
+        if (graceMs > 0) {
+          const within = await read(id, graceUntil - 1);
+          expect(within.status === 'active' && [within.id, within.viaGrace]).toEqual([next, true]);
+        }
+        if (until > graceUntil) {
+          expect(await read(id, graceUntil)).toEqual({ status: 'tombstone' });
+          expect(await read(id, until - 1)).toEqual({ status: 'tombstone' });
+        }
+        expect(await read(id, until)).toEqual({ status: 'missing' });
+        expect((await read(next, t0)).status).toBe('active');
+      },
+    );
+
+    it('graceMs 0 still leaves a pointer: a tombstone at once, kept for ROTATION_TOMBSTONE_MS', async () => {
+      const t0 = Date.now();
+      const { id, next } = await rotated(0, t0);
+      expect(await admin.hGetAll(`${prefix}s:${id}`)).toEqual({
+        successor: next,
+        graceUntil: String(t0),
+        until: String(t0 + ROTATION_TOMBSTONE_MS),
+      });
+      expect(await read(id, t0)).toEqual({ status: 'tombstone' });
+    });
+
+    it('rotating a rotated-away id: superseded in grace, tombstone after, missing once forgotten', async () => {
+      const t0 = Date.now();
+      const { id, next, rec, graceUntil, until } = await rotated(10_000, t0);
+      expect(await store.rotate(id, newId(), { now: graceUntil - 1, graceMs: 10_000, changes: {} })).toEqual({
+        status: 'superseded',
+        id: next,
+        record: { ...rec, rotatedAt: t0, version: 2 },
+      });
+      expect(await store.rotate(id, newId(), { now: graceUntil, graceMs: 10_000, changes: {} })).toEqual({ status: 'tombstone' });
+      expect(await store.rotate(id, newId(), { now: until - 1, graceMs: 0, changes: {} })).toEqual({ status: 'tombstone' });
+      expect(await store.rotate(id, newId(), { now: until, graceMs: 0, changes: {} })).toEqual({ status: 'missing' });
+      expect(await store.countByUser(rec.userId, t0)).toBe(1);
+    });
+
+    it('20 parallel rotations with graceMs 0: one rotates, the others hear tombstone', async () => {
+      const t0 = Date.now();
+      const id = newId();
+      await store.create(id, makeRecord(t0), { now: t0, maxConcurrent: 0 });
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => store.rotate(id, newId(), { now: t0, graceMs: 0, changes: { rotatedAt: t0 } })),
+      );
+      expect(results.filter((r) => r.status === 'rotated')).toHaveLength(1);
+      expect(results.filter((r) => r.status === 'tombstone')).toHaveLength(19);
+    });
+
+    it.each([
+      ['in grace', 10_000, 9_999],
+      ['a tombstone', 0, ROTATION_TOMBSTONE_MS - 1],
+    ])('update through an id that is %s follows the pointer one hop and says where the session lives', async (_label, graceMs, later) => {
+      const t0 = Date.now();
+      const { id, next, rec } = await rotated(graceMs, t0);
+      // A write computed before the rotation (version 1) conflicts at the successor: rotation bumped the version.
+      const stale = await store.update(id, 1, { data: { stale: true } }, t0 + later);
+      expect(stale).toEqual({ status: 'conflict', id: next, record: { ...rec, rotatedAt: t0, version: 2 } });
+      const ok = await store.update(id, 2, { data: { fresh: true } }, t0 + later);
+      expect(ok).toEqual({ status: 'ok', id: next, record: { ...rec, rotatedAt: t0, version: 3, data: { fresh: true } } });
+      const got = await read(next, t0 + later);
+      expect(got.status === 'active' && got.record.data).toEqual({ fresh: true });
+      // The pointer itself is untouched.
+      expect((await admin.hGetAll(`${prefix}s:${id}`)).successor).toBe(next);
+    });
+
+    it('update through a forgotten pointer is missing, and never follows two hops', async () => {
+      const t0 = Date.now();
+      const { id, next, until } = await rotated(0, t0);
+      expect(await store.update(id, 2, { data: {} }, until)).toEqual({ status: 'missing' });
+      const third = newId();
+      await store.rotate(next, third, { now: t0, graceMs: 10_000, changes: {} });
+      // id -> next -> third: one hop from id lands on a pointer, which is not a session.
+      expect(await store.update(id, 3, { data: {} }, t0)).toEqual({ status: 'missing' });
+      expect(await read(id, t0)).toEqual({ status: 'tombstone' });
+      expect(await store.update(next, 3, { data: { via: 'next' } }, t0)).toMatchObject({ status: 'ok', id: third });
+    });
+
+    it('update at the live id reports that id', async () => {
+      const t0 = Date.now();
+      const id = newId();
+      await store.create(id, makeRecord(t0), { now: t0, maxConcurrent: 0 });
+      expect(await store.update(id, 1, { aal: 2 }, t0)).toMatchObject({ status: 'ok', id, record: { aal: 2, version: 2 } });
+      expect(await store.update(id, 1, { aal: 1 }, t0)).toMatchObject({ status: 'conflict', id, record: { aal: 2, version: 2 } });
+    });
+
+    it('destroy through a tombstone ends the successor too', async () => {
+      const t0 = Date.now();
+      const { id, next, rec } = await rotated(0, t0);
+      expect(await store.destroy(id)).toEqual({ ...rec, rotatedAt: t0, version: 2 });
+      expect(await read(next, t0)).toEqual({ status: 'missing' });
+      expect(await admin.exists(`${prefix}s:${id}`)).toBe(0);
+      expect(await store.countByUser(rec.userId, t0)).toBe(0);
+    });
+
+    it('a pointer written before `until` existed is remembered for its grace window only', async () => {
+      const t0 = Date.now();
+      const id = newId();
+      const next = newId();
+      await store.create(next, makeRecord(t0), { now: t0, maxConcurrent: 0 });
+      await admin.hSet(`${prefix}s:${id}`, { successor: next, graceUntil: String(t0 + 1000) });
+      expect((await read(id, t0 + 999)).status).toBe('active');
+      expect(await read(id, t0 + 1000)).toEqual({ status: 'missing' });
+      expect(await store.update(id, 1, { data: {} }, t0 + 1000)).toEqual({ status: 'missing' });
+    });
+  });
+
+  describe('stage', () => {
+    it('is stored and changed like any other field', async () => {
+      const t0 = Date.now();
+      const id = newId();
+      await store.create(id, makeRecord(t0, { stage: 'pending' }), { now: t0, maxConcurrent: 0 });
+      expect(await admin.hGet(`${prefix}s:${id}`, 'stage')).toBe('pending');
+      const got = await read(id, t0);
+      expect(got.status === 'active' && got.record.stage).toBe('pending');
+      expect(await store.update(id, 1, { stage: 'complete', aal: 2 }, t0)).toMatchObject({
+        status: 'ok',
+        record: { stage: 'complete', aal: 2 },
+      });
+      const next = newId();
+      await store.rotate(id, next, { now: t0, graceMs: 0, changes: { stage: 'pending' } });
+      const moved = await read(next, t0);
+      expect(moved.status === 'active' && moved.record.stage).toBe('pending');
+    });
+
+    it('a record stored before the field existed reads as complete, and takes a stage on its first write', async () => {
+      const t0 = Date.now();
+      const id = newId();
+      const rec = makeRecord(t0);
+      const { stage: _stage, ...legacy } = encodeForTest(rec);
+      await admin.hSet(`${prefix}s:${id}`, legacy);
+      await admin.zAdd(`${prefix}u:${rec.userId}`, { score: t0, value: id });
+      expect(await read(id, t0)).toEqual({ status: 'active', id, record: rec, viaGrace: false });
+      expect((await store.listByUser(rec.userId, t0)).map((s) => s.record.stage)).toEqual(['complete']);
+      expect(await store.update(id, 1, { stage: 'pending' }, t0)).toEqual({
+        status: 'ok',
+        id,
+        record: { ...rec, stage: 'pending', version: 2 },
+      });
+      expect(await admin.hGet(`${prefix}s:${id}`, 'stage')).toBe('pending');
+    });
+
+    it('refuses a stage that is not one of SESSION_STAGES', async () => {
+      const t0 = Date.now();
+      const id = newId();
+      await store.create(id, makeRecord(t0), { now: t0, maxConcurrent: 0 });
+      const bad = { stage: 'half' } as unknown as Parameters<RedisSessionStore['update']>[2];
+      await expect(store.update(id, 1, bad, t0)).rejects.toThrow(/stage must be one of pending, complete/);
+    });
+  });
+
+  describe('errors: only connectivity failures are connection errors', () => {
+    /** A stand-in client: replies and failures real Redis cannot be made to produce on demand. */
+    function storeOver(sendCommand: RedisSessionClient['sendCommand']): RedisSessionStore {
+      return new RedisSessionStore({ client: { sendCommand }, prefix, commandTimeoutMs: 200 });
+    }
+    const readAny = (s: RedisSessionStore) => s.read(newId(), { now: Date.now(), idleTimeoutMs: IDLE, touchIntervalMs: MIN });
+    const failure = (s: RedisSessionStore) =>
+      readAny(s).then(
+        () => new Error('resolved'),
+        (err: unknown) => err,
+      );
+
+    it.each([
+      ['a Node socket error code', Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })],
+      ['node-redis offline', new (class ClientOfflineError extends Error {})('The client is offline')],
+      ['node-redis socket closed', new (class SocketClosedUnexpectedlyError extends Error {})('Socket closed unexpectedly')],
+      ['Redis loading its dataset', new (class ErrorReply extends Error {})('LOADING Redis is loading the dataset in memory')],
+    ])('%s is a SessionStoreConnectionError', async (_label, err) => {
+      const error = await failure(storeOver(() => Promise.reject(err)));
+      expect(error).toBeInstanceOf(RedisStoreUnavailableError);
+      expect(isStoreConnectionError(error)).toBe(true);
+    });
+
+    it('a reply that never answers in time is a RedisStoreTimeoutError, a connection error', async () => {
+      const error = await failure(storeOver(() => new Promise(() => undefined)));
+      expect(error).toBeInstanceOf(RedisStoreTimeoutError);
+      expect(isStoreConnectionError(error)).toBe(true);
+    });
+
+    it.each([
+      ['an unexpected reply shape', () => Promise.resolve(42), RedisSessionStoreError, /unexpected reply/],
+      ['an unknown status word', () => Promise.resolve(['maybe']), RedisSessionStoreError, /unexpected reply/],
+      [
+        'an error reply (out of memory)',
+        () => Promise.reject(new (class ErrorReply extends Error {})('OOM command not allowed')),
+        RedisSessionStoreError,
+        /OOM/,
+      ],
+      ['a bug in the client', () => Promise.reject(new TypeError('cannot read properties of undefined')), TypeError, /cannot read/],
+    ] as const)('%s is not a connection error', async (_label, send, type, message) => {
+      const error = await failure(storeOver(send));
+      expect(error).toBeInstanceOf(type);
+      expect((error as Error).message).toMatch(message);
+      expect(isStoreConnectionError(error)).toBe(false);
+    });
+
+    it('bad arguments are TypeErrors before anything is sent, not connection errors', async () => {
+      const sent: unknown[] = [];
+      const s = storeOver(async (args) => sent.push(args));
+      const errors = await Promise.all([
+        s.read('', { now: Date.now(), idleTimeoutMs: IDLE, touchIntervalMs: MIN }).catch((e: unknown) => e),
+        s.read(newId(), { now: NaN, idleTimeoutMs: IDLE, touchIntervalMs: MIN }).catch((e: unknown) => e),
+        s.update(newId(), 1, { data: [] as unknown as Record<string, unknown> }, Date.now()).catch((e: unknown) => e),
+        s
+          .create(newId(), { ...makeRecord(Date.now()), stage: 'x' } as unknown as SessionRecord, { now: Date.now(), maxConcurrent: 0 })
+          .catch((e: unknown) => e),
+      ]);
+      for (const error of errors) {
+        expect(error).toBeInstanceOf(TypeError);
+        expect(isStoreConnectionError(error)).toBe(false);
+      }
+      expect(sent).toEqual([]);
+    });
+  });
+
   describe('connection handling', () => {
     it('never closes a client it was given', async () => {
       const client = createClient({ url: REDIS_URL });
@@ -333,18 +580,115 @@ describe('RedisSessionStore specifics', () => {
       );
     });
 
-    it('fails fast and clearly when Redis is not there at start-up', async () => {
-      const started = Date.now();
-      const attempt = RedisSessionStore.connect({ url: 'redis://127.0.0.1:1', prefix, connectTimeoutMs: 500 });
-      await expect(attempt).rejects.toBeInstanceOf(RedisStoreUnavailableError);
-      await expect(attempt).rejects.toThrow(/Redis is unreachable at redis:\/\/127\.0\.0\.1:1.*Check that Redis is running/);
-      expect(Date.now() - started).toBeLessThan(3000);
+    it('connect() on a closed port rejects within connectTimeoutMs, naming the URL without credentials and what to check', async () => {
+      const port = await freePort();
+      const store = new RedisSessionStore({ url: `redis://admin:s3cret@127.0.0.1:${port}`, prefix, connectTimeoutMs: 500 });
+      const started = performance.now();
+      const error = await store.connect().then(
+        () => new Error('connect() resolved on a closed port'),
+        (err: unknown) => err as Error,
+      );
+      const elapsed = performance.now() - started;
+      expect(error).toBeInstanceOf(RedisStoreUnavailableError);
+      expect(isStoreConnectionError(error)).toBe(true);
+      expect(error.message).toBe(
+        `Redis session store: Redis at redis://127.0.0.1:${port} did not answer within 500 ms (connection refused). ` +
+          'Check that Redis is running and reachable from this host, and that the `url` option (often REDIS_URL) points to it; ' +
+          'raise connectTimeoutMs only if Redis is known to start slowly.',
+      );
+      expect(error.message).not.toMatch(/s3cret|admin/);
+      expect(elapsed).toBeLessThan(500 + 250);
+      await store.close();
     });
 
-    it('keeps passwords out of error messages', async () => {
-      const attempt = RedisSessionStore.connect({ url: 'redis://:s3cret@127.0.0.1:1', prefix, connectTimeoutMs: 200 });
-      await expect(attempt).rejects.toThrow(/redis:\/\/:\*\*\*@127\.0\.0\.1:1/);
-      await expect(attempt).rejects.not.toThrow(/s3cret/);
+    it('connect() keeps to connectTimeoutMs when something silent listens on the port', async () => {
+      // A TCP server that accepts and never answers: a wrong port, or a host that stalls. node-redis alone would
+      // wait a socket timeout and a backoff delay per attempt; the store keeps to its own budget.
+      const silent = await tcpServer(() => undefined);
+      const port = silent.port;
+      try {
+        for (const url of [`redis://127.0.0.1:${port}`, `redis://:pw@127.0.0.1:${port}`]) {
+          const store = new RedisSessionStore({ url, prefix, connectTimeoutMs: 400, commandTimeoutMs: 5000 });
+          const started = performance.now();
+          await expect(store.connect()).rejects.toThrow(`Redis at redis://127.0.0.1:${port} did not answer within 400 ms (no reply)`);
+          expect(performance.now() - started).toBeLessThan(400 + 250);
+          await store.close();
+        }
+      } finally {
+        await silent.close();
+      }
+    });
+
+    it('connect() with credentials Redis refuses says so, and is not a connection error (retrying would not help)', async () => {
+      const target = new URL(REDIS_URL);
+      target.username = 'nsk-no-such-user';
+      target.password = 'wr0ng-s3cret';
+      const store = new RedisSessionStore({ url: target.toString(), prefix, connectTimeoutMs: 2000 });
+      const started = performance.now();
+      const error = await store.connect().then(
+        () => new Error('connect() resolved with a user that does not exist'),
+        (err: unknown) => err as Error,
+      );
+      expect(error).toBeInstanceOf(RedisSessionStoreError);
+      expect(isStoreConnectionError(error)).toBe(false);
+      expect(error.message).toMatch(/refused the connection \(WRONGPASS.*Check the user name and password in the url/);
+      expect(error.message).not.toMatch(/wr0ng-s3cret|nsk-no-such-user/);
+      expect(performance.now() - started).toBeLessThan(1000);
+      await store.close();
+    });
+
+    it('connect() can be tried again after it failed, and then serves', async () => {
+      // The same store, first pointed at a port where nothing listens: a proxy started later stands for Redis
+      // coming up after the application.
+      const port = await freePort();
+      const store = new RedisSessionStore({ url: `redis://127.0.0.1:${port}`, prefix, connectTimeoutMs: 300 });
+      await expect(store.connect()).rejects.toBeInstanceOf(RedisStoreUnavailableError);
+      const target = new URL(REDIS_URL);
+      const proxy = await tcpServer((socket, track) => {
+        const upstream = track(connect(Number(target.port || 6379), target.hostname));
+        socket.pipe(upstream).pipe(socket);
+      }, port);
+      try {
+        await store.connect();
+        const t0 = Date.now();
+        const id = newId();
+        await store.create(id, makeRecord(t0), { now: t0, maxConcurrent: 0 });
+        expect((await read(id, t0)).status).toBe('active');
+      } finally {
+        await store.close();
+        await proxy.close();
+      }
+    });
+
+    it('new RedisSessionStore({ url }) then connect() serves a create and a read (what SessionModule does at start-up)', async () => {
+      const own = new RedisSessionStore({ url: REDIS_URL, prefix });
+      try {
+        await Promise.all([own.connect(), own.connect()]); // concurrent calls share one connection attempt
+        await own.connect(); // and a later call only checks that Redis answers
+        const t0 = Date.now();
+        const id = newId();
+        const rec = makeRecord(t0);
+        await own.create(id, rec, { now: t0, maxConcurrent: 0 });
+        expect(await own.read(id, { now: t0, idleTimeoutMs: IDLE, touchIntervalMs: MIN })).toEqual({
+          status: 'active',
+          id,
+          record: rec,
+          viaGrace: false,
+        });
+      } finally {
+        await own.close();
+      }
+    });
+
+    it('before connect(), operations say how to connect', async () => {
+      const own = new RedisSessionStore({ url: REDIS_URL, prefix });
+      await expect(own.ping()).rejects.toThrow(/call `await store.connect\(\)`/);
+      await expect(own.ping()).rejects.toBeInstanceOf(RedisStoreUnavailableError);
+      await own.close();
+    });
+
+    it('rejects a url that is not a Redis URL with a message saying what is expected', () => {
+      expect(() => new RedisSessionStore({ url: 'cache.internal:6379' })).toThrow(/not a Redis URL.*redis:\/\/HOST:PORT/);
     });
 
     it('validates its options', () => {
@@ -364,6 +708,32 @@ describe('RedisSessionStore specifics', () => {
   });
 });
 
+/**
+ * A TCP server on 127.0.0.1 (`port` 0: any free one) that keeps track of its sockets, so `close()` ends them
+ * all: a socket left open would keep jest from exiting.
+ */
+async function tcpServer(
+  onConnection: (socket: Socket, track: (s: Socket) => Socket) => void,
+  port = 0,
+): Promise<{ port: number; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
+    return socket;
+  };
+  const server = createServer((socket) => onConnection(track(socket), track));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
 /** The stored form of a record, for planting corrupted variants of it. */
 function encodeForTest(r: SessionRecord): Record<string, string> {
   return {
@@ -381,6 +751,7 @@ function encodeForTest(r: SessionRecord): Record<string, string> {
     ip: r.ip,
     userAgent: r.userAgent,
     version: String(r.version),
+    stage: r.stage,
     data: JSON.stringify(r.data),
   };
 }

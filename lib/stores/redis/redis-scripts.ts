@@ -15,11 +15,14 @@
  *
  * A session is a hash holding the record's fields, with `data` kept as its JSON text: Lua never decodes it,
  * so the application's data is stored byte for byte (cjson would turn `[]` into `{}` and round numbers to 14
- * digits). A rotation pointer lives under the same `s:<id>` key as a hash `{ successor, graceUntil }`, so one
- * HGETALL tells a session, a pointer and an unknown id apart.
+ * digits). A rotation pointer lives under the same `s:<id>` key as a hash `{ successor, graceUntil, until }`
+ * (see `RotationPointer` in `lib/core/lifecycle.ts`), so one HGETALL tells a session, a pointer and an unknown id
+ * apart.
  *
  * @internal Not part of the public API: the store is the only caller.
  */
+import { SESSION_NUMBER_FIELDS, SESSION_STAGES } from '../../core/session-record';
+import { REQUIRED_TEXT_FIELDS } from './redis-record-codec';
 
 /**
  * How long (ms) keys outlive their logical expiry before Redis deletes them: covers clock skew between app
@@ -31,12 +34,24 @@ export const GC_SLACK_MS = 60_000;
 /** Index entries dropped per `create` (when there is no concurrency limit) whose session key is gone. */
 export const PRUNE_ON_CREATE = 16;
 
-const PRELUDE = `
+/** A Lua table literal of strings. The values are field names from `lib/core`: no quoting to worry about. */
+function luaList(values: readonly string[]): string {
+  return `{ ${values.map((v) => `'${v}'`).join(', ')} }`;
+}
+
+/**
+ * The code every script starts with: helpers, the record layout, and the lifecycle rules. Every definition is a
+ * plain `local function` with no side effect, so a test can append its own `return ...` and EVAL the result to
+ * call any of them (see `test/stores/redis-lua-mirror.spec.ts`). `PREFIX` is `ARGV[1]` in every script.
+ *
+ * @internal Exported for that test only.
+ */
+export const PRELUDE = `
 local PREFIX = ARGV[1]
 local SLACK = ${GC_SLACK_MS}
-local NUMERIC = { 'createdAt', 'lastSeenAt', 'idleExpiresAt', 'absoluteExpiresAt', 'authenticatedAt',
-  'rotatedAt', 'aal', 'rolesVersion', 'version' }
-local TEXT = { 'handle', 'userId', 'ip', 'userAgent', 'rotateRequired', 'data' }
+local NUMERIC = ${luaList(SESSION_NUMBER_FIELDS)}
+local REQUIRED = ${luaList(REQUIRED_TEXT_FIELDS)}
+local STAGES = ${luaList(SESSION_STAGES)}
 
 local function sessionKey(id) return PREFIX .. 's:' .. id end
 local function userKey(userId) return PREFIX .. 'u:' .. userId end
@@ -50,6 +65,69 @@ end
 
 local function fmt(n) return string.format('%.17g', n) end
 
+local function contains(list, v)
+  for _, x in ipairs(list) do if x == v then return true end end
+  return false
+end
+
+-- ---------------------------------------------------------------------------------------------------------
+-- The lifecycle rules: a copy of lib/core/lifecycle.ts, function for function, with the same names and
+-- arguments. It has to exist (a script decides atomically, without a round trip to TypeScript), and
+-- test/stores/redis-lua-mirror.spec.ts runs both on the same generated cases. Change a rule there and here.
+-- Records are field maps as stored: their numbers may still be strings, hence num().
+-- ---------------------------------------------------------------------------------------------------------
+
+local function expiresAt(r) return math.min(num(r.idleExpiresAt), num(r.absoluteExpiresAt)) end
+
+local function isExpired(r, now)
+  return now >= num(r.idleExpiresAt) or now >= num(r.absoluteExpiresAt)
+end
+
+local function idleDeadline(now, idleTimeoutMs, absoluteExpiresAt)
+  return math.min(now + idleTimeoutMs, absoluteExpiresAt)
+end
+
+local function isTouchDue(lastSeenAt, now, touchIntervalMs) return now - lastSeenAt >= touchIntervalMs end
+
+-- The fields a due touch writes ({ lastSeenAt, idleExpiresAt } as numbers), or nil.
+local function touchChanges(r, now, idleTimeoutMs, touchIntervalMs)
+  local lastSeenAt = num(r.lastSeenAt)
+  if not isTouchDue(lastSeenAt, now, touchIntervalMs) then return nil end
+  local idle = idleDeadline(now, idleTimeoutMs, num(r.absoluteExpiresAt))
+  if idle == num(r.idleExpiresAt) and now == lastSeenAt then return nil end
+  return { lastSeenAt = now, idleExpiresAt = idle }
+end
+
+-- changes: field/value pairs as a flat list (as they arrive in ARGV). Returns a new field map, and the pairs to
+-- HSET (the changes, then the version when bumped). Never mutates r.
+local function applyChanges(r, changes, bumpVersion)
+  local next, written = {}, {}
+  for k, v in pairs(r) do next[k] = v end
+  for i = 1, #changes, 2 do
+    next[changes[i]] = changes[i + 1]
+    written[#written + 1] = changes[i]
+    written[#written + 1] = changes[i + 1]
+  end
+  if bumpVersion then
+    next.version = fmt(num(r.version) + 1)
+    written[#written + 1] = 'version'
+    written[#written + 1] = next.version
+  end
+  return next, written
+end
+
+-- 'until' is a Lua keyword: the field is always written p['until'].
+local function pointerState(p, now)
+  if now < num(p.graceUntil) then return 'grace' end
+  if now < num(p['until']) then return 'tombstone' end
+  return 'gone'
+end
+
+-- ---------------------------------------------------------------------------------------------------------
+-- Storage: keys, TTLs, loading and writing records. Not lifecycle rules: TTLs only collect garbage after the
+-- logical end that the functions above decide.
+-- ---------------------------------------------------------------------------------------------------------
+
 local function setTtl(key, ms) redis.call('PEXPIRE', key, string.format('%.0f', ms)) end
 
 -- Raises a key's TTL to at least ms; never shortens it (the user index outlives every member).
@@ -61,17 +139,12 @@ end
 -- immune to skew between the app's and Redis' clocks, and to virtual clocks in tests (a deadline in the real
 -- past would make PEXPIREAT delete a session that is logically alive).
 local function ttlUntil(deadline, now) return math.max(math.ceil(deadline - now), 0) + SLACK end
-local function sessionTtl(m, now)
-  return ttlUntil(math.min(num(m.idleExpiresAt), num(m.absoluteExpiresAt)), now)
-end
+local function sessionTtl(m, now) return ttlUntil(expiresAt(m), now) end
 local function indexTtl(m, now) return ttlUntil(num(m.absoluteExpiresAt), now) end
 
-local function isExpired(m, now)
-  return now >= num(m.idleExpiresAt) or now >= num(m.absoluteExpiresAt)
-end
-
 -- Classifies what is stored under key: 'none', 'bad' (foreign or corrupted: treated as no session),
--- 'pointer' or 'record'. Also returns the HGETALL reply and a field map.
+-- 'pointer' or 'record'. Also returns the HGETALL reply and a field map. Mirrors isSessionRecord() on what Lua
+-- can check without decoding data; TypeScript checks the rest on every record it gets back.
 local function load(key)
   local flat = redis.pcall('HGETALL', key)
   if type(flat) ~= 'table' or flat.err then return 'bad' end
@@ -79,12 +152,16 @@ local function load(key)
   local m = {}
   for i = 1, #flat, 2 do m[flat[i]] = flat[i + 1] end
   if m.successor ~= nil then
-    if num(m.graceUntil) and m.successor ~= '' then return 'pointer', flat, m end
+    -- A pointer written before 'until' existed is remembered for its grace window only.
+    if m['until'] == nil then m['until'] = m.graceUntil end
+    if m.successor ~= '' and num(m.graceUntil) and num(m['until']) then return 'pointer', flat, m end
     return 'bad'
   end
   for _, f in ipairs(NUMERIC) do if num(m[f]) == nil then return 'bad' end end
-  for _, f in ipairs(TEXT) do if m[f] == nil then return 'bad' end end
-  if m.userId == '' then return 'bad' end
+  for _, f in ipairs(REQUIRED) do if m[f] == nil then return 'bad' end end
+  if m.userId == '' or m.handle == '' then return 'bad' end
+  -- A record without a stage predates the field: it reads as complete.
+  if m.stage ~= nil and not contains(STAGES, m.stage) then return 'bad' end
   return 'record', flat, m
 end
 
@@ -94,15 +171,35 @@ local function hasObjectData(m)
   return string.sub(m.data, 1, 1) == '{' and (pcall(cjson.decode, m.data))
 end
 
--- Writes the field map back into the HGETALL reply, so the caller gets the record as stored now.
+-- Writes the field map back into the HGETALL reply, so the caller gets the record as stored now. Fields that
+-- the map gained (a changed field the stored record lacked, e.g. stage on a legacy record) are appended.
 local function flatten(m, flat)
-  for i = 1, #flat, 2 do flat[i + 1] = m[flat[i]] end
+  local seen = {}
+  for i = 1, #flat, 2 do
+    flat[i + 1] = m[flat[i]]
+    seen[flat[i]] = true
+  end
+  for k, v in pairs(m) do
+    if not seen[k] then
+      flat[#flat + 1] = k
+      flat[#flat + 1] = v
+    end
+  end
   return flat
 end
 
 local function removeRecord(id, key, m)
   redis.call('DEL', key)
   redis.call('ZREM', userKey(m.userId), id)
+end
+
+-- Follows a pointer one hop: returns the successor's id, key, and load() result. A successor that is itself a
+-- pointer is not followed further (it reads as no session).
+local function follow(m)
+  local id = m.successor
+  local key = sessionKey(id)
+  local kind, flat, sm = load(key)
+  return id, key, kind, flat, sm
 end
 
 -- Live sessions of a user in index order (createdAt, then id). Drops index entries whose session is gone,
@@ -136,18 +233,11 @@ local function liveMembers(uk, userId, now, full)
   return live
 end
 
--- Applies changes given as field/value pairs in ARGV from position first; returns them as a flat list.
-local function applyChanges(m, first)
-  local changes = {}
-  for i = first, #ARGV, 2 do
-    m[ARGV[i]] = ARGV[i + 1]
-    changes[#changes + 1] = ARGV[i]
-    changes[#changes + 1] = ARGV[i + 1]
-  end
-  m.version = fmt(num(m.version) + 1)
-  changes[#changes + 1] = 'version'
-  changes[#changes + 1] = m.version
-  return changes
+-- ARGV from position first on, as a list (changes arrive as field/value pairs at the end of ARGV).
+local function argvFrom(first)
+  local out = {}
+  for i = first, #ARGV do out[#out + 1] = ARGV[i] end
+  return out
 end
 `;
 
@@ -203,19 +293,18 @@ return { 'ok', evicted }
 `;
 
 /**
- * read. KEYS[1] = s:<id>. ARGV = prefix, id, now, now + idleTimeoutMs, touchIntervalMs.
- * Reply: `{'missing'}`, `{'expired', id, record}` or `{'active', id, viaGrace ('1'|'0'), record}`.
+ * read. KEYS[1] = s:<id>. ARGV = prefix, id, now, idleTimeoutMs, touchIntervalMs.
+ * Reply: `{'missing'}`, `{'tombstone'}`, `{'expired', id, record}` or `{'active', id, viaGrace ('1'|'0'), record}`.
  */
 export const READ_SCRIPT = `${PRELUDE}
 local key, id, now = KEYS[1], ARGV[2], num(ARGV[3])
 local kind, flat, m = load(key)
 local viaGrace = '0'
 if kind == 'pointer' then
-  if now >= num(m.graceUntil) then return { 'missing' } end
-  -- One hop only: a successor that is itself a pointer is not followed.
-  id = m.successor
-  key = sessionKey(id)
-  kind, flat, m = load(key)
+  local state = pointerState(m, now)
+  if state == 'tombstone' then return { 'tombstone' } end
+  if state ~= 'grace' then return { 'missing' } end
+  id, key, kind, flat, m = follow(m)
   viaGrace = '1'
 end
 if kind ~= 'record' then return { 'missing' } end
@@ -223,13 +312,12 @@ if isExpired(m, now) then
   removeRecord(id, key, m)
   return { 'expired', id, flat }
 end
-if now - num(m.lastSeenAt) >= num(ARGV[5]) then
-  -- The touch is part of the read: the steady-state cost of an authenticated request stays one command.
-  local idle = ARGV[4]
-  if num(idle) > num(m.absoluteExpiresAt) then idle = m.absoluteExpiresAt end
-  m.lastSeenAt = ARGV[3]
-  m.idleExpiresAt = idle
-  redis.call('HSET', key, 'lastSeenAt', m.lastSeenAt, 'idleExpiresAt', idle)
+-- The touch is part of the read: the steady-state cost of an authenticated request stays one command.
+local touch = touchChanges(m, now, num(ARGV[4]), num(ARGV[5]))
+if touch then
+  m.lastSeenAt = fmt(touch.lastSeenAt)
+  m.idleExpiresAt = fmt(touch.idleExpiresAt)
+  redis.call('HSET', key, 'lastSeenAt', m.lastSeenAt, 'idleExpiresAt', m.idleExpiresAt)
   setTtl(key, sessionTtl(m, now))
   flatten(m, flat)
 end
@@ -238,37 +326,47 @@ return { 'active', id, viaGrace, flat }
 
 /**
  * update (compare-and-set). KEYS[1] = s:<id>. ARGV = prefix, id, now, expectedVersion, then changes as
- * field/value pairs. Reply: `{'missing'}`, `{'conflict', record}` or `{'ok', record}`.
+ * field/value pairs. A remembered pointer (grace or tombstone) is followed one hop: writes of requests that were
+ * in flight during a rotation land on the successor (and conflict there, since the rotation bumped the version).
+ * Reply: `{'missing'}`, `{'conflict', id, record}` or `{'ok', id, record}`, id being where the session lives.
  */
 export const UPDATE_SCRIPT = `${PRELUDE}
 local key, id, now = KEYS[1], ARGV[2], num(ARGV[3])
 local kind, flat, m = load(key)
+if kind == 'pointer' then
+  if pointerState(m, now) == 'gone' then return { 'missing' } end
+  id, key, kind, flat, m = follow(m)
+end
 if kind ~= 'record' or not hasObjectData(m) then return { 'missing' } end
 if isExpired(m, now) then
   removeRecord(id, key, m)
   return { 'missing' }
 end
-if num(m.version) ~= num(ARGV[4]) then return { 'conflict', flat } end
-redis.call('HSET', key, unpack(applyChanges(m, 5)))
+if num(m.version) ~= num(ARGV[4]) then return { 'conflict', id, flat } end
+local written
+m, written = applyChanges(m, argvFrom(5), true)
+redis.call('HSET', key, unpack(written))
 setTtl(key, sessionTtl(m, now))
 extendTtl(userKey(m.userId), indexTtl(m, now))
-return { 'ok', flatten(m, flat) }
+return { 'ok', id, flatten(m, flat) }
 `;
 
 /**
- * rotate. KEYS[1] = s:<oldId>, KEYS[2] = s:<newId>. ARGV = prefix, oldId, newId, now, graceMs, now + graceMs,
- * then changes as field/value pairs. Reply: `{'missing'}`, `{'exists'}` (newId taken), `{'rotated', record}`
- * or `{'superseded', successorId, record}`.
+ * rotate. KEYS[1] = s:<oldId>, KEYS[2] = s:<newId>. ARGV = prefix, oldId, newId, now, graceUntil, until (from
+ * pointerWindows() in lib/core/lifecycle.ts), then changes as field/value pairs. Reply: `{'missing'}`,
+ * `{'exists'}` (newId taken), `{'tombstone'}`, `{'rotated', record}` or `{'superseded', successorId, record}`.
  */
 export const ROTATE_SCRIPT = `${PRELUDE}
 local oldKey, newKey, oldId, newId, now = KEYS[1], KEYS[2], ARGV[2], ARGV[3], num(ARGV[4])
 local kind, flat, m = load(oldKey)
 if kind == 'pointer' then
   -- Someone rotated first: name their successor, never mint a second one.
-  if now >= num(m.graceUntil) then return { 'missing' } end
-  local skind, sflat, sm = load(sessionKey(m.successor))
+  local state = pointerState(m, now)
+  if state == 'tombstone' then return { 'tombstone' } end
+  if state ~= 'grace' then return { 'missing' } end
+  local sid, _, skind, sflat, sm = follow(m)
   if skind ~= 'record' or isExpired(sm, now) then return { 'missing' } end
-  return { 'superseded', m.successor, sflat }
+  return { 'superseded', sid, sflat }
 end
 if kind ~= 'record' or not hasObjectData(m) then return { 'missing' } end
 if isExpired(m, now) then
@@ -278,21 +376,24 @@ end
 if redis.call('EXISTS', newKey) == 1 then return { 'exists' } end
 -- RENAME moves the hash without sending the data through Lua.
 redis.call('RENAME', oldKey, newKey)
-redis.call('HSET', newKey, unpack(applyChanges(m, 7)))
+local written
+m, written = applyChanges(m, argvFrom(7), true)
+redis.call('HSET', newKey, unpack(written))
 setTtl(newKey, sessionTtl(m, now))
 local uk = userKey(m.userId)
 redis.call('ZREM', uk, oldId)
 redis.call('ZADD', uk, m.createdAt, newId)
 extendTtl(uk, indexTtl(m, now))
-if num(ARGV[5]) > 0 then
-  redis.call('HSET', oldKey, 'successor', newId, 'graceUntil', ARGV[6])
-  setTtl(oldKey, ttlUntil(num(ARGV[6]), now))
-end
+-- Always a pointer, even with no grace window: then it is a tombstone at once, which writes still follow and
+-- which answers a losing request with 'tombstone' rather than 'missing'.
+redis.call('HSET', oldKey, 'successor', newId, 'graceUntil', ARGV[5], 'until', ARGV[6])
+setTtl(oldKey, ttlUntil(num(ARGV[6]), now))
 return { 'rotated', flatten(m, flat) }
 `;
 
 /**
- * destroy. KEYS[1] = s:<id>. ARGV = prefix, id. A pointer takes its successor with it.
+ * destroy. KEYS[1] = s:<id>. ARGV = prefix, id. A pointer takes its successor with it. The contract gives destroy
+ * no `now`, so every pointer still stored counts as remembered (its key lives until `until` plus the GC slack).
  * Reply: `{'none'}` or `{'deleted', record}`.
  */
 export const DESTROY_SCRIPT = `${PRELUDE}
@@ -304,10 +405,9 @@ if kind == 'record' then
 end
 if kind == 'pointer' then
   redis.call('DEL', key)
-  local skey = sessionKey(m.successor)
-  local skind, sflat, sm = load(skey)
+  local sid, skey, skind, sflat, sm = follow(m)
   if skind == 'record' then
-    removeRecord(m.successor, skey, sm)
+    removeRecord(sid, skey, sm)
     return { 'deleted', sflat }
   end
   return { 'none' }
@@ -389,8 +489,8 @@ for _, id in ipairs(redis.call('ZRANGE', uk, 0, -1)) do
   local key = sessionKey(id)
   local kind, flat, m = load(key)
   if kind == 'record' and m.userId == userId then
-    redis.call('HSET', key, 'rotateRequired', '1', 'rolesVersion', fmt(num(m.rolesVersion) + 1),
-      'version', fmt(num(m.version) + 1))
+    local _, written = applyChanges(m, { 'rotateRequired', '1', 'rolesVersion', fmt(num(m.rolesVersion) + 1) }, true)
+    redis.call('HSET', key, unpack(written))
     marked = marked + 1
   else
     redis.call('ZREM', uk, id)

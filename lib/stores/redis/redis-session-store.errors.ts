@@ -1,6 +1,11 @@
+import { SessionStoreConnectionError } from '../../core/errors';
+
 /**
- * A Redis session store operation failed. The store never turns a failure into "no session": callers (the
- * session module) see this error and answer 503, failing closed.
+ * Redis answered, but not as the store expects: an error reply (out of memory, read-only replica, a script
+ * error), a reply of the wrong shape, or an id that is already taken. Not a connectivity problem, so the module
+ * reports it as a bug (500, logged with its stack), never as "try again later".
+ *
+ * Connectivity failures are {@link RedisStoreUnavailableError} instead, which does not extend this class.
  */
 export class RedisSessionStoreError extends Error {
   /** Stable, machine-readable code for logs and metrics. */
@@ -15,7 +20,7 @@ export class RedisSessionStoreError extends Error {
   static commandFailed(operation: string, cause: unknown): RedisSessionStoreError {
     return new RedisSessionStoreError(
       `Redis session store: ${operation} failed because Redis answered with an error: ${messageOf(cause)}. ` +
-        'Check the Redis server log and its state (memory limit, replica in read-only mode, loading a dataset).',
+        'Check the Redis server log and its state (memory limit, replica in read-only mode).',
       { cause },
     );
   }
@@ -30,9 +35,19 @@ export class RedisSessionStoreError extends Error {
   }
 }
 
-/** Redis cannot be reached: down, restarting, unreachable over the network, or the client is closed. */
-export class RedisStoreUnavailableError extends RedisSessionStoreError {
-  override readonly code: string = 'REDIS_SESSION_STORE_UNAVAILABLE';
+/**
+ * Redis cannot be reached: down, restarting, unreachable over the network, the connection dropped, or the
+ * client is not connected. A {@link SessionStoreConnectionError}, so the module answers 503 and recovers by
+ * itself when Redis is back.
+ */
+export class RedisStoreUnavailableError extends SessionStoreConnectionError {
+  /** Stable, machine-readable code for logs and metrics. */
+  readonly code: string = 'REDIS_SESSION_STORE_UNAVAILABLE';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
 
   /**
    * @param operation the store method that failed (`read`, `create`...)
@@ -45,6 +60,23 @@ export class RedisStoreUnavailableError extends RedisSessionStoreError {
         (hint ??
           'Check that Redis is running and reachable from this host (address, port, firewall, TLS, password). ' +
             'The store reconnects by itself when Redis is back.'),
+      { cause },
+    );
+  }
+
+  /**
+   * The first connection failed: what `connect()` rejects with at start-up, so the message names where the store
+   * looked and what to check.
+   *
+   * @param target the URL without credentials
+   * @param timeoutMs the `connectTimeoutMs` that ran out (ms)
+   * @param reason why the last attempt failed, in words (`connection refused`, `host not found`...)
+   */
+  static notAnswering(target: string, timeoutMs: number, reason: string, cause: unknown): RedisStoreUnavailableError {
+    return new RedisStoreUnavailableError(
+      `Redis session store: Redis at ${target} did not answer within ${timeoutMs} ms (${reason}). ` +
+        'Check that Redis is running and reachable from this host, and that the `url` option (often REDIS_URL) ' +
+        'points to it; raise connectTimeoutMs only if Redis is known to start slowly.',
       { cause },
     );
   }

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { createClient } from 'redis';
-import { SESSION_NUMBER_FIELDS, SessionChanges, SessionRecord, isSessionRecord } from '../../core/session-record';
+import { pointerWindows } from '../../core/lifecycle';
+import { SessionChanges, SessionRecord, isSessionRecord } from '../../core/session-record';
 import {
   CounterState,
   CreateOptions,
@@ -27,6 +28,7 @@ import {
   ROTATE_SCRIPT,
   UPDATE_SCRIPT,
 } from './redis-scripts';
+import { decodeRecord, encodeChanges, encodeRecord, num, parseNumber, text } from './redis-record-codec';
 import { RedisSessionStoreError, RedisStoreTimeoutError, RedisStoreUnavailableError } from './redis-session-store.errors';
 
 /**
@@ -36,6 +38,10 @@ import { RedisSessionStoreError, RedisStoreTimeoutError, RedisStoreUnavailableEr
  * The client must be connected (`await client.connect()`) and stay connected; the store never closes it.
  * Attach your own `'error'` listener to it: node-redis emits `'error'` on every dropped connection, and an
  * EventEmitter without a listener crashes the process.
+ *
+ * Failures it rejects with become {@link RedisStoreUnavailableError} (503) when they are node-redis' connection
+ * errors (by class name: `ClientOfflineError`, `SocketClosedUnexpectedlyError`...) or carry a Node socket error
+ * `code` (`ECONNREFUSED`, `ECONNRESET`...); anything else is reported as the error it is (a bug, 500).
  */
 export interface RedisSessionClient {
   /** Sends one command (`['EVALSHA', sha, ...]`) and resolves with Redis' reply. `timeout` is in ms. */
@@ -70,8 +76,9 @@ export interface RedisSessionStoreOptions {
    */
   commandTimeoutMs?: number;
   /**
-   * How long (ms) {@link RedisSessionStore.connect} keeps retrying the first connection of a store-owned
-   * client before it rejects. Later outages are retried forever. Ignored with `client`. Default 10000 ms.
+   * How long (ms) {@link RedisSessionStore.connect} may take, retries included, for the first connection of a
+   * store-owned client before it rejects (so a wrong URL stops start-up with a clear message). Later outages are
+   * retried forever. Ignored with `client`. Default 10000 ms.
    */
   connectTimeoutMs?: number;
 }
@@ -86,22 +93,6 @@ export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 2000;
 export const DEFAULT_REDIS_CONNECT_TIMEOUT_MS = 10_000;
 /** Longest pause (ms) between two reconnection attempts of a store-owned client. */
 export const MAX_RECONNECT_DELAY_MS = 2000;
-
-/** The fields `update` and `rotate` may write: anything else (e.g. `successor`) could corrupt the layout. */
-const CHANGEABLE = new Set<keyof SessionChanges>([
-  'data',
-  'aal',
-  'authenticatedAt',
-  'idleExpiresAt',
-  'absoluteExpiresAt',
-  'lastSeenAt',
-  'rotatedAt',
-  'rolesVersion',
-  'rotateRequired',
-]);
-
-/** Decimal number as JavaScript prints it; rejects '', ' 1', '0x10', 'Infinity', which Number() would take. */
-const NUMBER_TEXT = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 class LuaScript {
   readonly sha1: string;
@@ -134,16 +125,20 @@ type OwnedClient = ReturnType<typeof createClient>;
  *
  * Every operation is one round trip: one Lua script (EVALSHA; EVAL once after a Redis restart or SCRIPT
  * FLUSH), which Redis runs atomically. An authenticated read, including a due idle touch, is exactly one
- * command. Decisions follow the `now` the caller passes; Redis TTLs only collect garbage after the logical
- * expiry. Corrupted or foreign data reads as no session; an unreachable Redis throws
- * {@link RedisStoreUnavailableError} (never "no session"), so the module fails closed with a 503.
+ * command. Decisions follow the `now` the caller passes and the rules of `lib/core/lifecycle.ts` (the scripts
+ * carry a copy, checked against it by a test); Redis TTLs only collect garbage after the logical end.
+ * Corrupted or foreign data reads as no session. An unreachable Redis throws {@link RedisStoreUnavailableError},
+ * a `SessionStoreConnectionError` (never "no session"), so the module fails closed with a 503.
  *
  * Keys, under `prefix`: `s:<id>` a session (hash; `data` kept as JSON text) or a rotation pointer
- * (hash `{successor, graceUntil}`); `u:<userId>` the user's sessions (sorted set scored by `createdAt`,
- * pruned as it is read); `c:<key>` a counter (hash `{count, resetAt}`). Every key written has a TTL.
+ * (hash `{successor, graceUntil, until}`, kept until `until`); `u:<userId>` the user's sessions (sorted set
+ * scored by `createdAt`, pruned as it is read); `c:<key>` a counter (hash `{count, resetAt}`). Every key written
+ * has a TTL.
  *
  * @example
- * // The store creates, owns and closes its client:
+ * // The store creates, owns and closes its client; SessionModule connects it at start-up:
+ * SessionModule.forRoot({ store: new RedisSessionStore({ url: process.env.REDIS_URL }) });
+ * // Outside the module, connect it yourself:
  * const store = await RedisSessionStore.connect({ url: 'redis://redis.internal:6379' });
  * // Or with a client you own (the store never closes it):
  * const client = createClient({ url, disableOfflineQueue: true });
@@ -166,12 +161,13 @@ export class RedisSessionStore extends SessionStore {
   private everReady = false;
   private connectionLost = false;
   private closed = false;
-  /** Message of the owned client's latest connection error, quoted while Redis is unreachable. */
-  private lastError: string | undefined;
+  /** The owned client's latest connection error, quoted while Redis is unreachable. */
+  private lastError: unknown;
 
   /**
-   * Creates the store. With `url` (or neither option) the store's own client is not connected yet: call
-   * {@link connect}, or use the static {@link RedisSessionStore.connect}, before the first operation.
+   * Creates the store. With `url` (or neither option) the store's own client is not connected yet: the session
+   * module calls {@link connect} at start-up; elsewhere call it yourself, or use the static
+   * {@link RedisSessionStore.connect}, before the first operation.
    */
   constructor(options: RedisSessionStoreOptions = {}) {
     super();
@@ -198,9 +194,9 @@ export class RedisSessionStore extends SessionStore {
       this.target = 'the Redis client passed to RedisSessionStore';
     } else {
       const url = options.url ?? DEFAULT_REDIS_URL;
+      this.target = redactUrl(url);
       this.owned = this.createOwnedClient(url);
       this.client = this.owned;
-      this.target = redactUrl(url);
     }
   }
 
@@ -222,18 +218,21 @@ export class RedisSessionStore extends SessionStore {
   }
 
   /**
-   * Connects the store's own client, retrying for `connectTimeoutMs`, then checks that Redis answers. With a
-   * client you passed, only checks that it answers (connecting it is yours to do). Safe to call again.
+   * Connects the store's own client, retrying for `connectTimeoutMs` (default 10000 ms), then checks that Redis
+   * answers. With a client you passed, only checks that it answers (connecting it is yours to do). Safe to call
+   * again, and again after it failed. Once connected, the client reconnects by itself after any outage.
    *
-   * @throws RedisStoreUnavailableError when Redis cannot be reached in time.
+   * @throws RedisStoreUnavailableError when Redis cannot be reached in time, with a message naming the URL
+   * (without credentials) and what to check.
+   * @throws RedisSessionStoreError when Redis answers but refuses the connection (wrong user name or password).
    */
-  async connect(): Promise<void> {
+  override async connect(): Promise<void> {
     if (this.closed) throw this.closedError('connect');
-    if (this.owned && !this.owned.isOpen) {
+    if (this.owned && (!this.owned.isOpen || this.connecting)) {
       this.connecting ??= this.openOwnedClient(this.owned).finally(() => {
         this.connecting = undefined;
       });
-      await this.connecting;
+      return this.connecting;
     }
     await this.ping();
   }
@@ -244,7 +243,7 @@ export class RedisSessionStore extends SessionStore {
     const reply = await this.eval(
       SCRIPTS.create,
       [this.sessionKey(id), this.userKey(record.userId)],
-      [id, num(options.now), num(options.maxConcurrent), ...encodeRecord(record)],
+      [id, num(options.now, 'now'), num(options.maxConcurrent, 'maxConcurrent'), ...encodeRecord(record)],
     );
     const [status, evicted] = asTuple(reply, 'create');
     if (status === 'exists') {
@@ -259,10 +258,11 @@ export class RedisSessionStore extends SessionStore {
     const reply = await this.eval(
       SCRIPTS.read,
       [this.sessionKey(id)],
-      [id, num(options.now), num(options.now + options.idleTimeoutMs), num(options.touchIntervalMs)],
+      [id, num(options.now, 'now'), num(options.idleTimeoutMs, 'idleTimeoutMs'), num(options.touchIntervalMs, 'touchIntervalMs')],
     );
     const [status, ...rest] = asTuple(reply, 'read');
     if (status === 'missing') return { status: 'missing' };
+    if (status === 'tombstone') return { status: 'tombstone' };
     if (status === 'expired') {
       const record = decodeRecord(rest[1]);
       return record ? { status: 'expired', record } : { status: 'missing' };
@@ -280,26 +280,34 @@ export class RedisSessionStore extends SessionStore {
     const reply = await this.eval(
       SCRIPTS.update,
       [this.sessionKey(id)],
-      [id, num(now), num(expectedVersion), ...encodeChanges(changes, 'update')],
+      [id, num(now, 'now'), num(expectedVersion, 'expectedVersion'), ...encodeChanges(changes, 'update')],
     );
-    const [status, flat] = asTuple(reply, 'update');
+    const [status, at, flat] = asTuple(reply, 'update');
     if (status === 'missing') return { status: 'missing' };
     if (status !== 'ok' && status !== 'conflict') throw RedisSessionStoreError.unexpectedReply('update', reply);
     const record = decodeRecord(flat);
-    return record ? { status, record } : { status: 'missing' };
+    return record ? { status, id: asText(at, 'update'), record } : { status: 'missing' };
   }
 
   async rotate(oldId: string, newId: string, options: RotateOptions): Promise<RotateResult> {
     assertId(oldId, 'rotate');
     assertId(newId, 'rotate');
-    const graceMs = Math.max(0, options.graceMs);
+    const { graceUntil, until } = pointerWindows(options.now, options.graceMs);
     const reply = await this.eval(
       SCRIPTS.rotate,
       [this.sessionKey(oldId), this.sessionKey(newId)],
-      [oldId, newId, num(options.now), num(graceMs), num(options.now + graceMs), ...encodeChanges(options.changes, 'rotate')],
+      [
+        oldId,
+        newId,
+        num(options.now, 'now'),
+        num(graceUntil, 'graceMs'),
+        num(until, 'graceMs'),
+        ...encodeChanges(options.changes, 'rotate'),
+      ],
     );
     const [status, ...rest] = asTuple(reply, 'rotate');
     if (status === 'missing') return { status: 'missing' };
+    if (status === 'tombstone') return { status: 'tombstone' };
     if (status === 'exists') {
       throw new RedisSessionStoreError('RedisSessionStore.rotate: the new id is already in use; ids must be fresh');
     }
@@ -321,7 +329,7 @@ export class RedisSessionStore extends SessionStore {
   }
 
   async listByUser(userId: string, now: number): Promise<StoredSession[]> {
-    const reply = await this.eval(SCRIPTS.listByUser, [this.userKey(userId)], [userId, num(now)]);
+    const reply = await this.eval(SCRIPTS.listByUser, [this.userKey(userId)], [userId, num(now, 'now')]);
     return asList(reply, 'listByUser').flatMap((entry) => {
       const [id, flat] = asTuple(entry, 'listByUser');
       const record = decodeRecord(flat);
@@ -349,12 +357,12 @@ export class RedisSessionStore extends SessionStore {
   }
 
   async countByUser(userId: string, now: number): Promise<number> {
-    const reply = await this.eval(SCRIPTS.countByUser, [this.userKey(userId)], [userId, num(now)]);
+    const reply = await this.eval(SCRIPTS.countByUser, [this.userKey(userId)], [userId, num(now, 'now')]);
     return asCount(reply, 'countByUser');
   }
 
   async increment(key: string, windowMs: number, now: number): Promise<CounterState> {
-    const reply = await this.eval(SCRIPTS.increment, [this.counterKey(key)], [num(now), num(now + windowMs)]);
+    const reply = await this.eval(SCRIPTS.increment, [this.counterKey(key)], [num(now, 'now'), num(now + windowMs, 'windowMs')]);
     const [count, resetAt] = asTuple(reply, 'increment').map((v) => parseNumber(asText(v, 'increment')));
     if (!Number.isFinite(count) || !Number.isFinite(resetAt)) {
       throw RedisSessionStoreError.unexpectedReply('increment', reply);
@@ -380,7 +388,7 @@ export class RedisSessionStore extends SessionStore {
     this.closed = true;
     await Promise.allSettled([...this.inflight]);
     // destroy(), not close(): close() waits for replies that a stalled Redis may never send, and every
-    // caller has already had its answer or its timeout.
+    // caller has already had its answer or its timeout. Also stops a first connection still retrying.
     if (this.owned?.isOpen) this.owned.destroy();
   }
 
@@ -459,30 +467,50 @@ export class RedisSessionStore extends SessionStore {
     return result;
   }
 
+  /**
+   * Sorts a failure into the two kinds the module answers differently: Redis not reachable (a
+   * {@link RedisStoreUnavailableError}, 503, heals by itself) and everything else (a {@link RedisSessionStoreError}
+   * or the error itself, reported as a bug).
+   */
   private translate(operation: string, err: unknown): Error {
-    if (err instanceof RedisSessionStoreError) return err;
-    if (isErrorReply(err)) return RedisSessionStoreError.commandFailed(operation, err);
-    const name = errorName(err);
-    if (name === 'TimeoutError') return RedisStoreTimeoutError.timedOut(operation, this.target, this.commandTimeoutMs);
-    if (name === 'ClientClosedError') {
+    if (err instanceof RedisSessionStoreError || err instanceof RedisStoreUnavailableError) return err;
+    if (isErrorReply(err)) {
+      const word = errorMessage(err).split(' ', 1)[0];
+      if (!TRANSIENT_REPLIES.has(word)) return RedisSessionStoreError.commandFailed(operation, err);
+      return RedisStoreUnavailableError.create(
+        operation,
+        this.target,
+        err,
+        'Redis is up but not serving yet (loading its dataset, a long script, a failover); this passes by itself.',
+      );
+    }
+    if (hasErrorClass(err, TIMEOUT_ERRORS)) return RedisStoreTimeoutError.timedOut(operation, this.target, this.commandTimeoutMs);
+    if (hasErrorClass(err, ['ClientClosedError'])) {
       if (this.closed) return this.closedError(operation);
       return RedisStoreUnavailableError.create(
         operation,
         this.target,
         err,
         this.owned
-          ? 'The store is not connected: call `await store.connect()` or create it with `await RedisSessionStore.connect(options)`.'
+          ? 'The store is not connected: call `await store.connect()` (SessionModule does it at start-up) or create it ' +
+              'with `await RedisSessionStore.connect(options)`.'
           : 'The client you passed is not connected: call `await client.connect()` before using the store.',
       );
     }
-    const lost = this.owned && name === 'ClientOfflineError' && this.lastError ? ` Last connection error: ${this.lastError}.` : '';
-    return RedisStoreUnavailableError.create(
-      operation,
-      this.target,
-      err,
-      'Check that Redis is running and reachable from this host (address, port, firewall, TLS, password); ' +
-        `the store reconnects by itself when Redis is back.${lost}`,
-    );
+    if (hasErrorClass(err, CONNECTION_ERRORS) || SOCKET_ERROR_CODES.has(errorCode(err))) {
+      const last = this.owned && this.lastError !== undefined ? ` Last connection error: ${errorMessage(this.lastError)}.` : '';
+      return RedisStoreUnavailableError.create(
+        operation,
+        this.target,
+        err,
+        'Check that Redis is running and reachable from this host (address, port, firewall, TLS, password); ' +
+          `the store reconnects by itself when Redis is back.${last}`,
+      );
+    }
+    // Not a connectivity failure: a bug or a misuse, which must surface as such (never as a 503).
+    return err instanceof Error
+      ? err
+      : new RedisSessionStoreError(`Redis session store: ${operation} failed: ${errorMessage(err)}`, { cause: err });
   }
 
   private closedError(operation: string): RedisStoreUnavailableError {
@@ -495,31 +523,43 @@ export class RedisSessionStore extends SessionStore {
   }
 
   private createOwnedClient(url: string): OwnedClient {
-    const client = createClient({
-      url,
-      // Fail fast while disconnected: a queued command would hold the request until Redis is back.
-      disableOfflineQueue: true,
-      socket: {
-        connectTimeout: this.commandTimeoutMs,
-        reconnectStrategy: (retries, cause) => {
-          // The first connection gives up after connectTimeoutMs, so a wrong URL fails start-up clearly;
-          // once connected, outages are retried forever and the store heals by itself.
-          // A new Error, not `cause`: node-redis checks `instanceof Error`, which fails for errors from another
-          // realm (Node's net module under jest's VM), and it would then retry forever.
-          if (!this.everReady && performance.now() >= this.connectDeadline) {
-            return new Error(`gave up connecting after ${this.connectTimeoutMs} ms: ${errorMessage(cause)}`);
-          }
-          return Math.min(retries * 100, MAX_RECONNECT_DELAY_MS);
+    let client: OwnedClient;
+    try {
+      client = createClient({
+        url,
+        // Fail fast while disconnected: a queued command would hold the request until Redis is back.
+        disableOfflineQueue: true,
+        socket: {
+          connectTimeout: Math.min(this.commandTimeoutMs, this.connectTimeoutMs),
+          reconnectStrategy: (retries, cause) => {
+            // The first connection gives up after connectTimeoutMs, so a wrong URL fails start-up clearly;
+            // once connected, outages are retried forever and the store heals by itself.
+            // A new Error, not `cause`: node-redis checks `instanceof Error`, which fails for errors from another
+            // realm (Node's net module under jest's VM), and it would then retry forever.
+            if (!this.everReady && performance.now() >= this.connectDeadline) {
+              return new Error(`gave up connecting after ${this.connectTimeoutMs} ms: ${errorMessage(cause)}`);
+            }
+            // Redis answered the handshake with a refusal (wrong password or user): at start-up, waiting out
+            // connectTimeoutMs would only delay the message.
+            if (!this.everReady && isErrorReply(cause)) return new Error(`Redis refused the connection: ${errorMessage(cause)}`);
+            return Math.min(retries * 100, MAX_RECONNECT_DELAY_MS);
+          },
         },
-      },
-    });
+      });
+    } catch (err) {
+      // node-redis' message ("Invalid URL") names neither the option nor the expected form.
+      throw new TypeError(
+        `RedisSessionStore: url ${this.target} is not a Redis URL (${errorMessage(err)}); use redis://HOST:PORT or rediss://HOST:PORT ` +
+          '(credentials as redis://USER:PASSWORD@HOST:PORT, a database as redis://HOST:PORT/DB).',
+      );
+    }
     // Without a listener, node-redis' 'error' event (emitted on every dropped connection) would crash the
     // process. Log once per outage, not once per reconnection attempt.
     client.on('error', (err: unknown) => {
-      this.lastError = errorMessage(err);
+      this.lastError = err;
       if (this.everReady && !this.connectionLost && !this.closed) {
         this.connectionLost = true;
-        this.logger.warn(`Lost the connection to Redis at ${this.target} (${this.lastError}); reconnecting`);
+        this.logger.warn(`Lost the connection to Redis at ${this.target} (${errorMessage(err)}); reconnecting`);
       }
     });
     client.on('ready', () => {
@@ -531,112 +571,110 @@ export class RedisSessionStore extends SessionStore {
     return client;
   }
 
+  /**
+   * The first connection of the store's own client, up to an answered PING, bounded by `connectTimeoutMs` as a
+   * whole: node-redis' own retries would overrun it by a socket timeout plus a backoff delay (a host that drops
+   * packets), and a port where something silent listens would hang on the PING.
+   */
   private async openOwnedClient(client: OwnedClient): Promise<void> {
     this.connectDeadline = performance.now() + this.connectTimeoutMs;
+    this.lastError = undefined;
+    const noReply = new Error('no reply');
+    let timer: NodeJS.Timeout | undefined;
+    const opening = client.connect().then(() => this.ping());
+    // Settled either way below; a late rejection after the deadline must not go unhandled.
+    opening.catch(() => undefined);
     try {
-      await client.connect();
+      await Promise.race([
+        opening,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(noReply), this.connectTimeoutMs);
+        }),
+      ]);
     } catch (err) {
-      // ReconnectStrategyError carries the socket's own error (ECONNREFUSED...), the useful part.
-      const cause = isObject(err) && 'socketError' in err ? err.socketError : err;
-      throw RedisStoreUnavailableError.create(
-        'connect',
-        this.target,
-        cause,
-        `Gave up after ${this.connectTimeoutMs} ms (connectTimeoutMs). Check that Redis is running and ` +
-          'reachable from this host (address, port, firewall, TLS, password) and that the url is right.',
-      );
+      // Stop the background retries: the caller decides whether to call connect() again.
+      if (client.isOpen) client.destroy();
+      throw this.connectFailure(err === noReply ? (this.lastError ?? err) : err);
+    } finally {
+      clearTimeout(timer);
     }
   }
+
+  /** The start-up error: where the store looked, why it failed in words, and what to check. */
+  private connectFailure(err: unknown): Error {
+    // ReconnectStrategyError carries the socket's own error (ECONNREFUSED...), the useful part.
+    let cause = isObject(err) && 'socketError' in err ? err.socketError : err;
+    if (cause instanceof RedisSessionStoreError && cause.cause !== undefined) cause = cause.cause;
+    if (isErrorReply(cause)) {
+      // Redis answered, with a refusal: not a connectivity problem, and more retries would not help.
+      return new RedisSessionStoreError(
+        `Redis session store: Redis at ${this.target} refused the connection (${errorMessage(cause)}). Check the user ` +
+          "name and password in the url (redis://USER:PASSWORD@HOST:PORT) against the server's requirepass or ACL.",
+        { cause },
+      );
+    }
+    const reason =
+      cause instanceof RedisStoreTimeoutError
+        ? `connected, but no reply to PING within ${this.commandTimeoutMs} ms (commandTimeoutMs)`
+        : describeFailure(cause);
+    return RedisStoreUnavailableError.notAnswering(this.target, this.connectTimeoutMs, reason, cause);
+  }
+}
+
+/** Error replies that mean "not now" rather than "wrong": Redis is up but not serving yet. */
+const TRANSIENT_REPLIES = new Set(['LOADING', 'BUSY', 'MASTERDOWN', 'TRYAGAIN', 'CLUSTERDOWN']);
+
+/** node-redis classes for a command that got no answer in time (its subclasses included). */
+const TIMEOUT_ERRORS = ['TimeoutError'];
+
+/** node-redis classes for "no connection": not connected yet, dropped, timed out while connecting, given up. */
+const CONNECTION_ERRORS = [
+  'ClientOfflineError',
+  'SocketClosedUnexpectedlyError',
+  'DisconnectsClientError',
+  'ReconnectStrategyError',
+  'ConnectionTimeoutError',
+  'SocketTimeoutError',
+];
+
+/** Node socket error codes, for clients that pass them through. */
+const SOCKET_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/** Socket error codes in words, for the start-up message. */
+const SOCKET_ERROR_WORDS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+};
+
+/** Why the first connection failed, in words: the socket code translated, else the error's message. */
+function describeFailure(cause: unknown): string {
+  const words = SOCKET_ERROR_WORDS[errorCode(cause)];
+  if (words) return words;
+  if (hasErrorClass(cause, ['ConnectionTimeoutError'])) return 'connection timed out';
+  return errorMessage(cause);
 }
 
 function assertId(id: string, operation: string): void {
   if (typeof id !== 'string' || id.length === 0) {
     throw new TypeError(`RedisSessionStore.${operation}: the session id must be a non-empty string`);
   }
-}
-
-/** Numbers travel as JavaScript prints them; Lua parses that back exactly. */
-function num(value: number): string {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new TypeError(`RedisSessionStore: expected a finite number, got ${String(value)}`);
-  }
-  return String(value);
-}
-
-function encodeRecord(r: SessionRecord): string[] {
-  const out: string[] = ['handle', r.handle, 'userId', r.userId];
-  for (const f of SESSION_NUMBER_FIELDS) out.push(f, num(r[f]));
-  out.push('rotateRequired', r.rotateRequired ? '1' : '0', 'ip', r.ip, 'userAgent', r.userAgent);
-  out.push('data', JSON.stringify(r.data));
-  return out;
-}
-
-function encodeChanges(changes: SessionChanges, operation: string): string[] {
-  const out: string[] = [];
-  for (const [key, value] of Object.entries(changes ?? {})) {
-    if (value === undefined) continue;
-    if (!CHANGEABLE.has(key as keyof SessionChanges)) {
-      throw new TypeError(`RedisSessionStore.${operation}: "${key}" cannot be changed (allowed: ${[...CHANGEABLE].join(', ')})`);
-    }
-    if (key === 'data') {
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        throw new TypeError(`RedisSessionStore.${operation}: data must be a plain object`);
-      }
-      out.push(key, JSON.stringify(value));
-    } else if (key === 'rotateRequired') {
-      if (typeof value !== 'boolean') throw new TypeError(`RedisSessionStore.${operation}: rotateRequired must be a boolean`);
-      out.push(key, value ? '1' : '0');
-    } else {
-      out.push(key, num(value as number));
-    }
-  }
-  return out;
-}
-
-/**
- * Rebuilds a record from an HGETALL reply, or null when it is not a well-formed record (corrupted or
- * foreign data reads as no session, never as a crash).
- */
-function decodeRecord(flat: unknown): SessionRecord | null {
-  if (!Array.isArray(flat) || flat.length % 2 !== 0) return null;
-  const fields = new Map<string, string>();
-  for (let i = 0; i < flat.length; i += 2) fields.set(text(flat[i]), text(flat[i + 1]));
-  let data: unknown;
-  try {
-    data = JSON.parse(fields.get('data') ?? '');
-  } catch {
-    return null;
-  }
-  const flag = fields.get('rotateRequired');
-  const record = {
-    handle: fields.get('handle'),
-    userId: fields.get('userId'),
-    createdAt: parseNumber(fields.get('createdAt')),
-    lastSeenAt: parseNumber(fields.get('lastSeenAt')),
-    idleExpiresAt: parseNumber(fields.get('idleExpiresAt')),
-    absoluteExpiresAt: parseNumber(fields.get('absoluteExpiresAt')),
-    authenticatedAt: parseNumber(fields.get('authenticatedAt')),
-    rotatedAt: parseNumber(fields.get('rotatedAt')),
-    aal: parseNumber(fields.get('aal')),
-    rolesVersion: parseNumber(fields.get('rolesVersion')),
-    rotateRequired: flag === '1' ? true : flag === '0' ? false : undefined,
-    ip: fields.get('ip'),
-    userAgent: fields.get('userAgent'),
-    version: parseNumber(fields.get('version')),
-    data,
-  };
-  return isSessionRecord(record) ? record : null;
-}
-
-function parseNumber(value: string | undefined): number {
-  return value !== undefined && NUMBER_TEXT.test(value) ? Number(value) : NaN;
-}
-
-/** Replies are strings; a client mapping bulk strings to Buffers still works. */
-function text(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (Buffer.isBuffer(value)) return value.toString('utf8');
-  return String(value);
 }
 
 function asText(value: unknown, operation: string): string {
@@ -677,28 +715,41 @@ function errorName(err: unknown): string {
   return isObject(err) && typeof err.constructor === 'function' ? err.constructor.name : '';
 }
 
+function errorCode(err: unknown): string {
+  return isObject(err) && typeof err.code === 'string' ? err.code : '';
+}
+
 function isNoScript(err: unknown): boolean {
   return errorMessage(err).startsWith('NOSCRIPT');
 }
 
 /**
- * Redis answered with an error (as opposed to not answering). Checked by class name along the prototype
- * chain, so a client from another node-redis major (its own ErrorReply class) is recognised too.
+ * Whether the error's class, or one it extends, has one of these names. By name along the prototype chain, so a
+ * client from another node-redis major (its own classes) is recognised too.
  */
-function isErrorReply(err: unknown): boolean {
+function hasErrorClass(err: unknown, names: readonly string[]): boolean {
   for (let proto = isObject(err) ? Object.getPrototypeOf(err) : null; proto; proto = Object.getPrototypeOf(proto)) {
-    if (proto.constructor?.name === 'ErrorReply') return true;
+    if (names.includes(proto.constructor?.name)) return true;
   }
   return false;
 }
 
-/** The URL without its password, for error messages and logs. */
+/** Redis answered with an error (as opposed to not answering). */
+function isErrorReply(err: unknown): boolean {
+  return hasErrorClass(err, ['ErrorReply']);
+}
+
+/**
+ * The URL without its credentials (user name and password), for error messages and logs: they end up in log
+ * files and error trackers.
+ */
 function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
+    parsed.username = '';
+    parsed.password = '';
     return parsed.toString();
   } catch {
-    return 'the configured url (unparseable)';
+    return '(unparseable, not shown)';
   }
 }

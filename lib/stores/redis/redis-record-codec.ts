@@ -1,0 +1,152 @@
+/**
+ * How a {@link SessionRecord} is laid out in a Redis hash, field by field, and back. The field lists come from
+ * `lib/core/session-record.ts` (numbers) or are checked by the compiler against its types (the rest), so a field
+ * added to the record cannot be forgotten here.
+ *
+ * @internal Not part of the public API: the Redis store and its scripts are the only users.
+ */
+import { SESSION_NUMBER_FIELDS, SESSION_STAGES, SessionChanges, SessionRecord, isSessionRecord } from '../../core/session-record';
+
+type NumberField = (typeof SESSION_NUMBER_FIELDS)[number];
+type OtherField = Exclude<keyof SessionRecord, NumberField>;
+
+/**
+ * How each non-numeric field is stored: `text` as is, `flag` as '1'/'0', `json` as its JSON text (Lua never
+ * decodes it, so the data is stored byte for byte), `stage` as the word. Typed over the record's keys, so a new
+ * field of {@link SessionRecord} is a compile error until it is given a kind here.
+ */
+const FIELD_KINDS: { readonly [K in OtherField]-?: 'text' | 'flag' | 'json' | 'stage' } = {
+  handle: 'text',
+  userId: 'text',
+  rotateRequired: 'flag',
+  stage: 'stage',
+  ip: 'text',
+  userAgent: 'text',
+  data: 'json',
+};
+
+/**
+ * The fields `update` and `rotate` may write; anything else (e.g. `successor`, `version`) could corrupt the
+ * layout. Typed as exactly the keys of {@link SessionChanges}: a key missing or extra here is a compile error, so
+ * the set follows the type.
+ */
+const CHANGEABLE: { readonly [K in keyof SessionChanges]-?: true } = {
+  data: true,
+  aal: true,
+  authenticatedAt: true,
+  idleExpiresAt: true,
+  absoluteExpiresAt: true,
+  lastSeenAt: true,
+  rotatedAt: true,
+  rolesVersion: true,
+  rotateRequired: true,
+  stage: true,
+};
+
+/**
+ * The stage of a stored record that has none: it was written before `stage` existed, when every session was
+ * fully authenticated.
+ */
+export const LEGACY_STAGE = 'complete';
+
+/** Fields every stored record has, numbers excepted (see `SESSION_NUMBER_FIELDS`). `stage` may be absent (legacy). */
+export const REQUIRED_TEXT_FIELDS: readonly string[] = (Object.keys(FIELD_KINDS) as OtherField[]).filter((f) => f !== 'stage');
+
+const NUMBER_FIELDS = new Set<string>(SESSION_NUMBER_FIELDS);
+
+/** Decimal number as JavaScript prints it; rejects '', ' 1', '0x10', 'Infinity', which Number() would take. */
+const NUMBER_TEXT = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** Numbers travel as JavaScript prints them; Lua parses that back exactly. */
+export function num(value: number, what = 'a number'): string {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new TypeError(`RedisSessionStore: ${what} must be a finite number, got ${String(value)}`);
+  }
+  return String(value);
+}
+
+/** Parses a number written by JavaScript or by the scripts (`%.17g`); NaN for anything else. */
+export function parseNumber(value: string | undefined): number {
+  return value !== undefined && NUMBER_TEXT.test(value) ? Number(value) : NaN;
+}
+
+function encodeField(key: keyof SessionRecord, value: unknown, operation: string): string {
+  if (NUMBER_FIELDS.has(key)) return num(value as number, `${operation}: ${key}`);
+  const fail = (expected: string): never => {
+    throw new TypeError(`RedisSessionStore.${operation}: ${key} must be ${expected}, got ${typeof value}`);
+  };
+  switch (FIELD_KINDS[key as OtherField]) {
+    case 'text':
+      return typeof value === 'string' ? value : fail('a string');
+    case 'flag':
+      return typeof value === 'boolean' ? (value ? '1' : '0') : fail('a boolean');
+    case 'stage':
+      return SESSION_STAGES.includes(value as never) ? (value as string) : fail(`one of ${SESSION_STAGES.join(', ')}`);
+    case 'json':
+      return typeof value === 'object' && value !== null && !Array.isArray(value) ? JSON.stringify(value) : fail('a plain object');
+  }
+  return fail('a known field');
+}
+
+/** A record as HSET field/value pairs. */
+export function encodeRecord(record: SessionRecord): string[] {
+  const out: string[] = [];
+  for (const key of [...SESSION_NUMBER_FIELDS, ...(Object.keys(FIELD_KINDS) as OtherField[])]) {
+    out.push(key, encodeField(key, record[key], 'create'));
+  }
+  return out;
+}
+
+/** Changes as HSET field/value pairs; a key present with `undefined` leaves its field as it was. */
+export function encodeChanges(changes: SessionChanges, operation: string): string[] {
+  const out: string[] = [];
+  for (const [key, value] of Object.entries(changes ?? {})) {
+    if (value === undefined) continue;
+    if (!Object.hasOwn(CHANGEABLE, key)) {
+      throw new TypeError(`RedisSessionStore.${operation}: "${key}" cannot be changed (allowed: ${Object.keys(CHANGEABLE).join(', ')})`);
+    }
+    out.push(key, encodeField(key as keyof SessionChanges, value, operation));
+  }
+  return out;
+}
+
+/**
+ * Rebuilds a record from an HGETALL reply, or null when it is not a well-formed record (corrupted or foreign
+ * data reads as no session, never as a crash). A record without `stage` reads as {@link LEGACY_STAGE}.
+ */
+export function decodeRecord(flat: unknown): SessionRecord | null {
+  if (!Array.isArray(flat) || flat.length % 2 !== 0) return null;
+  const fields = new Map<string, string>();
+  for (let i = 0; i < flat.length; i += 2) fields.set(text(flat[i]), text(flat[i + 1]));
+  const record: Record<string, unknown> = {};
+  for (const key of SESSION_NUMBER_FIELDS) record[key] = parseNumber(fields.get(key));
+  for (const key of Object.keys(FIELD_KINDS) as OtherField[]) {
+    const raw = fields.get(key);
+    switch (FIELD_KINDS[key]) {
+      case 'text':
+        record[key] = raw;
+        break;
+      case 'flag':
+        record[key] = raw === '1' ? true : raw === '0' ? false : undefined;
+        break;
+      case 'stage':
+        record[key] = raw ?? LEGACY_STAGE;
+        break;
+      case 'json':
+        try {
+          record[key] = JSON.parse(raw ?? '');
+        } catch {
+          return null;
+        }
+        break;
+    }
+  }
+  return isSessionRecord(record) ? record : null;
+}
+
+/** Replies are strings; a client mapping bulk strings to Buffers still works. */
+export function text(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  return String(value);
+}
