@@ -1,0 +1,283 @@
+/**
+ * The Lua copy of the lifecycle rules (the PRELUDE of lib/stores/redis/redis-scripts.ts) against the one source
+ * of truth, lib/core/lifecycle.ts. The copy has to exist (a script decides atomically inside Redis), so this test
+ * keeps it honest: it runs each Lua function in the real Redis, on a few hundred generated cases per function
+ * with every boundary (a deadline equal to now, one ms either side, zero windows, fractions, large values), and
+ * compares every answer with the TypeScript function's.
+ *
+ * Cases are generated from a fixed seed, so a failure reproduces; the message names the case.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { createClient } from 'redis';
+import {
+  applyChanges,
+  expiresAt,
+  idleDeadline,
+  isExpired,
+  isTouchDue,
+  pointerState,
+  ROTATION_TOMBSTONE_MS,
+  touchChanges,
+} from '../../lib/core/lifecycle';
+import { SessionChanges, SessionRecord } from '../../lib/core/session-record';
+import { decodeRecord, encodeChanges, encodeRecord } from '../../lib/stores/redis/redis-record-codec';
+import { PRELUDE } from '../../lib/stores/redis/redis-scripts';
+import { makeRecord } from '../../lib/testing';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const CASES = 400;
+/** Separates the fields of one case, and of one answer: a control character no generated value contains. */
+const SEP = '\x1f';
+
+/**
+ * Calls one PRELUDE function per case. Each case is one ARGV string (fields joined by SEP); the adapter turns
+ * those strings into the arguments the store's scripts pass (records as field maps of stored strings, scalars
+ * through num()), and its answer into one string.
+ */
+const HARNESS = `
+local function split(s)
+  local out, start = {}, 1
+  while true do
+    local i = string.find(s, '\\031', start, true)
+    if not i then out[#out + 1] = string.sub(s, start); return out end
+    out[#out + 1] = string.sub(s, start, i - 1)
+    start = i + 1
+  end
+end
+local function flag(b) if b then return '1' else return '0' end end
+local function pairsOf(a, from, to)
+  local out = {}
+  for i = from, to do out[#out + 1] = a[i] end
+  return out
+end
+local function sortedFlat(m)
+  local keys, out = {}, {}
+  for k in pairs(m) do keys[#keys + 1] = k end
+  table.sort(keys)
+  for _, k in ipairs(keys) do out[#out + 1] = k; out[#out + 1] = m[k] end
+  return out
+end
+
+local ADAPTERS = {
+  expiresAt = function(a) return fmt(expiresAt({ idleExpiresAt = a[1], absoluteExpiresAt = a[2] })) end,
+  isExpired = function(a) return flag(isExpired({ idleExpiresAt = a[1], absoluteExpiresAt = a[2] }, num(a[3]))) end,
+  idleDeadline = function(a) return fmt(idleDeadline(num(a[1]), num(a[2]), num(a[3]))) end,
+  isTouchDue = function(a) return flag(isTouchDue(num(a[1]), num(a[2]), num(a[3]))) end,
+  touchChanges = function(a)
+    local t = touchChanges({ lastSeenAt = a[1], idleExpiresAt = a[2], absoluteExpiresAt = a[3] }, num(a[4]), num(a[5]), num(a[6]))
+    if not t then return 'none' end
+    return fmt(t.lastSeenAt) .. '\\031' .. fmt(t.idleExpiresAt)
+  end,
+  pointerState = function(a) return pointerState({ graceUntil = a[1], ['until'] = a[2] }, num(a[3])) end,
+  -- a = bump ('1'|'0'), number of record fields n, n field/value pairs, then the changes' pairs.
+  applyChanges = function(a)
+    local n = tonumber(a[2])
+    local r = {}
+    for i = 3, 2 + 2 * n, 2 do r[a[i]] = a[i + 1] end
+    local before = table.concat(sortedFlat(r), '\\031')
+    local next, written = applyChanges(r, pairsOf(a, 3 + 2 * n, #a), a[1] == '1')
+    -- The input must come out untouched, as lifecycle.ts promises.
+    if table.concat(sortedFlat(r), '\\031') ~= before then return 'mutated its input' end
+    return table.concat(sortedFlat(next), '\\031') .. '\\031|\\031' .. table.concat(written, '\\031')
+  end,
+}
+
+local adapter = ADAPTERS[ARGV[2]]
+local out = {}
+for i = 3, #ARGV do out[#out + 1] = adapter(split(ARGV[i])) end
+return out
+`;
+
+/** mulberry32: a small seeded generator, so the cases are the same on every run. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('the Lua lifecycle rules match lib/core/lifecycle.ts', () => {
+  let client: ReturnType<typeof createClient>;
+  const rnd = random(0x5e55);
+  const pick = <T>(values: readonly T[]): T => values[Math.floor(rnd() * values.length)];
+  const T0 = 1_795_000_000_000;
+  /** A time near `base`: exactly it, one ms either side, a fraction off, or well apart. */
+  const near = (base: number): number => base + pick([0, 0, 0, 1, -1, 0.5, -0.25, 1000, -1000, 60_000, -3_600_000, 123_456.789]);
+  /** A duration (ms): zero, one, a second, a minute, a day, a fraction, or a huge one. */
+  const duration = (): number => pick([0, 0, 1, 999, 1000, 60_000, 1_800_000, 86_400_000, 0.5, 2 ** 40]);
+  /** Any time, mostly around T0; sometimes 0 or beyond 2^53 where doubles stop being integers. */
+  const anyTime = (): number => pick([T0, T0, T0, T0, 0, 2 ** 53, 2 ** 53 + 2, 1e17]) + Math.floor(rnd() * 3) * duration();
+
+  /** Runs `fn` of the PRELUDE on every case, in one EVAL, and returns its answers. */
+  async function lua(fn: string, cases: (string | number)[][]): Promise<string[]> {
+    const args = cases.map((c) => c.map(String).join(SEP));
+    const reply = await client.sendCommand(['EVAL', PRELUDE + HARNESS, '0', '{nsk-mirror}:', fn, ...args]);
+    expect(Array.isArray(reply) && reply.length).toBe(cases.length);
+    return (reply as unknown as unknown[]).map(String);
+  }
+
+  /** Compares answer by answer, naming the case, so a mismatch says exactly which input disagrees. */
+  function expectSame(fn: string, cases: unknown[], fromLua: unknown[], fromTs: unknown[]): void {
+    const mismatches = cases.flatMap((c, i) =>
+      isDeepStrictEqual(fromLua[i], fromTs[i])
+        ? []
+        : [`${fn}(${JSON.stringify(c)}): Lua ${JSON.stringify(fromLua[i])}, TypeScript ${JSON.stringify(fromTs[i])}`],
+    );
+    // The first few are enough to see the pattern; the count says how widespread it is.
+    expect({ mismatches: mismatches.length, first: mismatches.slice(0, 5) }).toEqual({ mismatches: 0, first: [] });
+  }
+
+  beforeAll(async () => {
+    client = createClient({ url: REDIS_URL, socket: { reconnectStrategy: false } });
+    client.on('error', () => undefined);
+    await client.connect();
+  });
+  afterAll(() => client?.destroy());
+
+  it('expiresAt and isExpired', async () => {
+    const cases = Array.from({ length: CASES }, () => {
+      const now = anyTime();
+      return [near(now), near(now), now] as const;
+    });
+    cases.push([T0, T0, T0], [T0 + 1, T0, T0], [T0, T0 + 1, T0], [T0 + 1, T0 + 1, T0], [T0 - 1, T0 + 1, T0]);
+    const expires = await lua(
+      'expiresAt',
+      cases.map(([idle, abs]) => [idle, abs]),
+    );
+    expectSame(
+      'expiresAt',
+      cases,
+      expires.map(Number),
+      cases.map(([idleExpiresAt, absoluteExpiresAt]) => expiresAt({ idleExpiresAt, absoluteExpiresAt })),
+    );
+    const expired = await lua(
+      'isExpired',
+      cases.map((c) => [...c]),
+    );
+    expectSame(
+      'isExpired',
+      cases,
+      expired.map((v) => v === '1'),
+      cases.map(([idleExpiresAt, absoluteExpiresAt, now]) => isExpired({ idleExpiresAt, absoluteExpiresAt }, now)),
+    );
+    // Both answers occur, so the comparison is not vacuous.
+    expect(new Set(expired)).toEqual(new Set(['0', '1']));
+  });
+
+  it('idleDeadline', async () => {
+    const cases = Array.from({ length: CASES }, () => {
+      const now = anyTime();
+      const idle = duration();
+      return [now, idle, near(now + idle)] as const;
+    });
+    const fromLua = await lua(
+      'idleDeadline',
+      cases.map((c) => [...c]),
+    );
+    expectSame(
+      'idleDeadline',
+      cases,
+      fromLua.map(Number),
+      cases.map(([now, idle, abs]) => idleDeadline(now, idle, abs)),
+    );
+  });
+
+  it('isTouchDue and touchChanges', async () => {
+    const cases = Array.from({ length: CASES }, () => {
+      const now = anyTime();
+      const interval = duration();
+      const idle = duration();
+      const lastSeenAt = pick([now, now - interval, now - interval + 1, now - interval - 1, near(now)]);
+      const absoluteExpiresAt = pick([now + idle, now + idle - 1, now + idle + 1, near(now), now + 2 * idle]);
+      const idleExpiresAt = pick([Math.min(now + idle, absoluteExpiresAt), near(lastSeenAt + idle), absoluteExpiresAt]);
+      return [lastSeenAt, idleExpiresAt, absoluteExpiresAt, now, idle, interval] as const;
+    });
+    // A due touch that would change nothing writes nothing.
+    cases.push([T0, T0 + 1000, T0 + 5000, T0, 1000, 0]);
+    const due = await lua(
+      'isTouchDue',
+      cases.map(([lastSeenAt, , , now, , interval]) => [lastSeenAt, now, interval]),
+    );
+    expectSame(
+      'isTouchDue',
+      cases,
+      due.map((v) => v === '1'),
+      cases.map(([lastSeenAt, , , now, , interval]) => isTouchDue(lastSeenAt, now, interval)),
+    );
+    const touches = await lua(
+      'touchChanges',
+      cases.map((c) => [...c]),
+    );
+    const fromLua = touches.map((t) => {
+      if (t === 'none') return null;
+      const [lastSeenAt, idleExpiresAt] = t.split(SEP).map(Number);
+      return { lastSeenAt, idleExpiresAt };
+    });
+    const fromTs = cases.map(([lastSeenAt, idleExpiresAt, absoluteExpiresAt, now, idle, interval]) =>
+      touchChanges({ lastSeenAt, idleExpiresAt, absoluteExpiresAt }, now, idle, interval),
+    );
+    expectSame('touchChanges', cases, fromLua, fromTs);
+    expect(fromTs.some((t) => t === null) && fromTs.some((t) => t !== null)).toBe(true);
+    expect(fromTs[fromTs.length - 1]).toBeNull();
+  });
+
+  it('pointerState', async () => {
+    const cases = Array.from({ length: CASES }, () => {
+      const at = anyTime();
+      const graceUntil = at + pick([0, 0, 1000, 10_000, ROTATION_TOMBSTONE_MS]);
+      const until = pick([at + ROTATION_TOMBSTONE_MS, graceUntil, graceUntil + 1, graceUntil - 1]);
+      return [graceUntil, until, pick([at, near(graceUntil), near(until), graceUntil, until])] as const;
+    });
+    const fromLua = await lua(
+      'pointerState',
+      cases.map((c) => [...c]),
+    );
+    const fromTs = cases.map(([graceUntil, until, now]) => pointerState({ graceUntil, until }, now));
+    expectSame('pointerState', cases, fromLua, fromTs);
+    expect(new Set(fromTs)).toEqual(new Set(['grace', 'tombstone', 'gone']));
+  });
+
+  it('applyChanges: every change applied, nothing else moved, the version bumped when asked', async () => {
+    const changeable: (() => SessionChanges)[] = [
+      () => ({ data: pick([{}, { cart: [{ sku: 'A-1', qty: 2 }] }, { n: 0.1 + 0.2, list: [] }, { note: 'héllo ✓' }]) }),
+      () => ({ aal: pick([1, 2]) }),
+      () => ({ authenticatedAt: anyTime() }),
+      () => ({ idleExpiresAt: anyTime(), absoluteExpiresAt: anyTime() }),
+      () => ({ lastSeenAt: anyTime() }),
+      () => ({ rotatedAt: anyTime() }),
+      () => ({ rolesVersion: Math.floor(rnd() * 10) }),
+      () => ({ rotateRequired: rnd() < 0.5 }),
+      () => ({ stage: pick(['pending', 'complete'] as const) }),
+      () => ({ aal: undefined }),
+      () => ({}),
+    ];
+    const cases = Array.from({ length: CASES }, () => {
+      const record: SessionRecord = makeRecord(anyTime(), {
+        version: pick([1, 2, 41, 2 ** 53 - 2, 1e16]),
+        stage: pick(['pending', 'complete'] as const),
+      });
+      const changes: SessionChanges = Object.assign({}, ...Array.from({ length: Math.floor(rnd() * 4) }, () => pick(changeable)()));
+      return { record, changes, bump: rnd() < 0.8 };
+    });
+    const answers = await lua(
+      'applyChanges',
+      cases.map(({ record, changes, bump }) => {
+        const fields = encodeRecord(record);
+        return [bump ? '1' : '0', fields.length / 2, ...fields, ...encodeChanges(changes, 'update')];
+      }),
+    );
+    const fromLua = answers.map((answer) => {
+      const [next, written] = answer.split(`${SEP}|${SEP}`);
+      return { record: decodeRecord(next.split(SEP)), written: written === undefined || written === '' ? [] : written.split(SEP) };
+    });
+    const fromTs = cases.map(({ record, changes, bump }) => {
+      const next = applyChanges(record, changes, bump);
+      return { record: next, written: [...encodeChanges(changes, 'update'), ...(bump ? ['version', String(next.version)] : [])] };
+    });
+    expectSame('applyChanges', cases, fromLua, fromTs);
+  });
+});
