@@ -2,7 +2,7 @@ import { DynamicModule, Logger, Module, OnApplicationShutdown } from '@nestjs/co
 import { DataSource } from 'typeorm';
 import type { SessionStore } from '../../../lib';
 import { RedisSessionStore } from '../../../lib/stores/redis';
-import { CreateSessionTables1795676727574, TypeOrmSessionStore } from '../../../lib/stores/typeorm';
+import { SESSION_MIGRATIONS, TypeOrmSessionStore } from '../../../lib/stores/typeorm';
 import type { SessionStoreConfig } from '../config';
 import { connectionOptionsFor, describeTarget } from '../database/data-source-options';
 
@@ -42,7 +42,7 @@ export class SessionBackend implements OnApplicationShutdown {
         const dataSource = new DataSource({
           ...connectionOptionsFor(config.database),
           // The store's own migration creates its tables; TypeORM records it in its usual `migrations` table.
-          migrations: [CreateSessionTables1795676727574],
+          migrations: SESSION_MIGRATIONS,
         });
         try {
           await dataSource.initialize();
