@@ -4,6 +4,9 @@
  *
  * @example
  * import { RedisSessionStore } from 'nest-session-kit/redis';
+ * // SessionModule awaits store.connect() at start-up: an unreachable Redis stops it with a message naming the URL.
+ * SessionModule.forRoot({ store: new RedisSessionStore({ url: process.env.REDIS_URL }) });
+ * // Elsewhere, connect it yourself:
  * const store = await RedisSessionStore.connect({ url: process.env.REDIS_URL });
  */
 export {
