@@ -21,26 +21,45 @@ export class SessionStageAndPointerUntil1796007977546 implements MigrationInterf
   /** TypeORM records this name in its migrations table. */
   name = 'SessionStageAndPointerUntil1796007977546';
 
+  /**
+   * Each step checks whether it is already done: MySQL and MariaDB commit every DDL statement at once, so a run
+   * that failed halfway leaves its first steps applied without a row in the migrations table, and the next run
+   * must pick up from there instead of failing on "Duplicate column".
+   */
   async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.addColumn(
-      SESSION_TABLE,
-      new TableColumn({ name: 'stage', type: 'varchar', length: String(STAGE_LENGTH), isNullable: false, default: `'${DEFAULT_STAGE}'` }),
-    );
+    if (!(await queryRunner.hasColumn(SESSION_TABLE, 'stage'))) {
+      await queryRunner.addColumn(
+        SESSION_TABLE,
+        new TableColumn({ name: 'stage', type: 'varchar', length: String(STAGE_LENGTH), isNullable: false, default: `'${DEFAULT_STAGE}'` }),
+      );
+    }
 
     // NOT NULL without a default, like every time column: added nullable, filled, then tightened, because
     // existing rows need a value first and a default would outlive the migration (and differ from the entity).
-    await queryRunner.addColumn(SESSION_POINTER_TABLE, new TableColumn({ name: 'until', type: 'bigint', isNullable: true }));
+    if (!(await queryRunner.hasColumn(SESSION_POINTER_TABLE, 'until'))) {
+      await queryRunner.addColumn(SESSION_POINTER_TABLE, new TableColumn({ name: 'until', type: 'bigint', isNullable: true }));
+    }
     const driver = queryRunner.connection.driver;
-    await queryRunner.query(`UPDATE ${tablePath(queryRunner, SESSION_POINTER_TABLE)} SET ${driver.escape('until')} = grace_until`);
+    await queryRunner.query(
+      `UPDATE ${tablePath(queryRunner, SESSION_POINTER_TABLE)} SET ${driver.escape('until')} = grace_until WHERE ${driver.escape('until')} IS NULL`,
+    );
     const pointers = await queryRunner.getTable(SESSION_POINTER_TABLE);
     const until = pointers?.findColumnByName('until');
     if (!pointers || !until) throw new Error(`${this.name}: ${SESSION_POINTER_TABLE}.until is missing right after it was added`);
-    const required = until.clone();
-    required.isNullable = false;
-    await queryRunner.changeColumn(pointers, until, required);
+    if (until.isNullable) {
+      const required = until.clone();
+      required.isNullable = false;
+      // TypeORM's mysql driver reads MariaDB's nullable-column default back as the text 'NULL' and would write
+      // it out as DEFAULT 'NULL', which a bigint refuses ("Invalid default value"); there is no default to keep.
+      required.default = undefined;
+      await queryRunner.changeColumn(pointers, until, required);
+    }
 
-    await queryRunner.dropIndex(SESSION_POINTER_TABLE, POINTER_GRACE_INDEX);
-    await queryRunner.createIndex(SESSION_POINTER_TABLE, new TableIndex({ name: POINTER_UNTIL_INDEX, columnNames: ['until'] }));
+    if (pointers.indices.some((index) => index.name === POINTER_GRACE_INDEX))
+      await queryRunner.dropIndex(SESSION_POINTER_TABLE, POINTER_GRACE_INDEX);
+    if (!pointers.indices.some((index) => index.name === POINTER_UNTIL_INDEX)) {
+      await queryRunner.createIndex(SESSION_POINTER_TABLE, new TableIndex({ name: POINTER_UNTIL_INDEX, columnNames: ['until'] }));
+    }
   }
 
   /**
