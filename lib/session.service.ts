@@ -70,8 +70,9 @@ const MALFORMED: ResolveOutcome = Object.freeze({ kind: 'malformed' });
 interface RequestState {
   outcome: Promise<ResolveOutcome>;
   session?: ActiveSession;
-  /** The view of `session`, built once per request for the parameter decorators. */
-  view?: { of: SessionRecord; value: SessionView };
+  /** The view of `session`, built once per request for the parameter decorators, and the record it shows. */
+  view?: SessionView;
+  viewOf?: SessionRecord;
   /** A token this request rotated to while no response was known yet: written as soon as one is. */
   pendingToken?: string;
 }
@@ -106,11 +107,11 @@ export class SessionService {
   load(req: HttpRequestLike, res?: HttpResponseLike): Promise<ResolveOutcome> {
     const request = req as StatefulRequest;
     const known = request[STATE];
-    if (known) {
-      if (known.pendingToken !== undefined && res) known.outcome = known.outcome.then((o) => this.flushPending(request, res, o));
-      return known.outcome;
-    }
-    const state = { session: undefined } as RequestState;
+    // A rotation this request made before any response was known is written as soon as one is (checked after
+    // the outcome settles, so a load still in flight when this call came is covered too).
+    if (known) return res ? known.outcome.then((o) => this.flushPending(request, res, o)) : known.outcome;
+    // Every field present from the start: one object shape for all requests.
+    const state = { session: undefined, view: undefined, viewOf: undefined, pendingToken: undefined } as unknown as RequestState;
     request[STATE] = state;
     state.outcome = this.resolve(request, res, state);
     return state.outcome;
@@ -357,8 +358,11 @@ export function peekSession(req: HttpRequestLike): SessionView | undefined {
   const state = (req as StatefulRequest)[STATE];
   const record = state?.session?.record;
   if (!state || !record) return undefined;
-  if (state.view?.of !== record) state.view = { of: record, value: toView(record) };
-  return state.view.value;
+  if (state.viewOf !== record || state.view === undefined) {
+    state.view = toView(record);
+    state.viewOf = record;
+  }
+  return state.view;
 }
 
 /** Storage id of the session loaded for this request, if any. */

@@ -8,7 +8,9 @@ import { peekSession, SessionView } from '../session.service';
  * @example @Get('me') me(@CurrentSession() session: SessionView) { ... }
  */
 export const CurrentSession = createParamDecorator((_: unknown, ctx: ExecutionContext): SessionView | undefined =>
-  peekSession(ctx.switchToHttp().getRequest()),
+  // getArgByIndex(0) is the HTTP request; switchToHttp() would attach three new closures to the context on
+  // every call, and this runs on every request.
+  peekSession(ctx.getArgByIndex(0)),
 );
 
 /**
@@ -17,5 +19,5 @@ export const CurrentSession = createParamDecorator((_: unknown, ctx: ExecutionCo
  * @example @Get('orders') orders(@CurrentUser() userId: string) { ... }
  */
 export const CurrentUser = createParamDecorator(
-  (_: unknown, ctx: ExecutionContext): string | undefined => peekSession(ctx.switchToHttp().getRequest())?.userId,
+  (_: unknown, ctx: ExecutionContext): string | undefined => peekSession(ctx.getArgByIndex(0))?.userId,
 );

@@ -80,8 +80,9 @@ export class SessionAuthGuard implements CanActivate {
         `No session can be read from a "${context.getType()}" context: mark the handler @Public(), or subclass SessionAuthGuard and override getRequestResponse() to return its HTTP request and response.`,
       );
     }
-    const http = context.switchToHttp();
-    return { req: http.getRequest<HttpRequestLike>(), res: http.getResponse<HttpResponseLike>() };
+    // The HTTP arguments are (request, response, next); switchToHttp() would attach three new closures to the
+    // context on every request for the same two values.
+    return { req: context.getArgByIndex<HttpRequestLike>(0), res: context.getArgByIndex<HttpResponseLike>(1) };
   }
 
   /** What the route's (or its controller's) decorators ask of the session. */
