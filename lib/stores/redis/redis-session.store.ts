@@ -120,6 +120,13 @@ const SCRIPTS = {
 
 type OwnedClient = ReturnType<typeof createClient>;
 
+/** One store operation in flight: rejected by the sweeper if no answer came by `deadline` (ms since epoch). */
+interface PendingOperation {
+  deadline: number;
+  operation: string;
+  reject: (error: Error) => void;
+}
+
 /**
  * Sessions in Redis, shared by every instance of the application.
  *
@@ -155,7 +162,11 @@ export class RedisSessionStore extends SessionStore {
   private readonly connectTimeoutMs: number;
   /** Where Redis is, for error messages: the URL without credentials. */
   private readonly target: string;
-  private readonly inflight = new Set<Promise<unknown>>();
+  /** Operations in flight, with their deadlines (see {@link bounded}). */
+  private readonly pending = new Set<PendingOperation>();
+  private sweeper: NodeJS.Timeout | undefined;
+  /** Set by close() while it waits for the operations in flight. */
+  private drained: (() => void) | undefined;
   private connecting: Promise<void> | undefined;
   private connectDeadline = 0;
   private everReady = false;
@@ -386,7 +397,10 @@ export class RedisSessionStore extends SessionStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.allSettled([...this.inflight]);
+    // Operations in flight settle by their answer or by the sweeper at their deadline.
+    if (this.pending.size > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
     // destroy(), not close(): close() waits for replies that a stalled Redis may never send, and every
     // caller has already had its answer or its timeout. Also stops a first connection still retrying.
     if (this.owned?.isOpen) this.owned.destroy();
@@ -413,14 +427,17 @@ export class RedisSessionStore extends SessionStore {
 
   /** Runs a script in one round trip: EVALSHA, and EVAL (which also caches it) only if Redis lost it. */
   private eval(script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
-    const tail = [String(keys.length), ...keys, this.prefix, ...args];
+    // One array per call (this is every request's command): EVALSHA, turned into EVAL only if Redis lost the script.
+    const command = ['EVALSHA', script.sha1, String(keys.length), ...keys, this.prefix, ...args];
     return this.bounded(script.name, async () => {
       try {
-        return await this.client.sendCommand(['EVALSHA', script.sha1, ...tail]);
+        return await this.client.sendCommand(command);
       } catch (err) {
         if (!isNoScript(err)) throw err;
       }
-      return this.client.sendCommand(['EVAL', script.source, ...tail]);
+      command[0] = 'EVAL';
+      command[1] = script.source;
+      return this.client.sendCommand(command);
     });
   }
 
@@ -432,14 +449,18 @@ export class RedisSessionStore extends SessionStore {
    * Bounds an operation by `commandTimeoutMs`, from sending to the reply (a stalled or paused server too).
    * node-redis' own per-command `timeout` is not used: it only covers the wait before the command is written,
    * and it allocates an AbortSignal per command, which the benchmark measured at about 12 us per request.
+   *
+   * No timer per operation either: operations in flight sit in one set with their deadline, and one sweeper
+   * (started with the first operation, unref'd, stopped at close) rejects those past it every 1/8 of
+   * `commandTimeoutMs` (10 to 250 ms). A timed-out operation therefore fails between `commandTimeoutMs` and
+   * `commandTimeoutMs` plus one sweep; in exchange the hot path sets and clears no timer.
    */
   private bounded<T>(operation: string, work: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(this.closedError(operation));
-    const result = new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(RedisStoreTimeoutError.timedOut(operation, this.target, this.commandTimeoutMs)),
-        this.commandTimeoutMs,
-      );
+    return new Promise<T>((resolve, reject) => {
+      const op: PendingOperation = { deadline: Date.now() + this.commandTimeoutMs, operation, reject };
+      this.pending.add(op);
+      this.sweeper ??= this.startSweeper();
       let started: Promise<T>;
       try {
         started = work();
@@ -449,22 +470,34 @@ export class RedisSessionStore extends SessionStore {
       // Both branches handled: a reply arriving after the timeout is dropped, never an unhandled rejection.
       started.then(
         (value) => {
-          clearTimeout(timer);
-          resolve(value);
+          if (this.settle(op)) resolve(value);
         },
         (err: unknown) => {
-          clearTimeout(timer);
-          reject(this.translate(operation, err));
+          if (this.settle(op)) reject(this.translate(operation, err));
         },
       );
     });
-    const tracked = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.inflight.add(tracked);
-    void tracked.then(() => this.inflight.delete(tracked));
-    return result;
+  }
+
+  /** Takes an operation out of the in-flight set; false when the sweeper (or an earlier answer) already did. */
+  private settle(op: PendingOperation): boolean {
+    if (!this.pending.delete(op)) return false;
+    if (this.pending.size === 0) this.drained?.();
+    return true;
+  }
+
+  private startSweeper(): NodeJS.Timeout {
+    const every = Math.min(250, Math.max(10, Math.floor(this.commandTimeoutMs / 8)));
+    const timer = setInterval(() => {
+      const now = Date.now();
+      for (const op of this.pending) {
+        if (now >= op.deadline && this.settle(op))
+          op.reject(RedisStoreTimeoutError.timedOut(op.operation, this.target, this.commandTimeoutMs));
+      }
+    }, every);
+    // Never what keeps a process alive: an app that is done must be able to exit.
+    timer.unref();
+    return timer;
   }
 
   /**
