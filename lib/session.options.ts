@@ -16,6 +16,7 @@ import {
 import { Clock, SystemClock } from './core/clock';
 import { formatDuration, parseDuration } from './core/duration';
 import { SessionOptionsError } from './core/errors';
+import { ROTATION_TOMBSTONE_MS } from './core/lifecycle';
 import type { SessionPolicy } from './core/session-manager';
 import type { SessionCheck } from './core/session-check';
 import { SecurityEventSink } from './events/security-event';
@@ -202,7 +203,7 @@ export function resolveSessionOptions(raw: SessionModuleOptions = {}): ResolvedS
         'set absoluteTimeout >= idleTimeout (e.g. idle 30m, absolute 12h)',
     );
   }
-  if (rotationGraceMs > 60_000)
+  if (rotationGraceMs > ROTATION_TOMBSTONE_MS)
     problems.push(`rotationGrace (${formatDuration(rotationGraceMs)}) is too long: keep it at most 1m, the old id stays usable that long`);
   if (touchIntervalMs >= idleTimeoutMs)
     problems.push(`touchInterval (${formatDuration(touchIntervalMs)}) must be shorter than idleTimeout (${formatDuration(idleTimeoutMs)})`);

@@ -15,6 +15,7 @@ import {
   SessionChanges,
   SessionData,
   SessionRecord,
+  SESSION_STAGES,
   SessionStage,
 } from './session-record';
 import { generateHandle, generateToken, hashToken, isWellFormedHandle, isWellFormedToken } from './token';
@@ -111,8 +112,7 @@ export class SessionManager {
   async create(input: CreateSessionInput): Promise<{ token: string; session: ActiveSession }> {
     assertUserId(input.userId);
     const stage = input.stage ?? 'complete';
-    if (stage !== 'pending' && stage !== 'complete')
-      throw new SessionInputError('stage', `must be 'pending' or 'complete' (got ${String(stage)})`);
+    if (!SESSION_STAGES.includes(stage)) throw new SessionInputError('stage', `must be 'pending' or 'complete' (got ${String(stage)})`);
     const aal = input.aal ?? 1;
     if (!Number.isInteger(aal) || aal < 1 || aal > 3) throw new SessionInputError('aal', `must be 1, 2 or 3 (got ${String(aal)})`);
     if (input.data !== undefined) assertData(input.data);
