@@ -116,29 +116,32 @@ export function encodeChanges(changes: SessionChanges, operation: string): strin
  */
 export function decodeRecord(flat: unknown): SessionRecord | null {
   if (!Array.isArray(flat) || flat.length % 2 !== 0) return null;
-  const fields = new Map<string, string>();
-  for (let i = 0; i < flat.length; i += 2) fields.set(text(flat[i]), text(flat[i + 1]));
-  const record: Record<string, unknown> = {};
-  for (const key of SESSION_NUMBER_FIELDS) record[key] = parseNumber(fields.get(key));
-  for (const key of Object.keys(FIELD_KINDS) as OtherField[]) {
-    const raw = fields.get(key);
-    switch (FIELD_KINDS[key]) {
+  // Straight from the field/value pairs into the record: this runs on every authenticated request, and an
+  // intermediate Map of the 16 fields was a measurable share of the store's allocations.
+  const record: Record<string, unknown> = { stage: LEGACY_STAGE };
+  for (let i = 0; i < flat.length; i += 2) {
+    const key = text(flat[i]);
+    const raw = text(flat[i + 1]);
+    if (NUMBER_FIELDS.has(key)) {
+      record[key] = parseNumber(raw);
+      continue;
+    }
+    switch (Object.hasOwn(FIELD_KINDS, key) ? FIELD_KINDS[key as OtherField] : undefined) {
       case 'text':
+      case 'stage':
         record[key] = raw;
         break;
       case 'flag':
         record[key] = raw === '1' ? true : raw === '0' ? false : undefined;
         break;
-      case 'stage':
-        record[key] = raw ?? LEGACY_STAGE;
-        break;
       case 'json':
         try {
-          record[key] = JSON.parse(raw ?? '');
+          record[key] = JSON.parse(raw);
         } catch {
           return null;
         }
         break;
+      // Anything else (a foreign field) is ignored, as before; isSessionRecord below decides.
     }
   }
   return isSessionRecord(record) ? record : null;
