@@ -49,6 +49,13 @@ const CHANGEABLE: { readonly [K in keyof SessionChanges]-?: true } = {
  */
 export const LEGACY_STAGE = 'complete';
 
+/**
+ * Every field of a record in one fixed order: the order in which the read script sends a live record back as bare
+ * values ({@link decodePacked}), half the strings of field/value pairs on every authenticated request. The script
+ * is generated from this same list, so the two cannot disagree.
+ */
+export const PACKED_FIELDS: readonly (keyof SessionRecord)[] = [...SESSION_NUMBER_FIELDS, ...(Object.keys(FIELD_KINDS) as OtherField[])];
+
 /** Fields every stored record has, numbers excepted (see `SESSION_NUMBER_FIELDS`). `stage` may be absent (legacy). */
 export const REQUIRED_TEXT_FIELDS: readonly string[] = (Object.keys(FIELD_KINDS) as OtherField[]).filter((f) => f !== 'stage');
 
@@ -116,35 +123,53 @@ export function encodeChanges(changes: SessionChanges, operation: string): strin
  */
 export function decodeRecord(flat: unknown): SessionRecord | null {
   if (!Array.isArray(flat) || flat.length % 2 !== 0) return null;
-  // Straight from the field/value pairs into the record: this runs on every authenticated request, and an
-  // intermediate Map of the 16 fields was a measurable share of the store's allocations.
+  // Straight from the field/value pairs into the record: no intermediate map of the fields.
   const record: Record<string, unknown> = { stage: LEGACY_STAGE };
   for (let i = 0; i < flat.length; i += 2) {
-    const key = text(flat[i]);
-    const raw = text(flat[i + 1]);
-    if (NUMBER_FIELDS.has(key)) {
-      record[key] = parseNumber(raw);
-      continue;
-    }
-    switch (Object.hasOwn(FIELD_KINDS, key) ? FIELD_KINDS[key as OtherField] : undefined) {
-      case 'text':
-      case 'stage':
-        record[key] = raw;
-        break;
-      case 'flag':
-        record[key] = raw === '1' ? true : raw === '0' ? false : undefined;
-        break;
-      case 'json':
-        try {
-          record[key] = JSON.parse(raw);
-        } catch {
-          return null;
-        }
-        break;
-      // Anything else (a foreign field) is ignored, as before; isSessionRecord below decides.
-    }
+    if (!decodeField(record, text(flat[i]), text(flat[i + 1]))) return null;
   }
   return isSessionRecord(record) ? record : null;
+}
+
+/**
+ * Rebuilds a record from bare values in {@link PACKED_FIELDS} order, as the read script sends a live record, or
+ * null when it is not a well-formed record. An empty stage is a record written before `stage` existed.
+ */
+export function decodePacked(values: unknown): SessionRecord | null {
+  if (!Array.isArray(values) || values.length !== PACKED_FIELDS.length) return null;
+  const record: Record<string, unknown> = {};
+  for (let i = 0; i < values.length; i++) {
+    const key = PACKED_FIELDS[i];
+    const raw = text(values[i]);
+    if (!decodeField(record, key, key === 'stage' && raw === '' ? LEGACY_STAGE : raw)) return null;
+  }
+  return isSessionRecord(record) ? record : null;
+}
+
+/** Decodes one stored field into `record`; false when its value cannot be read (data that is not JSON). */
+function decodeField(record: Record<string, unknown>, key: string, raw: string): boolean {
+  if (NUMBER_FIELDS.has(key)) {
+    record[key] = parseNumber(raw);
+    return true;
+  }
+  switch (Object.hasOwn(FIELD_KINDS, key) ? FIELD_KINDS[key as OtherField] : undefined) {
+    case 'text':
+    case 'stage':
+      record[key] = raw;
+      break;
+    case 'flag':
+      record[key] = raw === '1' ? true : raw === '0' ? false : undefined;
+      break;
+    case 'json':
+      try {
+        record[key] = JSON.parse(raw);
+      } catch {
+        return false;
+      }
+      break;
+    // A foreign field is ignored; isSessionRecord decides on the whole.
+  }
+  return true;
 }
 
 /** Replies are strings; a client mapping bulk strings to Buffers still works. */

@@ -22,7 +22,7 @@
  * @internal Not part of the public API: the store is the only caller.
  */
 import { SESSION_NUMBER_FIELDS, SESSION_STAGES } from '../../core/session-record';
-import { REQUIRED_TEXT_FIELDS } from './redis-record-codec';
+import { PACKED_FIELDS, REQUIRED_TEXT_FIELDS } from './redis-record-codec';
 
 /**
  * How long (ms) keys outlive their logical expiry before Redis deletes them: covers clock skew between app
@@ -52,6 +52,7 @@ local SLACK = ${GC_SLACK_MS}
 local NUMERIC = ${luaList(SESSION_NUMBER_FIELDS)}
 local REQUIRED = ${luaList(REQUIRED_TEXT_FIELDS)}
 local STAGES = ${luaList(SESSION_STAGES)}
+local PACKED = ${luaList(PACKED_FIELDS)}
 
 local function sessionKey(id) return PREFIX .. 's:' .. id end
 local function userKey(userId) return PREFIX .. 'u:' .. userId end
@@ -188,6 +189,14 @@ local function flatten(m, flat)
   return flat
 end
 
+-- The record's values in PACKED order, without the field names (decodePacked() in TypeScript): what the read
+-- script sends back on every authenticated request. A missing field (stage, on a legacy record) is ''.
+local function pack(m)
+  local out = {}
+  for i, f in ipairs(PACKED) do out[i] = m[f] or '' end
+  return out
+end
+
 local function removeRecord(id, key, m)
   redis.call('DEL', key)
   redis.call('ZREM', userKey(m.userId), id)
@@ -294,7 +303,8 @@ return { 'ok', evicted }
 
 /**
  * read. KEYS[1] = s:<id>. ARGV = prefix, id, now, idleTimeoutMs, touchIntervalMs.
- * Reply: `{'missing'}`, `{'tombstone'}`, `{'expired', id, record}` or `{'active', id, viaGrace ('1'|'0'), record}`.
+ * Reply: `{'missing'}`, `{'tombstone'}`, `{'expired', id, record}` or `{'active', id, viaGrace ('1'|'0'), values}`,
+ * values being the live record without field names, in PACKED_FIELDS order (see `pack`).
  */
 export const READ_SCRIPT = `${PRELUDE}
 local key, id, now = KEYS[1], ARGV[2], num(ARGV[3])
@@ -319,9 +329,8 @@ if touch then
   m.idleExpiresAt = fmt(touch.idleExpiresAt)
   redis.call('HSET', key, 'lastSeenAt', m.lastSeenAt, 'idleExpiresAt', m.idleExpiresAt)
   setTtl(key, sessionTtl(m, now))
-  flatten(m, flat)
 end
-return { 'active', id, viaGrace, flat }
+return { 'active', id, viaGrace, pack(m) }
 `;
 
 /**

@@ -28,7 +28,7 @@ import {
   ROTATE_SCRIPT,
   UPDATE_SCRIPT,
 } from './redis-scripts';
-import { decodeRecord, encodeChanges, encodeRecord, num, parseNumber, text } from './redis-record-codec';
+import { decodePacked, decodeRecord, encodeChanges, encodeRecord, num, parseNumber, text } from './redis-record-codec';
 import { RedisSessionStoreError, RedisStoreTimeoutError, RedisStoreUnavailableError } from './redis-session-store.errors';
 
 /**
@@ -279,7 +279,7 @@ export class RedisSessionStore extends SessionStore {
       return record ? { status: 'expired', record } : { status: 'missing' };
     }
     if (status === 'active') {
-      const record = decodeRecord(rest[2]);
+      const record = decodePacked(rest[2]);
       if (!record) return { status: 'missing' };
       return { status: 'active', id: asText(rest[0], 'read'), record, viaGrace: asText(rest[1], 'read') === '1' };
     }
