@@ -124,6 +124,11 @@ type OwnedClient = ReturnType<typeof createClient>;
 interface PendingOperation {
   deadline: number;
   operation: string;
+  /** The command as sent; an EVALSHA is turned into EVAL in place after a NOSCRIPT reply. */
+  command: string[];
+  /** The script behind an EVALSHA, for that resend. */
+  script: LuaScript | undefined;
+  resolve: (value: unknown) => void;
   reject: (error: Error) => void;
 }
 
@@ -428,55 +433,58 @@ export class RedisSessionStore extends SessionStore {
   /** Runs a script in one round trip: EVALSHA, and EVAL (which also caches it) only if Redis lost it. */
   private eval(script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
     // One array per call (this is every request's command): EVALSHA, turned into EVAL only if Redis lost the script.
-    const command = ['EVALSHA', script.sha1, String(keys.length), ...keys, this.prefix, ...args];
-    return this.bounded(script.name, async () => {
-      try {
-        return await this.client.sendCommand(command);
-      } catch (err) {
-        if (!isNoScript(err)) throw err;
-      }
-      command[0] = 'EVAL';
-      command[1] = script.source;
-      return this.client.sendCommand(command);
-    });
+    return this.bounded(script.name, ['EVALSHA', script.sha1, String(keys.length), ...keys, this.prefix, ...args], script);
   }
 
   private command(operation: string, args: string[]): Promise<unknown> {
-    return this.bounded(operation, () => this.client.sendCommand(args));
+    return this.bounded(operation, args);
   }
 
   /**
-   * Bounds an operation by `commandTimeoutMs`, from sending to the reply (a stalled or paused server too).
+   * Sends one command, bounded by `commandTimeoutMs` from sending to the reply (a stalled or paused server too).
+   * With `script`, a NOSCRIPT reply (Redis lost its script cache) resends the command once as EVAL, which also
+   * caches the script again.
+   *
    * node-redis' own per-command `timeout` is not used: it only covers the wait before the command is written,
    * and it allocates an AbortSignal per command, which the benchmark measured at about 12 us per request.
-   *
    * No timer per operation either: operations in flight sit in one set with their deadline, and one sweeper
    * (started with the first operation, unref'd, stopped at close) rejects those past it every 1/8 of
    * `commandTimeoutMs` (10 to 250 ms). A timed-out operation therefore fails between `commandTimeoutMs` and
-   * `commandTimeoutMs` plus one sweep; in exchange the hot path sets and clears no timer.
+   * `commandTimeoutMs` plus one sweep; in exchange the hot path sets and clears no timer. The operation record
+   * carries everything, so a command costs one promise of ours and no closure beyond the two reply handlers.
    */
-  private bounded<T>(operation: string, work: () => Promise<T>): Promise<T> {
+  private bounded(operation: string, command: string[], script?: LuaScript): Promise<unknown> {
     if (this.closed) return Promise.reject(this.closedError(operation));
-    return new Promise<T>((resolve, reject) => {
-      const op: PendingOperation = { deadline: Date.now() + this.commandTimeoutMs, operation, reject };
+    return new Promise<unknown>((resolve, reject) => {
+      const op: PendingOperation = { deadline: Date.now() + this.commandTimeoutMs, operation, command, script, resolve, reject };
       this.pending.add(op);
       this.sweeper ??= this.startSweeper();
-      let started: Promise<T>;
-      try {
-        started = work();
-      } catch (err) {
-        started = Promise.reject(err);
-      }
-      // Both branches handled: a reply arriving after the timeout is dropped, never an unhandled rejection.
-      started.then(
-        (value) => {
-          if (this.settle(op)) resolve(value);
-        },
-        (err: unknown) => {
-          if (this.settle(op)) reject(this.translate(operation, err));
-        },
-      );
+      this.send(op);
     });
+  }
+
+  private send(op: PendingOperation): void {
+    let sent: Promise<unknown>;
+    try {
+      sent = this.client.sendCommand(op.command);
+    } catch (err) {
+      sent = Promise.reject(err);
+    }
+    // Both branches handled: a reply arriving after the timeout is dropped, never an unhandled rejection.
+    sent.then(
+      (value) => {
+        if (this.settle(op)) op.resolve(value);
+      },
+      (err: unknown) => {
+        if (op.script && op.command[0] === 'EVALSHA' && isNoScript(err) && this.pending.has(op)) {
+          op.command[0] = 'EVAL';
+          op.command[1] = op.script.source;
+          this.send(op);
+        } else if (this.settle(op)) {
+          op.reject(this.translate(op.operation, err));
+        }
+      },
+    );
   }
 
   /** Takes an operation out of the in-flight set; false when the sweeper (or an earlier answer) already did. */
