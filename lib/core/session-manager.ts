@@ -8,6 +8,7 @@ import { freshDeadlines } from './lifecycle';
 import { SessionCheck, SessionCheckEvent } from './session-check';
 import {
   clip,
+  isAssuranceLevel,
   MAX_DATA_BYTES,
   MAX_IP_LENGTH,
   MAX_USER_AGENT_LENGTH,
@@ -114,7 +115,7 @@ export class SessionManager {
     const stage = input.stage ?? 'complete';
     if (!SESSION_STAGES.includes(stage)) throw new SessionInputError('stage', `must be 'pending' or 'complete' (got ${String(stage)})`);
     const aal = input.aal ?? 1;
-    if (!Number.isInteger(aal) || aal < 1 || aal > 3) throw new SessionInputError('aal', `must be 1, 2 or 3 (got ${String(aal)})`);
+    if (!isAssuranceLevel(aal)) throw new SessionInputError('aal', `must be 1, 2 or 3 (got ${String(aal)})`);
     if (input.data !== undefined) assertData(input.data);
     const now = this.clock.now();
     let carried: SessionData = {};
@@ -256,7 +257,7 @@ export class SessionManager {
    * level is raised, and the id rotates like on any privilege change. Returns the new token, or null.
    */
   async complete(session: ActiveSession, client: ClientInfo, aal: number): Promise<string | null> {
-    if (!Number.isInteger(aal) || aal < 1 || aal > 3) throw new SessionInputError('aal', `must be 1, 2 or 3 (got ${String(aal)})`);
+    if (!isAssuranceLevel(aal)) throw new SessionInputError('aal', `must be 1, 2 or 3 (got ${String(aal)})`);
     return this.rotate(session, 'authentication_completed', client, { stage: 'complete', aal, authenticatedAt: this.clock.now() });
   }
 

@@ -4,6 +4,17 @@ export type SessionStage = 'pending' | 'complete';
 /** The values of {@link SessionStage}, for validation. */
 export const SESSION_STAGES: readonly SessionStage[] = ['pending', 'complete'];
 
+/**
+ * The stage of a stored record that has none: it was written before `stage` existed, when every session had
+ * passed every factor the app asked for. Every store reads such a record with this stage.
+ */
+export const LEGACY_RECORD_STAGE: SessionStage = 'complete';
+
+/** Whether `level` is an authentication assurance level: 1 (one factor), 2 (multi-factor) or 3 (hardware-bound). */
+export function isAssuranceLevel(level: unknown): level is number {
+  return Number.isInteger(level) && (level as number) >= 1 && (level as number) <= 3;
+}
+
 /** Application state kept in a session (cart, wizard progress, preferences...). JSON-serialisable values only. */
 export type SessionData = Record<string, unknown>;
 
@@ -109,7 +120,7 @@ export function isSessionRecord(value: unknown): value is SessionRecord {
   if (typeof r.userId !== 'string' || r.userId.length === 0) return false;
   for (const f of SESSION_NUMBER_FIELDS) if (typeof r[f] !== 'number' || !Number.isFinite(r[f])) return false;
   if (typeof r.rotateRequired !== 'boolean') return false;
-  if (r.stage !== 'pending' && r.stage !== 'complete') return false;
+  if (!SESSION_STAGES.includes(r.stage as SessionStage)) return false;
   if (typeof r.ip !== 'string' || typeof r.userAgent !== 'string') return false;
   if (typeof r.data !== 'object' || r.data === null || Array.isArray(r.data)) return false;
   return true;

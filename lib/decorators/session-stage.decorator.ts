@@ -1,4 +1,5 @@
 import { Reflector } from '@nestjs/core';
+import { isAssuranceLevel } from '../core/session-record';
 
 /**
  * Lets a session whose sign-in is still pending (password proven, second factor due) reach this route or
@@ -19,7 +20,7 @@ export const AllowPendingSession = Reflector.createDecorator<void, true>({ key: 
 export const RequireAal = Reflector.createDecorator<number, number>({
   key: 'session:min-aal',
   transform: (level: number) => {
-    if (!Number.isInteger(level) || level < 1 || level > 3) {
+    if (!isAssuranceLevel(level)) {
       throw new RangeError(`@RequireAal(${String(level)}): give an assurance level of 1, 2 or 3 (2 = multi-factor)`);
     }
     return level;

@@ -5,7 +5,14 @@
  *
  * @internal Not part of the public API: the Redis store and its scripts are the only users.
  */
-import { SESSION_NUMBER_FIELDS, SESSION_STAGES, SessionChanges, SessionRecord, isSessionRecord } from '../../core/session-record';
+import {
+  LEGACY_RECORD_STAGE,
+  SESSION_NUMBER_FIELDS,
+  SESSION_STAGES,
+  SessionChanges,
+  SessionRecord,
+  isSessionRecord,
+} from '../../core/session-record';
 
 type NumberField = (typeof SESSION_NUMBER_FIELDS)[number];
 type OtherField = Exclude<keyof SessionRecord, NumberField>;
@@ -43,11 +50,8 @@ const CHANGEABLE: { readonly [K in keyof SessionChanges]-?: true } = {
   stage: true,
 };
 
-/**
- * The stage of a stored record that has none: it was written before `stage` existed, when every session was
- * fully authenticated.
- */
-export const LEGACY_STAGE = 'complete';
+/** The stage of a stored record that has none (written before `stage` existed). */
+export const LEGACY_STAGE = LEGACY_RECORD_STAGE;
 
 /**
  * Every field of a record in one fixed order: the order in which the read script sends a live record back as bare

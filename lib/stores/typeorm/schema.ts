@@ -1,5 +1,5 @@
 import type { ValueTransformer } from 'typeorm';
-import { MAX_IP_LENGTH, MAX_USER_ID_LENGTH } from '../../core/session-record';
+import { LEGACY_RECORD_STAGE, MAX_IP_LENGTH, MAX_USER_ID_LENGTH } from '../../core/session-record';
 
 /**
  * Names and sizes shared by the entities, the migration and the store's SQL, so the three can never drift
@@ -44,11 +44,8 @@ export const COUNTER_KEY_LENGTH = 255;
 export const IP_LENGTH = MAX_IP_LENGTH;
 /** Longest stage name (`pending`, `complete`), with room for stages a later version may add. */
 export const STAGE_LENGTH = 16;
-/**
- * What a session row written before `stage` existed holds: those sessions had passed every factor the app asked
- * for, so they read as complete (the contract's rule for records without a stage).
- */
-export const DEFAULT_STAGE = 'complete';
+/** What a session row written before `stage` existed holds: the contract's stage for such records. */
+export const DEFAULT_STAGE = LEGACY_RECORD_STAGE;
 
 /**
  * Times are `bigint` milliseconds since the epoch: a 32-bit `int` tops out at about 2.1 × 10^9, and today is
