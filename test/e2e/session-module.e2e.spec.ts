@@ -1,8 +1,8 @@
 import { Body, Controller, Delete, Get, Injectable, INestApplication, Module, Param, Post, Put, Req, Res } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import type { Request, Response } from 'express';
 import request from 'supertest';
+import { bootSessionApp, cookieOf } from '../support/session-app';
 import {
   CurrentSession,
   CurrentUser,
@@ -11,7 +11,6 @@ import {
   ReadOptions,
   ReadResult,
   SecurityEvent,
-  SessionAuthGuard,
   SessionModule,
   SessionModuleOptions,
   SessionOptionsError,
@@ -101,23 +100,7 @@ class OpenController {
   }
 }
 
-const cookieOf = (res: request.Response): string => {
-  const header = ([] as string[]).concat(res.headers['set-cookie'] ?? []);
-  const ours = header.find((c) => c.startsWith('__Host-sid='));
-  if (!ours) throw new Error('no session cookie set');
-  return ours.split(';')[0];
-};
-
-async function boot(options: SessionModuleOptions) {
-  const moduleRef = await Test.createTestingModule({
-    imports: [SessionModule.forRoot(options)],
-    controllers: [DemoController, OpenController],
-    providers: [{ provide: APP_GUARD, useClass: SessionAuthGuard }],
-  }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  await app.init();
-  return app;
-}
+const boot = (options: SessionModuleOptions) => bootSessionApp(options, [DemoController, OpenController]);
 
 describe('SessionModule over HTTP', () => {
   let app: INestApplication;

@@ -4,11 +4,11 @@
  * outside HTTP, start-up that connects the store, and errors that keep their meaning (503 only for outages).
  */
 import { Body, Controller, ExecutionContext, Get, INestApplication, Post, Req, Res } from '@nestjs/common';
-import { APP_GUARD, Reflector } from '@nestjs/core';
+import { Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
-import { Test } from '@nestjs/testing';
 import type { Request, Response } from 'express';
 import request from 'supertest';
+import { bootSessionApp, cookieOf, cookiesOf } from '../support/session-app';
 import {
   AllowPendingSession,
   CurrentSession,
@@ -19,7 +19,6 @@ import {
   SecurityEvent,
   SessionAuthGuard,
   SessionCheck,
-  SessionModule,
   SessionModuleOptions,
   SessionService,
   SessionStoreConnectionError,
@@ -102,23 +101,7 @@ class SeamsController {
   }
 }
 
-const cookiesOf = (res: request.Response): string[] => ([] as string[]).concat(res.headers['set-cookie'] ?? []);
-const cookieOf = (res: request.Response): string => {
-  const ours = cookiesOf(res).find((c) => c.startsWith('__Host-sid='));
-  if (!ours) throw new Error('no session cookie set');
-  return ours.split(';')[0];
-};
-
-async function boot(options: SessionModuleOptions): Promise<INestApplication> {
-  const moduleRef = await Test.createTestingModule({
-    imports: [SessionModule.forRoot(options)],
-    controllers: [SeamsController],
-    providers: [{ provide: APP_GUARD, useClass: SessionAuthGuard }],
-  }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  await app.init();
-  return app;
-}
+const boot = (options: SessionModuleOptions) => bootSessionApp(options, [SeamsController]);
 
 describe('SessionModule seams', () => {
   let app: INestApplication;
