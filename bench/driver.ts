@@ -10,6 +10,7 @@
  *   BENCH_VARIANTS=a,b      subset of bare,es-memory,es-redis,kit-memory,kit-redis
  *   BENCH_HEAP_COUNT=100000 sessions for the heap measurement
  *   BENCH_RESULTS=path      where to write the Markdown (default bench/RESULTS.md)
+ *   BENCH_SIDE_ROUNDS=12    side-by-side rounds per pair (server CPU ratios; see sideBySide())
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -19,7 +20,7 @@ import { SESSION_SETTINGS, Variant, VARIANTS } from './settings';
 import { httpRequest, LoadResult, loginMany, runLoad } from './load';
 import { AppServer, canPin, coreTicks, installCleanup, killAll, pinSelf, PrivateRedis } from './processes';
 import { renderMarkdown } from './report';
-import { AuditResult, perRequest, RoundResult, summarise, VariantResult } from './stats';
+import { AuditResult, perRequest, RoundResult, SideBySideResult, summarise, VariantResult } from './stats';
 
 const env = (name: string, fallback: number): number => {
   const raw = process.env[name];
@@ -35,6 +36,7 @@ export const CONFIG = {
   loginRounds: Math.floor(env('BENCH_LOGIN_ROUNDS', 4)),
   connections: Math.floor(env('BENCH_CONNECTIONS', 50)),
   auditS: 3,
+  sideRounds: Math.floor(env('BENCH_SIDE_ROUNDS', 12)),
   heapCount: Math.floor(env('BENCH_HEAP_COUNT', 100_000)),
 };
 
@@ -139,6 +141,28 @@ async function measure(
   };
 }
 
+/**
+ * Server CPU per request of two variants measured side by side: both loaded at the same time (one autocannon
+ * each, same connections and cookies scheme) for the same window, both servers on the same core. Sequential
+ * windows on this kind of VM differ by up to ±20% in CPU per request for the same app, seconds apart; running
+ * the pair at once exposes both to the same machine, so their ratio keeps only what differs between the apps.
+ */
+async function sideBySide(
+  reference: AppServer,
+  variant: AppServer,
+  round: number,
+  load: (server: AppServer) => Promise<LoadResult>,
+): Promise<SideBySideResult['rounds'][number]> {
+  await Promise.all([reference.cpuStart(), variant.cpuStart()]);
+  const [refLoad, varLoad] = await Promise.all([load(reference), load(variant)]);
+  const [refCpu, varCpu] = await Promise.all([reference.cpuStop(), variant.cpuStop()]);
+  const perReq = (cpu: { userUs: number; systemUs: number }, requests: number): number =>
+    (cpu.userUs + cpu.systemUs) / Math.max(requests, 1);
+  const ref = { requests: refLoad.requests, cpuUsPerReq: perReq(refCpu, refLoad.requests) };
+  const v = { requests: varLoad.requests, cpuUsPerReq: perReq(varCpu, varLoad.requests) };
+  return { round, reference: ref, variant: v, cpuRatio: ref.cpuUsPerReq / v.cpuUsPerReq };
+}
+
 async function audit(redis: PrivateRedis, load: () => Promise<LoadResult>): Promise<AuditResult> {
   const { result, client, lua } = await redis.audit(load);
   const per = (counts: Record<string, number>): Record<string, number> =>
@@ -217,7 +241,11 @@ async function main(): Promise<void> {
   if (redis) log(`private redis-server ${redis.version} on port ${redis.port}`);
 
   const servers = new Map<Variant, AppServer>();
-  const results: { me: Partial<Record<Variant, VariantResult>>; login: Partial<Record<Variant, VariantResult>> } = { me: {}, login: {} };
+  const results: {
+    me: Partial<Record<Variant, VariantResult>>;
+    login: Partial<Record<Variant, VariantResult>>;
+    sideBySide: SideBySideResult[];
+  } = { me: {}, login: {}, sideBySide: [] };
   try {
     for (const v of variants) {
       servers.set(v, await AppServer.start(v, { core: serverCore, env: { BENCH_REDIS_URL: redis?.url } }));
@@ -260,6 +288,29 @@ async function main(): Promise<void> {
         );
       }
     }
+    // Side by side: every session variant against bare, and the kit against express-session on the same store.
+    const pairs: [Variant, Variant][] = [];
+    for (const v of variants) if (v !== 'bare' && variants.includes('bare')) pairs.push(['bare', v]);
+    for (const [kit, es] of [
+      ['kit-memory', 'es-memory'],
+      ['kit-redis', 'es-redis'],
+    ] as const) {
+      if (variants.includes(kit) && variants.includes(es)) pairs.push([es, kit]);
+    }
+    const sideResults = pairs.map(([reference, variant]) => ({ reference, variant, rounds: [] as SideBySideResult['rounds'] }));
+    for (let round = 0; round < CONFIG.sideRounds && pairs.length > 0; round++) {
+      for (let i = 0; i < pairs.length; i++) {
+        const pair = sideResults[(i + round) % pairs.length];
+        const [ref, v] = [servers.get(pair.reference as Variant)!, servers.get(pair.variant as Variant)!];
+        const r = await sideBySide(ref, v, round, (server) => meLoad(server.variant as Variant, CONFIG.durationS)());
+        pair.rounds.push(r);
+        log(
+          `side by side ${round + 1}/${CONFIG.sideRounds} ${pair.reference} ${r.reference.cpuUsPerReq.toFixed(1)} vs ${pair.variant} ${r.variant.cpuUsPerReq.toFixed(1)} µs CPU/req: ${r.cpuRatio.toFixed(3)}`,
+        );
+      }
+    }
+    results.sideBySide = sideResults;
+
     for (const v of variants) {
       if (v.startsWith('kit')) {
         // The session was in use the whole run with a 1 s touch interval: lastSeenAt must be recent.
@@ -311,7 +362,16 @@ async function main(): Promise<void> {
   machine.noisyRetries = MAX_RETRIES_PER_RUN - retriesLeft;
   machine.durationS = Math.round((Date.now() - started) / 1000);
 
-  const report = { machine, config: CONFIG, sessionSettings: SESSION_SETTINGS, variants, me: results.me, login: results.login, heap };
+  const report = {
+    machine,
+    config: CONFIG,
+    sessionSettings: SESSION_SETTINGS,
+    variants,
+    me: results.me,
+    login: results.login,
+    sideBySide: results.sideBySide,
+    heap,
+  };
   mkdirSync(OUT_DIR, { recursive: true });
   const stamp = machine.date.replace(/[:.]/g, '-');
   writeFileSync(join(OUT_DIR, `results-${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);

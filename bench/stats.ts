@@ -62,6 +62,27 @@ export interface Summary {
   redisTotalPerReq?: number;
 }
 
+/**
+ * One side-by-side window: two variants under the same load at the same time, their servers sharing one core, so
+ * that both see the same machine (a VM whose speed drifts by ±20% within seconds slows both alike).
+ */
+export interface SideBySideRound {
+  round: number;
+  /** The reference (bare, or express-session on the same store). */
+  reference: { requests: number; cpuUsPerReq: number };
+  /** The variant compared with it. */
+  variant: { requests: number; cpuUsPerReq: number };
+  /** reference's CPU per request ÷ variant's: 1 = as cheap, below 1 = the variant costs more. */
+  cpuRatio: number;
+}
+
+/** Side-by-side rounds of one pair (see {@link SideBySideRound}). */
+export interface SideBySideResult {
+  reference: string;
+  variant: string;
+  rounds: SideBySideRound[];
+}
+
 export interface VariantResult {
   rounds: RoundResult[];
   summary?: Summary;
