@@ -74,6 +74,10 @@ async function kitBytesPerSession(count: number): Promise<{ bytesPerSession: num
       rotationGraceMs: 10_000,
       touchIntervalMs: 60_000,
       maxConcurrentSessions: 10,
+      concurrentSessionPolicy: 'evict-oldest',
+      rememberIdleTimeoutMs: 30 * 86_400_000,
+      rememberAbsoluteTimeoutMs: 90 * 86_400_000,
+      impersonationMaxAgeMs: 3_600_000,
     },
     new SecurityEventBus(),
   );

@@ -7,7 +7,16 @@
 // The module and its options
 export { SessionModule } from './session.module';
 export { SESSION_MODULE_OPTIONS, SessionModuleAsyncOptions, SessionOptionsFactory } from './session.module-definition';
-export { SessionModuleOptions, SessionCookieOptions, Duration, SESSION_DEFAULTS } from './session.options';
+export {
+  SessionModuleOptions,
+  SessionCookieOptions,
+  SessionRolesOptions,
+  SessionReAuthOptions,
+  SessionRememberOptions,
+  SessionLimitSubject,
+  Duration,
+  SESSION_DEFAULTS,
+} from './session.options';
 export { parseDuration, formatDuration } from './core/duration';
 export { Clock, SystemClock, ManualClock } from './core/clock';
 

@@ -50,6 +50,45 @@ export interface SessionCookieOptions {
   maxAge?: Duration;
 }
 
+/**
+ * Role-based access control for `@Roles()` and `@Permissions()` (read by `RolesGuard`). Roles are a snapshot in
+ * the session record, set at login; role names are the application's own.
+ */
+export interface SessionRolesOptions {
+  /**
+   * Roles each role includes, transitively: `{ admin: ['user'] }` lets an admin pass `@Roles('user')`.
+   * Default none (a role includes only itself).
+   */
+  hierarchy?: Record<string, string[]>;
+  /**
+   * Permissions each role grants, for `@Permissions(...)`: `{ user: ['cart:write'], admin: ['users:manage'] }`. A
+   * role also grants the permissions of every role it includes. Default none.
+   */
+  permissions?: Record<string, string[]>;
+}
+
+/** Re-authentication for sensitive routes (`@ReAuth()`, read by `ReAuthGuard`). */
+export interface SessionReAuthOptions {
+  /** How recent the last full authentication must be on a `@ReAuth()` route without its own `maxAge`. Default `5m`. */
+  maxAge?: Duration;
+  /** Where the client proves who it is again; named in the body of 401 `REAUTH_REQUIRED`. Default `/auth/reauth`. */
+  path?: string;
+}
+
+/** The "remember me" tier: a longer-lived session with a persistent cookie, chosen at login (`remember: true`). */
+export interface SessionRememberOptions {
+  /** Inactivity timeout of a remembered session. Default `30d`. */
+  idleTimeout?: Duration;
+  /** Absolute lifetime of a remembered session; also its cookie's `Max-Age`. Default `90d`. */
+  absoluteTimeout?: Duration;
+}
+
+/** Who a session limit is computed for (see {@link SessionModuleOptions.maxConcurrentSessions}). */
+export interface SessionLimitSubject {
+  userId: string;
+  roles: readonly string[];
+}
+
 /** Options of `SessionModule.forRoot()` / `forRootAsync()`. */
 export interface SessionModuleOptions {
   /**
@@ -82,8 +121,24 @@ export interface SessionModuleOptions {
    * The idle deadline can be early by at most this much; in exchange steady reads do not write.
    */
   touchInterval?: Duration;
-  /** Live sessions per user; the oldest is revoked beyond it. Default `10`. `0` = unlimited. */
-  maxConcurrentSessions?: number;
+  /**
+   * Live sessions per user. Default `10`; `0` = unlimited. A function gets the user signing in (id and roles) and
+   * answers their limit, e.g. fewer for admins.
+   */
+  maxConcurrentSessions?: number | ((user: SessionLimitSubject) => number | Promise<number>);
+  /**
+   * What a login beyond the limit does: `'evict-oldest'` ends the user's least recently created session;
+   * `'deny-new'` refuses the login with 409 `TOO_MANY_SESSIONS`, naming the devices to sign out. Default `'evict-oldest'`.
+   */
+  concurrentSessionPolicy?: 'evict-oldest' | 'deny-new';
+  /** The "remember me" tier's timeouts. */
+  rememberMe?: SessionRememberOptions;
+  /** Admin impersonation: a session started with `impersonatedBy` lives at most `maxAge`. Default `1h`. */
+  impersonation?: { maxAge?: Duration };
+  /** Role hierarchy and permissions for `RolesGuard`. */
+  roles?: SessionRolesOptions;
+  /** Re-authentication for `@ReAuth()` routes. */
+  reauth?: SessionReAuthOptions;
   /** Session cookie attributes. */
   cookie?: SessionCookieOptions;
   /** Send `Clear-Site-Data: "cache", "storage"` on logout. Default `true`. */
@@ -112,6 +167,11 @@ export interface ResolvedSessionOptions extends SessionPolicy {
   clearSiteDataOnLogout: boolean;
   clock: Clock;
   eventSinks: SecurityEventSink[];
+  /** A per-user limit from `maxConcurrentSessions` given as a function; `undefined` when it is a number. */
+  maxConcurrentSessionsFor?: (user: SessionLimitSubject) => number | Promise<number>;
+  /** Role hierarchy and permissions, as given (validated). */
+  roles: { hierarchy: Record<string, string[]>; permissions: Record<string, string[]> };
+  reauth: { maxAgeMs: number; path: string };
 }
 
 /** Defaults, in one place. */
@@ -122,6 +182,11 @@ export const SESSION_DEFAULTS = {
   rotationGraceMs: 10_000,
   maxConcurrentSessions: 10,
   cookieName: '__Host-sid',
+  rememberIdleTimeoutMs: 30 * 86_400_000,
+  rememberAbsoluteTimeoutMs: 90 * 86_400_000,
+  impersonationMaxAgeMs: 3_600_000,
+  reauthMaxAgeMs: 5 * 60_000,
+  reauthPath: '/auth/reauth',
 } as const;
 
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -152,7 +217,11 @@ class CookieSchema {
 
 class OptionsSchema {
   @IsOptional()
-  @IsInt({ message: 'maxConcurrentSessions must be a whole number (0 = unlimited)' })
+  @IsIn(['evict-oldest', 'deny-new'], { message: "concurrentSessionPolicy must be 'evict-oldest' or 'deny-new'" })
+  concurrentSessionPolicy?: string;
+
+  @IsOptional()
+  @IsInt({ message: 'maxConcurrentSessions must be a whole number (0 = unlimited) or a function of the user' })
   @Min(0, { message: 'maxConcurrentSessions must be 0 (unlimited) or more' })
   @Max(10_000, { message: 'maxConcurrentSessions must be at most 10000' })
   maxConcurrentSessions?: number;
@@ -170,8 +239,10 @@ class OptionsSchema {
  */
 export function resolveSessionOptions(raw: SessionModuleOptions = {}): ResolvedSessionOptions {
   const problems: string[] = [];
+  const limitFn = typeof raw.maxConcurrentSessions === 'function' ? raw.maxConcurrentSessions : undefined;
   const schema = plainToInstance(OptionsSchema, {
-    maxConcurrentSessions: raw.maxConcurrentSessions,
+    maxConcurrentSessions: limitFn ? undefined : raw.maxConcurrentSessions,
+    concurrentSessionPolicy: raw.concurrentSessionPolicy,
     clearSiteDataOnLogout: raw.clearSiteDataOnLogout,
     closeStoreOnShutdown: raw.closeStoreOnShutdown,
     cookie: raw.cookie ?? {},
@@ -196,6 +267,38 @@ export function resolveSessionOptions(raw: SessionModuleOptions = {}): ResolvedS
   const touchIntervalMs = duration('touchInterval', raw.touchInterval, Math.min(60_000, Math.floor(idleTimeoutMs / 10)), 0);
   const maxAgeMs =
     raw.cookie?.maxAge === undefined ? undefined : duration('cookie.maxAge' as keyof SessionModuleOptions, raw.cookie.maxAge, 0, 1000);
+
+  const rememberIdleTimeoutMs = duration(
+    'rememberMe.idleTimeout' as keyof SessionModuleOptions,
+    raw.rememberMe?.idleTimeout,
+    SESSION_DEFAULTS.rememberIdleTimeoutMs,
+    1000,
+  );
+  const rememberAbsoluteTimeoutMs = duration(
+    'rememberMe.absoluteTimeout' as keyof SessionModuleOptions,
+    raw.rememberMe?.absoluteTimeout,
+    SESSION_DEFAULTS.rememberAbsoluteTimeoutMs,
+    1000,
+  );
+  if (rememberAbsoluteTimeoutMs < rememberIdleTimeoutMs) {
+    problems.push(
+      `rememberMe.absoluteTimeout (${formatDuration(rememberAbsoluteTimeoutMs)}) is shorter than rememberMe.idleTimeout (${formatDuration(rememberIdleTimeoutMs)}): set it >= the idle timeout (e.g. 30d and 90d)`,
+    );
+  }
+  const impersonationMaxAgeMs = duration(
+    'impersonation.maxAge' as keyof SessionModuleOptions,
+    raw.impersonation?.maxAge,
+    SESSION_DEFAULTS.impersonationMaxAgeMs,
+    1000,
+  );
+  const reauthMaxAgeMs = duration('reauth.maxAge' as keyof SessionModuleOptions, raw.reauth?.maxAge, SESSION_DEFAULTS.reauthMaxAgeMs, 1000);
+  const reauthPath = raw.reauth?.path ?? SESSION_DEFAULTS.reauthPath;
+  if (typeof reauthPath !== 'string' || !reauthPath.startsWith('/'))
+    problems.push(`reauth.path is ${JSON.stringify(reauthPath)}: give the path of your re-authentication route, starting with "/"`);
+  const roles = {
+    hierarchy: roleMap('roles.hierarchy', raw.roles?.hierarchy, problems),
+    permissions: roleMap('roles.permissions', raw.roles?.permissions, problems),
+  };
 
   if (absoluteTimeoutMs < idleTimeoutMs) {
     problems.push(
@@ -264,7 +367,16 @@ export function resolveSessionOptions(raw: SessionModuleOptions = {}): ResolvedS
     rotationIntervalMs: rotationIntervalMs === 0 ? Number.POSITIVE_INFINITY : rotationIntervalMs,
     rotationGraceMs,
     touchIntervalMs,
-    maxConcurrentSessions: raw.maxConcurrentSessions ?? SESSION_DEFAULTS.maxConcurrentSessions,
+    maxConcurrentSessions: limitFn
+      ? SESSION_DEFAULTS.maxConcurrentSessions
+      : ((raw.maxConcurrentSessions as number | undefined) ?? SESSION_DEFAULTS.maxConcurrentSessions),
+    maxConcurrentSessionsFor: limitFn,
+    concurrentSessionPolicy: raw.concurrentSessionPolicy ?? 'evict-oldest',
+    rememberIdleTimeoutMs,
+    rememberAbsoluteTimeoutMs,
+    impersonationMaxAgeMs,
+    roles,
+    reauth: { maxAgeMs: reauthMaxAgeMs, path: reauthPath },
     cookie,
     clearSiteDataOnLogout: raw.clearSiteDataOnLogout ?? true,
     clock: raw.clock ?? new SystemClock(),
@@ -304,6 +416,25 @@ function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'object' && value !== null) return `(an object of class ${value.constructor?.name ?? 'Object'})`;
   return String(value);
+}
+
+/** Validates a `{ role: [names] }` map (hierarchy or permissions) and copies it. */
+function roleMap(key: string, value: unknown, problems: string[]): Record<string, string[]> {
+  if (value === undefined) return {};
+  const example = key.endsWith('hierarchy') ? "{ admin: ['user'] }" : "{ admin: ['users:manage'] }";
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    problems.push(`${key} must be an object mapping each role to a list of names, e.g. ${example}`);
+    return {};
+  }
+  const out: Record<string, string[]> = {};
+  for (const [role, names] of Object.entries(value)) {
+    if (!Array.isArray(names) || names.some((n) => typeof n !== 'string' || n.length === 0)) {
+      problems.push(`${key}.${role} must be a list of non-empty strings, e.g. ${example}`);
+      continue;
+    }
+    out[role] = [...(names as string[])];
+  }
+  return out;
 }
 
 function flatten(errors: ValidationError[]): string[] {

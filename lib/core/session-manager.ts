@@ -37,6 +37,14 @@ export interface SessionPolicy {
   touchIntervalMs: number;
   /** Live sessions per user; 0 = unlimited. */
   maxConcurrentSessions: number;
+  /** A login beyond the limit: end the oldest session, or refuse the login. */
+  concurrentSessionPolicy: 'evict-oldest' | 'deny-new';
+  /** Inactivity timeout of the "remember me" tier (ms). */
+  rememberIdleTimeoutMs: number;
+  /** Absolute lifetime of the "remember me" tier (ms). */
+  rememberAbsoluteTimeoutMs: number;
+  /** Longest life of an impersonation session (ms). */
+  impersonationMaxAgeMs: number;
 }
 
 /** A live session in the hands of one request. `id` is the storage id (SHA-256 of the token). */

@@ -93,4 +93,50 @@ describe('resolveSessionOptions', () => {
     const o = resolveSessionOptions({ cookie: { name: 'sid', secure: false, sameSite: 'lax', domain: 'app.example.com', path: '/app' } });
     expect(o.cookie).toMatchObject({ name: 'sid', secure: false, domain: 'app.example.com', path: '/app' });
   });
+
+  it('resolves the authorization options: tiers, limits, roles and re-authentication', () => {
+    const o = resolveSessionOptions();
+    expect(o).toMatchObject({
+      concurrentSessionPolicy: 'evict-oldest',
+      rememberIdleTimeoutMs: 30 * 86_400_000,
+      rememberAbsoluteTimeoutMs: 90 * 86_400_000,
+      impersonationMaxAgeMs: 3_600_000,
+      roles: { hierarchy: {}, permissions: {} },
+      reauth: { maxAgeMs: 300_000, path: '/auth/reauth' },
+      maxConcurrentSessionsFor: undefined,
+    });
+    const limit = () => 3;
+    const custom = resolveSessionOptions({
+      maxConcurrentSessions: limit,
+      concurrentSessionPolicy: 'deny-new',
+      rememberMe: { idleTimeout: '7d', absoluteTimeout: '30d' },
+      impersonation: { maxAge: '15m' },
+      roles: { hierarchy: { admin: ['user'] }, permissions: { user: ['cart:write'] } },
+      reauth: { maxAge: '2m', path: '/account/confirm' },
+    });
+    expect(custom).toMatchObject({
+      maxConcurrentSessionsFor: limit,
+      concurrentSessionPolicy: 'deny-new',
+      rememberIdleTimeoutMs: 7 * 86_400_000,
+      rememberAbsoluteTimeoutMs: 30 * 86_400_000,
+      impersonationMaxAgeMs: 900_000,
+      roles: { hierarchy: { admin: ['user'] }, permissions: { user: ['cart:write'] } },
+      reauth: { maxAgeMs: 120_000, path: '/account/confirm' },
+    });
+  });
+
+  it('refuses bad authorization options, naming each', () => {
+    const message = problemsOf({
+      concurrentSessionPolicy: 'kick-everyone' as 'deny-new',
+      rememberMe: { idleTimeout: '90d', absoluteTimeout: '30d' },
+      roles: { hierarchy: { admin: 'user' as unknown as string[] }, permissions: [] as unknown as Record<string, string[]> },
+      reauth: { maxAge: 'soon', path: 'auth/reauth' },
+    });
+    expect(message).toContain("concurrentSessionPolicy must be 'evict-oldest' or 'deny-new'");
+    expect(message).toContain('rememberMe.absoluteTimeout (30d) is shorter than rememberMe.idleTimeout (90d)');
+    expect(message).toContain("roles.hierarchy.admin must be a list of non-empty strings, e.g. { admin: ['user'] }");
+    expect(message).toContain('roles.permissions must be an object mapping each role');
+    expect(message).toContain('reauth.maxAge is "soon"');
+    expect(message).toContain('reauth.path is "auth/reauth"');
+  });
 });
