@@ -399,6 +399,7 @@ const STORE_METHODS = Object.keys({
   destroyByUser: true,
   destroyByHandle: true,
   requireRotationForUser: true,
+  updateUserRoles: true,
   countByUser: true,
   increment: true,
   resetCounter: true,

@@ -1,9 +1,14 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ActiveSession, ResolveOutcome, SessionManager } from './core/session-manager';
-import { SessionGoneError, SessionStoreUnavailableError } from './core/errors';
+import { SessionGoneError, SessionStoreUnavailableError, TooManySessionsError } from './core/errors';
 import type { ClientInfo } from './core/client-info';
-import { SessionData, SessionRecord, SessionStage } from './core/session-record';
-import { SessionRequiredException, SessionRotatedException, SessionStoreUnavailableException } from './errors/session.exceptions';
+import { SessionData, SessionRecord, SessionStage, SessionTier } from './core/session-record';
+import {
+  SessionRequiredException,
+  SessionRotatedException,
+  SessionStoreUnavailableException,
+  TooManySessionsException,
+} from './errors/session.exceptions';
 import { SecurityEventBus } from './events/security-event-bus';
 import { clientInfoOf } from './http/client-info';
 import { CookiePolicy } from './http/cookie-policy';
@@ -25,8 +30,17 @@ export interface SessionView {
   aal: number;
   /** `pending` while a second factor is due, else `complete`. */
   stage: SessionStage;
-  /** Incremented by every privilege change of the user (`bumpPrivileges`). */
+  /**
+   * The user's roles: the snapshot taken at login, replaced at once on every live session by
+   * {@link SessionService.setRoles}. What `RolesGuard` checks, with no database lookup. Empty when none were given.
+   */
+  roles: readonly string[];
+  /** Incremented by every privilege change of the user (`setRoles`, `bumpPrivileges`). */
   rolesVersion: number;
+  /** `remember` for a "remember me" session (longer timeouts, persistent cookie), else `standard`. */
+  tier: SessionTier;
+  /** For an impersonation session, the administrator's user id (acting as `userId`); otherwise `null`. */
+  impersonatedBy: string | null;
   /** Client IP when the session was created (for binding checks and the activity log). */
   ip: string;
   /** Client user agent when the session was created, clipped to 256 characters. */
@@ -44,6 +58,10 @@ export interface SessionListing {
   lastSeenAt: number;
   ip: string;
   userAgent: string;
+  /** `remember` for a "remember me" session, else `standard`. */
+  tier: SessionTier;
+  /** For an impersonation session, the administrator's user id; otherwise `null`. Show it: the user should see it. */
+  impersonatedBy: string | null;
 }
 
 /** Input of {@link SessionService.create}. */
@@ -61,6 +79,25 @@ export interface CreateSessionOptions {
   data?: SessionData;
   /** Copy the pre-login session's data: `true` for all, or a list of keys. Default: none. */
   carryOver?: boolean | string[];
+  /**
+   * The user's roles, kept in the session as a snapshot so guarded requests need no database lookup: at most 64
+   * names of 1 to 64 characters (repeats dropped). Change them later with {@link SessionService.setRoles}.
+   * Default none.
+   */
+  roles?: readonly string[];
+  /**
+   * "Remember me": the session lives by the `rememberMe` timeouts (default 30 days idle, 90 days absolute) and
+   * gets a persistent cookie (`Max-Age` = the rest of its absolute lifetime, renewed with every rotation).
+   * Default `false`: the module's timeouts and a session cookie.
+   */
+  remember?: boolean;
+  /**
+   * For an administrator impersonating `userId`: the administrator's user id. The session is a standard one that
+   * lives at most `impersonation.maxAge` (default 1 h) from creation, is listed among the user's sessions, and is
+   * exempt from the user's concurrent-session limit (it neither counts nor evicts). Cannot be combined with
+   * `remember`. Default none.
+   */
+  impersonatedBy?: string;
 }
 
 const STATE = Symbol('nest-session-kit:request-state');
@@ -131,6 +168,10 @@ export class SessionService {
   /**
    * Starts a session for a user who just authenticated. Always a new token; the session the request came
    * with (if any) is destroyed first, so a planted id can never become authenticated (no fixation).
+   *
+   * @throws TooManySessionsException (409 `TOO_MANY_SESSIONS`, listing the user's sessions) when
+   *   `concurrentSessionPolicy` is `'deny-new'` and the user is at the limit; nothing is created.
+   * @example await sessions.create(req, res, { userId: user.id, roles: user.roles, remember: body.remember === true });
    */
   async create(req: HttpRequestLike, res: HttpResponseLike, input: CreateSessionOptions): Promise<SessionView> {
     const reading = this.cookies.read(req);
@@ -141,11 +182,14 @@ export class SessionService {
         stage: input.stage,
         data: input.data,
         carryOver: input.carryOver,
+        roles: input.roles,
+        remember: input.remember,
+        impersonatedBy: input.impersonatedBy,
         client: clientInfoOf(req),
         previousToken: reading.kind === 'present' ? reading.value : undefined,
       }),
     );
-    this.cookies.set(res, token);
+    this.setCookie(res, token, session.record);
     noStore(res);
     (req as StatefulRequest)[STATE] = { outcome: Promise.resolve({ kind: 'active', session }), session };
     return toView(session.record);
@@ -232,6 +276,8 @@ export class SessionService {
       lastSeenAt: record.lastSeenAt,
       ip: record.ip,
       userAgent: record.userAgent,
+      tier: record.tier,
+      impersonatedBy: record.impersonatedBy,
     }));
   }
 
@@ -243,6 +289,19 @@ export class SessionService {
   /** The user's privileges changed: each of their live sessions gets a new id at its next request. */
   async bumpPrivileges(userId: string): Promise<number> {
     return this.guard(() => this.manager.bumpPrivileges(userId));
+  }
+
+  /**
+   * The user's roles changed (in your user store): every live session of the user, impersonation sessions
+   * included, gets `roles` as its snapshot at once, so guards see the change on the very next request. A session
+   * that gains a role gets a new id at its next request (privilege change, RO-01); one that only loses roles keeps
+   * its id. Emits `authz_change`; `req` (the administrator's request) is recorded as its client. Returns how many
+   * sessions changed.
+   *
+   * @example await sessions.setRoles(user.id, ['user', 'admin'], req);
+   */
+  async setRoles(userId: string, roles: readonly string[], req?: HttpRequestLike): Promise<number> {
+    return this.guard(() => this.manager.setRoles(userId, roles, req ? clientInfoOf(req) : undefined));
   }
 
   /** Resolves when the store answers; throws 503 when it does not. For health checks. */
@@ -273,7 +332,7 @@ export class SessionService {
       state.session = outcome.session;
       if (response) noStore(response);
       if (outcome.issuedToken) {
-        if (response) this.cookies.set(response, outcome.issuedToken);
+        if (response) this.setCookie(response, outcome.issuedToken, outcome.session.record);
         else state.pendingToken = outcome.issuedToken;
       }
     } else if (response && outcome.kind !== 'none') {
@@ -289,7 +348,8 @@ export class SessionService {
   private flushPending(req: StatefulRequest, res: HttpResponseLike, outcome: ResolveOutcome): ResolveOutcome {
     const state = req[STATE];
     if (state?.pendingToken !== undefined) {
-      this.cookies.set(res, state.pendingToken);
+      if (state.session) this.setCookie(res, state.pendingToken, state.session.record);
+      else this.cookies.set(res, state.pendingToken);
       noStore(res);
       state.pendingToken = undefined;
     }
@@ -308,12 +368,20 @@ export class SessionService {
     // This token supersedes one an earlier rotation of this request may still have waiting.
     const state = (req as StatefulRequest)[STATE];
     if (state) state.pendingToken = undefined;
-    this.cookies.set(res, token);
+    this.setCookie(res, token, session.record);
     noStore(res);
     return toView(session.record);
   }
 
-  /** Maps core failures to HTTP: store down → 503 (logged, throttled to one line a second), session gone → 401. */
+  /** Sets the session cookie of `record`: persistent for a remembered session, by {@link CookiePolicy.maxAgeFor}. */
+  private setCookie(res: HttpResponseLike, token: string, record: SessionRecord): void {
+    this.cookies.set(res, token, this.cookies.maxAgeFor(record, this.options.clock.now()));
+  }
+
+  /**
+   * Maps core failures to HTTP: store down → 503 (logged, throttled to one line a second), session gone → 401,
+   * login refused by the concurrent-session limit → 409.
+   */
   private guard<T>(fn: () => Promise<T>): Promise<T> {
     return fn().catch((error: unknown) => {
       throw this.httpError(error);
@@ -326,6 +394,7 @@ export class SessionService {
       return new SessionStoreUnavailableException();
     }
     if (error instanceof SessionGoneError) return new SessionRequiredException(error.message);
+    if (error instanceof TooManySessionsError) return new TooManySessionsException(error.limit, error.sessions);
     // Anything else is bad input (SessionInputError) or a bug: it keeps its stack and becomes a 500.
     return error;
   }
@@ -385,7 +454,10 @@ function toView(r: SessionRecord): SessionView {
     absoluteExpiresAt: r.absoluteExpiresAt,
     aal: r.aal,
     stage: r.stage,
+    roles: r.roles,
     rolesVersion: r.rolesVersion,
+    tier: r.tier,
+    impersonatedBy: r.impersonatedBy,
     ip: r.ip,
     userAgent: r.userAgent,
     data: r.data,

@@ -1,3 +1,5 @@
+import type { SessionRecord } from './session-record';
+
 const CONNECTION_ERROR = Symbol.for('nest-session-kit:store-connection-error');
 
 /**
@@ -67,6 +69,29 @@ export class SessionGoneError extends Error {
 
   constructor() {
     super('The session ended while this request was using it; sign in again.');
+  }
+}
+
+/**
+ * A login refused by the concurrent-session policy `deny-new`: the user already has `limit` live sessions. Nothing
+ * was created. `sessions` are those live sessions, oldest first, so the user can pick which to sign out;
+ * `SessionService` answers it with 409 `TOO_MANY_SESSIONS` listing them.
+ */
+export class TooManySessionsError extends Error {
+  override readonly name = 'TooManySessionsError';
+
+  constructor(
+    /** The user who tried to sign in. */
+    readonly userId: string,
+    /** The user's limit (live sessions). */
+    readonly limit: number,
+    /** The user's live sessions that count toward the limit, oldest first. */
+    readonly sessions: readonly SessionRecord[],
+  ) {
+    super(
+      `User "${userId}" already has ${sessions.length} live session(s), the limit of ${limit}: sign one out (revoke it by its handle) or ` +
+        "raise maxConcurrentSessions, or use concurrentSessionPolicy 'evict-oldest' to end the oldest instead",
+    );
   }
 }
 

@@ -1,4 +1,4 @@
-import type { SessionChanges, SessionRecord } from './session-record';
+import type { SessionChanges, SessionRecord, SessionTier } from './session-record';
 
 /**
  * The session lifecycle rules, in one place and free of any backend: when a session is over, when and how an
@@ -42,33 +42,109 @@ export function isTouchDue(lastSeenAt: number, now: number, touchIntervalMs: num
 }
 
 /**
+ * The inactivity timeout (ms) that governs `record`: its own `idleTimeoutMs` (set at creation from its tier), or
+ * `fallbackMs` (the module's idle timeout) for a record stored before sessions had their own.
+ */
+export function idleTimeoutOf(record: { idleTimeoutMs?: number | null }, fallbackMs: number): number {
+  return record.idleTimeoutMs ?? fallbackMs;
+}
+
+/**
  * The fields a due touch writes (`lastSeenAt`, `idleExpiresAt`), or `null` when no touch is due or it would
- * change nothing. The version does not move: a touch is not a data change.
+ * change nothing. The idle deadline moves by the record's own timeout ({@link idleTimeoutOf}), so a remembered
+ * session and a standard one read with the same options each keep their own. The version does not move: a touch
+ * is not a data change.
+ *
+ * @param defaultIdleTimeoutMs the module's idle timeout (ms), for records without their own `idleTimeoutMs`.
  */
 export function touchChanges(
-  record: Pick<SessionRecord, 'lastSeenAt' | 'idleExpiresAt' | 'absoluteExpiresAt'>,
+  record: Pick<SessionRecord, 'lastSeenAt' | 'idleExpiresAt' | 'absoluteExpiresAt'> & { idleTimeoutMs?: number | null },
   now: number,
-  idleTimeoutMs: number,
+  defaultIdleTimeoutMs: number,
   touchIntervalMs: number,
 ): { lastSeenAt: number; idleExpiresAt: number } | null {
   if (!isTouchDue(record.lastSeenAt, now, touchIntervalMs)) return null;
-  const idleExpiresAt = idleDeadline(now, idleTimeoutMs, record.absoluteExpiresAt);
+  const idleExpiresAt = idleDeadline(now, idleTimeoutOf(record, defaultIdleTimeoutMs), record.absoluteExpiresAt);
   if (idleExpiresAt === record.idleExpiresAt && now === record.lastSeenAt) return null;
   return { lastSeenAt: now, idleExpiresAt };
 }
 
-/** The timestamps of a session that starts (login) or restarts (re-authentication) at `now`. */
+/** The idle and absolute timeouts (ms) of one session. */
+export interface SessionTimeouts {
+  /** Inactivity timeout (ms). */
+  idleTimeoutMs: number;
+  /** Lifetime from (re-)authentication (ms). */
+  absoluteTimeoutMs: number;
+}
+
+/** The module's timeouts for each tier and for impersonation (ms), as `SessionPolicy` holds them. */
+export interface TierPolicy extends SessionTimeouts {
+  /** Inactivity timeout of the `remember` tier (ms). */
+  rememberIdleTimeoutMs: number;
+  /** Absolute lifetime of the `remember` tier (ms). */
+  rememberAbsoluteTimeoutMs: number;
+  /** Longest life of an impersonation session, from its creation (ms). */
+  impersonationMaxAgeMs: number;
+}
+
+/** The timeouts of a session of `tier`: the module's own for `standard`, the `rememberMe` ones for `remember`. */
+export function tierTimeouts(tier: SessionTier, policy: TierPolicy): SessionTimeouts {
+  return tier === 'remember'
+    ? { idleTimeoutMs: policy.rememberIdleTimeoutMs, absoluteTimeoutMs: policy.rememberAbsoluteTimeoutMs }
+    : { idleTimeoutMs: policy.idleTimeoutMs, absoluteTimeoutMs: policy.absoluteTimeoutMs };
+}
+
+/**
+ * The latest absolute deadline a session may ever have (ms since epoch): `createdAt + impersonationMaxAgeMs` for
+ * an impersonation session, whatever re-authentication happens in it; `Infinity` (no cap) for any other.
+ */
+export function absoluteCap(record: Pick<SessionRecord, 'createdAt' | 'impersonatedBy'>, impersonationMaxAgeMs: number): number {
+  return record.impersonatedBy === null ? Number.POSITIVE_INFINITY : record.createdAt + impersonationMaxAgeMs;
+}
+
+/**
+ * The timestamps of a session that starts (login) or restarts (re-authentication) at `now`, with its timeouts:
+ * both deadlines from now, the absolute one never past `cap` (ms since epoch, see {@link absoluteCap}; default
+ * none), and the idle timeout that later touches use.
+ */
 export function freshDeadlines(
   now: number,
-  policy: { idleTimeoutMs: number; absoluteTimeoutMs: number },
-): Pick<SessionRecord, 'lastSeenAt' | 'idleExpiresAt' | 'absoluteExpiresAt' | 'authenticatedAt'> {
-  const absoluteExpiresAt = now + policy.absoluteTimeoutMs;
+  timeouts: SessionTimeouts,
+  cap = Number.POSITIVE_INFINITY,
+): Pick<SessionRecord, 'lastSeenAt' | 'idleExpiresAt' | 'absoluteExpiresAt' | 'authenticatedAt' | 'idleTimeoutMs'> {
+  const absoluteExpiresAt = Math.min(now + timeouts.absoluteTimeoutMs, cap);
   return {
     lastSeenAt: now,
-    idleExpiresAt: idleDeadline(now, policy.idleTimeoutMs, absoluteExpiresAt),
+    idleExpiresAt: idleDeadline(now, timeouts.idleTimeoutMs, absoluteExpiresAt),
     absoluteExpiresAt,
     authenticatedAt: now,
+    idleTimeoutMs: timeouts.idleTimeoutMs,
   };
+}
+
+/**
+ * What replacing a session's roles `before` with `after` means, comparing them as sets (order and repeats do not
+ * count):
+ * - `elevation`: `after` holds a role `before` lacked (even if it also drops some): the session gets a new id at
+ *   its next request (RO-01: rotate on every privilege change);
+ * - `demotion`: roles only removed: applies at once, without rotation (nothing was gained that needs a fresh id);
+ * - `same`: nothing to write.
+ */
+export function rolesChange(before: readonly string[], after: readonly string[]): 'elevation' | 'demotion' | 'same' {
+  const had = new Set(before);
+  const has = new Set(after);
+  for (const role of has) if (!had.has(role)) return 'elevation';
+  for (const role of had) if (!has.has(role)) return 'demotion';
+  return 'same';
+}
+
+/**
+ * Whether a session counts toward its user's concurrent-session limit: every session but an impersonation one,
+ * which neither counts nor can be evicted by the user's own logins (an administrator's work must not sign the
+ * user out, nor the user's logins end it).
+ */
+export function countsTowardLimit(record: Pick<SessionRecord, 'impersonatedBy'>): boolean {
+  return record.impersonatedBy === null;
 }
 
 /**

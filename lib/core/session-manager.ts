@@ -3,14 +3,16 @@ import { SecurityEventBus } from '../events/security-event-bus';
 import { SecurityEvent } from '../events/security-event';
 import { Clock } from './clock';
 import type { ClientInfo } from './client-info';
-import { isStoreConnectionError, SessionGoneError, SessionInputError, SessionStoreUnavailableError } from './errors';
-import { freshDeadlines } from './lifecycle';
+import { isStoreConnectionError, SessionGoneError, SessionInputError, SessionStoreUnavailableError, TooManySessionsError } from './errors';
+import { absoluteCap, freshDeadlines, tierTimeouts } from './lifecycle';
 import { SessionCheck, SessionCheckEvent } from './session-check';
 import {
   clip,
   isAssuranceLevel,
   MAX_DATA_BYTES,
   MAX_IP_LENGTH,
+  MAX_ROLE_LENGTH,
+  MAX_ROLES,
   MAX_USER_AGENT_LENGTH,
   MAX_USER_ID_LENGTH,
   SessionChanges,
@@ -18,6 +20,7 @@ import {
   SessionRecord,
   SESSION_STAGES,
   SessionStage,
+  SessionTier,
 } from './session-record';
 import { generateHandle, generateToken, hashToken, isWellFormedHandle, isWellFormedToken } from './token';
 
@@ -35,8 +38,13 @@ export interface SessionPolicy {
   rotationGraceMs: number;
   /** Minimum time between two idle touches (ms). */
   touchIntervalMs: number;
-  /** Live sessions per user; 0 = unlimited. */
+  /** Live sessions per user; 0 = unlimited. Used when {@link maxConcurrentSessionsFor} is not set. */
   maxConcurrentSessions: number;
+  /**
+   * The limit of one user, computed at each login from who signs in (a whole number, 0 = unlimited); when set it
+   * replaces {@link maxConcurrentSessions}. Default none.
+   */
+  maxConcurrentSessionsFor?: (user: { userId: string; roles: readonly string[] }) => number | Promise<number>;
   /** A login beyond the limit: end the oldest session, or refuse the login. */
   concurrentSessionPolicy: 'evict-oldest' | 'deny-new';
   /** Inactivity timeout of the "remember me" tier (ms). */
@@ -88,6 +96,18 @@ export interface CreateSessionInput {
   previousToken?: string;
   /** Copy the previous session's data: `true` for all keys, or a list of keys. Default: nothing. */
   carryOver?: boolean | string[];
+  /**
+   * The user's roles, a snapshot kept in the session: strings of 1 to {@link MAX_ROLE_LENGTH} (64) characters, at
+   * most {@link MAX_ROLES} (64) of them; repeats are dropped. Default none.
+   */
+  roles?: readonly string[];
+  /** "Remember me": the `remember` tier, with the remember timeouts (and a persistent cookie). Default `false`. */
+  remember?: boolean;
+  /**
+   * The administrator's user id, for an impersonation session: standard tier, lives at most
+   * `impersonationMaxAgeMs` from creation, exempt from the user's concurrent-session limit. Default none.
+   */
+  impersonatedBy?: string;
 }
 
 const MAX_UPDATE_ATTEMPTS = 100;
@@ -117,7 +137,12 @@ export class SessionManager {
     this.checks = checks;
   }
 
-  /** Creates a session for a freshly authenticated user; always a new token. Returns the token to set. */
+  /**
+   * Creates a session for a freshly authenticated user; always a new token. Returns the token to set.
+   *
+   * @throws SessionInputError when an input cannot be stored (user id, stage, aal, data, roles, impersonatedBy).
+   * @throws TooManySessionsError when the policy is `deny-new` and the user is at the limit (nothing is created).
+   */
   async create(input: CreateSessionInput): Promise<{ token: string; session: ActiveSession }> {
     assertUserId(input.userId);
     const stage = input.stage ?? 'complete';
@@ -125,6 +150,12 @@ export class SessionManager {
     const aal = input.aal ?? 1;
     if (!isAssuranceLevel(aal)) throw new SessionInputError('aal', `must be 1, 2 or 3 (got ${String(aal)})`);
     if (input.data !== undefined) assertData(input.data);
+    const roles = normalizeRoles(input.roles ?? []);
+    const impersonatedBy = input.impersonatedBy ?? null;
+    if (impersonatedBy !== null) assertImpersonator(impersonatedBy, input.remember);
+    const tier: SessionTier = input.remember === true ? 'remember' : 'standard';
+    // Computed before anything is destroyed: a limit function that throws is a bug and must leave no trace.
+    const limit = impersonatedBy === null ? await this.limitFor(input.userId, roles) : 0;
     const now = this.clock.now();
     let carried: SessionData = {};
     if (input.previousToken !== undefined && isWellFormedToken(input.previousToken)) {
@@ -143,26 +174,50 @@ export class SessionManager {
       handle: generateHandle(),
       userId: input.userId,
       createdAt: now,
-      ...freshDeadlines(now, this.policy),
+      ...freshDeadlines(
+        now,
+        tierTimeouts(tier, this.policy),
+        absoluteCap({ createdAt: now, impersonatedBy }, this.policy.impersonationMaxAgeMs),
+      ),
       rotatedAt: now,
       aal,
       stage,
+      roles,
       rolesVersion: 0,
       rotateRequired: false,
       ip: clip(input.client.ip, MAX_IP_LENGTH),
       userAgent: clip(input.client.userAgent, MAX_USER_AGENT_LENGTH),
+      tier,
+      impersonatedBy,
       version: 1,
       data: { ...carried, ...(input.data ?? {}) },
     };
-    const { evicted } = await this.call('create', () =>
-      this.store.create(id, record, { now, maxConcurrent: this.policy.maxConcurrentSessions }),
+    const result = await this.call('create', () =>
+      this.store.create(id, record, { now, maxConcurrent: limit, onLimit: this.policy.concurrentSessionPolicy }),
     );
-    this.emit('session_created', record, input.client, { detail: { aal: record.aal, stage } });
-    for (const old of evicted) {
+    if (result.status === 'denied') {
+      this.events.emit({
+        type: 'excess_sessions_exceeded',
+        time: this.clock.now(),
+        level: 'WARN',
+        outcome: 'failure',
+        userId: input.userId,
+        ip: input.client.ip,
+        userAgent: input.client.userAgent,
+        reason: 'denied',
+        detail: { limit, live: result.live.length },
+      });
+      throw new TooManySessionsError(input.userId, limit, result.live);
+    }
+    const detail: Record<string, string | number> = { aal: record.aal, stage, tier };
+    if (impersonatedBy !== null) detail.impersonatedBy = impersonatedBy;
+    this.emit('session_created', record, input.client, { detail });
+    // A store written before `deny-new` existed answers `{ evicted }` without a status.
+    for (const old of result.evicted ?? []) {
       this.emit('excess_sessions_exceeded', old, input.client, {
         level: 'WARN',
         reason: 'oldest_revoked',
-        detail: { limit: this.policy.maxConcurrentSessions, newSession: record.handle },
+        detail: { limit, newSession: record.handle },
       });
       this.emit('session_expired', old, input.client, { reason: 'excess_sessions' });
     }
@@ -254,10 +309,18 @@ export class SessionManager {
 
   /**
    * Records a fresh re-authentication: rotates the id, sets `authenticatedAt`, and resets both the idle and
-   * the absolute timeout (NIST SP 800-63B-4 §5.2). Returns the new token, or null if the session ended.
+   * the absolute timeout (NIST SP 800-63B-4 §5.2) with the timeouts of the session's tier. An impersonation
+   * session's absolute deadline never passes its creation plus `impersonationMaxAgeMs`. Returns the new token,
+   * or null if the session ended.
    */
   async reauthenticate(session: ActiveSession, client: ClientInfo, changes: SessionChanges = {}): Promise<string | null> {
-    return this.rotate(session, 'reauthentication', client, { ...freshDeadlines(this.clock.now(), this.policy), ...changes });
+    const { record } = session;
+    const deadlines = freshDeadlines(
+      this.clock.now(),
+      tierTimeouts(record.tier, this.policy),
+      absoluteCap(record, this.policy.impersonationMaxAgeMs),
+    );
+    return this.rotate(session, 'reauthentication', client, { ...deadlines, ...changes });
   }
 
   /**
@@ -301,6 +364,32 @@ export class SessionManager {
     return this.call('requireRotationForUser', () => this.store.requireRotationForUser(userId));
   }
 
+  /**
+   * The user's roles changed: every live session of the user (impersonation sessions included) gets `roles` as
+   * its snapshot at once. A session that gains a role rotates its id at its next request (RO-01); one that only
+   * loses roles keeps its id, and the loss applies to its next request. Emits `authz_change`. Returns how many
+   * sessions changed (those whose roles already were `roles` are left alone).
+   *
+   * @throws SessionInputError when `roles` is not a list of at most 64 role names of 1 to 64 characters.
+   */
+  async setRoles(userId: string, roles: readonly string[], client?: ClientInfo): Promise<number> {
+    assertUserId(userId);
+    const next = normalizeRoles(roles);
+    const changed = await this.call('updateUserRoles', () => this.store.updateUserRoles(userId, next, this.clock.now()));
+    this.events.emit({
+      type: 'authz_change',
+      time: this.clock.now(),
+      level: 'INFO',
+      outcome: 'success',
+      userId,
+      ip: client?.ip,
+      userAgent: client?.userAgent,
+      reason: 'roles_changed',
+      detail: { roles: next.join(','), sessions: changed },
+    });
+    return changed;
+  }
+
   /** Checks that the store answers. */
   async ping(): Promise<void> {
     await this.call('ping', () => this.store.ping());
@@ -335,6 +424,19 @@ export class SessionManager {
       fromId = res.id;
     }
     return { kind: 'rotated' };
+  }
+
+  /** The concurrent-session limit of this user: the function's answer when the module has one, else the number. */
+  private async limitFor(userId: string, roles: readonly string[]): Promise<number> {
+    const compute = this.policy.maxConcurrentSessionsFor;
+    if (!compute) return this.policy.maxConcurrentSessions;
+    const limit = await compute({ userId, roles });
+    if (!Number.isInteger(limit) || limit < 0) {
+      throw new TypeError(
+        `maxConcurrentSessions function answered ${String(limit)} for user "${userId}": it must return a whole number >= 0 (0 = unlimited)`,
+      );
+    }
+    return limit;
   }
 
   private async runChecks(outcome: Extract<ResolveOutcome, { kind: 'active' }>, client: ClientInfo, now: number): Promise<ResolveOutcome> {
@@ -415,6 +517,47 @@ function assertUserId(userId: unknown): void {
   }
   if (userId.length > MAX_USER_ID_LENGTH) {
     throw new SessionInputError('userId', `has ${userId.length} characters; at most ${MAX_USER_ID_LENGTH} fit every store`);
+  }
+}
+
+/**
+ * Checks a roles list and returns it without repeats (first occurrence kept): a set of role names every store
+ * can hold. Throws {@link SessionInputError} naming what is wrong.
+ */
+export function normalizeRoles(roles: unknown): string[] {
+  if (!Array.isArray(roles)) {
+    throw new SessionInputError('roles', `must be an array of role names (got ${roles === null ? 'null' : typeof roles})`);
+  }
+  const unique = [...new Set(roles as unknown[])];
+  if (unique.length > MAX_ROLES) {
+    throw new SessionInputError(
+      'roles',
+      `has ${unique.length} roles; at most ${MAX_ROLES} fit a session: keep coarse roles there and derive permissions from them`,
+    );
+  }
+  for (const role of unique) {
+    if (typeof role !== 'string' || role.length === 0 || role.length > MAX_ROLE_LENGTH) {
+      throw new SessionInputError(
+        'roles',
+        `must hold only role names of 1 to ${MAX_ROLE_LENGTH} characters (got ${typeof role === 'string' ? `a string of ${role.length}` : typeof role})`,
+      );
+    }
+  }
+  return unique as string[];
+}
+
+function assertImpersonator(impersonatedBy: unknown, remember: boolean | undefined): void {
+  if (typeof impersonatedBy !== 'string' || impersonatedBy.length === 0 || impersonatedBy.length > MAX_USER_ID_LENGTH) {
+    throw new SessionInputError(
+      'impersonatedBy',
+      `must be the administrator's user id, a string of 1 to ${MAX_USER_ID_LENGTH} characters (got ${typeof impersonatedBy === 'string' ? `${impersonatedBy.length} characters` : typeof impersonatedBy})`,
+    );
+  }
+  if (remember === true) {
+    throw new SessionInputError(
+      'remember',
+      'cannot be true for an impersonation session (impersonatedBy): it lives at most impersonation.maxAge; drop remember',
+    );
   }
 }
 

@@ -10,6 +10,28 @@ export const SESSION_STAGES: readonly SessionStage[] = ['pending', 'complete'];
  */
 export const LEGACY_RECORD_STAGE: SessionStage = 'complete';
 
+/**
+ * How long a session may live: `standard` (the module's `idleTimeout`/`absoluteTimeout`, a session cookie) or
+ * `remember` ("remember me": `rememberMe.idleTimeout`/`rememberMe.absoluteTimeout`, a persistent cookie).
+ */
+export type SessionTier = 'standard' | 'remember';
+
+/** The values of {@link SessionTier}, for validation. */
+export const SESSION_TIERS: readonly SessionTier[] = ['standard', 'remember'];
+
+/** The fields of a record that stores written before them may lack: see {@link legacyRecordFields}. */
+export type LegacyRecordFields = Pick<SessionRecord, 'roles' | 'tier' | 'impersonatedBy' | 'idleTimeoutMs'>;
+
+/**
+ * The values of `roles`, `tier`, `impersonatedBy` and `idleTimeoutMs` for a stored record that lacks them: it was
+ * written before they existed, when every session was a standard one of the user themselves, with no roles
+ * snapshot, under the module's idle timeout. Every store reads such a record with these values (a new object each
+ * call, so no two records share a roles array).
+ */
+export function legacyRecordFields(): LegacyRecordFields {
+  return { roles: [], tier: 'standard', impersonatedBy: null, idleTimeoutMs: null };
+}
+
 /** Whether `level` is an authentication assurance level: 1 (one factor), 2 (multi-factor) or 3 (hardware-bound). */
 export function isAssuranceLevel(level: unknown): level is number {
   return Number.isInteger(level) && (level as number) >= 1 && (level as number) <= 3;
@@ -49,7 +71,12 @@ export interface SessionRecord {
    * Stores that find a record without it (written before the field existed) read it as `complete`.
    */
   stage: SessionStage;
-  /** Incremented whenever the user's privileges change; lets the app refresh its roles snapshot. */
+  /**
+   * The user's roles, a snapshot taken at login (and replaced by `updateUserRoles` when they change), so a guarded
+   * request needs no database lookup. A set: order carries no meaning. Records stored before the field read as `[]`.
+   */
+  roles: string[];
+  /** Incremented whenever the user's privileges change (roles replaced, or `requireRotationForUser`). */
   rolesVersion: number;
   /** Set when the user's privileges changed: the next request rotates the id before doing anything else. */
   rotateRequired: boolean;
@@ -57,6 +84,23 @@ export interface SessionRecord {
   ip: string;
   /** Client user agent at creation, truncated to {@link MAX_USER_AGENT_LENGTH} characters. */
   userAgent: string;
+  /**
+   * `standard`, or `remember` for a "remember me" session (longer timeouts, persistent cookie). Chosen at login and
+   * never changed. Records stored before the field read as `standard`.
+   */
+  tier: SessionTier;
+  /**
+   * For an impersonation session, the user id of the administrator acting as `userId`; otherwise `null`. Such a
+   * session is exempt from the user's concurrent-session limit (it neither counts nor evicts) and lives at most
+   * the module's `impersonation.maxAge`. Records stored before the field read as `null`.
+   */
+  impersonatedBy: string | null;
+  /**
+   * This session's inactivity timeout (ms), set at creation from its tier: the idle touch moves `idleExpiresAt` to
+   * `now + idleTimeoutMs`. `null` for records stored before the field: they use the module's idle timeout (the
+   * `idleTimeoutMs` the read is given), as they did then.
+   */
+  idleTimeoutMs: number | null;
   /** Incremented by every data update, for compare-and-set. */
   version: number;
   /** Application state. */
@@ -77,6 +121,11 @@ export function clip(value: string, max: number): string {
   return value.length > max ? value.slice(0, max) : value;
 }
 
+/** Most roles one session holds; a longer list is refused at login and on a role change. */
+export const MAX_ROLES = 64;
+/** Longest role name (characters). */
+export const MAX_ROLE_LENGTH = 64;
+
 /** Fields that a store update may change. */
 export type SessionChanges = Partial<
   Pick<
@@ -86,6 +135,7 @@ export type SessionChanges = Partial<
     | 'authenticatedAt'
     | 'idleExpiresAt'
     | 'absoluteExpiresAt'
+    | 'idleTimeoutMs'
     | 'lastSeenAt'
     | 'rotatedAt'
     | 'rolesVersion'
@@ -122,6 +172,12 @@ export function isSessionRecord(value: unknown): value is SessionRecord {
   if (typeof r.rotateRequired !== 'boolean') return false;
   if (!SESSION_STAGES.includes(r.stage as SessionStage)) return false;
   if (typeof r.ip !== 'string' || typeof r.userAgent !== 'string') return false;
+  if (!Array.isArray(r.roles) || !r.roles.every((role) => typeof role === 'string')) return false;
+  if (!SESSION_TIERS.includes(r.tier as SessionTier)) return false;
+  if (r.impersonatedBy !== null && (typeof r.impersonatedBy !== 'string' || r.impersonatedBy.length === 0)) return false;
+  if (r.idleTimeoutMs !== null && (typeof r.idleTimeoutMs !== 'number' || !Number.isFinite(r.idleTimeoutMs) || r.idleTimeoutMs < 0)) {
+    return false;
+  }
   if (typeof r.data !== 'object' || r.data === null || Array.isArray(r.data)) return false;
   return true;
 }

@@ -69,3 +69,47 @@ export class InsufficientAssuranceException extends SessionHttpException {
     super(HttpStatus.FORBIDDEN, 'MFA_REQUIRED', message);
   }
 }
+
+/** One of the user's live sessions, as {@link TooManySessionsException} lists it: enough to name the device. */
+export interface SessionDeviceSummary {
+  /** The session's non-secret handle: revoke it with `SessionService.revoke(userId, handle)`. */
+  handle: string;
+  /** When it was created (ms since epoch). */
+  createdAt: number;
+  /** Its last activity (ms since epoch). */
+  lastSeenAt: number;
+  /** Client IP at its creation. */
+  ip: string;
+  /** Client user agent at its creation. */
+  userAgent: string;
+}
+
+/** Body of {@link TooManySessionsException}: the usual fields, the limit, and the sessions to choose from. */
+export interface TooManySessionsErrorBody extends SessionErrorBody {
+  /** The user's concurrent-session limit. */
+  limit: number;
+  /** The user's live sessions, oldest first. */
+  sessions: SessionDeviceSummary[];
+}
+
+/**
+ * 409 `TOO_MANY_SESSIONS`: the login was refused because the user already has as many live sessions as allowed
+ * (`concurrentSessionPolicy: 'deny-new'`). Nothing was created. The body lists the user's sessions
+ * (`sessions: [{ handle, createdAt, lastSeenAt, ip, userAgent }]`, oldest first) so the client can ask which device
+ * to sign out; the app then revokes it by handle (after checking the credentials again) and the login is retried.
+ */
+export class TooManySessionsException extends SessionHttpException {
+  constructor(
+    /** The user's limit. */
+    readonly limit: number,
+    sessions: readonly SessionDeviceSummary[],
+    message = `You are signed in on too many devices (at most ${limit}). Sign out of one of them to continue.`,
+  ) {
+    super(HttpStatus.CONFLICT, 'TOO_MANY_SESSIONS', message);
+    // The base class builds the body; the listing is added to that same object (what Nest sends) rather than by
+    // changing the base constructor every exception shares.
+    const body = this.getResponse() as TooManySessionsErrorBody;
+    body.limit = limit;
+    body.sessions = sessions.map(({ handle, createdAt, lastSeenAt, ip, userAgent }) => ({ handle, createdAt, lastSeenAt, ip, userAgent }));
+  }
+}

@@ -1,3 +1,4 @@
+import type { SessionRecord } from '../core/session-record';
 import type { ResolvedSessionOptions } from '../session.options';
 import type { HttpRequestLike, HttpResponseLike } from './http-types';
 
@@ -53,9 +54,26 @@ export class CookiePolicy {
     return found === undefined ? { kind: 'absent' } : { kind: 'present', value: found };
   }
 
-  /** Sets the session cookie (on create and rotation only). */
-  set(res: HttpResponseLike, token: string): void {
-    const maxAge = this.options.maxAgeMs === undefined ? '' : `; Max-Age=${Math.floor(this.options.maxAgeMs / 1000)}`;
+  /**
+   * The cookie lifetime (ms) for `session` at `now`, never past its absolute deadline (the cookie never outlives
+   * the session, and never enforces a timeout either: the server does):
+   * - a `remember` session: a persistent cookie for the rest of its absolute lifetime;
+   * - any other: the configured `cookie.maxAge` if any, capped at the rest of its absolute lifetime, else
+   *   `undefined` (a session cookie, dropped when the browser closes).
+   */
+  maxAgeFor(session: Pick<SessionRecord, 'tier' | 'absoluteExpiresAt'>, now: number): number | undefined {
+    const remaining = Math.max(0, session.absoluteExpiresAt - now);
+    if (session.tier === 'remember') return remaining;
+    return this.options.maxAgeMs === undefined ? undefined : Math.min(this.options.maxAgeMs, remaining);
+  }
+
+  /**
+   * Sets the session cookie (on create and rotation only). `maxAgeMs` (ms) makes it persistent for that long
+   * (rounded down to whole seconds); without it the configured `cookie.maxAge` applies, and without that it is a
+   * session cookie. Pass {@link maxAgeFor}'s answer for the session being set.
+   */
+  set(res: HttpResponseLike, token: string, maxAgeMs: number | undefined = this.options.maxAgeMs): void {
+    const maxAge = maxAgeMs === undefined ? '' : `; Max-Age=${Math.floor(maxAgeMs / 1000)}`;
     appendSetCookie(res, `${this.setValuePrefix}${token}; ${this.attributes}${maxAge}`);
   }
 

@@ -7,7 +7,11 @@ import type { SessionChanges, SessionRecord } from '../core/session-record';
 export interface ReadOptions {
   /** Current time (ms since epoch), from the module's clock. */
   now: number;
-  /** Idle timeout (ms): a touch sets `idleExpiresAt = min(now + idleTimeoutMs, absoluteExpiresAt)`. */
+  /**
+   * The module's idle timeout (ms), for records without their own `idleTimeoutMs` (stored before sessions had
+   * one): a touch sets `idleExpiresAt = min(now + timeout, absoluteExpiresAt)` with the record's own timeout when it
+   * has one, else this (`touchChanges` in `lib/core/lifecycle.ts`).
+   */
   idleTimeoutMs: number;
   /** Touch only when `now - lastSeenAt >= touchIntervalMs` (ms), so steady reads do not write every time. */
   touchIntervalMs: number;
@@ -27,22 +31,36 @@ export type ReadResult =
   /** No such session (unknown, destroyed, corrupted, or a rotated-away id whose grace window ended). */
   | { status: 'missing' };
 
+/** What a login beyond the concurrent-session limit does: see {@link CreateOptions.onLimit}. */
+export type ConcurrentSessionPolicy = 'evict-oldest' | 'deny-new';
+
 /** Options for {@link SessionStore.create}. */
 export interface CreateOptions {
   /** Current time (ms since epoch). */
   now: number;
   /**
-   * Live sessions allowed per user, this one included; beyond it the oldest (by `createdAt`) are destroyed
-   * in the same atomic operation. 0 = no limit.
+   * Live sessions allowed per user, this one included. 0 = no limit. Only sessions that count toward the limit
+   * are counted (`countsTowardLimit` in `lib/core/lifecycle.ts`: impersonation sessions do not), and a new
+   * session that does not count is created whatever the count, evicting nothing.
    */
   maxConcurrent: number;
+  /**
+   * Beyond `maxConcurrent`: `'evict-oldest'` (default) destroys the oldest counted sessions (by `createdAt`) in the
+   * same atomic operation; `'deny-new'` creates nothing and answers `denied` with the user's live counted
+   * sessions. Either way the count and the write are one atomic operation, so parallel logins never exceed it.
+   */
+  onLimit?: ConcurrentSessionPolicy;
 }
 
-/** Result of {@link SessionStore.create}. */
-export interface CreateResult {
-  /** Sessions destroyed to respect `maxConcurrent` (oldest first). */
-  evicted: SessionRecord[];
-}
+/**
+ * Result of {@link SessionStore.create}. A store written before `deny-new` existed may answer `{ evicted }`
+ * without a status; callers read that as `created`.
+ */
+export type CreateResult =
+  /** The session was stored. `evicted`: sessions destroyed to respect `maxConcurrent` (oldest first). */
+  | { status: 'created'; evicted: SessionRecord[] }
+  /** `onLimit: 'deny-new'` and the user is at the limit: nothing was stored. `live`: the counted live sessions, oldest first. */
+  | { status: 'denied'; live: SessionRecord[] };
 
 /**
  * Result of {@link SessionStore.update}. `id` is where the session lives now: the successor's when the id
@@ -123,7 +141,11 @@ export abstract class SessionStore {
     // Nothing to open by default.
   }
 
-  /** Inserts a new session under `id`, adds it to the user's index, and evicts beyond `maxConcurrent`. */
+  /**
+   * Inserts a new session under `id` and adds it to the user's index, holding the concurrent-session limit in the
+   * same atomic operation: beyond `maxConcurrent` it evicts the oldest or, with `onLimit: 'deny-new'`, stores
+   * nothing and answers `denied` (see {@link CreateOptions}).
+   */
   abstract create(id: string, record: SessionRecord, options: CreateOptions): Promise<CreateResult>;
 
   /**
@@ -166,7 +188,19 @@ export abstract class SessionStore {
    */
   abstract requireRotationForUser(userId: string): Promise<number>;
 
-  /** Live sessions of a user (for the concurrent-session limit). */
+  /**
+   * Replaces the roles snapshot of every live session of the user (impersonation sessions included) whose roles
+   * differ from `roles` as a set (`rolesChange` in `lib/core/lifecycle.ts`): sets them, increments `rolesVersion`
+   * and `version`, and on an elevation (a role the session lacked) sets `rotateRequired`, so the next request
+   * rotates the id. A demotion applies at once without rotation, and never clears a rotation already due. Sessions
+   * whose roles are the same are left untouched. One atomic operation for all of the user's sessions.
+   *
+   * @param now ms since epoch: sessions over at `now` are not changed.
+   * @returns how many sessions were changed.
+   */
+  abstract updateUserRoles(userId: string, roles: string[], now: number): Promise<number>;
+
+  /** Live sessions of a user, impersonation sessions included. */
   abstract countByUser(userId: string, now: number): Promise<number>;
 
   /**

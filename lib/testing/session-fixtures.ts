@@ -26,8 +26,9 @@ export function newId(): string {
 
 /**
  * A valid, complete, one-factor session record created at `now` (ms since epoch): idle deadline
- * `now + 30 min`, absolute deadline `now + 12 h`, version 1, empty data, a random handle and user id.
- * `overrides` replace any field.
+ * `now + 30 min`, absolute deadline `now + 12 h`, version 1, empty data, a random handle and user id, and the
+ * values a record stored before roles, tiers and impersonation existed reads with (no roles, `standard` tier, not
+ * an impersonation, `idleTimeoutMs: null`: the idle timeout of each read applies). `overrides` replace any field.
  *
  * @example const rec = makeRecord(Date.now(), { userId: 'alice', data: { cart: [] } });
  */
@@ -43,10 +44,14 @@ export function makeRecord(now: number, overrides: Partial<SessionRecord> = {}):
     rotatedAt: now,
     aal: 1,
     stage: 'complete',
+    roles: [],
     rolesVersion: 0,
     rotateRequired: false,
     ip: '203.0.113.7',
     userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Conformance/1.0',
+    tier: 'standard',
+    impersonatedBy: null,
+    idleTimeoutMs: null,
     version: 1,
     data: {},
     ...overrides,

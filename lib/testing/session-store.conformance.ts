@@ -614,9 +614,12 @@ export function describeSessionStore(name: string, factory: () => Promise<StoreF
         const userId = 'u-' + newId();
         const ids = [newId(), newId(), newId()];
         const recs: SessionRecord[] = ids.map((_, i) => makeRecord(t0 + i, { userId }));
-        assert.deepEqual(await store.create(ids[0], recs[0], { now: t0, maxConcurrent: 2 }), { evicted: [] });
-        assert.deepEqual(await store.create(ids[1], recs[1], { now: t0 + 1, maxConcurrent: 2 }), { evicted: [] });
-        assert.deepEqual(await store.create(ids[2], recs[2], { now: t0 + 2, maxConcurrent: 2 }), { evicted: [recs[0]] });
+        assert.deepEqual(await store.create(ids[0], recs[0], { now: t0, maxConcurrent: 2 }), { status: 'created', evicted: [] });
+        assert.deepEqual(await store.create(ids[1], recs[1], { now: t0 + 1, maxConcurrent: 2 }), { status: 'created', evicted: [] });
+        assert.deepEqual(await store.create(ids[2], recs[2], { now: t0 + 2, maxConcurrent: 2 }), {
+          status: 'created',
+          evicted: [recs[0]],
+        });
         assert.deepEqual(await read(ids[0], t0 + 2), { status: 'missing' });
         assert.deepEqual(
           (await store.listByUser(userId, t0 + 2)).map((s) => s.id),
@@ -628,7 +631,7 @@ export function describeSessionStore(name: string, factory: () => Promise<StoreF
         const userId = 'u-' + newId();
         await store.create(newId(), makeRecord(t0, { userId, idleExpiresAt: t0 + 5 }), { now: t0, maxConcurrent: 1 });
         const res = await store.create(newId(), makeRecord(t0 + 10, { userId }), { now: t0 + 10, maxConcurrent: 1 });
-        assert.deepEqual(res.evicted, []);
+        assert.deepEqual(res, { status: 'created', evicted: [] });
         assert.equal(await store.countByUser(userId, t0 + 10), 1);
       });
 
@@ -640,7 +643,7 @@ export function describeSessionStore(name: string, factory: () => Promise<StoreF
         );
         assert.equal(await store.countByUser(userId, t0 + 10), 3);
         assert.equal(
-          results.reduce((n, r) => n + r.evicted.length, 0),
+          results.reduce((n, r) => n + (r.status === 'created' ? r.evicted.length : Number.NaN), 0),
           7,
         );
       });

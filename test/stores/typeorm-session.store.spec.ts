@@ -18,6 +18,7 @@ import {
   SESSION_MIGRATIONS,
   SessionEntity,
   SessionPointerEntity,
+  SessionRolesTierImpersonation1796400000000,
   SessionStageAndPointerUntil1796007977546,
   TypeOrmSessionStore,
   TypeOrmSessionStoreOptions,
@@ -434,22 +435,32 @@ for (const backend of BACKENDS) {
         }
       });
 
-      it('each migration reverts cleanly, the second deleting pending sessions, and they apply again', async () => {
+      it('each migration reverts cleanly, the third deleting impersonation and remembered sessions, the second pending ones, and they apply again', async () => {
         const { dataSource } = await freshDatabase(backend, 'scratch');
         try {
           const before = new TypeOrmSessionStore({ dataSource, cleanupIntervalMs: 0 });
           const complete = newId();
           const pending = newId();
-          await before.create(complete, makeRecord(t0), { now: t0, maxConcurrent: 0 });
+          const remembered = newId();
+          const impersonated = newId();
+          await before.create(complete, makeRecord(t0, { roles: ['user'] }), { now: t0, maxConcurrent: 0 });
           await before.create(pending, makeRecord(t0, { stage: 'pending' }), { now: t0, maxConcurrent: 0 });
+          await before.create(remembered, makeRecord(t0, { tier: 'remember' }), { now: t0, maxConcurrent: 0 });
+          await before.create(impersonated, makeRecord(t0, { impersonatedBy: 'admin-1' }), { now: t0, maxConcurrent: 0 });
           await before.close();
+          const ids = async () => ((await rawSql(dataSource, 'SELECT id FROM {session}')) as { id: string }[]).map((r) => r.id);
           const runner = dataSource.createQueryRunner();
           try {
             await dataSource.undoLastMigration();
+            // Schema v2 knows no impersonation and no tiers: such sessions left there would pass for the user's own
+            // standard ones.
+            expect((await ids()).sort()).toEqual([complete, pending].sort());
+            for (const column of ['roles', 'tier', 'impersonated_by', 'idle_timeout_ms']) {
+              expect(await runner.hasColumn('nsk_session', column)).toBe(false);
+            }
+            await dataSource.undoLastMigration();
             // Schema v1 knows no stages: a pending session left there would be admitted as a complete one.
-            const ids = ((await rawSql(dataSource, 'SELECT id FROM {session}')) as { id: string }[]).map((r) => r.id);
-            expect(ids).toContain(complete);
-            expect(ids).not.toContain(pending);
+            expect(await ids()).toEqual([complete]);
             expect(await runner.hasColumn('nsk_session', 'stage')).toBe(false);
             expect(await runner.hasColumn('nsk_session_pointer', 'until')).toBe(false);
             const pointer = await runner.getTable('nsk_session_pointer');
@@ -464,9 +475,54 @@ for (const backend of BACKENDS) {
           const again = new TypeOrmSessionStore({ dataSource, cleanupIntervalMs: 0 });
           await again.connect();
           const id = newId();
-          await again.create(id, makeRecord(t0), { now: t0, maxConcurrent: 0 });
-          expect((await read(again, id, t0)).status).toBe('active');
+          const rec = makeRecord(t0, { roles: ['user'], tier: 'remember', impersonatedBy: 'admin-2', idleTimeoutMs: 5 * MIN });
+          await again.create(id, rec, { now: t0, maxConcurrent: 0 });
+          expect(await read(again, id, t0)).toEqual({ status: 'active', id, record: rec, viaGrace: false });
           await again.close();
+        } finally {
+          await dataSource.destroy();
+        }
+      });
+
+      it('upgrades a schema v2 database in place: its sessions read with no roles, standard, not impersonated, on the module idle timeout', async () => {
+        const v2 = await freshDatabase(backend, 'scratch', SESSION_MIGRATIONS.slice(0, 2));
+        const id = newId();
+        const userId = 'u-' + newId();
+        const rec = makeRecord(t0, { userId, data: { cart: [1] }, stage: 'pending' });
+        try {
+          // A row as the previous version wrote it: none of the v3 columns.
+          const v3 = new Set(['roles', 'tier', 'impersonated_by', 'idle_timeout_ms']);
+          const columns = SESSION_COLUMNS.filter((c) => !v3.has(c));
+          const values = sessionValues(id, rec).filter((_, i) => !v3.has(SESSION_COLUMNS[i]));
+          await rawSql(
+            v2.dataSource,
+            `INSERT INTO {session} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+            values,
+          );
+        } finally {
+          await v2.dataSource.destroy();
+        }
+        const { dataSource } = await openDatabase(backend, 'scratch');
+        try {
+          expect((await dataSource.runMigrations()).map((m) => m.name)).toEqual([new SessionRolesTierImpersonation1796400000000().name]);
+          expect((await dataSource.driver.createSchemaBuilder().log()).upQueries.map((q) => q.query)).toEqual([]);
+          const upgraded = new TypeOrmSessionStore({ dataSource, cleanupIntervalMs: 0 });
+          await upgraded.connect();
+          expect(await read(upgraded, id, t0)).toEqual({ status: 'active', id, record: rec, viaGrace: false });
+          expect(rec).toMatchObject({ roles: [], tier: 'standard', impersonatedBy: null, idleTimeoutMs: null });
+          // Without its own idle timeout, a touch uses the one the read is given.
+          const touched = await upgraded.read(id, { now: t0 + 5 * MIN, idleTimeoutMs: 7 * MIN, touchIntervalMs: MIN });
+          expect(touched.status === 'active' && touched.record.idleExpiresAt).toBe(t0 + 12 * MIN);
+          // A legacy session takes part in role changes like any other: it gains roles, and must rotate for it.
+          expect(await upgraded.updateUserRoles(userId, ['user'], t0 + 5 * MIN)).toBe(1);
+          const after = await read(upgraded, id, t0 + 5 * MIN);
+          expect(after.status === 'active' && after.record).toMatchObject({
+            roles: ['user'],
+            rotateRequired: true,
+            rolesVersion: 1,
+            version: 2,
+          });
+          await upgraded.close();
         } finally {
           await dataSource.destroy();
         }
@@ -480,10 +536,11 @@ for (const backend of BACKENDS) {
         const rec = makeRecord(t0, { data: { cart: [1] } });
         const moved = makeRecord(t0);
         try {
-          // Rows as the previous version wrote them: no stage, pointers without `until`.
-          const columns = SESSION_COLUMNS.filter((c) => c !== 'stage');
+          // Rows as the first version wrote them: no stage (nor any later column), pointers without `until`.
+          const later = new Set(['stage', 'roles', 'tier', 'impersonated_by', 'idle_timeout_ms']);
+          const columns = SESSION_COLUMNS.filter((c) => !later.has(c));
           const v1Values = (sessionId: string, r: typeof rec) =>
-            sessionValues(sessionId, r).filter((_, i) => SESSION_COLUMNS[i] !== 'stage');
+            sessionValues(sessionId, r).filter((_, i) => !later.has(SESSION_COLUMNS[i]));
           const insert = `INSERT INTO {session} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
           await rawSql(v1.dataSource, insert, v1Values(id, rec));
           await rawSql(v1.dataSource, insert, v1Values(successor, moved));
@@ -497,7 +554,10 @@ for (const backend of BACKENDS) {
         }
         const { dataSource } = await openDatabase(backend, 'scratch');
         try {
-          expect((await dataSource.runMigrations()).map((m) => m.name)).toEqual([new SessionStageAndPointerUntil1796007977546().name]);
+          expect((await dataSource.runMigrations()).map((m) => m.name)).toEqual([
+            new SessionStageAndPointerUntil1796007977546().name,
+            new SessionRolesTierImpersonation1796400000000().name,
+          ]);
           expect((await dataSource.driver.createSchemaBuilder().log()).upQueries.map((q) => q.query)).toEqual([]);
           const upgraded = new TypeOrmSessionStore({ dataSource, cleanupIntervalMs: 0 });
           await upgraded.connect();
@@ -616,7 +676,7 @@ for (const backend of BACKENDS) {
           store.create(newId(), makeRecord(t0, { userId }), { now: t0, maxConcurrent: 1 }),
         ]);
         expect(await store.countByUser(userId, t0)).toBe(1);
-        expect(results.reduce((n, r) => n + r.evicted.length, 0)).toBe(1);
+        expect(results.reduce((n, r) => n + (r.status === 'created' ? r.evicted.length : Number.NaN), 0)).toBe(1);
       });
 
       it('holds under 20 parallel logins mixed with rotations of the same user', async () => {
@@ -635,7 +695,7 @@ for (const backend of BACKENDS) {
         const newcomer = newId();
         await store.create(newId(), older, { now: t0, maxConcurrent: 1 });
         const res = await store.create(newcomer, makeRecord(t0, { userId }), { now: t0, maxConcurrent: 1 });
-        expect(res.evicted).toEqual([older]);
+        expect(res).toEqual({ status: 'created', evicted: [older] });
         expect((await read(store, newcomer, t0)).status).toBe('active');
       });
     });
@@ -700,7 +760,7 @@ for (const backend of BACKENDS) {
         const repo = fx.dataSource.getRepository(SessionEntity);
         const expired = Array.from({ length: 1200 }, (_, i) => {
           const r = makeRecord(t0 - IDLE - i);
-          return { id: newId(), ...r, expiresAt: r.idleExpiresAt, data: '{}' };
+          return { id: newId(), ...r, expiresAt: r.idleExpiresAt, data: '{}', roles: '[]' };
         });
         for (let i = 0; i < expired.length; i += 200) await repo.insert(expired.slice(i, i + 200));
         const live = Array.from({ length: 5 }, () => ({ id: newId(), rec: makeRecord(t0) }));

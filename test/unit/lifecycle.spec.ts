@@ -5,14 +5,19 @@
  */
 import {
   ROTATION_TOMBSTONE_MS,
+  absoluteCap,
   applyChanges,
+  countsTowardLimit,
   expiresAt,
   freshDeadlines,
   idleDeadline,
+  idleTimeoutOf,
   isExpired,
   isTouchDue,
   pointerState,
   pointerWindows,
+  rolesChange,
+  tierTimeouts,
   touchChanges,
 } from '../../lib/core/lifecycle';
 import { makeRecord } from '../../lib/testing';
@@ -119,18 +124,90 @@ describe('touchChanges', () => {
   });
 });
 
+describe('per-session idle timeout', () => {
+  const DAY = 86_400_000;
+
+  it("idleTimeoutOf is the record's own timeout, or the fallback for a legacy record (null or absent)", () => {
+    expect(idleTimeoutOf({ idleTimeoutMs: 30 * DAY }, 30 * MIN)).toBe(30 * DAY);
+    expect(idleTimeoutOf({ idleTimeoutMs: null }, 30 * MIN)).toBe(30 * MIN);
+    expect(idleTimeoutOf({}, 30 * MIN)).toBe(30 * MIN);
+    expect(idleTimeoutOf({ idleTimeoutMs: 0 }, 30 * MIN)).toBe(0);
+  });
+
+  it("a touch moves the idle deadline by the record's own timeout, whatever the read's default", () => {
+    const remembered = { lastSeenAt: T, idleExpiresAt: T + 30 * DAY, absoluteExpiresAt: T + 90 * DAY, idleTimeoutMs: 30 * DAY };
+    expect(touchChanges(remembered, T + 40 * MIN, 30 * MIN, MIN)).toEqual({
+      lastSeenAt: T + 40 * MIN,
+      idleExpiresAt: T + 40 * MIN + 30 * DAY,
+    });
+    const legacy = { lastSeenAt: T, idleExpiresAt: T + 30 * MIN, absoluteExpiresAt: T + 90 * DAY, idleTimeoutMs: null };
+    expect(touchChanges(legacy, T + 10 * MIN, 30 * MIN, MIN)).toEqual({ lastSeenAt: T + 10 * MIN, idleExpiresAt: T + 40 * MIN });
+  });
+});
+
+describe('tierTimeouts and absoluteCap', () => {
+  const policy = {
+    idleTimeoutMs: 30 * MIN,
+    absoluteTimeoutMs: 12 * 60 * MIN,
+    rememberIdleTimeoutMs: 30 * 86_400_000,
+    rememberAbsoluteTimeoutMs: 90 * 86_400_000,
+    impersonationMaxAgeMs: 60 * MIN,
+  };
+
+  it('gives a standard session the module timeouts and a remembered one the remember timeouts', () => {
+    expect(tierTimeouts('standard', policy)).toEqual({ idleTimeoutMs: 30 * MIN, absoluteTimeoutMs: 12 * 60 * MIN });
+    expect(tierTimeouts('remember', policy)).toEqual({ idleTimeoutMs: 30 * 86_400_000, absoluteTimeoutMs: 90 * 86_400_000 });
+  });
+
+  it('caps an impersonation session at its creation plus impersonationMaxAgeMs, and nothing else', () => {
+    expect(absoluteCap({ createdAt: T, impersonatedBy: 'admin' }, 60 * MIN)).toBe(T + 60 * MIN);
+    expect(absoluteCap({ createdAt: T, impersonatedBy: null }, 60 * MIN)).toBe(Number.POSITIVE_INFINITY);
+  });
+});
+
 describe('freshDeadlines', () => {
-  it('starts every timestamp at now, with both timeouts from now', () => {
+  it('starts every timestamp at now, with both timeouts from now, and records the idle timeout', () => {
     expect(freshDeadlines(T, { idleTimeoutMs: 30 * MIN, absoluteTimeoutMs: 12 * 60 * MIN })).toEqual({
       lastSeenAt: T,
       idleExpiresAt: T + 30 * MIN,
       absoluteExpiresAt: T + 12 * 60 * MIN,
       authenticatedAt: T,
+      idleTimeoutMs: 30 * MIN,
     });
   });
 
   it('never sets the idle deadline past the absolute one', () => {
     expect(freshDeadlines(T, { idleTimeoutMs: 60 * MIN, absoluteTimeoutMs: 20 * MIN }).idleExpiresAt).toBe(T + 20 * MIN);
+  });
+
+  it('never sets the absolute deadline past the cap, nor the idle one past it', () => {
+    const capped = freshDeadlines(T + 50 * MIN, { idleTimeoutMs: 30 * MIN, absoluteTimeoutMs: 12 * 60 * MIN }, T + 60 * MIN);
+    expect(capped).toMatchObject({ absoluteExpiresAt: T + 60 * MIN, idleExpiresAt: T + 60 * MIN });
+  });
+});
+
+describe('rolesChange', () => {
+  it('is an elevation when a role is gained, even if another is lost', () => {
+    expect(rolesChange(['user'], ['user', 'admin'])).toBe('elevation');
+    expect(rolesChange(['user'], ['admin'])).toBe('elevation');
+    expect(rolesChange([], ['user'])).toBe('elevation');
+  });
+
+  it('is a demotion when roles are only removed', () => {
+    expect(rolesChange(['user', 'admin'], ['user'])).toBe('demotion');
+    expect(rolesChange(['user'], [])).toBe('demotion');
+  });
+
+  it('compares sets: order and repeats do not count', () => {
+    expect(rolesChange(['a', 'b'], ['b', 'a', 'a'])).toBe('same');
+    expect(rolesChange([], [])).toBe('same');
+  });
+});
+
+describe('countsTowardLimit', () => {
+  it("counts the user's own sessions, not impersonation sessions", () => {
+    expect(countsTowardLimit({ impersonatedBy: null })).toBe(true);
+    expect(countsTowardLimit({ impersonatedBy: 'admin-1' })).toBe(false);
   });
 });
 

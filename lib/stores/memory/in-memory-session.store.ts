@@ -1,4 +1,13 @@
-import { applyChanges, isExpired, pointerState, pointerWindows, RotationPointer, touchChanges } from '../../core/lifecycle';
+import {
+  applyChanges,
+  countsTowardLimit,
+  isExpired,
+  pointerState,
+  pointerWindows,
+  rolesChange,
+  RotationPointer,
+  touchChanges,
+} from '../../core/lifecycle';
 import { SessionChanges, SessionData, SessionRecord, isSessionRecord } from '../../core/session-record';
 import {
   CounterState,
@@ -36,6 +45,8 @@ export interface InMemorySessionStoreOptions {
  * and an empty object per session would cost more than the rest of its record.
  */
 const EMPTY_DATA: SessionData = Object.freeze({});
+/** The same for roles: most sessions of most apps hold none. */
+const EMPTY_ROLES = Object.freeze([]) as unknown as string[];
 const SWEEP_STEP = 32;
 const INTERN_LIMIT = 10_000;
 
@@ -106,20 +117,28 @@ export class InMemorySessionStore extends SessionStore {
         'InMemorySessionStore.create: a session with this id already exists; hash a freshly generated token for every new session',
       );
     }
-    this.sweep(options.now);
+    const { now, maxConcurrent } = options;
+    this.sweep(now);
+    // The limit counts only sessions that count toward it, and a session that does not count is never refused
+    // and evicts nothing (lifecycle.countsTowardLimit: impersonation sessions).
+    const limited = maxConcurrent > 0 && countsTowardLimit(record);
+    if (limited && options.onLimit === 'deny-new') {
+      const counted = this.liveOfUser(record.userId, now).filter((s) => countsTowardLimit(s.record));
+      if (counted.length >= maxConcurrent) return { status: 'denied', live: counted.map((s) => s.record) };
+    }
     if (this.sessions.size >= this.maxSessions) this.dropLeastRecentlyUsed();
     const snapshot = this.snapshot(record, ownData(record.data));
     this.sessions.set(id, snapshot);
     this.indexAdd(snapshot.userId, id);
     const evicted: SessionRecord[] = [];
-    if (options.maxConcurrent > 0) {
-      const live = this.liveOfUser(snapshot.userId, options.now);
-      for (let i = 0; i < live.length - options.maxConcurrent; i++) {
-        evicted.push(live[i].record);
-        this.remove(live[i].id);
+    if (limited) {
+      const counted = this.liveOfUser(snapshot.userId, now).filter((s) => countsTowardLimit(s.record));
+      for (let i = 0; i < counted.length - maxConcurrent; i++) {
+        evicted.push(counted[i].record);
+        this.remove(counted[i].id);
       }
     }
-    return { evicted };
+    return { status: 'created', evicted };
   }
 
   async read(id: string, options: ReadOptions): Promise<ReadResult> {
@@ -246,6 +265,23 @@ export class InMemorySessionStore extends SessionStore {
     return marked;
   }
 
+  async updateUserRoles(userId: string, roles: string[], now: number): Promise<number> {
+    const frozen = ownRoles(roles);
+    let changed = 0;
+    for (const { id, record } of this.liveOfUser(userId, now)) {
+      const change = rolesChange(record.roles, frozen);
+      if (change === 'same') continue;
+      const next = applyChanges(record, {
+        rolesVersion: record.rolesVersion + 1,
+        // An elevation rotates at the next request; a demotion never cancels a rotation already due.
+        rotateRequired: record.rotateRequired || change === 'elevation',
+      });
+      this.sessions.set(id, this.snapshot({ ...next, roles: frozen }, record.data));
+      changed++;
+    }
+    return changed;
+  }
+
   async countByUser(userId: string, now: number): Promise<number> {
     return this.liveOfUser(userId, now).length;
   }
@@ -320,10 +356,14 @@ export class InMemorySessionStore extends SessionStore {
       rotatedAt: r.rotatedAt,
       aal: r.aal,
       stage: r.stage,
+      roles: Object.isFrozen(r.roles) ? r.roles : ownRoles(r.roles),
       rolesVersion: r.rolesVersion,
       rotateRequired: r.rotateRequired,
       ip: r.ip,
       userAgent: this.intern(r.userAgent),
+      tier: r.tier,
+      impersonatedBy: r.impersonatedBy,
+      idleTimeoutMs: r.idleTimeoutMs,
       version: r.version,
       data,
     });
@@ -421,6 +461,11 @@ function ownData(data: SessionData): SessionData {
   const json = JSON.stringify(data);
   if (json === '{}') return EMPTY_DATA;
   return deepFreeze(JSON.parse(json) as SessionData);
+}
+
+/** A frozen copy of a roles list that the caller cannot reach; every session without roles shares one. */
+function ownRoles(roles: readonly string[]): string[] {
+  return roles.length === 0 ? EMPTY_ROLES : (Object.freeze([...roles]) as string[]);
 }
 
 /** Freezes a JSON value and everything in it (a tree: JSON.parse makes no cycles). */

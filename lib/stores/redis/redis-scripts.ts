@@ -21,7 +21,7 @@
  *
  * @internal Not part of the public API: the store is the only caller.
  */
-import { SESSION_NUMBER_FIELDS, SESSION_STAGES } from '../../core/session-record';
+import { SESSION_NUMBER_FIELDS, SESSION_STAGES, SESSION_TIERS } from '../../core/session-record';
 import { PACKED_FIELDS, REQUIRED_TEXT_FIELDS } from './redis-record-codec';
 
 /**
@@ -52,6 +52,7 @@ local SLACK = ${GC_SLACK_MS}
 local NUMERIC = ${luaList(SESSION_NUMBER_FIELDS)}
 local REQUIRED = ${luaList(REQUIRED_TEXT_FIELDS)}
 local STAGES = ${luaList(SESSION_STAGES)}
+local TIERS = ${luaList(SESSION_TIERS)}
 local PACKED = ${luaList(PACKED_FIELDS)}
 
 local function sessionKey(id) return PREFIX .. 's:' .. id end
@@ -90,14 +91,34 @@ end
 
 local function isTouchDue(lastSeenAt, now, touchIntervalMs) return now - lastSeenAt >= touchIntervalMs end
 
+-- The record's own idle timeout; a legacy record has none (absent, or '' for null): the module's applies.
+local function idleTimeoutOf(r, fallbackMs)
+  local own = num(r.idleTimeoutMs)
+  if own == nil then return fallbackMs end
+  return own
+end
+
 -- The fields a due touch writes ({ lastSeenAt, idleExpiresAt } as numbers), or nil.
-local function touchChanges(r, now, idleTimeoutMs, touchIntervalMs)
+local function touchChanges(r, now, defaultIdleTimeoutMs, touchIntervalMs)
   local lastSeenAt = num(r.lastSeenAt)
   if not isTouchDue(lastSeenAt, now, touchIntervalMs) then return nil end
-  local idle = idleDeadline(now, idleTimeoutMs, num(r.absoluteExpiresAt))
+  local idle = idleDeadline(now, idleTimeoutOf(r, defaultIdleTimeoutMs), num(r.absoluteExpiresAt))
   if idle == num(r.idleExpiresAt) and now == lastSeenAt then return nil end
   return { lastSeenAt = now, idleExpiresAt = idle }
 end
+
+-- Roles compared as sets: 'elevation' (a role before lacked), 'demotion' (roles only removed) or 'same'.
+local function rolesChange(before, after)
+  local had, has = {}, {}
+  for _, role in ipairs(before) do had[role] = true end
+  for _, role in ipairs(after) do has[role] = true end
+  for _, role in ipairs(after) do if not had[role] then return 'elevation' end end
+  for _, role in ipairs(before) do if not has[role] then return 'demotion' end end
+  return 'same'
+end
+
+-- Impersonation sessions (impersonatedBy set: not absent, not '') neither count toward the limit nor get evicted.
+local function countsTowardLimit(r) return r.impersonatedBy == nil or r.impersonatedBy == '' end
 
 -- changes: field/value pairs as a flat list (as they arrive in ARGV). Returns a new field map, and the pairs to
 -- HSET (the changes, then the version when bumped). Never mutates r.
@@ -161,8 +182,9 @@ local function load(key)
   for _, f in ipairs(NUMERIC) do if num(m[f]) == nil then return 'bad' end end
   for _, f in ipairs(REQUIRED) do if m[f] == nil then return 'bad' end end
   if m.userId == '' or m.handle == '' then return 'bad' end
-  -- A record without a stage predates the field: it reads as complete.
+  -- A record without a stage predates the field: it reads as complete. Likewise a tier ('' or absent: standard).
   if m.stage ~= nil and not contains(STAGES, m.stage) then return 'bad' end
+  if m.tier ~= nil and m.tier ~= '' and not contains(TIERS, m.tier) then return 'bad' end
   return 'record', flat, m
 end
 
@@ -223,11 +245,12 @@ local function liveMembers(uk, userId, now, full)
     if full then
       kind, flat, m = load(key)
     else
-      local h = redis.pcall('HMGET', key, 'userId', 'createdAt', 'idleExpiresAt', 'absoluteExpiresAt', 'successor')
+      local h = redis.pcall('HMGET', key, 'userId', 'createdAt', 'idleExpiresAt', 'absoluteExpiresAt', 'successor', 'impersonatedBy')
       if type(h) == 'table' and not h.err and h[1] and not h[5]
         and num(h[2]) and num(h[3]) and num(h[4]) then
         kind = 'record'
-        m = { userId = h[1], createdAt = h[2], idleExpiresAt = h[3], absoluteExpiresAt = h[4] }
+        -- HMGET answers false for an absent field (a legacy record): no impersonation.
+        m = { userId = h[1], createdAt = h[2], idleExpiresAt = h[3], absoluteExpiresAt = h[4], impersonatedBy = h[6] or nil }
       end
     end
     if kind ~= 'record' or m.userId ~= userId then
@@ -242,6 +265,23 @@ local function liveMembers(uk, userId, now, full)
   return live
 end
 
+-- The members of live that count toward the concurrent-session limit, in the same order.
+local function counted(live)
+  local out = {}
+  for _, s in ipairs(live) do
+    if countsTowardLimit(s.m) then out[#out + 1] = s end
+  end
+  return out
+end
+
+-- A stored roles list (JSON text), as a Lua list; absent or unreadable reads as none.
+local function decodeRoles(v)
+  if v == nil or v == '' then return {} end
+  local ok, list = pcall(cjson.decode, v)
+  if not ok or type(list) ~= 'table' then return {} end
+  return list
+end
+
 -- ARGV from position first on, as a list (changes arrive as field/value pairs at the end of ARGV).
 local function argvFrom(first)
   local out = {}
@@ -251,28 +291,41 @@ end
 `;
 
 /**
- * create. KEYS[1] = s:<id>, KEYS[2] = u:<userId>. ARGV = prefix, id, now, maxConcurrent, then the record as field/value pairs.
- * Reply: `{'exists'}` or `{'ok', evicted}` where evicted is a list of HGETALL replies, oldest first.
+ * create. KEYS[1] = s:<id>, KEYS[2] = u:<userId>. ARGV = prefix, id, now, maxConcurrent, onLimit ('evict-oldest' |
+ * 'deny-new'), then the record as field/value pairs. Reply: `{'exists'}`, `{'denied', live}` (nothing stored; live =
+ * HGETALL replies of the counted live sessions, oldest first) or `{'created', evicted}` (HGETALL replies, oldest
+ * first).
  */
 export const CREATE_SCRIPT = `${PRELUDE}
-local key, id, now, maxConcurrent = KEYS[1], ARGV[2], num(ARGV[3]), num(ARGV[4])
+local key, id, now, maxConcurrent, onLimit = KEYS[1], ARGV[2], num(ARGV[3]), num(ARGV[4]), ARGV[5]
 if redis.call('EXISTS', key) == 1 then return { 'exists' } end
 local m = {}
 local fields = {}
-for i = 5, #ARGV, 2 do
+for i = 6, #ARGV, 2 do
   m[ARGV[i]] = ARGV[i + 1]
   fields[#fields + 1] = ARGV[i]
   fields[#fields + 1] = ARGV[i + 1]
 end
+local uk = KEYS[2]
+-- A session that does not count toward the limit is never refused and evicts nothing.
+local limited = maxConcurrent > 0 and countsTowardLimit(m)
+if limited and onLimit == 'deny-new' then
+  -- Counted and refused before anything is written: the count and the insert are one script.
+  local live = counted(liveMembers(uk, m.userId, now, false))
+  if #live >= maxConcurrent then
+    local out = {}
+    for i, s in ipairs(live) do out[i] = redis.call('HGETALL', s.key) end
+    return { 'denied', out }
+  end
+end
 redis.call('HSET', key, unpack(fields))
 setTtl(key, sessionTtl(m, now))
-local uk = KEYS[2]
 redis.call('ZADD', uk, m.createdAt, id)
 extendTtl(uk, indexTtl(m, now))
 
 local evicted = {}
-if maxConcurrent > 0 then
-  local live = liveMembers(uk, m.userId, now, false)
+if limited and onLimit ~= 'deny-new' then
+  local live = counted(liveMembers(uk, m.userId, now, false))
   -- The new session sorts after others created at the same instant: on a tie the older login goes first.
   local ordered, mine = {}, nil
   for _, s in ipairs(live) do
@@ -291,14 +344,14 @@ if maxConcurrent > 0 then
     redis.call('DEL', s.key)
     redis.call('ZREM', uk, s.id)
   end
-else
+elseif not limited then
   -- No limit to enforce, so no full scan: drop a few index entries whose session Redis has already expired,
   -- oldest first, so the index of a user who never logs out stays near the number of live sessions.
   for _, other in ipairs(redis.call('ZRANGE', uk, 0, ${PRUNE_ON_CREATE - 1})) do
     if redis.call('EXISTS', sessionKey(other)) == 0 then redis.call('ZREM', uk, other) end
   end
 end
-return { 'ok', evicted }
+return { 'created', evicted }
 `;
 
 /**
@@ -506,6 +559,32 @@ for _, id in ipairs(redis.call('ZRANGE', uk, 0, -1)) do
   end
 end
 return tostring(marked)
+`;
+
+/**
+ * updateUserRoles. KEYS[1] = u:<userId>. ARGV = prefix, userId, now, roles (JSON text). Every live session of the
+ * user whose roles differ as a set (rolesChange) gets the new roles, rolesVersion + 1 and version + 1, and, on an
+ * elevation, rotateRequired; a demotion leaves rotateRequired as it was. Expired members are dropped on the way.
+ * Reply: how many sessions changed, as a string.
+ */
+export const UPDATE_USER_ROLES_SCRIPT = `${PRELUDE}
+local uk, userId, now, roles = KEYS[1], ARGV[2], num(ARGV[3]), ARGV[4]
+local after = decodeRoles(roles)
+local changed = 0
+for _, s in ipairs(liveMembers(uk, userId, now, true)) do
+  local change = rolesChange(decodeRoles(s.m.roles), after)
+  if change ~= 'same' then
+    local changes = { 'roles', roles, 'rolesVersion', fmt(num(s.m.rolesVersion) + 1) }
+    if change == 'elevation' then
+      changes[#changes + 1] = 'rotateRequired'
+      changes[#changes + 1] = '1'
+    end
+    local _, written = applyChanges(s.m, changes, true)
+    redis.call('HSET', s.key, unpack(written))
+    changed = changed + 1
+  end
+end
+return tostring(changed)
 `;
 
 /**

@@ -27,8 +27,9 @@ import {
   REQUIRE_ROTATION_SCRIPT,
   ROTATE_SCRIPT,
   UPDATE_SCRIPT,
+  UPDATE_USER_ROLES_SCRIPT,
 } from './redis-scripts';
-import { decodePacked, decodeRecord, encodeChanges, encodeRecord, num, parseNumber, text } from './redis-record-codec';
+import { decodePacked, decodeRecord, encodeChanges, encodeRecord, encodeRoles, num, parseNumber, text } from './redis-record-codec';
 import { RedisSessionStoreError, RedisStoreTimeoutError, RedisStoreUnavailableError } from './redis-session-store.errors';
 
 /**
@@ -115,6 +116,7 @@ const SCRIPTS = {
   destroyByUser: new LuaScript('destroyByUser', DESTROY_BY_USER_SCRIPT),
   destroyByHandle: new LuaScript('destroyByHandle', DESTROY_BY_HANDLE_SCRIPT),
   requireRotationForUser: new LuaScript('requireRotationForUser', REQUIRE_ROTATION_SCRIPT),
+  updateUserRoles: new LuaScript('updateUserRoles', UPDATE_USER_ROLES_SCRIPT),
   increment: new LuaScript('increment', INCREMENT_SCRIPT),
 };
 
@@ -259,14 +261,22 @@ export class RedisSessionStore extends SessionStore {
     const reply = await this.eval(
       SCRIPTS.create,
       [this.sessionKey(id), this.userKey(record.userId)],
-      [id, num(options.now, 'now'), num(options.maxConcurrent, 'maxConcurrent'), ...encodeRecord(record)],
+      [
+        id,
+        num(options.now, 'now'),
+        num(options.maxConcurrent, 'maxConcurrent'),
+        options.onLimit === 'deny-new' ? 'deny-new' : 'evict-oldest',
+        ...encodeRecord(record),
+      ],
     );
-    const [status, evicted] = asTuple(reply, 'create');
+    const [status, records] = asTuple(reply, 'create');
     if (status === 'exists') {
       throw new RedisSessionStoreError('RedisSessionStore.create: a session with this id already exists; ids must be fresh');
     }
-    if (status !== 'ok') throw RedisSessionStoreError.unexpectedReply('create', reply);
-    return { evicted: asList(evicted, 'create').flatMap((flat) => decodeRecord(flat) ?? []) };
+    const decoded = () => asList(records, 'create').flatMap((flat) => decodeRecord(flat) ?? []);
+    if (status === 'created') return { status, evicted: decoded() };
+    if (status === 'denied') return { status, live: decoded() };
+    throw RedisSessionStoreError.unexpectedReply('create', reply);
   }
 
   async read(id: string, options: ReadOptions): Promise<ReadResult> {
@@ -370,6 +380,15 @@ export class RedisSessionStore extends SessionStore {
   async requireRotationForUser(userId: string): Promise<number> {
     const reply = await this.eval(SCRIPTS.requireRotationForUser, [this.userKey(userId)], [userId]);
     return asCount(reply, 'requireRotationForUser');
+  }
+
+  async updateUserRoles(userId: string, roles: string[], now: number): Promise<number> {
+    const reply = await this.eval(
+      SCRIPTS.updateUserRoles,
+      [this.userKey(userId)],
+      [userId, num(now, 'now'), encodeRoles(roles, 'updateUserRoles')],
+    );
+    return asCount(reply, 'updateUserRoles');
   }
 
   async countByUser(userId: string, now: number): Promise<number> {

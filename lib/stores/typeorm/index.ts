@@ -8,12 +8,14 @@
  */
 import { CreateSessionTables1795676727574 } from './migrations/1795676727574-create-session-tables';
 import { SessionStageAndPointerUntil1796007977546 } from './migrations/1796007977546-session-stage-and-pointer-until';
+import { SessionRolesTierImpersonation1796400000000 } from './migrations/1796400000000-session-roles-tier-impersonation';
 import { SessionCounterEntity } from './session-counter.entity';
 import { SessionPointerEntity } from './session-pointer.entity';
 import { SessionEntity } from './session.entity';
 
 export { CreateSessionTables1795676727574 } from './migrations/1795676727574-create-session-tables';
 export { SessionStageAndPointerUntil1796007977546 } from './migrations/1796007977546-session-stage-and-pointer-until';
+export { SessionRolesTierImpersonation1796400000000 } from './migrations/1796400000000-session-roles-tier-impersonation';
 export { SessionCounterEntity } from './session-counter.entity';
 export { SessionPointerEntity } from './session-pointer.entity';
 export { SessionEntity } from './session.entity';
@@ -37,4 +39,8 @@ export const SESSION_ENTITIES = [SessionEntity, SessionPointerEntity, SessionCou
  * @example
  * new DataSource({ ..., migrations: [...appMigrations, ...SESSION_MIGRATIONS], migrationsRun: true });
  */
-export const SESSION_MIGRATIONS = [CreateSessionTables1795676727574, SessionStageAndPointerUntil1796007977546];
+export const SESSION_MIGRATIONS = [
+  CreateSessionTables1795676727574,
+  SessionStageAndPointerUntil1796007977546,
+  SessionRolesTierImpersonation1796400000000,
+];

@@ -1,5 +1,5 @@
 import type { ValueTransformer } from 'typeorm';
-import { LEGACY_RECORD_STAGE, MAX_IP_LENGTH, MAX_USER_ID_LENGTH } from '../../core/session-record';
+import { LEGACY_RECORD_STAGE, MAX_IP_LENGTH, MAX_USER_ID_LENGTH, legacyRecordFields } from '../../core/session-record';
 
 /**
  * Names and sizes shared by the entities, the migration and the store's SQL, so the three can never drift
@@ -46,6 +46,12 @@ export const IP_LENGTH = MAX_IP_LENGTH;
 export const STAGE_LENGTH = 16;
 /** What a session row written before `stage` existed holds: the contract's stage for such records. */
 export const DEFAULT_STAGE = LEGACY_RECORD_STAGE;
+/** Longest tier name (`standard`, `remember`), with room for tiers a later version may add. */
+export const TIER_LENGTH = 16;
+/** What a session row written before `tier` existed holds: the contract's tier for such records (`standard`). */
+export const DEFAULT_TIER = legacyRecordFields().tier;
+/** Longest impersonating administrator's id: a user id like any other. */
+export const IMPERSONATED_BY_LENGTH = MAX_USER_ID_LENGTH;
 
 /**
  * Times are `bigint` milliseconds since the epoch: a 32-bit `int` tops out at about 2.1 × 10^9, and today is

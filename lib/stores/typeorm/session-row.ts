@@ -1,6 +1,6 @@
 import { expiresAt } from '../../core/lifecycle';
-import { SessionRecord, isSessionRecord } from '../../core/session-record';
-import { DEFAULT_STAGE, HANDLE_LENGTH, ID_LENGTH, IP_LENGTH, USER_ID_LENGTH } from './schema';
+import { SessionRecord, isSessionRecord, legacyRecordFields } from '../../core/session-record';
+import { DEFAULT_STAGE, HANDLE_LENGTH, ID_LENGTH, IMPERSONATED_BY_LENGTH, IP_LENGTH, USER_ID_LENGTH } from './schema';
 
 /** A `nsk_session` row as the drivers return it: `bigint` may be a string, booleans may be 0/1. */
 export interface SessionRow {
@@ -21,6 +21,11 @@ export interface SessionRow {
   user_agent: string;
   version: unknown;
   data: unknown;
+  /** JSON array of strings; NULL in rows written before the column existed. */
+  roles: unknown;
+  tier: unknown;
+  impersonated_by: string | null;
+  idle_timeout_ms: unknown;
 }
 
 /** The columns of a session, in the order {@link sessionValues} returns their values. */
@@ -43,6 +48,10 @@ export const SESSION_COLUMNS = [
   'user_agent',
   'version',
   'data',
+  'roles',
+  'tier',
+  'impersonated_by',
+  'idle_timeout_ms',
 ] as const;
 
 /**
@@ -69,6 +78,10 @@ export function sessionValues(id: string, record: SessionRecord): unknown[] {
     record.userAgent,
     record.version,
     JSON.stringify(record.data),
+    JSON.stringify(record.roles),
+    record.tier,
+    record.impersonatedBy,
+    record.idleTimeoutMs,
   ];
 }
 
@@ -78,11 +91,15 @@ export function sessionValues(id: string, record: SessionRecord): unknown[] {
  */
 export function decodeRow(row: SessionRow): SessionRecord | null {
   let data: unknown;
+  let roles: unknown;
   try {
     data = typeof row.data === 'string' ? JSON.parse(row.data) : undefined;
+    // NULL (or a missing column's undefined) is a row written before roles existed.
+    roles = row.roles === null || row.roles === undefined ? [] : typeof row.roles === 'string' ? JSON.parse(row.roles) : undefined;
   } catch {
     return null;
   }
+  const legacy = legacyRecordFields();
   const record = {
     handle: row.handle,
     userId: row.user_id,
@@ -95,10 +112,15 @@ export function decodeRow(row: SessionRow): SessionRecord | null {
     aal: toNumber(row.aal),
     // A row without a stage predates it (the column's default covers migrated tables): such sessions were complete.
     stage: row.stage ?? DEFAULT_STAGE,
+    roles,
     rolesVersion: toNumber(row.roles_version),
     rotateRequired: toBoolean(row.rotate_required),
     ip: row.ip,
     userAgent: row.user_agent,
+    // Rows written before these columns existed hold the column defaults (tier) or NULL: the legacy values.
+    tier: row.tier ?? legacy.tier,
+    impersonatedBy: row.impersonated_by ?? legacy.impersonatedBy,
+    idleTimeoutMs: row.idle_timeout_ms === null || row.idle_timeout_ms === undefined ? legacy.idleTimeoutMs : toNumber(row.idle_timeout_ms),
     version: toNumber(row.version),
     data,
   };
@@ -143,6 +165,12 @@ export function assertStorable(id: string, record: SessionRecord, operation: str
     );
   }
   if (record.ip.length > IP_LENGTH) fail(`ip is longer than ${IP_LENGTH} characters`);
+  if (record.impersonatedBy !== null && record.impersonatedBy.length > IMPERSONATED_BY_LENGTH) {
+    fail(`impersonatedBy has ${record.impersonatedBy.length} characters, more than the ${IMPERSONATED_BY_LENGTH} a user id may have`);
+  }
+  if (record.idleTimeoutMs !== null && !Number.isSafeInteger(record.idleTimeoutMs)) {
+    fail(`idleTimeoutMs must be an integer number of ms or null (got ${record.idleTimeoutMs})`);
+  }
   for (const field of TIME_FIELDS) {
     if (!Number.isSafeInteger(record[field])) fail(`${field} must be an integer number of ms (got ${record[field]})`);
   }

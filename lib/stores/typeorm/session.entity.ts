@@ -1,15 +1,18 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
-import type { SessionStage } from '../../core/session-record';
+import type { SessionStage, SessionTier } from '../../core/session-record';
 import {
   DEFAULT_STAGE,
+  DEFAULT_TIER,
   HANDLE_LENGTH,
   ID_LENGTH,
+  IMPERSONATED_BY_LENGTH,
   IP_LENGTH,
   SESSION_EXPIRES_INDEX,
   SESSION_HANDLE_INDEX,
   SESSION_TABLE,
   SESSION_USER_INDEX,
   STAGE_LENGTH,
+  TIER_LENGTH,
   USER_ID_LENGTH,
   bigintMs,
 } from './schema';
@@ -111,4 +114,26 @@ export class SessionEntity {
   /** Application state as JSON text (at most 64 KiB on MariaDB/MySQL, whose `TEXT` holds 65,535 bytes). */
   @Column({ type: 'text' })
   data: string;
+
+  /**
+   * The user's roles as a JSON array of strings (the snapshot taken at login, replaced by `updateUserRoles`).
+   * NULL in rows written before the column existed, which read as no roles.
+   */
+  @Column({ type: 'text', nullable: true })
+  roles: string | null;
+
+  /** `standard` or `remember` (`SessionTier`). Rows written before the column existed get the default, `standard`. */
+  @Column({ type: 'varchar', length: TIER_LENGTH, default: DEFAULT_TIER })
+  tier: SessionTier;
+
+  /** For an impersonation session, the administrator's user id; NULL otherwise. */
+  @Column({ name: 'impersonated_by', type: 'varchar', length: IMPERSONATED_BY_LENGTH, nullable: true })
+  impersonatedBy: string | null;
+
+  /**
+   * The session's own inactivity timeout, ms (from its tier). NULL in rows written before the column existed: they
+   * use the module's idle timeout.
+   */
+  @Column({ name: 'idle_timeout_ms', type: 'bigint', nullable: true, transformer: bigintMs })
+  idleTimeoutMs: number | null;
 }

@@ -1,7 +1,17 @@
 import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { isStoreConnectionError } from '../../core/errors';
-import { RotationPointer, applyChanges, expiresAt, isExpired, pointerState, pointerWindows, touchChanges } from '../../core/lifecycle';
+import {
+  RotationPointer,
+  applyChanges,
+  countsTowardLimit,
+  expiresAt,
+  isExpired,
+  pointerState,
+  pointerWindows,
+  rolesChange,
+  touchChanges,
+} from '../../core/lifecycle';
 import { SessionChanges, SessionRecord } from '../../core/session-record';
 import {
   CounterState,
@@ -172,7 +182,10 @@ export class TypeOrmSessionStore extends SessionStore {
   async create(id: string, record: SessionRecord, options: CreateOptions): Promise<CreateResult> {
     assertStorable(id, record, 'create');
     const { now, maxConcurrent } = options;
-    return this.transaction('create', async (db) => {
+    // A session that does not count toward the limit (impersonation) is never refused and evicts nothing.
+    const limited = maxConcurrent > 0 && countsTowardLimit(record);
+    return this.transaction('create', async (db): Promise<CreateResult> => {
+      // The user lock makes the count and the insert one step: parallel logins of the user wait here in turn.
       await lockUser(db, record.userId);
       if (await this.idInUse(db, id)) {
         throw new Error('TypeOrmSessionStore.create: a session with this id already exists; ids must be fresh');
@@ -185,21 +198,25 @@ export class TypeOrmSessionStore extends SessionStore {
       const dead: string[] = [];
       for (const row of rows) {
         const stored = decodeRow(row);
-        if (stored && !isExpired(stored, now)) live.push({ id: row.id, record: stored });
-        else if (stored) dead.push(row.id);
+        if (stored && !isExpired(stored, now)) {
+          if (countsTowardLimit(stored)) live.push({ id: row.id, record: stored });
+        } else if (stored) dead.push(row.id);
+      }
+      if (limited && options.onLimit === 'deny-new' && live.length >= maxConcurrent) {
+        return { status: 'denied', live: live.map((s) => s.record) };
       }
       // The newcomer goes after every session created at or before it, so a tie never evicts the newcomer.
       const position = live.findIndex((s) => s.record.createdAt > record.createdAt);
       const ranked = [...live];
       ranked.splice(position === -1 ? live.length : position, 0, { id, record });
-      const victims = maxConcurrent > 0 ? ranked.slice(0, Math.max(0, ranked.length - maxConcurrent)) : [];
+      const victims = limited && options.onLimit !== 'deny-new' ? ranked.slice(0, Math.max(0, ranked.length - maxConcurrent)) : [];
       const doomed = [...dead, ...victims.filter((v) => v.id !== id).map((v) => v.id)];
       if (doomed.length > 0) {
         await db.exec(`DELETE FROM ${this.sessions} WHERE ${this.dialect.in('id', doomed.length)}`, doomed);
       }
       // As in the reference store, a newcomer older than every kept session (clock skew) is itself evicted.
       if (!victims.some((v) => v.id === id)) await this.insertSession(db, id, record);
-      return { evicted: victims.map((v) => v.record) };
+      return { status: 'created', evicted: victims.map((v) => v.record) };
     });
   }
 
@@ -247,7 +264,7 @@ export class TypeOrmSessionStore extends SessionStore {
         // (a touch moves them without a new version). Zero rows affected means someone wrote in between, or
         // rotated the row away.
         const affected = await db.exec(
-          `UPDATE ${this.sessions} SET last_seen_at = ?, idle_expires_at = ?, absolute_expires_at = ?, expires_at = ?,
+          `UPDATE ${this.sessions} SET last_seen_at = ?, idle_expires_at = ?, absolute_expires_at = ?, expires_at = ?, idle_timeout_ms = ?,
              authenticated_at = ?, rotated_at = ?, aal = ?, stage = ?, roles_version = ?, rotate_required = ?, version = ?, data = ?
            WHERE ${this.dialect.eq('id')} AND version = ? AND last_seen_at = ? AND idle_expires_at = ?`,
           [
@@ -255,6 +272,7 @@ export class TypeOrmSessionStore extends SessionStore {
             next.idleExpiresAt,
             next.absoluteExpiresAt,
             expiresAt(next),
+            next.idleTimeoutMs,
             next.authenticatedAt,
             next.rotatedAt,
             next.aal,
@@ -389,6 +407,41 @@ export class TypeOrmSessionStore extends SessionStore {
         [true, userId],
       ),
     );
+  }
+
+  /**
+   * Replaces the roles of the user's live sessions in one transaction holding the user lock and the rows' locks,
+   * so a parallel create, rotation or logout everywhere of the user waits for it (and a parallel update or touch of
+   * one of the sessions conflicts on the version and retries from the new roles).
+   */
+  async updateUserRoles(userId: string, roles: string[], now: number): Promise<number> {
+    const json = JSON.stringify(roles);
+    return this.transaction('updateUserRoles', async (db) => {
+      await lockUser(db, userId);
+      const rows = await db.rows<SessionRow>(
+        `SELECT ${this.columns} FROM ${this.sessions} WHERE ${this.dialect.eq('user_id')} ORDER BY created_at, id${this.dialect.forUpdate}`,
+        [userId],
+      );
+      let changed = 0;
+      for (const row of rows) {
+        const record = decodeRow(row);
+        if (!record || isExpired(record, now)) continue;
+        const change = rolesChange(record.roles, roles);
+        if (change === 'same') continue;
+        // An elevation rotates at the next request; a demotion never cancels a rotation already due.
+        const next = applyChanges(record, {
+          rolesVersion: record.rolesVersion + 1,
+          rotateRequired: record.rotateRequired || change === 'elevation',
+        });
+        assertStorable(row.id, next, 'updateUserRoles');
+        await db.exec(
+          `UPDATE ${this.sessions} SET roles = ?, roles_version = ?, rotate_required = ?, version = ? WHERE ${this.dialect.eq('id')}`,
+          [json, next.rolesVersion, next.rotateRequired, next.version, row.id],
+        );
+        changed++;
+      }
+      return changed;
+    });
   }
 
   async countByUser(userId: string, now: number): Promise<number> {
