@@ -1,4 +1,7 @@
-/** Two projects: fast unit specs, and integration suites that talk to real servers (Redis, PostgreSQL, MariaDB). */
+/**
+ * Three projects: fast unit specs, integration suites that talk to real servers (Redis, PostgreSQL, MariaDB), and
+ * browser tests of the sample app's pages in chromium.
+ */
 const { exports: entries } = require('./package.json');
 
 const swc = [
@@ -30,6 +33,8 @@ const packageSources = Object.fromEntries(
 const common = {
   testEnvironment: 'node',
   transform: { '^.+\\.(t|j)s$': swc },
+  // otplib 13 (nest-session-kit/mfa) loads the ESM-only @scure/base and @noble/hashes (also when nested under @otplib/*).
+  transformIgnorePatterns: ['/node_modules/(?!(.*/node_modules/)?(@scure/base|@noble/hashes)/)'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   moduleNameMapper: packageSources,
 };
@@ -43,6 +48,15 @@ module.exports = {
       displayName: 'integration',
       // examples/ holds the README's code (test/readme checks that they match); their specs run as written.
       testMatch: ['<rootDir>/test/{stores,e2e,integration,readme}/**/*.spec.ts', '<rootDir>/examples/**/*.spec.ts'],
+      testTimeout: 60000,
+    },
+    {
+      ...common,
+      displayName: 'browser',
+      // Debian's chromium driven by playwright-core against the sample app in-process; never skipped (see
+      // test/browser/support/chromium.ts). The 60 s timeout above leaves room for a browser start on a slow VM.
+      testMatch: ['<rootDir>/test/browser/**/*.spec.ts'],
+      transformIgnorePatterns: ['/node_modules/(?!(otplib|@otplib|@scure|@noble)/)'],
       testTimeout: 60000,
     },
   ],
