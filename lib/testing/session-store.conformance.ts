@@ -649,6 +649,231 @@ export function describeSessionStore(name: string, factory: () => Promise<StoreF
       });
     });
 
+    describe('roles, tiers and impersonation', () => {
+      const DAY = 86_400_000;
+      /** A remembered impersonation-free session with roles and its own 30-day idle timeout. */
+      const remembered = (t0: number, overrides: Partial<SessionRecord> = {}) =>
+        makeRecord(t0, {
+          roles: ['user', 'billing'],
+          tier: 'remember',
+          idleTimeoutMs: 30 * DAY,
+          idleExpiresAt: t0 + 30 * DAY,
+          absoluteExpiresAt: t0 + 90 * DAY,
+          ...overrides,
+        });
+
+      it('round-trips roles, tier, impersonatedBy and idleTimeoutMs through create, read, update, rotate, list and destroy', async (t0) => {
+        const id = newId();
+        const next = newId();
+        const rec = remembered(t0, { roles: ['admin', 'user', 'ünïcödé ✓'] });
+        const imp = makeRecord(t0 + 1, {
+          userId: rec.userId,
+          impersonatedBy: 'admin-' + newId(),
+          idleTimeoutMs: 15 * MIN,
+          roles: ['user'],
+        });
+        const impId = newId();
+        await store.create(id, rec, { now: t0, maxConcurrent: 0 });
+        await store.create(impId, imp, { now: t0, maxConcurrent: 0 });
+        assert.deepEqual(await read(id, t0), { status: 'active', id, record: rec, viaGrace: false });
+        assert.deepEqual(await read(impId, t0 + 1), { status: 'active', id: impId, record: imp, viaGrace: false });
+        const updated = await store.update(id, 1, { data: { n: 1 }, idleTimeoutMs: 20 * DAY }, t0);
+        assertUpdate(updated, 'ok');
+        assert.deepEqual(updated.record, { ...rec, data: { n: 1 }, idleTimeoutMs: 20 * DAY, version: 2 });
+        const rotated = await store.rotate(id, next, { now: t0, graceMs: 0, changes: { rotatedAt: t0 } });
+        assert.deepEqual(rotated, { status: 'rotated', record: { ...updated.record, rotatedAt: t0, version: 3 } });
+        assert.deepEqual(
+          (await store.listByUser(rec.userId, t0 + 1)).map((s) => s.record),
+          [rotated.status === 'rotated' && rotated.record, imp],
+        );
+        assert.deepEqual(await store.destroy(next), rotated.status === 'rotated' && rotated.record);
+      });
+
+      it('keeps each session on its own idle timeout: a remembered session outlives a standard idle period, a short one ends early', async (t0) => {
+        const long = newId();
+        const short = newId();
+        await store.create(long, remembered(t0), { now: t0, maxConcurrent: 0 });
+        await store.create(short, makeRecord(t0, { idleTimeoutMs: 10 * MIN, idleExpiresAt: t0 + 10 * MIN }), { now: t0, maxConcurrent: 0 });
+        // Read with the module's standard 30 minutes: the records' own timeouts win.
+        const t1 = t0 + 5 * MIN;
+        const touchedShort = await read(short, t1);
+        assertActive(touchedShort);
+        assert.equal(touchedShort.record.idleExpiresAt, t1 + 10 * MIN, 'the touch moves a session by its own timeout');
+        const t2 = t0 + IDLE + MIN;
+        const touchedLong = await read(long, t2);
+        assertActive(touchedLong, 'the remembered session, past a standard idle period');
+        assert.equal(touchedLong.record.idleExpiresAt, t2 + 30 * DAY);
+        assert.equal((await read(short, t1 + 10 * MIN)).status, 'expired');
+        assert.equal((await read(long, t2 + 30 * DAY - 1, 60 * DAY)).status, 'active');
+        assert.equal((await read(long, t2 + 30 * DAY)).status, 'expired');
+      });
+
+      describe('updateUserRoles', () => {
+        it("an elevation sets the roles of every live session of the user, bumps rolesVersion and version, and requires rotation; other users' sessions are untouched", async (t0) => {
+          const userId = 'u-' + newId();
+          const ids = [newId(), newId()];
+          for (const id of ids) await store.create(id, makeRecord(t0, { userId, roles: ['user'] }), { now: t0, maxConcurrent: 0 });
+          const other = newId();
+          await store.create(other, makeRecord(t0, { roles: ['user'] }), { now: t0, maxConcurrent: 0 });
+          assert.equal(await store.updateUserRoles(userId, ['user', 'admin'], t0), 2);
+          for (const id of ids) {
+            const got = await read(id, t0);
+            assertActive(got);
+            assertFields(
+              got.record,
+              { roles: ['user', 'admin'], rotateRequired: true, rolesVersion: 1, version: 2 },
+              'an elevated session',
+            );
+          }
+          const untouched = await read(other, t0);
+          assertActive(untouched);
+          assertFields(untouched.record, { roles: ['user'], rotateRequired: false, rolesVersion: 0, version: 1 }, 'the other user');
+          assert.equal(await store.updateUserRoles('nobody-' + newId(), ['admin'], t0), 0);
+        });
+
+        it('a demotion applies at once without requiring rotation, and never cancels a rotation already due', async (t0) => {
+          const userId = 'u-' + newId();
+          const id = newId();
+          await store.create(id, makeRecord(t0, { userId, roles: ['user', 'admin'] }), { now: t0, maxConcurrent: 0 });
+          assert.equal(await store.updateUserRoles(userId, ['user'], t0), 1);
+          const demoted = await read(id, t0);
+          assertActive(demoted);
+          assertFields(demoted.record, { roles: ['user'], rotateRequired: false, rolesVersion: 1, version: 2 }, 'the demoted session');
+          assert.equal(await store.updateUserRoles(userId, ['user', 'auditor'], t0), 1);
+          assert.equal(await store.updateUserRoles(userId, [], t0), 1);
+          const after = await read(id, t0);
+          assertActive(after);
+          assertFields(after.record, { roles: [], rotateRequired: true, rolesVersion: 3, version: 4 }, 'elevated, then demoted');
+        });
+
+        it('leaves sessions whose roles are the same set alone (order and repeats do not count), and changes only those that differ', async (t0) => {
+          const userId = 'u-' + newId();
+          const same = newId();
+          const lower = newId();
+          await store.create(same, makeRecord(t0, { userId, roles: ['admin', 'user'] }), { now: t0, maxConcurrent: 0 });
+          await store.create(lower, makeRecord(t0, { userId, roles: ['user'] }), { now: t0, maxConcurrent: 0 });
+          assert.equal(await store.updateUserRoles(userId, ['user', 'admin', 'user'], t0), 1);
+          const unchanged = await read(same, t0);
+          assertActive(unchanged);
+          assertFields(unchanged.record, { roles: ['admin', 'user'], rolesVersion: 0, version: 1, rotateRequired: false }, 'the same set');
+          const raised = await read(lower, t0);
+          assertActive(raised);
+          assertFields(raised.record, { rolesVersion: 1, version: 2, rotateRequired: true }, 'the session that gained a role');
+        });
+
+        it('changes only live sessions, impersonation sessions included, and a write computed before it conflicts', async (t0) => {
+          const userId = 'u-' + newId();
+          const live = newId();
+          const stale = newId();
+          const imp = newId();
+          await store.create(live, makeRecord(t0, { userId }), { now: t0, maxConcurrent: 0 });
+          await store.create(stale, makeRecord(t0, { userId, idleExpiresAt: t0 + 10 }), { now: t0, maxConcurrent: 0 });
+          await store.create(imp, makeRecord(t0, { userId, impersonatedBy: 'admin-' + newId() }), { now: t0, maxConcurrent: 0 });
+          const before = await read(live, t0 + 10);
+          assertActive(before);
+          assert.equal(await store.updateUserRoles(userId, ['viewer'], t0 + 10), 2);
+          // The expired session was not changed (a store may also have deleted it on the way).
+          const expired = await read(stale, t0 + 10);
+          assert.ok(expired.status === 'expired' || expired.status === 'missing', `expected the stale session over, got ${expired.status}`);
+          if (expired.status === 'expired') assertFields(expired.record, { roles: [], version: 1 }, 'the expired session');
+          const impersonation = await read(imp, t0 + 10);
+          assertActive(impersonation);
+          assert.deepEqual(impersonation.record.roles, ['viewer']);
+          // A request that loaded the session before the change writes with the old version: it conflicts and
+          // retries from the record with the new roles.
+          const write = await store.update(live, before.record.version, { data: { late: true } }, t0 + 10);
+          assertUpdate(write, 'conflict');
+          assertFields(write.record, { roles: ['viewer'], rotateRequired: true }, 'the record in the conflict');
+        });
+
+        it('reaches a session through its rotation: the successor carries the new roles', async (t0) => {
+          const userId = 'u-' + newId();
+          const id = newId();
+          const next = newId();
+          await store.create(id, makeRecord(t0, { userId, roles: ['user'] }), { now: t0, maxConcurrent: 0 });
+          await store.rotate(id, next, { now: t0, graceMs: 10_000, changes: { rotatedAt: t0 } });
+          assert.equal(await store.updateUserRoles(userId, ['user', 'admin'], t0), 1);
+          const via = await read(id, t0 + 1);
+          assertActive(via);
+          assert.equal(via.id, next);
+          assertFields(via.record, { roles: ['user', 'admin'], rotateRequired: true, version: 3 }, 'the successor');
+        });
+      });
+
+      describe("concurrent-session limit: 'deny-new' and impersonation", () => {
+        it("'deny-new' at the limit stores nothing and answers the live sessions, oldest first; expired ones do not count", async (t0) => {
+          const userId = 'u-' + newId();
+          const ids = [newId(), newId(), newId()];
+          const recs = ids.map((_, i) => makeRecord(t0 + i, { userId }));
+          const deny = (now: number) => ({ now, maxConcurrent: 2, onLimit: 'deny-new' as const });
+          await store.create(newId(), makeRecord(t0 - 1, { userId, idleExpiresAt: t0 + 1 }), deny(t0));
+          assert.deepEqual(await store.create(ids[0], recs[0], deny(t0 + 1)), { status: 'created', evicted: [] });
+          assert.deepEqual(await store.create(ids[1], recs[1], deny(t0 + 1)), { status: 'created', evicted: [] });
+          assert.deepEqual(await store.create(ids[2], recs[2], deny(t0 + 2)), { status: 'denied', live: [recs[0], recs[1]] });
+          assert.deepEqual(await read(ids[2], t0 + 2), { status: 'missing' });
+          assert.deepEqual(
+            (await store.listByUser(userId, t0 + 2)).map((s) => s.id),
+            [ids[0], ids[1]],
+          );
+          // The refused id was never stored: it can still be created once there is room.
+          await store.destroy(ids[0]);
+          assert.deepEqual(await store.create(ids[2], recs[2], deny(t0 + 3)), { status: 'created', evicted: [] });
+        });
+
+        it("'deny-new' under 20 parallel logins never exceeds the limit, and each refusal names the live sessions", async (t0) => {
+          const userId = 'u-' + newId();
+          const ids = Array.from({ length: 20 }, () => newId());
+          const results = await Promise.all(
+            ids.map((id, i) => store.create(id, makeRecord(t0 + i, { userId }), { now: t0 + i, maxConcurrent: 3, onLimit: 'deny-new' })),
+          );
+          const created = ids.filter((_, i) => results[i].status === 'created');
+          assert.equal(created.length, 3, `exactly 3 logins should pass, got ${JSON.stringify(results.map((r) => r.status))}`);
+          const live = await store.listByUser(userId, t0 + 20);
+          assert.deepEqual(live.map((s) => s.id).sort(), [...created].sort());
+          const handles = live.map((s) => s.record.handle).sort();
+          for (const r of results) {
+            if (r.status === 'created') assert.deepEqual(r.evicted, []);
+            else assert.deepEqual(r.live.map((s) => s.handle).sort(), handles);
+          }
+        });
+
+        it('impersonation sessions neither count toward the limit nor get evicted, and are listed with the user', async (t0) => {
+          const userId = 'u-' + newId();
+          const imp = newId();
+          const own = [newId(), newId(), newId()];
+          const impRec = makeRecord(t0, { userId, impersonatedBy: 'admin-' + newId() });
+          await store.create(imp, impRec, { now: t0, maxConcurrent: 1, onLimit: 'evict-oldest' });
+          // One own session fits next to it under a limit of 1, with either policy.
+          assert.deepEqual(
+            await store.create(own[0], makeRecord(t0 + 1, { userId }), { now: t0 + 1, maxConcurrent: 1, onLimit: 'deny-new' }),
+            {
+              status: 'created',
+              evicted: [],
+            },
+          );
+          // The next own login evicts the older own session, never the impersonation one.
+          const evicting = await store.create(own[1], makeRecord(t0 + 2, { userId }), { now: t0 + 2, maxConcurrent: 1 });
+          assert.equal(evicting.status, 'created');
+          assert.deepEqual(evicting.status === 'created' && evicting.evicted.map((r) => r.impersonatedBy), [null]);
+          // An impersonation session is created even when the user is at the limit, and evicts nothing.
+          const second = makeRecord(t0 + 3, { userId, impersonatedBy: 'admin-' + newId() });
+          assert.deepEqual(await store.create(newId(), second, { now: t0 + 3, maxConcurrent: 1, onLimit: 'deny-new' }), {
+            status: 'created',
+            evicted: [],
+          });
+          const denied = await store.create(own[2], makeRecord(t0 + 4, { userId }), { now: t0 + 4, maxConcurrent: 1, onLimit: 'deny-new' });
+          assert.equal(denied.status, 'denied');
+          assert.deepEqual(denied.status === 'denied' && denied.live.map((r) => r.impersonatedBy), [null]);
+          const listed = await store.listByUser(userId, t0 + 4);
+          assert.deepEqual(
+            listed.map((s) => s.record.impersonatedBy),
+            [impRec.impersonatedBy, null, second.impersonatedBy],
+          );
+          assert.equal(await store.countByUser(userId, t0 + 4), 3);
+        });
+      });
+    });
+
     describe('counters', () => {
       it('counts within a fixed window and restarts after it', async (t0) => {
         const key = 'k-' + newId();

@@ -11,11 +11,14 @@ import { isDeepStrictEqual } from 'node:util';
 import { createClient } from 'redis';
 import {
   applyChanges,
+  countsTowardLimit,
   expiresAt,
   idleDeadline,
+  idleTimeoutOf,
   isExpired,
   isTouchDue,
   pointerState,
+  rolesChange,
   ROTATION_TOMBSTONE_MS,
   touchChanges,
 } from '../../lib/core/lifecycle';
@@ -63,10 +66,29 @@ local ADAPTERS = {
   isExpired = function(a) return flag(isExpired({ idleExpiresAt = a[1], absoluteExpiresAt = a[2] }, num(a[3]))) end,
   idleDeadline = function(a) return fmt(idleDeadline(num(a[1]), num(a[2]), num(a[3]))) end,
   isTouchDue = function(a) return flag(isTouchDue(num(a[1]), num(a[2]), num(a[3]))) end,
+  -- a[7]: the record's own idleTimeoutMs as stored ('' for null), or absent (a legacy record) when a[7] is 'absent'.
   touchChanges = function(a)
-    local t = touchChanges({ lastSeenAt = a[1], idleExpiresAt = a[2], absoluteExpiresAt = a[3] }, num(a[4]), num(a[5]), num(a[6]))
+    local r = { lastSeenAt = a[1], idleExpiresAt = a[2], absoluteExpiresAt = a[3] }
+    if a[7] ~= 'absent' then r.idleTimeoutMs = a[7] end
+    local t = touchChanges(r, num(a[4]), num(a[5]), num(a[6]))
     if not t then return 'none' end
     return fmt(t.lastSeenAt) .. '\\031' .. fmt(t.idleExpiresAt)
+  end,
+  idleTimeoutOf = function(a)
+    local r = {}
+    if a[1] ~= 'absent' then r.idleTimeoutMs = a[1] end
+    return fmt(idleTimeoutOf(r, num(a[2])))
+  end,
+  -- a = number of roles before n, the n roles before, then the roles after.
+  rolesChange = function(a)
+    local n = tonumber(a[1])
+    return rolesChange(pairsOf(a, 2, 1 + n), pairsOf(a, 2 + n, #a))
+  end,
+  -- a[1]: impersonatedBy as stored ('' for null), or 'absent' (a legacy record without the field).
+  countsTowardLimit = function(a)
+    local r = {}
+    if a[1] ~= 'absent' then r.impersonatedBy = a[1] end
+    return flag(countsTowardLimit(r))
   end,
   pointerState = function(a) return pointerState({ graceUntil = a[1], ['until'] = a[2] }, num(a[3])) end,
   -- a = bump ('1'|'0'), number of record fields n, n field/value pairs, then the changes' pairs.
@@ -186,7 +208,10 @@ describe('the Lua lifecycle rules match lib/core/lifecycle.ts', () => {
     );
   });
 
-  it('isTouchDue and touchChanges', async () => {
+  it("isTouchDue, idleTimeoutOf and touchChanges (the record's own idle timeout, or the default for a legacy record)", async () => {
+    /** The record's own idle timeout as stored: absent (legacy), '' (null), or a duration. */
+    const ownTimeout = (): 'absent' | '' | number => pick(['absent', '', duration(), duration()] as const);
+    const asRecordField = (own: 'absent' | '' | number) => (own === 'absent' ? {} : { idleTimeoutMs: own === '' ? null : own });
     const cases = Array.from({ length: CASES }, () => {
       const now = anyTime();
       const interval = duration();
@@ -194,10 +219,10 @@ describe('the Lua lifecycle rules match lib/core/lifecycle.ts', () => {
       const lastSeenAt = pick([now, now - interval, now - interval + 1, now - interval - 1, near(now)]);
       const absoluteExpiresAt = pick([now + idle, now + idle - 1, now + idle + 1, near(now), now + 2 * idle]);
       const idleExpiresAt = pick([Math.min(now + idle, absoluteExpiresAt), near(lastSeenAt + idle), absoluteExpiresAt]);
-      return [lastSeenAt, idleExpiresAt, absoluteExpiresAt, now, idle, interval] as const;
+      return [lastSeenAt, idleExpiresAt, absoluteExpiresAt, now, idle, interval, ownTimeout()] as const;
     });
     // A due touch that would change nothing writes nothing.
-    cases.push([T0, T0 + 1000, T0 + 5000, T0, 1000, 0]);
+    cases.push([T0, T0 + 1000, T0 + 5000, T0, 1000, 0, 'absent'], [T0, T0 + 1000, T0 + 5000, T0, 60_000, 0, 1000]);
     const due = await lua(
       'isTouchDue',
       cases.map(([lastSeenAt, , , now, , interval]) => [lastSeenAt, now, interval]),
@@ -208,6 +233,16 @@ describe('the Lua lifecycle rules match lib/core/lifecycle.ts', () => {
       due.map((v) => v === '1'),
       cases.map(([lastSeenAt, , , now, , interval]) => isTouchDue(lastSeenAt, now, interval)),
     );
+    const timeouts = await lua(
+      'idleTimeoutOf',
+      cases.map(([, , , , idle, , own]) => [own, idle]),
+    );
+    expectSame(
+      'idleTimeoutOf',
+      cases,
+      timeouts.map(Number),
+      cases.map(([, , , , idle, , own]) => idleTimeoutOf(asRecordField(own), idle)),
+    );
     const touches = await lua(
       'touchChanges',
       cases.map((c) => [...c]),
@@ -217,12 +252,46 @@ describe('the Lua lifecycle rules match lib/core/lifecycle.ts', () => {
       const [lastSeenAt, idleExpiresAt] = t.split(SEP).map(Number);
       return { lastSeenAt, idleExpiresAt };
     });
-    const fromTs = cases.map(([lastSeenAt, idleExpiresAt, absoluteExpiresAt, now, idle, interval]) =>
-      touchChanges({ lastSeenAt, idleExpiresAt, absoluteExpiresAt }, now, idle, interval),
+    const fromTs = cases.map(([lastSeenAt, idleExpiresAt, absoluteExpiresAt, now, idle, interval, own]) =>
+      touchChanges({ lastSeenAt, idleExpiresAt, absoluteExpiresAt, ...asRecordField(own) }, now, idle, interval),
     );
     expectSame('touchChanges', cases, fromLua, fromTs);
     expect(fromTs.some((t) => t === null) && fromTs.some((t) => t !== null)).toBe(true);
-    expect(fromTs[fromTs.length - 1]).toBeNull();
+    expect(fromTs.slice(-2)).toEqual([null, null]);
+  });
+
+  it('rolesChange: elevation, demotion or same, as sets', async () => {
+    const names = ['user', 'admin', 'billing', 'auditor', 'ünïcödé ✓', 'a:b'];
+    const list = () => Array.from({ length: Math.floor(rnd() * 5) }, () => pick(names));
+    const cases = Array.from({ length: CASES }, () => {
+      const before = list();
+      // Often the same set, reordered or repeated, so 'same' is well covered too.
+      const after = rnd() < 0.3 ? [...before].reverse().concat(before.slice(0, 1)) : list();
+      return { before, after };
+    });
+    const fromLua = await lua(
+      'rolesChange',
+      cases.map(({ before, after }) => [before.length, ...before, ...after]),
+    );
+    const fromTs = cases.map(({ before, after }) => rolesChange(before, after));
+    expectSame('rolesChange', cases, fromLua, fromTs);
+    expect(new Set(fromTs)).toEqual(new Set(['elevation', 'demotion', 'same']));
+  });
+
+  it('countsTowardLimit: impersonation sessions do not count; null and legacy (absent) do', async () => {
+    const cases = [['absent'], [''], ['admin-1'], ['0'], ['ünïcödé']] as const;
+    const fromLua = await lua(
+      'countsTowardLimit',
+      cases.map((c) => [...c]),
+    );
+    const fromTs = cases.map(([stored]) => countsTowardLimit({ impersonatedBy: stored === 'absent' || stored === '' ? null : stored }));
+    expectSame(
+      'countsTowardLimit',
+      cases,
+      fromLua.map((v) => v === '1'),
+      fromTs,
+    );
+    expect(fromTs).toEqual([true, true, false, false, false]);
   });
 
   it('pointerState', async () => {
@@ -252,6 +321,7 @@ describe('the Lua lifecycle rules match lib/core/lifecycle.ts', () => {
       () => ({ rolesVersion: Math.floor(rnd() * 10) }),
       () => ({ rotateRequired: rnd() < 0.5 }),
       () => ({ stage: pick(['pending', 'complete'] as const) }),
+      () => ({ idleTimeoutMs: pick([null, 1000, 1_800_000, 30 * 86_400_000]) }),
       () => ({ aal: undefined }),
       () => ({}),
     ];
@@ -259,6 +329,10 @@ describe('the Lua lifecycle rules match lib/core/lifecycle.ts', () => {
       const record: SessionRecord = makeRecord(anyTime(), {
         version: pick([1, 2, 41, 2 ** 53 - 2, 1e16]),
         stage: pick(['pending', 'complete'] as const),
+        roles: pick([[], ['user'], ['user', 'admin', 'ünïcödé ✓']]),
+        tier: pick(['standard', 'remember'] as const),
+        impersonatedBy: pick([null, 'admin-1']),
+        idleTimeoutMs: pick([null, 60_000, 30 * 86_400_000]),
       });
       const changes: SessionChanges = Object.assign({}, ...Array.from({ length: Math.floor(rnd() * 4) }, () => pick(changeable)()));
       return { record, changes, bump: rnd() < 0.8 };

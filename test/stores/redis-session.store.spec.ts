@@ -195,6 +195,8 @@ describe('RedisSessionStore specifics', () => {
       await store.update(a, 1, { data: { x: 1 } }, t0 + 5 * MIN);
       await store.increment('login:203.0.113.7', 60_000, t0);
       await store.requireRotationForUser(userId);
+      await store.updateUserRoles(userId, ['user'], t0 + 5 * MIN);
+      await store.create(newId(), makeRecord(t0, { userId }), { now: t0 + 5 * MIN, maxConcurrent: 1, onLimit: 'deny-new' });
 
       const keys = await keysUnder(admin, prefix);
       expect(keys).toEqual(
@@ -489,6 +491,78 @@ describe('RedisSessionStore specifics', () => {
       await store.create(id, makeRecord(t0), { now: t0, maxConcurrent: 0 });
       const bad = { stage: 'half' } as unknown as Parameters<RedisSessionStore['update']>[2];
       await expect(store.update(id, 1, bad, t0)).rejects.toThrow(/stage must be one of pending, complete/);
+    });
+  });
+
+  describe('roles, tier, impersonatedBy, idleTimeoutMs', () => {
+    it("are hash fields: roles as JSON text, tier as the word, '' for a null impersonatedBy or idleTimeoutMs", async () => {
+      const t0 = Date.now();
+      const own = newId();
+      const imp = newId();
+      await store.create(own, makeRecord(t0, { roles: ['user', 'admin'], tier: 'remember', idleTimeoutMs: 30 * 86_400_000 }), {
+        now: t0,
+        maxConcurrent: 0,
+      });
+      await store.create(imp, makeRecord(t0, { impersonatedBy: 'admin-7' }), { now: t0, maxConcurrent: 0 });
+      expect(await admin.hmGet(`${prefix}s:${own}`, ['roles', 'tier', 'impersonatedBy', 'idleTimeoutMs'])).toEqual([
+        '["user","admin"]',
+        'remember',
+        '',
+        String(30 * 86_400_000),
+      ]);
+      expect(await admin.hmGet(`${prefix}s:${imp}`, ['roles', 'tier', 'impersonatedBy', 'idleTimeoutMs'])).toEqual([
+        '[]',
+        'standard',
+        'admin-7',
+        '',
+      ]);
+    });
+
+    it('a record stored before the fields existed reads with no roles, standard, not impersonated, on the idle timeout of the read', async () => {
+      const t0 = Date.now();
+      const id = newId();
+      const rec = makeRecord(t0, { stage: 'pending' });
+      await admin.hSet(`${prefix}s:${id}`, encodeForTest(rec));
+      await admin.zAdd(`${prefix}u:${rec.userId}`, { score: t0, value: id });
+      for (const field of ['roles', 'tier', 'impersonatedBy', 'idleTimeoutMs'])
+        expect(Number(await admin.hExists(`${prefix}s:${id}`, field))).toBe(0);
+      expect(await read(id, t0)).toEqual({ status: 'active', id, record: rec, viaGrace: false });
+      expect((await store.listByUser(rec.userId, t0)).map((s) => s.record)).toEqual([rec]);
+      const touched = await store.read(id, { now: t0 + 5 * MIN, idleTimeoutMs: 7 * MIN, touchIntervalMs: MIN });
+      expect(touched.status === 'active' && touched.record.idleExpiresAt).toBe(t0 + 12 * MIN);
+      // It counts toward the limit (it is the user's own), and takes part in role changes.
+      expect(
+        await store.create(newId(), makeRecord(t0 + 1, { userId: rec.userId }), {
+          now: t0 + 5 * MIN,
+          maxConcurrent: 1,
+          onLimit: 'deny-new',
+        }),
+      ).toEqual({
+        status: 'denied',
+        live: [{ ...rec, lastSeenAt: t0 + 5 * MIN, idleExpiresAt: t0 + 12 * MIN }],
+      });
+      expect(await store.updateUserRoles(rec.userId, ['user'], t0 + 5 * MIN)).toBe(1);
+      expect(await admin.hmGet(`${prefix}s:${id}`, ['roles', 'rotateRequired', 'rolesVersion', 'version'])).toEqual([
+        '["user"]',
+        '1',
+        '1',
+        '2',
+      ]);
+    });
+
+    it('a record whose roles are not JSON, or whose tier is unknown, reads as missing', async () => {
+      const t0 = Date.now();
+      for (const [field, value] of [
+        ['roles', '["user"'],
+        ['roles', '{"a":1}'],
+        ['roles', '[1]'],
+        ['tier', 'gold'],
+      ]) {
+        const id = newId();
+        await store.create(id, makeRecord(t0), { now: t0, maxConcurrent: 0 });
+        await admin.hSet(`${prefix}s:${id}`, field, value);
+        expect({ field, value, got: await read(id, t0) }).toEqual({ field, value, got: { status: 'missing' } });
+      }
     });
   });
 
