@@ -2,8 +2,9 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { Clock, SessionModule } from '../../lib';
+import { Clock, ReAuthGuard, RolesGuard, SessionModule } from '../../lib';
 import { AccountModule } from './account/account.module';
+import { AdminModule } from './admin/admin.module';
 import { AuditEvent } from './audit/audit-event.entity';
 import { AuditModule } from './audit/audit.module';
 import { SecurityLog } from './audit/security-log';
@@ -20,7 +21,7 @@ import { PagesModule } from './pages/pages.module';
 import { PreferencesModule } from './preferences/preferences.module';
 import { SampleConfigModule } from './sample-config.module';
 import { SessionBackend, SessionBackendModule } from './session/session-backend';
-import { User } from './users/user.entity';
+import { ROLE_HIERARCHY, User } from './users/user.entity';
 import { UsersModule } from './users/users.module';
 import { WizardModule } from './wizard/wizard.module';
 
@@ -78,6 +79,11 @@ export class AppModule {
             rotationInterval: config.session.rotationIntervalMs,
             rotationGrace: config.session.rotationGraceMs,
             maxConcurrentSessions: config.session.maxConcurrentSessions,
+            concurrentSessionPolicy: config.session.limitPolicy,
+            rememberMe: { idleTimeout: config.session.rememberIdleTimeoutMs, absoluteTimeout: config.session.rememberAbsoluteTimeoutMs },
+            impersonation: { maxAge: config.session.impersonationMaxAgeMs },
+            roles: { hierarchy: ROLE_HIERARCHY },
+            reauth: { maxAge: config.session.reauthMaxAgeMs, path: '/auth/reauth' },
             cookie: { name: config.cookie.name, secure: config.cookie.secure },
             clock: options.clock,
             eventSinks: [log.sink, audit],
@@ -87,6 +93,7 @@ export class AppModule {
         AuditModule,
         AuthModule,
         AccountModule,
+        AdminModule,
         PreferencesModule,
         CartModule,
         WizardModule,
@@ -94,8 +101,13 @@ export class AppModule {
         PagesModule,
       ],
       providers: [
-        // Deny by default: every route needs a session unless it carries @Public().
+        // Deny by default: every route needs a session unless it carries @Public(). In this order: a session
+        // first, then its roles (@Roles, from the session's snapshot), then how fresh its authentication is (@ReAuth).
         { provide: APP_GUARD, useClass: PageAwareSessionGuard },
+        // The module's own instances (`useExisting`): ReAuthGuard reads the module's resolved options, which the
+        // module does not export, so a `useClass` copy made in this module could not be built.
+        { provide: APP_GUARD, useExisting: RolesGuard },
+        { provide: APP_GUARD, useExisting: ReAuthGuard },
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
         { provide: APP_PIPE, useFactory: createValidationPipe },
       ],

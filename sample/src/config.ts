@@ -12,6 +12,9 @@ export type DatabaseTarget =
 export type SessionStoreConfig =
   { kind: 'memory' } | { kind: 'redis'; url: string } | { kind: 'postgres' | 'mariadb' | 'sqlite'; database: DatabaseTarget };
 
+/** `SESSION_LIMIT_POLICY`: what a login beyond the concurrent-session limit does. */
+export type SessionLimitPolicy = 'evict-oldest' | 'deny-new';
+
 /** `SESSION_BINDING`: what to do when a session is used from another IP or user agent. */
 export type SessionBindingMode = 'off' | 'monitor' | 'strict';
 
@@ -36,6 +39,21 @@ export interface SampleConfig {
     binding: SessionBindingMode;
     /** How recent the last authentication must be for re-auth routes. */
     reauthMaxAgeMs: number;
+    /** What a login beyond `maxConcurrentSessions` does (`SESSION_LIMIT_POLICY`). */
+    limitPolicy: SessionLimitPolicy;
+    /** The "remember me" tier (`REMEMBER_IDLE_TIMEOUT` / `REMEMBER_ABSOLUTE_TIMEOUT`). */
+    rememberIdleTimeoutMs: number;
+    rememberAbsoluteTimeoutMs: number;
+    /** Lifetime cap of an admin's impersonation session (`IMPERSONATION_MAX_AGE`). */
+    impersonationMaxAgeMs: number;
+  };
+  mfa: {
+    /**
+     * `MFA_ENCRYPTION_KEYS`: `kid:base64url(32 bytes)` pairs, newest first, that seal TOTP secrets at rest.
+     * Undefined when unset: the app then makes a random key per start and warns (secrets sealed by an earlier run
+     * no longer open).
+     */
+    encryptionKeys: string | undefined;
   };
   cookie: {
     secure: boolean;
@@ -64,6 +82,7 @@ export class ConfigError extends Error {
 
 const STORE_KINDS: readonly SessionStoreKind[] = ['memory', 'redis', 'postgres', 'mariadb', 'sqlite'];
 const BINDING_MODES: readonly SessionBindingMode[] = ['off', 'monitor', 'strict'];
+const LIMIT_POLICIES: readonly SessionLimitPolicy[] = ['evict-oldest', 'deny-new'];
 /** The subnet names Express (proxy-addr) understands in `trust proxy`. */
 const NAMED_SUBNETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
@@ -80,6 +99,10 @@ export const CONFIG_DEFAULTS = {
   maxConcurrent: 10,
   binding: 'monitor',
   reauthMaxAge: '5m',
+  limitPolicy: 'evict-oldest',
+  rememberIdleTimeout: '30d',
+  rememberAbsoluteTimeout: '90d',
+  impersonationMaxAge: '1h',
   securityLog: '-',
   /** Session databases used when neither SESSION_DATABASE_URL nor DATABASE_URL is of the store's kind. */
   sessionDatabases: {
@@ -175,6 +198,23 @@ export function parseConfig(env: SampleEnv): SampleConfig {
   const maxConcurrentSessions = integer('SESSION_MAX_CONCURRENT', CONFIG_DEFAULTS.maxConcurrent, 0, 10_000);
   const binding = oneOf('SESSION_BINDING', BINDING_MODES, CONFIG_DEFAULTS.binding);
   const reauthMaxAgeMs = duration('REAUTH_MAX_AGE', CONFIG_DEFAULTS.reauthMaxAge, MIN_TIMEOUT_MS);
+  const limitPolicy = oneOf('SESSION_LIMIT_POLICY', LIMIT_POLICIES, CONFIG_DEFAULTS.limitPolicy);
+  const rememberIdleTimeoutMs = duration('REMEMBER_IDLE_TIMEOUT', CONFIG_DEFAULTS.rememberIdleTimeout, MIN_TIMEOUT_MS);
+  const rememberAbsoluteTimeoutMs = duration('REMEMBER_ABSOLUTE_TIMEOUT', CONFIG_DEFAULTS.rememberAbsoluteTimeout, MIN_TIMEOUT_MS);
+  if (rememberAbsoluteTimeoutMs < rememberIdleTimeoutMs) {
+    fail(
+      'REMEMBER_ABSOLUTE_TIMEOUT',
+      `(${formatDuration(rememberAbsoluteTimeoutMs)}) is shorter than REMEMBER_IDLE_TIMEOUT (${formatDuration(rememberIdleTimeoutMs)}): the absolute lifetime must be at least the idle timeout`,
+    );
+  }
+  const impersonationMaxAgeMs = duration('IMPERSONATION_MAX_AGE', CONFIG_DEFAULTS.impersonationMaxAge, MIN_TIMEOUT_MS);
+  const encryptionKeys = read('MFA_ENCRYPTION_KEYS');
+  if (encryptionKeys !== undefined && !isKeyList(encryptionKeys)) {
+    fail(
+      'MFA_ENCRYPTION_KEYS',
+      `is not a list of kid:key pairs: give comma-separated "kid:base64url(32 bytes)", newest first (generate a key with node -p "crypto.randomBytes(32).toString('base64url')")`,
+    );
+  }
 
   const cookieSecure = parseBoolean(read('COOKIE_SECURE'), true);
   if (cookieSecure === undefined) fail('COOKIE_SECURE', `is ${JSON.stringify(read('COOKIE_SECURE'))}: use true or false`);
@@ -194,7 +234,20 @@ export function parseConfig(env: SampleEnv): SampleConfig {
     port,
     database: usersDatabase,
     sessionStore,
-    session: { idleTimeoutMs, absoluteTimeoutMs, rotationIntervalMs, rotationGraceMs, maxConcurrentSessions, binding, reauthMaxAgeMs },
+    session: {
+      idleTimeoutMs,
+      absoluteTimeoutMs,
+      rotationIntervalMs,
+      rotationGraceMs,
+      maxConcurrentSessions,
+      binding,
+      reauthMaxAgeMs,
+      limitPolicy,
+      rememberIdleTimeoutMs,
+      rememberAbsoluteTimeoutMs,
+      impersonationMaxAgeMs,
+    },
+    mfa: { encryptionKeys },
     cookie: {
       secure,
       // Browsers only accept a `__Host-` cookie that is Secure, so plain-HTTP development (COOKIE_SECURE=false)
@@ -308,6 +361,14 @@ function isTrustEntry(entry: string): boolean {
   // proxy-addr also accepts a netmask in dotted form after the slash (e.g. 10.0.0.0/255.0.0.0).
   if (family === 4 && isIP(prefix) === 4) return true;
   return /^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * `kid:key` pairs as `SecretBox.fromEnv` reads them: a key id of 1-64 characters `A-Z a-z 0-9 _ -` and 32 bytes in
+ * base64url (43 characters). Checked here so a bad value names the variable without ever echoing key material.
+ */
+function isKeyList(value: string): boolean {
+  return value.split(',').every((pair) => /^[A-Za-z0-9_-]{1,64}:[A-Za-z0-9_-]{43}$/.test(pair.trim()));
 }
 
 /** Hides a password in a URL before it goes into an error message. */

@@ -26,7 +26,12 @@ describe('sample config: parseConfig(env)', () => {
         maxConcurrentSessions: 10,
         binding: 'monitor',
         reauthMaxAgeMs: 5 * 60_000,
+        limitPolicy: 'evict-oldest',
+        rememberIdleTimeoutMs: 30 * 86_400_000,
+        rememberAbsoluteTimeoutMs: 90 * 86_400_000,
+        impersonationMaxAgeMs: 3_600_000,
       },
+      mfa: { encryptionKeys: undefined },
       cookie: { secure: true, name: '__Host-sid' },
       trustProxy: false,
       securityLog: '-',
@@ -51,6 +56,11 @@ describe('sample config: parseConfig(env)', () => {
       SESSION_MAX_CONCURRENT: '0',
       SESSION_BINDING: 'STRICT',
       REAUTH_MAX_AGE: '90000',
+      SESSION_LIMIT_POLICY: 'deny-new',
+      REMEMBER_IDLE_TIMEOUT: '7d',
+      REMEMBER_ABSOLUTE_TIMEOUT: '30d',
+      IMPERSONATION_MAX_AGE: '15m',
+      MFA_ENCRYPTION_KEYS: `k2:${'A'.repeat(43)}, k1:${'B'.repeat(43)}`,
       TRUST_PROXY: 'loopback, 10.0.0.0/8, ::1',
       SECURITY_LOG: '/var/log/sample/security.jsonl',
       COOKIE_SECURE: 'false',
@@ -68,7 +78,12 @@ describe('sample config: parseConfig(env)', () => {
         maxConcurrentSessions: 0,
         binding: 'strict',
         reauthMaxAgeMs: 90_000,
+        limitPolicy: 'deny-new',
+        rememberIdleTimeoutMs: 7 * 86_400_000,
+        rememberAbsoluteTimeoutMs: 30 * 86_400_000,
+        impersonationMaxAgeMs: 15 * 60_000,
       },
+      mfa: { encryptionKeys: `k2:${'A'.repeat(43)}, k1:${'B'.repeat(43)}` },
       cookie: { secure: false, name: 'sid' },
       trustProxy: ['loopback', '10.0.0.0/8', '::1'],
       securityLog: '/var/log/sample/security.jsonl',
@@ -146,6 +161,12 @@ describe('sample config: parseConfig(env)', () => {
       ['REAUTH_MAX_AGE', { REAUTH_MAX_AGE: 'yesterday' }],
       ['REAUTH_MAX_AGE', { REAUTH_MAX_AGE: '0' }],
       ['COOKIE_SECURE', { COOKIE_SECURE: 'maybe' }],
+      ['SESSION_LIMIT_POLICY', { SESSION_LIMIT_POLICY: 'evict-newest' }],
+      ['REMEMBER_IDLE_TIMEOUT', { REMEMBER_IDLE_TIMEOUT: 'a while' }],
+      ['REMEMBER_ABSOLUTE_TIMEOUT', { REMEMBER_IDLE_TIMEOUT: '30d', REMEMBER_ABSOLUTE_TIMEOUT: '7d' }],
+      ['IMPERSONATION_MAX_AGE', { IMPERSONATION_MAX_AGE: 'forever' }],
+      ['MFA_ENCRYPTION_KEYS', { MFA_ENCRYPTION_KEYS: 'just-a-password' }],
+      ['MFA_ENCRYPTION_KEYS', { MFA_ENCRYPTION_KEYS: `k1:${'A'.repeat(42)}` }],
       ['TRUST_PROXY', { TRUST_PROXY: 'everyone' }],
       ['TRUST_PROXY', { TRUST_PROXY: '10.0.0.0/33' }],
       ['TRUST_PROXY', { TRUST_PROXY: ',' }],
@@ -171,6 +192,11 @@ describe('sample config: parseConfig(env)', () => {
       expect(problemOf({ SESSION_IDLE_TIMEOUT: '30m', SESSION_ABSOLUTE_TIMEOUT: '10m' }).message).toContain(
         'shorter than SESSION_IDLE_TIMEOUT',
       );
+    });
+
+    it('never repeats MFA key material', () => {
+      const key = 'S3cr3tKeyMaterial'.padEnd(40, 'x');
+      expect(problemOf({ MFA_ENCRYPTION_KEYS: `k1:${key}` }).message).not.toContain(key);
     });
 
     it('never repeats a database password', () => {

@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createGuardrails, generateSync } from 'otplib';
 import request, { Response } from 'supertest';
 import { ManualClock } from '../../lib';
 import { createApp, CreateAppOptions } from '../../sample/src/app.factory';
@@ -21,6 +22,19 @@ export const PASSWORDS = {
   bob: 'bob-correct-horse-1',
   carol: 'carol-correct-horse-1',
 } as const;
+
+/** Carol's TOTP secret, as the contract seeds it (80 bits, hence the guardrail override to compute codes). */
+export const CAROL_TOTP_SECRET = 'JBSWY3DPEHPK3PXP';
+
+/** The `MFA_ENCRYPTION_KEYS` the test apps run with (a test value, never a real key). */
+export const TEST_MFA_KEYS = `test:${Buffer.alloc(32, 7).toString('base64url')}`;
+
+const SHORT_SECRETS = createGuardrails({ MIN_SECRET_BYTES: 10 });
+
+/** The TOTP code of `secret` at `atMs` (ms since the epoch), as an authenticator app would show it. */
+export function totpCode(atMs: number, secret = CAROL_TOTP_SECRET): string {
+  return generateSync({ secret, epoch: Math.floor(atMs / 1000), guardrails: SHORT_SECRETS });
+}
 
 /** A running sample app. */
 export interface SampleHarness {
@@ -44,7 +58,13 @@ export interface SampleHarness {
 export async function startSample(env: SampleEnv = {}, options: { logger?: CreateAppOptions['logger'] } = {}): Promise<SampleHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'nsk-sample-'));
   const securityLogPath = join(dir, 'security.log');
-  const config = parseConfig({ DATABASE_URL: 'sqlite::memory:', SECURITY_LOG: securityLogPath, ...env });
+  const config = parseConfig({
+    DATABASE_URL: 'sqlite::memory:',
+    SECURITY_LOG: securityLogPath,
+    // A fixed test key, so the app does not warn about a random one on every start.
+    MFA_ENCRYPTION_KEYS: TEST_MFA_KEYS,
+    ...env,
+  });
   // Starts at the real time: Redis key TTLs and the SQL store's background cleanup use the real clock, and
   // would see sessions from a clock set in the past as long expired.
   const clock = new ManualClock(Date.now());
@@ -60,7 +80,7 @@ export async function startSample(env: SampleEnv = {}, options: { logger?: Creat
     clock,
     url,
     securityLog: () => finalLog ?? readLog(),
-    client: (userAgent?: string) => new SampleClient(url, config.cookie.name, userAgent),
+    client: (userAgent?: string) => new SampleClient(url, config.cookie.name, userAgent, clock),
     close: async () => {
       if (finalLog !== undefined) return;
       await app.close();
@@ -83,6 +103,8 @@ export class SampleClient {
     private readonly url: string,
     private readonly cookieName: string,
     readonly userAgent = 'sample-e2e/1.0',
+    /** The app's clock, for TOTP codes. */
+    private readonly clock?: ManualClock,
   ) {}
 
   /** The session token this client holds (the cookie's value). */
@@ -102,14 +124,33 @@ export class SampleClient {
     return this.send('put', path, body, headers);
   }
 
-  delete(path: string, headers: Record<string, string> = {}): Promise<Response> {
-    return this.send('delete', path, undefined, headers);
+  delete(path: string, headers: Record<string, string> = {}, body?: object): Promise<Response> {
+    return this.send('delete', path, body, headers);
   }
 
-  /** Signs in as a seeded user and expects success. */
-  async login(username: keyof typeof PASSWORDS): Promise<Response> {
-    const res = await this.post('/auth/login', { username, password: PASSWORDS[username] });
+  /**
+   * Signs in as a seeded user and expects success. For an account with TOTP (carol) it sends the code of the
+   * clock's current step to `/auth/mfa`: a second sign-in in the same 30 s step would be a replay, so move the
+   * clock between them. Answers the login response (`mfaRequired` tells whether a second step ran).
+   */
+  async login(username: keyof typeof PASSWORDS, options: { remember?: boolean } = {}): Promise<Response> {
+    const res = await this.post('/auth/login', { username, password: PASSWORDS[username], ...options });
     if (res.status !== 200) throw new Error(`login as ${username} failed: ${res.status} ${JSON.stringify(res.body)}`);
+    if (res.body.mfaRequired === true) {
+      if (!this.clock) throw new Error(`login as ${username} needs a TOTP code: make the client with SampleHarness.client()`);
+      const mfa = await this.post('/auth/mfa', { code: totpCode(this.clock.now()) });
+      if (mfa.status !== 200) throw new Error(`second factor for ${username} failed: ${mfa.status} ${JSON.stringify(mfa.body)}`);
+    }
+    return res;
+  }
+
+  /** Re-authenticates as a seeded user (with carol's TOTP code at the clock's current step) and expects success. */
+  async reauth(username: keyof typeof PASSWORDS, code?: string): Promise<Response> {
+    const body: Record<string, string> = { password: PASSWORDS[username] };
+    if (code !== undefined) body.code = code;
+    else if (username === 'carol' && this.clock) body.code = totpCode(this.clock.now());
+    const res = await this.post('/auth/reauth', body);
+    if (res.status !== 200) throw new Error(`reauth as ${username} failed: ${res.status} ${JSON.stringify(res.body)}`);
     return res;
   }
 

@@ -232,7 +232,14 @@ describe('sample app: HTTP surface', () => {
         .get(DataSource)
         .getRepository(AuditEvent)
         .find({ where: { userAgent: 'audit-agent' }, order: { id: 'ASC' } });
-      expect(events.map((e) => e.type)).toEqual(['authn_login_fail', 'session_created', 'authn_login_success', 'session_logout']);
+      // carol has TOTP: her pending session is created, then renewed (new id, aal 2) by the second factor.
+      expect(events.map((e) => e.type)).toEqual([
+        'authn_login_fail',
+        'session_created',
+        'session_renewed',
+        'authn_login_success',
+        'session_logout',
+      ]);
       expect(events[0]).toMatchObject({ level: 'WARN', outcome: 'failure', reason: 'wrong_password', ip: '127.0.0.1' });
       expect(typeof events[1].time).toBe('number');
     });

@@ -28,6 +28,8 @@ describe('sample app: GET /sessions, DELETE /sessions/:handle', () => {
         lastSeenAt: expect.any(Number),
         ip: '127.0.0.1',
         userAgent: 'Laptop browser',
+        tier: 'standard',
+        impersonatedBy: null,
       },
       {
         handle: expect.any(String),
@@ -36,6 +38,8 @@ describe('sample app: GET /sessions, DELETE /sessions/:handle', () => {
         lastSeenAt: expect.any(Number),
         ip: '127.0.0.1',
         userAgent: 'Phone browser',
+        tier: 'standard',
+        impersonatedBy: null,
       },
     ]);
     expect(res.body[1].handle).toBe((await phone.get('/me')).body.session.handle);

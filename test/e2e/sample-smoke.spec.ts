@@ -55,9 +55,19 @@ describe('sample app: the built server', () => {
   }, 120_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it.each(['SIGTERM', 'SIGINT'] as const)('starts, prints one line, answers /health and a login, and exits 0 on %s', async (signal) => {
+  // With MFA_ENCRYPTION_KEYS set stderr stays empty; without it there is exactly one warning saying to set it.
+  it.each([
+    ['SIGTERM', { MFA_ENCRYPTION_KEYS: `k1:${'A'.repeat(43)}` }],
+    ['SIGINT', {}],
+  ] as const)('starts, prints one line, answers /health and a login, and exits 0 on %s', async (signal, extraEnv) => {
     const database = join(dir, `${signal}.sqlite`);
-    const r = run({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: `sqlite:${database}`, SECURITY_LOG: join(dir, `${signal}.log`) });
+    const r = run({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATABASE_URL: `sqlite:${database}`,
+      SECURITY_LOG: join(dir, `${signal}.log`),
+      ...extraEnv,
+    });
     try {
       const url = await waitForListening(r);
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -77,7 +87,12 @@ describe('sample app: the built server', () => {
 
       r.child.kill(signal);
       expect(await r.exit).toEqual({ code: 0, signal: null });
-      expect(r.stderr()).toBe('');
+      if ('MFA_ENCRYPTION_KEYS' in extraEnv) expect(r.stderr()).toBe('');
+      else {
+        const lines = r.stderr().trimEnd().split('\n');
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toContain('MFA_ENCRYPTION_KEYS is not set');
+      }
     } finally {
       if (r.child.exitCode === null) r.child.kill('SIGKILL');
     }

@@ -1,18 +1,14 @@
-import { Controller, Get, Req, Res } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import { Controller, Get } from '@nestjs/common';
 import { CurrentSession, SessionView } from '../../../lib';
-import { AccountView, AuthService } from '../auth/auth.service';
-import { toSessionSummary } from '../auth/session-summary';
-import { toPublicUser } from '../users/user.entity';
+import type { AccountView } from '../auth/auth.service';
+import { toSessionSummary, userOfSession } from '../auth/session-summary';
 
 /** `GET /me`: who is signed in, and the state of their session. */
 @Controller('me')
 export class MeController {
-  constructor(private readonly auth: AuthService) {}
-
+  /** Answered from the session alone (roles snapshot, username kept at sign-in): no database read per request. */
   @Get()
-  async me(@CurrentSession() session: SessionView, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<AccountView> {
-    const user = await this.auth.requireUser(req, res, session);
-    return { user: toPublicUser(user), session: toSessionSummary(session) };
+  me(@CurrentSession() session: SessionView): AccountView {
+    return { user: userOfSession(session), session: toSessionSummary(session) };
   }
 }

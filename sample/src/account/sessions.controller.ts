@@ -1,6 +1,6 @@
 import { Controller, Delete, Get, HttpCode, HttpStatus, Param, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { CurrentSession, SessionListing, SessionService, SessionView } from '../../../lib';
+import { CurrentSession, ReAuth, SessionListing, SessionService, SessionView } from '../../../lib';
 import { ApiException } from '../common/api-exception';
 import { HtmlAlternative } from '../pages/page.decorators';
 
@@ -19,8 +19,9 @@ export class SessionsController {
   /**
    * Ends one of this user's sessions. A handle that is not one of theirs (another user's included) is 404
    * `SESSION_NOT_FOUND`, the same as one that never existed, so handles cannot be probed. Revoking the current
-   * session is a logout: its cookie is cleared too.
+   * session is a logout: its cookie is cleared too. Needs a recent authentication (TE-04).
    */
+  @ReAuth()
   @Delete(':handle')
   @HttpCode(HttpStatus.NO_CONTENT)
   async revoke(

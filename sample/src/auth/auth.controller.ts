@@ -1,11 +1,11 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { CurrentSession, Public, SessionService, SessionView } from '../../../lib';
-import { LoginDto, ReauthDto } from './auth.dto';
+import { AllowPendingSession, CurrentSession, Public, ReAuth, SessionService, SessionView } from '../../../lib';
+import { LoginDto, MfaCodeDto, ReauthDto } from './auth.dto';
 import { AccountView, AuthService, LoginResponse } from './auth.service';
 import { CsrfService } from './csrf.service';
 
-/** Sign-in, re-authentication, sign-out and the CSRF token the pages send back. */
+/** Sign-in (password, then second factor), re-authentication, sign-out and the CSRF token the pages send back. */
 @Controller('auth')
 export class AuthController {
   constructor(
@@ -25,7 +25,20 @@ export class AuthController {
   @Post('login')
   @HttpCode(HttpStatus.OK)
   login(@Body() body: LoginDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<LoginResponse> {
-    return this.auth.login(req, res, body.username, body.password);
+    return this.auth.login(req, res, body);
+  }
+
+  /** Completes a sign-in that answered `mfaRequired: true`. The only route a pending session reaches. */
+  @AllowPendingSession()
+  @Post('mfa')
+  @HttpCode(HttpStatus.OK)
+  mfa(
+    @Body() body: MfaCodeDto,
+    @CurrentSession() session: SessionView,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<AccountView> {
+    return this.auth.completeMfa(req, res, session, body.code);
   }
 
   @Post('reauth')
@@ -36,10 +49,14 @@ export class AuthController {
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<AccountView> {
-    return this.auth.reauthenticate(req, res, session, body.password);
+    return this.auth.reauthenticate(req, res, session, body.password, body.code);
   }
 
-  /** Ends this session server-side, clears the cookie and asks the browser to drop cached pages and storage. */
+  /**
+   * Ends this session server-side, clears the cookie and asks the browser to drop cached pages and storage. A
+   * pending (pre-MFA) session may use it too, to abandon the sign-in.
+   */
+  @AllowPendingSession()
   @Post('logout')
   @HttpCode(HttpStatus.NO_CONTENT)
   async logout(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {
@@ -48,8 +65,9 @@ export class AuthController {
 
   /**
    * Ends every session of this user: the others first, then this one (so that it is logged as a logout and
-   * its cookie is cleared).
+   * its cookie is cleared). Sensitive: needs a recent authentication.
    */
+  @ReAuth()
   @Post('logout-all')
   @HttpCode(HttpStatus.NO_CONTENT)
   async logoutAll(@CurrentSession() session: SessionView, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {

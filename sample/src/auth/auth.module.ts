@@ -1,14 +1,16 @@
 import { Module } from '@nestjs/common';
+import { EventRecorder } from '../audit/event-recorder';
+import { MfaModule } from '../mfa/mfa.module';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { CsrfService } from './csrf.service';
 
-/** Sign-in, re-authentication, sign-out and CSRF tokens. */
+/** Sign-in, second factor, re-authentication, sign-out and CSRF tokens. */
 @Module({
-  imports: [UsersModule],
+  imports: [UsersModule, MfaModule],
   controllers: [AuthController],
-  providers: [AuthService, CsrfService],
-  exports: [AuthService, CsrfService],
+  providers: [AuthService, CsrfService, EventRecorder],
+  exports: [AuthService, CsrfService, EventRecorder, MfaModule],
 })
 export class AuthModule {}

@@ -1,84 +1,214 @@
-import { Injectable } from '@nestjs/common';
+import { HttpStatus, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { Clock, SecurityEvent, SecurityEventBus, SessionRequiredException, SessionService, SessionView } from '../../../lib';
+import { Clock, SessionRequiredException, SessionService, SessionView } from '../../../lib';
+import { EventRecorder } from '../audit/event-recorder';
 import { ApiException } from '../common/api-exception';
+import { FactorCheck, SecondFactorService } from '../mfa/second-factor.service';
 import { PublicUser, toPublicUser, User } from '../users/user.entity';
 import { CredentialCheck, UsersService } from '../users/users.service';
-import { SessionSummary, toSessionSummary } from './session-summary';
+import { SESSION_KEYS, SessionSummary, toSessionSummary } from './session-summary';
 
 /** Answer of `POST /auth/login`. */
 export interface LoginResponse {
   user: PublicUser;
-  /** True when a second factor must follow before the session is complete. */
+  /** True when a second factor must follow (`POST /auth/mfa`) before the session is complete. */
   mfaRequired: boolean;
 }
 
-/** The signed-in user and their session, as `/me` and `/auth/reauth` answer. */
+/** The signed-in user and their session, as `/me`, `/auth/mfa` and `/auth/reauth` answer. */
 export interface AccountView {
   user: PublicUser;
   session: SessionSummary;
+  /** After a recovery code: how many are left. */
+  recoveryCodesLeft?: number;
+}
+
+/** Wrong codes one pending (pre-MFA) session may send before it is ended. */
+export const PENDING_SESSION_MFA_ATTEMPTS = 5;
+/** How long a pending (pre-MFA) session may wait for its second factor. */
+export const PENDING_SESSION_MAX_AGE_MS = 5 * 60_000;
+
+/** What a pending session keeps in its data (key `pendingLogin`). */
+interface PendingLogin {
+  failures: number;
+  remember: boolean;
 }
 
 /**
- * Signing in and proving it again: checks credentials, starts or refreshes the session through the session
- * module, and records each attempt in the security log (OWASP `authn_login_*` events).
+ * Signing in and proving it again: checks credentials and second factors, starts or refreshes the session
+ * through the session module, and records each attempt in the security log (OWASP `authn_*` events).
+ *
+ * The session carries what requests need to know about the user (roles snapshot, username in its data), so no
+ * request after sign-in reads the users table for identity; account changes reach live sessions through the
+ * session module (`setRoles`, `destroyAllForUser`).
  */
 @Injectable()
 export class AuthService {
   constructor(
     private readonly users: UsersService,
     private readonly sessions: SessionService,
-    private readonly events: SecurityEventBus,
+    private readonly factors: SecondFactorService,
+    private readonly events: EventRecorder,
     private readonly clock: Clock,
   ) {}
 
   /**
-   * Signs a user in: a brand-new session (any session the request came with is destroyed first, so a
-   * planted session id can never become an authenticated one). Wrong password, unknown user and disabled
-   * account all answer 401 `INVALID_CREDENTIALS`, identically.
+   * Signs a user in: a brand-new session (any session the request came with is destroyed first, so a planted
+   * session id can never become an authenticated one). Wrong password, unknown user and disabled account all
+   * answer 401 `INVALID_CREDENTIALS`, identically.
+   *
+   * An account with a second factor gets a distinct, low-privilege `pending` session that reaches only
+   * `POST /auth/mfa` (RA-03); the remember-me choice waits in it until the factor is proven.
    */
-  async login(req: Request, res: Response, username: string, password: string): Promise<LoginResponse> {
-    const check = await this.users.verifyCredentials(username, password);
+  async login(req: Request, res: Response, input: { username: string; password: string; remember?: boolean }): Promise<LoginResponse> {
+    const check = await this.users.verifyCredentials(input.username, input.password);
     if (!check.ok) {
       this.recordFailure(req, check, 'login');
       throw ApiException.invalidCredentials();
     }
-    const session = await this.sessions.create(req, res, { userId: check.user.id });
-    this.record(req, {
+    const user = check.user;
+    const remember = input.remember === true;
+    if (this.factors.isEnrolled(user)) {
+      const pending: PendingLogin = { failures: 0, remember };
+      await this.sessions.create(req, res, {
+        userId: user.id,
+        roles: user.roles,
+        aal: 1,
+        stage: 'pending',
+        data: { [SESSION_KEYS.username]: user.username, [SESSION_KEYS.pendingLogin]: { ...pending } },
+      });
+      return { user: toPublicUser(user), mfaRequired: true };
+    }
+    const session = await this.sessions.create(req, res, {
+      userId: user.id,
+      roles: user.roles,
+      remember,
+      data: { [SESSION_KEYS.username]: user.username },
+    });
+    this.events.record(req, {
       type: 'authn_login_success',
       level: 'INFO',
       outcome: 'success',
-      userId: check.user.id,
+      userId: user.id,
       sessionHandle: session.handle,
+      detail: { aal: 1, tier: session.tier },
     });
-    return { user: toPublicUser(check.user), mfaRequired: false };
+    return { user: toPublicUser(user), mfaRequired: false };
   }
 
   /**
-   * Re-authentication of the signed-in user by password: a new session id, a new `authenticatedAt`, and both
-   * timeouts restarted. A wrong password is 401 `INVALID_CREDENTIALS` and leaves the session as it was.
+   * Second step of a sign-in: a TOTP code (each accepted once) or a recovery code (used up). Success completes the
+   * session with `aal: 2` under a new id. A wrong code counts against this pending session
+   * ({@link PENDING_SESSION_MFA_ATTEMPTS}, then it ends) and against the account (a pause after ten in a row).
    */
-  async reauthenticate(req: Request, res: Response, session: SessionView, password: string): Promise<AccountView> {
+  async completeMfa(req: Request, res: Response, session: SessionView, code: string): Promise<AccountView> {
+    if (session.stage !== 'pending')
+      throw ApiException.conflict('MFA_NOT_PENDING', 'This session has no sign-in waiting for a second factor.');
+    if (this.clock.now() - session.createdAt > PENDING_SESSION_MAX_AGE_MS) {
+      await this.sessions.destroy(req, res);
+      throw ApiException.unauthorized('MFA_EXPIRED', 'The sign-in took too long. Sign in again.');
+    }
+    const user = await this.requireUser(req, res, session);
+    const check = await this.factors.verify(user, code);
+    if (!check.ok) {
+      this.recordFactorFailure(req, session, check, 'login');
+      if (check.reason === 'locked') {
+        await this.sessions.destroy(req, res);
+        throw this.locked(res, check);
+      }
+      const pending = pendingOf(session);
+      const failures = pending.failures + 1;
+      if (failures >= PENDING_SESSION_MFA_ATTEMPTS) {
+        await this.sessions.destroy(req, res);
+        throw ApiException.unauthorized('MFA_ATTEMPTS_EXCEEDED', 'Too many wrong codes. Sign in again.');
+      }
+      await this.sessions.update(req, (data) => {
+        data[SESSION_KEYS.pendingLogin] = { ...pending, failures };
+      });
+      throw wrongCode(check);
+    }
+    const pending = pendingOf(session);
+    // `complete` rotates the pending session into the full one (new id, aal 2). A remembered sign-in needs the
+    // longer tier, which only a new session can have: it is created in its place (also a new id, the pending
+    // one destroyed), so the pending session itself never had the long lifetime.
+    const completed = pending.remember
+      ? await this.sessions.create(req, res, {
+          userId: user.id,
+          roles: user.roles,
+          aal: 2,
+          remember: true,
+          data: { [SESSION_KEYS.username]: user.username },
+        })
+      : await this.completeAndClean(req, res);
+    this.events.record(req, {
+      type: 'authn_login_success',
+      level: 'INFO',
+      outcome: 'success',
+      userId: user.id,
+      sessionHandle: completed.handle,
+      reason: `mfa_${check.method}`,
+      detail: {
+        aal: 2,
+        method: check.method,
+        tier: completed.tier,
+        ...(check.method === 'recovery_code' ? { remaining: check.remaining } : {}),
+      },
+    });
+    return {
+      user: toPublicUser(user),
+      session: toSessionSummary(completed),
+      ...(check.method === 'recovery_code' ? { recoveryCodesLeft: check.remaining } : {}),
+    };
+  }
+
+  /**
+   * Re-authentication of the signed-in user: the password, and the second factor when the account has one (a
+   * full re-authentication, RA-01/RA-02). A new session id, a new `authenticatedAt`, both timeouts restarted.
+   * Refused on an impersonation session: the admin cannot prove to be the user.
+   */
+  async reauthenticate(req: Request, res: Response, session: SessionView, password: string, code?: string): Promise<AccountView> {
+    if (session.impersonatedBy !== null) {
+      throw ApiException.forbidden('IMPERSONATION_FORBIDDEN', 'An impersonation session cannot re-authenticate as the user.');
+    }
     const user = await this.requireUser(req, res, session);
     if (!(await this.users.verifyPassword(user, password))) {
       this.recordFailure(req, { ok: false, reason: 'wrong_password', userId: user.id }, 'reauthentication', session.handle);
       throw ApiException.invalidCredentials();
     }
-    const renewed = await this.sessions.reauthenticate(req, res);
-    this.record(req, {
+    const enrolled = this.factors.isEnrolled(user);
+    let method: FactorCheck | undefined;
+    if (enrolled) {
+      if (code === undefined) {
+        throw ApiException.unauthorized('MFA_CODE_REQUIRED', 'Enter a code from your authenticator app (or a recovery code) as well.');
+      }
+      method = await this.factors.verify(user, code);
+      if (!method.ok) {
+        this.recordFactorFailure(req, session, method, 'reauthentication');
+        if (method.reason === 'locked') throw this.locked(res, method);
+        throw wrongCode(method);
+      }
+    }
+    const renewed = await this.sessions.reauthenticate(req, res, { aal: enrolled ? 2 : 1 });
+    this.events.record(req, {
       type: 'authn_login_success',
       level: 'INFO',
       outcome: 'success',
       userId: user.id,
       sessionHandle: renewed.handle,
       reason: 'reauthentication',
+      detail: { aal: renewed.aal, ...(method?.ok ? { method: method.method } : {}) },
     });
-    return { user: toPublicUser(user), session: toSessionSummary(renewed) };
+    return {
+      user: toPublicUser(user),
+      session: toSessionSummary(renewed),
+      ...(method?.ok && method.method === 'recovery_code' ? { recoveryCodesLeft: method.remaining } : {}),
+    };
   }
 
   /**
-   * The account behind a session. If it was deleted or disabled meanwhile, the session is ended and the
-   * request gets 401 `SESSION_REQUIRED`: a session never outlives the right to have it.
+   * The account behind a session, for the routes that need more than the session knows (password, second
+   * factor). If it was deleted or disabled meanwhile, the session is ended and the request gets 401
+   * `SESSION_REQUIRED`: a session never outlives the right to have it.
    */
   async requireUser(req: Request, res: Response, session: SessionView): Promise<User> {
     const user = await this.users.findActiveById(session.userId);
@@ -87,13 +217,38 @@ export class AuthService {
     throw new SessionRequiredException('Your account is no longer available. Sign in again.');
   }
 
+  private async completeAndClean(req: Request, res: Response): Promise<SessionView> {
+    await this.sessions.update(req, (data) => {
+      delete data[SESSION_KEYS.pendingLogin];
+    });
+    return this.sessions.complete(req, res, { aal: 2 });
+  }
+
+  private locked(res: Response, check: FactorCheck & { ok: false }): ApiException {
+    res.setHeader('Retry-After', String(Math.ceil((check.retryAfterMs ?? 60_000) / 1000)));
+    return ApiException.tooManyAttempts('Too many wrong codes for this account. Try again later.');
+  }
+
+  private recordFactorFailure(req: Request, session: SessionView, check: FactorCheck & { ok: false }, action: string): void {
+    this.events.record(req, {
+      type: check.reason === 'locked' ? 'authn_login_fail_max' : 'authn_login_fail',
+      level: check.reason === 'replayed' || check.reason === 'locked' ? 'CRITICAL' : 'WARN',
+      outcome: 'failure',
+      userId: session.userId,
+      sessionHandle: session.handle,
+      // mfa_invalid, mfa_replayed (RA-04: a reused TOTP code is logged), mfa_locked
+      reason: `mfa_${check.reason}`,
+      detail: { action, ...(check.method ? { method: check.method } : {}) },
+    });
+  }
+
   private recordFailure(
     req: Request,
     check: Exclude<CredentialCheck, { ok: true }>,
     action: 'login' | 'reauthentication',
     sessionHandle?: string,
   ): void {
-    this.record(req, {
+    this.events.record(req, {
       type: 'authn_login_fail',
       level: 'WARN',
       outcome: 'failure',
@@ -104,9 +259,21 @@ export class AuthService {
       detail: { action },
     });
   }
+}
 
-  private record(req: Request, event: Omit<SecurityEvent, 'time' | 'ip' | 'userAgent'>): void {
-    const client = this.sessions.client(req);
-    this.events.emit({ ...event, time: this.clock.now(), ip: client.ip, userAgent: client.userAgent });
+/** The pending-login state of a session's data, read defensively. */
+function pendingOf(session: SessionView): PendingLogin {
+  const stored = session.data[SESSION_KEYS.pendingLogin] as Partial<PendingLogin> | undefined;
+  return {
+    failures: typeof stored?.failures === 'number' ? stored.failures : 0,
+    remember: stored?.remember === true,
+  };
+}
+
+function wrongCode(check: FactorCheck & { ok: false }): ApiException {
+  if (check.reason === 'not_enrolled') {
+    return ApiException.conflict('MFA_NOT_ENROLLED', 'This account has no second factor.');
   }
+  // Replayed and wrong codes answer alike: the difference is logged, not told.
+  return new ApiException({ statusCode: HttpStatus.UNAUTHORIZED, code: 'INVALID_MFA_CODE', message: 'That code is not valid.' });
 }

@@ -35,6 +35,21 @@ export class ApiException extends HttpException {
     return new ApiException({ statusCode: HttpStatus.NOT_FOUND, code, message });
   }
 
+  /** 401 with a specific code (a wrong second factor, a missing one). */
+  static unauthorized(code: string, message: string): ApiException {
+    return new ApiException({ statusCode: HttpStatus.UNAUTHORIZED, code, message });
+  }
+
+  /** 403 with a specific code. */
+  static forbidden(code: string, message: string): ApiException {
+    return new ApiException({ statusCode: HttpStatus.FORBIDDEN, code, message });
+  }
+
+  /** 429 `TOO_MANY_ATTEMPTS`; set `Retry-After` on the response before throwing it. */
+  static tooManyAttempts(message: string): ApiException {
+    return new ApiException({ statusCode: HttpStatus.TOO_MANY_REQUESTS, code: 'TOO_MANY_ATTEMPTS', message });
+  }
+
   /** 409: the request is valid but does not fit the current state. */
   static conflict(code: string, message: string): ApiException {
     return new ApiException({ statusCode: HttpStatus.CONFLICT, code, message });

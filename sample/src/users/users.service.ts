@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { PasswordHasher } from './password-hasher';
-import { User } from './user.entity';
+import { Role, User } from './user.entity';
 
 /**
  * Outcome of a credential check. The reason and the user id (of an existing account) are for the security log
@@ -13,7 +13,7 @@ export type CredentialCheck =
   | { ok: false; reason: 'unknown_user' }
   | { ok: false; reason: 'wrong_password' | 'account_disabled'; userId: string };
 
-/** Reads accounts and checks passwords. */
+/** Reads accounts, checks passwords, and changes accounts with compare-and-set where two requests could race. */
 @Injectable()
 export class UsersService {
   constructor(
@@ -30,6 +30,11 @@ export class UsersService {
   async findActiveById(id: string): Promise<User | null> {
     const user = await this.findById(id);
     return user && !user.disabled ? user : null;
+  }
+
+  /** Every account, by username. */
+  list(): Promise<User[]> {
+    return this.users.find({ order: { username: 'ASC' } });
   }
 
   /**
@@ -51,5 +56,103 @@ export class UsersService {
   /** True when `password` is this user's current password. */
   verifyPassword(user: User, password: string): Promise<boolean> {
     return this.hasher.verify(user.passwordHash, password);
+  }
+
+  /** Replaces the password (hashed here). */
+  async setPassword(id: string, password: string): Promise<void> {
+    await this.users.update({ id }, { passwordHash: await this.hasher.hash(password) });
+  }
+
+  /**
+   * Records `step` as the last accepted TOTP step, only if it is later than the stored one (compare-and-set).
+   * False when another request accepted this code or a later one first: the caller treats that as a replay.
+   */
+  async recordTotpStep(id: string, step: number): Promise<boolean> {
+    const result = await this.users
+      .createQueryBuilder()
+      .update(User)
+      .set({ totpLastStep: step, mfaFailures: 0, mfaLockedUntil: null })
+      .where('id = :id', { id })
+      .andWhere('(totp_last_step IS NULL OR totp_last_step < :step)', { step })
+      .execute();
+    return result.affected === 1;
+  }
+
+  /**
+   * Replaces the recovery-code hashes by `remaining`, only if they are still `expected` (compare-and-set): two
+   * requests carrying the same code cannot both use it.
+   */
+  async replaceRecoveryHashes(id: string, expected: readonly string[], remaining: readonly string[]): Promise<boolean> {
+    const result = await this.users
+      .createQueryBuilder()
+      .update(User)
+      .set({ recoveryCodeHashes: [...remaining], mfaFailures: 0, mfaLockedUntil: null })
+      .where('id = :id', { id })
+      // simple-json stores JSON.stringify of the array, so the text comparison is exact.
+      .andWhere('recovery_code_hashes = :expected', { expected: JSON.stringify(expected) })
+      .execute();
+    return result.affected === 1;
+  }
+
+  /**
+   * Counts a wrong second-factor code for the account; at `limit` in a row it locks second-factor checks until
+   * `lockUntil`. Answers the count after this failure. One UPDATE, so parallel failures are all counted.
+   */
+  async recordMfaFailure(id: string, limit: number, lockUntil: number): Promise<number> {
+    await this.users
+      .createQueryBuilder()
+      .update(User)
+      .set({ mfaFailures: () => 'mfa_failures + 1' })
+      .where('id = :id', { id })
+      .execute();
+    const user = await this.findById(id);
+    const failures = user?.mfaFailures ?? 0;
+    if (failures >= limit) await this.users.update({ id }, { mfaFailures: 0, mfaLockedUntil: lockUntil });
+    return failures;
+  }
+
+  /** Offers a new TOTP secret (sealed), not active until confirmed. */
+  async setPendingTotp(id: string, sealedSecret: string): Promise<void> {
+    await this.users.update({ id }, { totpPendingSecret: sealedSecret });
+  }
+
+  /**
+   * Activates the offered TOTP secret, only if it is still the one offered (compare-and-set: a second
+   * enrolment started meanwhile wins), with the step of the confirming code and fresh recovery-code hashes.
+   */
+  async activateTotp(id: string, sealedSecret: string, step: number, recoveryHashes: readonly string[]): Promise<boolean> {
+    const result = await this.users
+      .createQueryBuilder()
+      .update(User)
+      .set({
+        totpSecret: sealedSecret,
+        totpPendingSecret: null,
+        totpLastStep: step,
+        recoveryCodeHashes: [...recoveryHashes],
+        mfaFailures: 0,
+        mfaLockedUntil: null,
+      })
+      .where('id = :id', { id })
+      .andWhere('totp_pending_secret = :sealed', { sealed: sealedSecret })
+      .execute();
+    return result.affected === 1;
+  }
+
+  /** Removes TOTP and the recovery codes. */
+  async removeTotp(id: string): Promise<void> {
+    await this.users.update(
+      { id },
+      { totpSecret: null, totpPendingSecret: null, totpLastStep: null, recoveryCodeHashes: null, mfaFailures: 0, mfaLockedUntil: null },
+    );
+  }
+
+  /** Replaces the account's roles. */
+  async setRoles(id: string, roles: Role[]): Promise<void> {
+    await this.users.update({ id }, { roles });
+  }
+
+  /** Disables or enables the account. */
+  async setDisabled(id: string, disabled: boolean): Promise<void> {
+    await this.users.update({ id }, { disabled });
   }
 }

@@ -1,0 +1,155 @@
+import { Injectable } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { SessionService, SessionView } from '../../../lib';
+import type { TotpEnrolment } from '../../../lib/mfa';
+import { EventRecorder } from '../audit/event-recorder';
+import { AuthService } from '../auth/auth.service';
+import { toSessionSummary, SessionSummary } from '../auth/session-summary';
+import { ApiException } from '../common/api-exception';
+import { SecondFactorService } from '../mfa/second-factor.service';
+import { UsersService } from '../users/users.service';
+import { MIN_PASSWORD_LENGTH } from './account.dto';
+import { isCommonPassword } from './common-passwords';
+
+/** Answer of `POST /account/mfa/totp/confirm`: the recovery codes, shown this once. */
+export interface TotpConfirmation {
+  recoveryCodes: string[];
+  session: SessionSummary;
+}
+
+/** The account's credentials: password and TOTP. Every route using it is `@ReAuth()`. */
+@Injectable()
+export class AccountService {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly users: UsersService,
+    private readonly sessions: SessionService,
+    private readonly factors: SecondFactorService,
+    private readonly events: EventRecorder,
+  ) {}
+
+  /**
+   * Changes the password: the current one must be right (RA-01) and the new one at least
+   * {@link MIN_PASSWORD_LENGTH} characters, not a common password, not the username, not the current one. The
+   * session gets a new id (RO-01); the account's other sessions end when asked (TE-05).
+   */
+  async changePassword(
+    req: Request,
+    res: Response,
+    session: SessionView,
+    input: { currentPassword: string; newPassword: string; signOutOthers: boolean },
+  ): Promise<void> {
+    const user = await this.auth.requireUser(req, res, session);
+    if (!(await this.users.verifyPassword(user, input.currentPassword))) {
+      this.events.record(req, {
+        type: 'authn_password_change_fail',
+        level: 'WARN',
+        outcome: 'failure',
+        userId: user.id,
+        sessionHandle: session.handle,
+        reason: 'wrong_current_password',
+      });
+      throw ApiException.validationFailed({ currentPassword: ['currentPassword is not your current password'] });
+    }
+    const problems = passwordProblems(input.newPassword, user.username);
+    if (problems.length === 0 && (await this.users.verifyPassword(user, input.newPassword))) {
+      problems.push('newPassword must differ from your current password');
+    }
+    if (problems.length > 0) {
+      this.events.record(req, {
+        type: 'authn_password_change_fail',
+        level: 'INFO',
+        outcome: 'failure',
+        userId: user.id,
+        sessionHandle: session.handle,
+        reason: 'weak_password',
+      });
+      throw ApiException.validationFailed({ newPassword: problems });
+    }
+    await this.users.setPassword(user.id, input.newPassword);
+    const rotated = await this.sessions.rotate(req, res, 'password_change');
+    const ended = input.signOutOthers
+      ? await this.sessions.destroyAllForUser(user.id, { exceptCurrentOf: req, reason: 'password_change' })
+      : 0;
+    this.events.record(req, {
+      type: 'authn_password_change',
+      level: 'INFO',
+      outcome: 'success',
+      userId: user.id,
+      sessionHandle: rotated.handle,
+      detail: { signOutOthers: input.signOutOthers, sessionsEnded: ended },
+    });
+  }
+
+  /**
+   * Starts a TOTP enrolment: a new secret, its `otpauth://` URI and QR code. Not active until confirmed. Refused
+   * (409) while TOTP is active: remove it first, so a stolen session cannot silently replace the factor.
+   */
+  async startTotp(req: Request, res: Response, session: SessionView): Promise<TotpEnrolment> {
+    const user = await this.auth.requireUser(req, res, session);
+    if (user.totpSecret !== null) throw ApiException.conflict('TOTP_ALREADY_ENABLED', 'TOTP is already active. Remove it first.');
+    const enrolment = await this.factors.enrol(user);
+    this.record(req, session, 'totp_enrolment_started', 'INFO');
+    return enrolment;
+  }
+
+  /**
+   * Confirms the enrolment with a code from the app: TOTP becomes active, ten recovery codes are returned (this
+   * once), and the session is re-authenticated at `aal: 2` under a new id: the user has just proven a password
+   * (the route needs a recent one) and the new factor.
+   */
+  async confirmTotp(req: Request, res: Response, session: SessionView, code: string, signOutOthers: boolean): Promise<TotpConfirmation> {
+    const user = await this.auth.requireUser(req, res, session);
+    const result = await this.factors.confirm(user, code);
+    if ('error' in result) {
+      this.record(req, session, `totp_confirm_${result.error}`, 'WARN', 'failure');
+      if (result.error === 'no_enrolment') throw ApiException.conflict('NO_TOTP_ENROLMENT', 'Start a TOTP enrolment first.');
+      throw ApiException.unauthorized('INVALID_MFA_CODE', 'That code is not valid.');
+    }
+    const renewed = await this.sessions.reauthenticate(req, res, { aal: 2 });
+    const ended = signOutOthers ? await this.sessions.destroyAllForUser(user.id, { exceptCurrentOf: req, reason: 'mfa_change' }) : 0;
+    // RA-05 "send notifications": the sample has no mail; the event is the notification hook.
+    this.record(req, session, 'totp_enabled', 'INFO', 'success', { sessionsEnded: ended }, renewed.handle);
+    return { recoveryCodes: result.recoveryCodes, session: toSessionSummary(renewed) };
+  }
+
+  /** Removes TOTP and the recovery codes; the session gets a new id, other sessions end when asked. */
+  async removeTotp(req: Request, res: Response, session: SessionView, signOutOthers: boolean): Promise<void> {
+    const user = await this.auth.requireUser(req, res, session);
+    if (!this.factors.isEnrolled(user)) throw ApiException.notFound('TOTP_NOT_ENABLED', 'TOTP is not active on this account.');
+    await this.users.removeTotp(user.id);
+    const rotated = await this.sessions.rotate(req, res, 'mfa_change');
+    const ended = signOutOthers ? await this.sessions.destroyAllForUser(user.id, { exceptCurrentOf: req, reason: 'mfa_change' }) : 0;
+    this.record(req, session, 'totp_disabled', 'WARN', 'success', { sessionsEnded: ended }, rotated.handle);
+  }
+
+  /** What `/account/security` shows (an `aal: 2` route). */
+  async security(req: Request, res: Response, session: SessionView): Promise<{ totpEnabled: boolean; recoveryCodesLeft: number }> {
+    const user = await this.auth.requireUser(req, res, session);
+    return { totpEnabled: user.totpSecret !== null, recoveryCodesLeft: user.recoveryCodeHashes?.length ?? 0 };
+  }
+
+  /** MFA changes are privilege changes of the account: `authz_change` with the action as reason. */
+  private record(
+    req: Request,
+    session: SessionView,
+    reason: string,
+    level: 'INFO' | 'WARN',
+    outcome: 'success' | 'failure' = 'success',
+    detail?: Record<string, number>,
+    handle = session.handle,
+  ): void {
+    this.events.record(req, { type: 'authz_change', level, outcome, userId: session.userId, sessionHandle: handle, reason, detail });
+  }
+}
+
+/** What is wrong with a new password (empty when nothing). */
+export function passwordProblems(password: string, username: string): string[] {
+  const problems: string[] = [];
+  if ([...password].length < MIN_PASSWORD_LENGTH) problems.push(`newPassword must be at least ${MIN_PASSWORD_LENGTH} characters long`);
+  else if (isCommonPassword(password)) problems.push('newPassword is too common: it is on a list of passwords attackers try first');
+  if (username.length > 0 && password.toLowerCase().includes(username.toLowerCase())) {
+    problems.push('newPassword must not contain your username');
+  }
+  return problems;
+}

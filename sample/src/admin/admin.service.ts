@@ -1,0 +1,117 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { Request } from 'express';
+import { FindOptionsWhere, Repository } from 'typeorm';
+import { SessionService, SessionView } from '../../../lib';
+import { AuditEvent } from '../audit/audit-event.entity';
+import { EventRecorder } from '../audit/event-recorder';
+import { ApiException } from '../common/api-exception';
+import { Role, User } from '../users/user.entity';
+import { UsersService } from '../users/users.service';
+
+/** A user as the admin screens show it. */
+export interface AdminUserView {
+  id: string;
+  username: string;
+  roles: Role[];
+  disabled: boolean;
+  mfaEnabled: boolean;
+}
+
+/** An audit event as `GET /admin/events` answers it. */
+export type AdminEventView = Omit<AuditEvent, 'id'> & { id: number };
+
+/** Default and largest page of `GET /admin/events`. */
+export const EVENTS_DEFAULT_LIMIT = 50;
+
+/**
+ * What administrators do to accounts. Each action changes the database first, then the live sessions through the
+ * session module (roles snapshot, revocation), and records an `authz_admin` event naming the admin and the target.
+ */
+@Injectable()
+export class AdminService {
+  constructor(
+    private readonly users: UsersService,
+    private readonly sessions: SessionService,
+    private readonly events: EventRecorder,
+    @InjectRepository(AuditEvent) private readonly audit: Repository<AuditEvent>,
+  ) {}
+
+  async listUsers(): Promise<AdminUserView[]> {
+    return (await this.users.list()).map(toAdminView);
+  }
+
+  /**
+   * Replaces a user's roles: at once in the database, and in their live sessions at their next request (a
+   * demotion takes effect at once, an elevation also gives each session a new id: AC-04).
+   */
+  async setRoles(req: Request, admin: SessionView, id: string, roles: Role[]): Promise<AdminUserView & { sessionsUpdated: number }> {
+    const user = await this.require(id);
+    const unique = [...new Set(roles)];
+    await this.users.setRoles(user.id, unique);
+    const sessionsUpdated = await this.sessions.setRoles(user.id, unique);
+    this.record(req, admin, 'roles_changed', user, { from: user.roles.join(','), to: unique.join(','), sessionsUpdated });
+    return { ...toAdminView({ ...user, roles: unique } as User), sessionsUpdated };
+  }
+
+  /** Ends every session of the user (TE-07). */
+  async revokeSessions(req: Request, admin: SessionView, id: string): Promise<{ sessionsEnded: number }> {
+    const user = await this.require(id);
+    const sessionsEnded = await this.sessions.destroyAllForUser(user.id, { reason: 'admin_revoke' });
+    this.record(req, admin, 'sessions_revoked', user, { sessionsEnded });
+    return { sessionsEnded };
+  }
+
+  /** Disables the account and ends its sessions at once (TE-06). An admin cannot disable their own account. */
+  async disable(req: Request, admin: SessionView, id: string): Promise<AdminUserView & { sessionsEnded: number }> {
+    const user = await this.require(id);
+    if (user.id === admin.userId) throw ApiException.conflict('CANNOT_DISABLE_SELF', 'You cannot disable your own account.');
+    await this.users.setDisabled(user.id, true);
+    const sessionsEnded = await this.sessions.destroyAllForUser(user.id, { reason: 'account_disabled' });
+    this.record(req, admin, 'account_disabled', user, { sessionsEnded });
+    return { ...toAdminView({ ...user, disabled: true } as User), sessionsEnded };
+  }
+
+  async enable(req: Request, admin: SessionView, id: string): Promise<AdminUserView> {
+    const user = await this.require(id);
+    await this.users.setDisabled(user.id, false);
+    this.record(req, admin, 'account_enabled', user);
+    return toAdminView({ ...user, disabled: false } as User);
+  }
+
+  /** Security events, newest first, optionally of one user and/or one type. */
+  async listEvents(query: { userId?: string; type?: string; limit?: number }): Promise<AdminEventView[]> {
+    const where: FindOptionsWhere<AuditEvent> = {};
+    if (query.userId !== undefined) where.userId = query.userId;
+    if (query.type !== undefined) where.type = query.type;
+    return this.audit.find({ where, order: { time: 'DESC', id: 'DESC' }, take: query.limit ?? EVENTS_DEFAULT_LIMIT });
+  }
+
+  private async require(id: string): Promise<User> {
+    const user = await this.users.findById(id);
+    if (!user) throw ApiException.notFound('USER_NOT_FOUND', 'There is no user with this id.');
+    return user;
+  }
+
+  private record(req: Request, admin: SessionView, reason: string, target: User, detail: Record<string, string | number> = {}): void {
+    this.events.record(req, {
+      type: 'authz_admin',
+      level: 'WARN',
+      outcome: 'success',
+      userId: admin.userId,
+      sessionHandle: admin.handle,
+      reason,
+      detail: { targetUserId: target.id, ...detail },
+    });
+  }
+}
+
+function toAdminView(user: User): AdminUserView {
+  return {
+    id: user.id,
+    username: user.username,
+    roles: [...user.roles],
+    disabled: user.disabled,
+    mfaEnabled: user.totpSecret !== null,
+  };
+}
