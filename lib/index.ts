@@ -26,6 +26,16 @@ export { SessionAuthGuard, SessionRoutePolicy } from './guards/session-auth.guar
 export { Public } from './decorators/public.decorator';
 export { AllowPendingSession, RequireAal } from './decorators/session-stage.decorator';
 export { CurrentSession, CurrentUser } from './decorators/current-session.decorator';
+
+// Authorization: roles, permissions and re-authentication
+export { Roles, Permissions, ROLES_KEY, PERMISSIONS_KEY } from './rbac/roles.decorator';
+export { RolesGuard, RoleRequirement } from './rbac/roles.guard';
+export { RolePolicy } from './rbac/role-policy';
+export { InsufficientRoleException } from './rbac/rbac.exceptions';
+export { ReAuth, ReAuthOptions, ReAuthRequirement, REAUTH_KEY } from './reauth/reauth.decorator';
+export { ReAuthGuard } from './reauth/reauth.guard';
+export { ReAuthPolicy } from './reauth/reauth-policy';
+export { ReAuthRequiredException, ReAuthRequiredBody } from './reauth/reauth.exceptions';
 export type { ResolveOutcome } from './core/session-manager';
 export type { ClientInfo } from './core/client-info';
 export type { HttpRequestLike, HttpResponseLike } from './http/http-types';

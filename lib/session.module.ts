@@ -4,6 +4,10 @@ import { isStoreConnectionError } from './core/errors';
 import { SessionManager } from './core/session-manager';
 import { SecurityEventBus } from './events/security-event-bus';
 import { SessionAuthGuard } from './guards/session-auth.guard';
+import { RolePolicy } from './rbac/role-policy';
+import { RolesGuard } from './rbac/roles.guard';
+import { ReAuthPolicy } from './reauth/reauth-policy';
+import { ReAuthGuard } from './reauth/reauth.guard';
 import { ConfigurableSessionModule, RESOLVED_SESSION_OPTIONS, SESSION_MODULE_OPTIONS } from './session.module-definition';
 import { ResolvedSessionOptions, resolveSessionOptions, SessionModuleOptions } from './session.options';
 import { SessionService } from './session.service';
@@ -16,7 +20,8 @@ import { SessionStore } from './stores/session-store';
  * SessionModule.forRoot({ store: new RedisSessionStore({ url }), idleTimeout: '30m', absoluteTimeout: '12h' })
  * SessionModule.forRootAsync({ imports: [ConfigModule], inject: [ConfigService], useFactory: (c) => ({ ... }) })
  *
- * Then register the guard in your app module: `{ provide: APP_GUARD, useClass: SessionAuthGuard }`.
+ * Then register the guards in your app module, in this order: `{ provide: APP_GUARD, useClass: SessionAuthGuard }`,
+ * then `RolesGuard` (for `@Roles`/`@Permissions`) and `ReAuthGuard` (for `@ReAuth`) if you use them.
  *
  * At start-up the module connects the store (`store.connect()`): a store you construct needs no other call,
  * and an unreachable backend stops start-up with a message that names it.
@@ -45,10 +50,22 @@ import { SessionStore } from './stores/session-store';
       useFactory: (o: ResolvedSessionOptions, bus: SecurityEventBus) => new SessionManager(o.store, o.clock, o, bus, o.checks),
       inject: [RESOLVED_SESSION_OPTIONS, SecurityEventBus],
     },
+    {
+      provide: RolePolicy,
+      useFactory: (o: ResolvedSessionOptions) => new RolePolicy(o.roles.hierarchy, o.roles.permissions),
+      inject: [RESOLVED_SESSION_OPTIONS],
+    },
+    {
+      provide: ReAuthPolicy,
+      useFactory: (o: ResolvedSessionOptions) => new ReAuthPolicy(o.reauth.maxAgeMs, o.reauth.path),
+      inject: [RESOLVED_SESSION_OPTIONS],
+    },
     SessionService,
     SessionAuthGuard,
+    RolesGuard,
+    ReAuthGuard,
   ],
-  exports: [Clock, SessionStore, SecurityEventBus, SessionService, SessionAuthGuard],
+  exports: [Clock, SessionStore, SecurityEventBus, SessionService, RolePolicy, ReAuthPolicy, SessionAuthGuard, RolesGuard, ReAuthGuard],
 })
 export class SessionModule extends ConfigurableSessionModule implements OnModuleInit, OnApplicationShutdown {
   constructor(@Inject(RESOLVED_SESSION_OPTIONS) private readonly resolved: ResolvedSessionOptions) {

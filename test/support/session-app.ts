@@ -2,18 +2,25 @@
  * A Nest app around SessionModule for the module-level e2e specs: the given controllers behind SessionAuthGuard
  * as APP_GUARD (deny by default), and the session cookie as the answers set it.
  */
-import { INestApplication, Type } from '@nestjs/common';
+import { CanActivate, INestApplication, Type } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import type request from 'supertest';
 import { SessionAuthGuard, SessionModule, SessionModuleOptions } from '../../lib';
 
-/** Boots `SessionModule.forRoot(options)` with `controllers`, initialised and ready for supertest. */
-export async function bootSessionApp(options: SessionModuleOptions, controllers: Type<unknown>[]): Promise<INestApplication> {
+/**
+ * Boots `SessionModule.forRoot(options)` with `controllers`, initialised and ready for supertest. `guards` run after
+ * `SessionAuthGuard`, in order (e.g. `[RolesGuard, ReAuthGuard]`).
+ */
+export async function bootSessionApp(
+  options: SessionModuleOptions,
+  controllers: Type<unknown>[],
+  guards: Type<CanActivate>[] = [],
+): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({
     imports: [SessionModule.forRoot(options)],
     controllers,
-    providers: [{ provide: APP_GUARD, useClass: SessionAuthGuard }],
+    providers: [{ provide: APP_GUARD, useClass: SessionAuthGuard }, ...guards.map((useClass) => ({ provide: APP_GUARD, useClass }))],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
   await app.init();

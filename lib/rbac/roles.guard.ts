@@ -1,0 +1,120 @@
+import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { Clock } from '../core/clock';
+import { Public } from '../decorators/public.decorator';
+import { SessionPendingException, SessionRequiredException } from '../errors/session.exceptions';
+import { SecurityEventBus } from '../events/security-event-bus';
+import type { HttpRequestLike, HttpResponseLike } from '../http/http-types';
+import { SessionService, SessionView } from '../session.service';
+import { InsufficientRoleException } from './rbac.exceptions';
+import { RolePolicy } from './role-policy';
+import { PERMISSIONS_KEY, ROLES_KEY } from './roles.decorator';
+
+/** What a route's `@Roles` / `@Permissions` ask for; `null` when it asks nothing. */
+export interface RoleRequirement {
+  /** At least one of these roles (empty: no role asked). */
+  roles: readonly string[];
+  /** Every one of these permissions (empty: none asked). */
+  permissions: readonly string[];
+}
+
+/**
+ * Enforces `@Roles()` and `@Permissions()` from the roles snapshot in the session record: no database lookup per
+ * request, and never a role hint sent by the client (headers, body, query). Register it after
+ * `SessionAuthGuard`:
+ *
+ * @example
+ * providers: [
+ *   { provide: APP_GUARD, useClass: SessionAuthGuard },
+ *   { provide: APP_GUARD, useClass: RolesGuard },
+ * ]
+ *
+ * A route without either decorator needs no role (the auth guard still needs a session). A refusal is 403
+ * `INSUFFICIENT_ROLE` with an `authz_fail` event. Role changes reach live sessions through
+ * `SessionService.setRoles()`.
+ */
+@Injectable()
+export class RolesGuard implements CanActivate {
+  /** Route metadata is static: read it once per (handler, class). */
+  private readonly cache = new WeakMap<object, WeakMap<object, RoleRequirement | null>>();
+
+  constructor(
+    protected readonly reflector: Reflector,
+    protected readonly sessions: SessionService,
+    protected readonly policy: RolePolicy,
+    protected readonly events: SecurityEventBus,
+    @Inject(Clock) protected readonly clock: Clock,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    const need = this.requirement(context);
+    if (need === null) return true;
+    const { req, res } = this.getRequestResponse(context);
+    // The auth guard has loaded the session already (no store access); load it here only when it has not run.
+    const view = this.sessions.peek(req);
+    if (view) return this.decide(view, need, req);
+    return this.sessions.current(req, res).then((loaded) => this.decide(loaded, need, req));
+  }
+
+  /** The request and response; override for GraphQL or WebSockets as with `SessionAuthGuard`. */
+  protected getRequestResponse(context: ExecutionContext): { req: HttpRequestLike; res?: HttpResponseLike } {
+    if (context.getType() !== 'http') {
+      throw new SessionRequiredException(
+        `No session can be read from a "${context.getType()}" context: subclass RolesGuard and override getRequestResponse().`,
+      );
+    }
+    return { req: context.getArgByIndex<HttpRequestLike>(0), res: context.getArgByIndex<HttpResponseLike>(1) };
+  }
+
+  /** The route's requirement (handler overrides controller), or null. */
+  protected requirement(context: ExecutionContext): RoleRequirement | null {
+    const handler = context.getHandler();
+    const cls = context.getClass();
+    let byClass = this.cache.get(handler);
+    const cached = byClass?.get(cls);
+    if (cached !== undefined) return cached;
+    const targets = [handler, cls];
+    // A `@Public()` route needs no session, so it cannot need a role (even under a controller's `@Roles`).
+    const isPublic = this.reflector.getAllAndOverride(Public, targets) === true;
+    const roles = this.reflector.getAllAndOverride<string[] | undefined>(ROLES_KEY, targets) ?? [];
+    const permissions = this.reflector.getAllAndOverride<string[] | undefined>(PERMISSIONS_KEY, targets) ?? [];
+    const need = isPublic || (roles.length === 0 && permissions.length === 0) ? null : { roles, permissions };
+    if (!byClass) this.cache.set(handler, (byClass = new WeakMap()));
+    byClass.set(cls, need);
+    return need;
+  }
+
+  private decide(view: SessionView | null, need: RoleRequirement, req: HttpRequestLike): boolean {
+    if (!view) throw new SessionRequiredException();
+    if (view.stage !== 'complete') throw new SessionPendingException();
+    if (this.policy.hasAnyRole(view.roles, need.roles) && this.policy.hasAllPermissions(view.roles, need.permissions)) return true;
+    const client = this.sessions.client(req);
+    this.events.emit({
+      type: 'authz_fail',
+      time: this.clock.now(),
+      level: 'WARN',
+      outcome: 'failure',
+      userId: view.userId,
+      sessionHandle: view.handle,
+      ip: client.ip,
+      userAgent: client.userAgent,
+      reason: 'insufficient_role',
+      detail: {
+        required: need.roles.join(','),
+        permissions: need.permissions.join(','),
+        held: view.roles.join(','),
+        ...routeOf(req),
+      },
+    });
+    throw new InsufficientRoleException();
+  }
+}
+
+/** Method and path of an HTTP request, for the event (clipped by the event bus). */
+function routeOf(req: HttpRequestLike): Record<string, string> {
+  const { method, path } = req as { method?: unknown; path?: unknown };
+  const out: Record<string, string> = {};
+  if (typeof method === 'string') out.method = method;
+  if (typeof path === 'string') out.path = path;
+  return out;
+}

@@ -1,0 +1,35 @@
+import { HttpException, HttpStatus } from '@nestjs/common';
+import type { SessionErrorBody } from '../errors/session.exceptions';
+
+/** Body of 401 `REAUTH_REQUIRED`: the usual error fields, and how to re-authenticate. */
+export interface ReAuthRequiredBody extends SessionErrorBody {
+  reauth: {
+    /** Where to prove who you are again (the module's `reauth.path`). */
+    path: string;
+    method: 'POST';
+    /** How recent the authentication must be for this route (ms). */
+    maxAgeMs: number;
+    /** Why the session is not fresh enough: too old, a "remember me" login, or an impersonation session. */
+    reason: 'stale' | 'remembered' | 'impersonation';
+  };
+}
+
+/**
+ * 401 `REAUTH_REQUIRED`: the route is sensitive (`@ReAuth`) and the session's last full authentication is too
+ * old. The body says where to re-authenticate; pages turn it into a "confirm it is you" prompt and retry.
+ */
+export class ReAuthRequiredException extends HttpException {
+  readonly code = 'REAUTH_REQUIRED';
+
+  constructor(
+    readonly reauth: ReAuthRequiredBody['reauth'],
+    message = reauth.reason === 'impersonation'
+      ? 'An impersonation session cannot confirm the user\u2019s identity: this action is not available while impersonating.'
+      : 'Confirm it is you: re-enter your password to continue.',
+  ) {
+    super(
+      { statusCode: HttpStatus.UNAUTHORIZED, code: 'REAUTH_REQUIRED', message, reauth } satisfies ReAuthRequiredBody,
+      HttpStatus.UNAUTHORIZED,
+    );
+  }
+}

@@ -1,0 +1,88 @@
+import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { Clock } from '../core/clock';
+import { Public } from '../decorators/public.decorator';
+import { SessionPendingException, SessionRequiredException } from '../errors/session.exceptions';
+import type { HttpRequestLike, HttpResponseLike } from '../http/http-types';
+import { SessionService, SessionView } from '../session.service';
+import { ReAuthPolicy } from './reauth-policy';
+import { REAUTH_KEY, ReAuthRequirement } from './reauth.decorator';
+import { ReAuthRequiredBody, ReAuthRequiredException } from './reauth.exceptions';
+
+/**
+ * Enforces `@ReAuth()`: the session's `authenticatedAt` must be within the route's `maxAge` (default: the
+ * module's `reauth.maxAge`, `5m`). A session created by a "remember me" login is fresh only after a
+ * re-authentication, and an impersonation session never is. Register it after `SessionAuthGuard` (and
+ * `RolesGuard`):
+ *
+ * @example
+ * providers: [
+ *   { provide: APP_GUARD, useClass: SessionAuthGuard },
+ *   { provide: APP_GUARD, useClass: RolesGuard },
+ *   { provide: APP_GUARD, useClass: ReAuthGuard },
+ * ]
+ */
+@Injectable()
+export class ReAuthGuard implements CanActivate {
+  private readonly cache = new WeakMap<object, WeakMap<object, ReAuthRequirement | null>>();
+
+  constructor(
+    protected readonly reflector: Reflector,
+    protected readonly sessions: SessionService,
+    @Inject(Clock) protected readonly clock: Clock,
+    protected readonly policy: ReAuthPolicy,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    const need = this.requirement(context);
+    if (need === null) return true;
+    const { req, res } = this.getRequestResponse(context);
+    const maxAgeMs = need.maxAgeMs ?? this.policy.maxAgeMs;
+    const view = this.sessions.peek(req);
+    if (view) return this.decide(view, maxAgeMs);
+    return this.sessions.current(req, res).then((loaded) => this.decide(loaded, maxAgeMs));
+  }
+
+  /** Why `view` is not fresh enough for `maxAgeMs`, or null when it is. */
+  static staleness(view: SessionView, maxAgeMs: number, now: number): ReAuthRequiredBody['reauth']['reason'] | null {
+    if (view.impersonatedBy !== null) return 'impersonation';
+    // A remembered login is a convenience, not a proof of presence: only a later re-authentication counts.
+    if (view.tier === 'remember' && view.authenticatedAt <= view.createdAt) return 'remembered';
+    return now - view.authenticatedAt <= maxAgeMs ? null : 'stale';
+  }
+
+  /** The request and response; override for GraphQL or WebSockets as with `SessionAuthGuard`. */
+  protected getRequestResponse(context: ExecutionContext): { req: HttpRequestLike; res?: HttpResponseLike } {
+    if (context.getType() !== 'http') {
+      throw new SessionRequiredException(
+        `No session can be read from a "${context.getType()}" context: subclass ReAuthGuard and override getRequestResponse().`,
+      );
+    }
+    return { req: context.getArgByIndex<HttpRequestLike>(0), res: context.getArgByIndex<HttpResponseLike>(1) };
+  }
+
+  /** The route's requirement (handler overrides controller), or null. */
+  protected requirement(context: ExecutionContext): ReAuthRequirement | null {
+    const handler = context.getHandler();
+    const cls = context.getClass();
+    let byClass = this.cache.get(handler);
+    const cached = byClass?.get(cls);
+    if (cached !== undefined) return cached;
+    // A `@Public()` route needs no session, so it cannot need a fresh one (even under a controller's `@ReAuth`).
+    const need =
+      this.reflector.getAllAndOverride(Public, [handler, cls]) === true
+        ? null
+        : (this.reflector.getAllAndOverride<ReAuthRequirement | undefined>(REAUTH_KEY, [handler, cls]) ?? null);
+    if (!byClass) this.cache.set(handler, (byClass = new WeakMap()));
+    byClass.set(cls, need);
+    return need;
+  }
+
+  private decide(view: SessionView | null, maxAgeMs: number): boolean {
+    if (!view) throw new SessionRequiredException();
+    if (view.stage !== 'complete') throw new SessionPendingException();
+    const reason = ReAuthGuard.staleness(view, maxAgeMs, this.clock.now());
+    if (reason === null) return true;
+    throw new ReAuthRequiredException({ path: this.policy.path, method: 'POST', maxAgeMs, reason });
+  }
+}
