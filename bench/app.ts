@@ -9,6 +9,10 @@
  * - `es-redis`    Nest + express-session + connect-redis.
  * - `kit-memory`  Nest + SessionModule.forRoot() (default in-memory store) + SessionAuthGuard as APP_GUARD.
  * - `kit-redis`   the same with RedisSessionStore.
+ * - `kit-roles`   kit-memory plus RolesGuard after SessionAuthGuard; `GET /me` carries `@Roles('user')`, and
+ *                 logins get roles ['user'] (issue 6: the cost of role checks next to the plain session guard).
+ * - `sample`      the sample app itself (sample/src/app.factory.ts): memory sessions, in-memory SQLite users,
+ *                 helmet, its guards; `GET /me` as the contract defines it (issue 6: at most 1.5x kit-memory).
  *
  * Both session libraries get the same lifecycle settings: 30 min idle timeout, rolling expiry, and for the kit
  * a 1 s touch interval (so idle touches do happen during a run) and no periodic rotation within the run (1 h).
@@ -46,6 +50,8 @@ import {
   CurrentSession,
   CurrentUser,
   Public,
+  Roles,
+  RolesGuard,
   SessionAuthGuard,
   SessionModule,
   SessionModuleOptions,
@@ -146,11 +152,30 @@ class KitController {
   }
 }
 
-function kitModule(options: SessionModuleOptions): Type<unknown> {
+@Controller()
+class KitRolesController {
+  constructor(private readonly sessions: SessionService) {}
+
+  @Public()
+  @Post('login')
+  @HttpCode(200)
+  async login(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    const view = await this.sessions.create(req, res, { userId: loginUser(req), roles: ['user'] });
+    return { userId: view.userId, handle: view.handle, lastSeenAt: view.lastSeenAt };
+  }
+
+  @Roles('user')
+  @Get('me')
+  me(@CurrentUser() userId: string, @CurrentSession() current: SessionView) {
+    return { userId, handle: current.handle, lastSeenAt: current.lastSeenAt };
+  }
+}
+
+function kitModule(options: SessionModuleOptions, withRoles = false): Type<unknown> {
   @Module({
     imports: [SessionModule.forRoot(options)],
-    controllers: [KitController],
-    providers: [{ provide: APP_GUARD, useClass: SessionAuthGuard }],
+    controllers: [withRoles ? KitRolesController : KitController],
+    providers: [{ provide: APP_GUARD, useClass: SessionAuthGuard }, ...(withRoles ? [{ provide: APP_GUARD, useClass: RolesGuard }] : [])],
   })
   class KitModule {}
   return KitModule;
@@ -202,6 +227,14 @@ async function createApp(variant: Variant, redisUrl: string | undefined, closers
     }
     case 'kit-memory':
       return NestFactory.create(kitModule(KIT_OPTIONS), { logger: false });
+    case 'sample': {
+      const { createApp: createSample } = await import('../sample/src/app.factory');
+      const { parseConfig } = await import('../sample/src/config');
+      const config = parseConfig({ DATABASE_URL: 'sqlite::memory:', SECURITY_LOG: '/dev/null', SESSION_MAX_CONCURRENT: '100' });
+      return createSample(config, { logger: false });
+    }
+    case 'kit-roles':
+      return NestFactory.create(kitModule({ ...KIT_OPTIONS, roles: { hierarchy: { admin: ['user'] } } }, true), { logger: false });
     case 'kit-redis': {
       const store = await createKitRedisStore(needRedis());
       closers.push(() => store.close());

@@ -7,7 +7,7 @@
  *   BENCH_WARMUP=3          seconds of warm-up per variant before the first round
  *   BENCH_LOGIN_ROUNDS=4    measured rounds of POST /login per variant
  *   BENCH_CONNECTIONS=50    autocannon connections (one logged-in session each)
- *   BENCH_VARIANTS=a,b      subset of bare,es-memory,es-redis,kit-memory,kit-redis
+ *   BENCH_VARIANTS=a,b      subset of bare,es-memory,es-redis,kit-memory,kit-redis,kit-roles
  *   BENCH_HEAP_COUNT=100000 sessions for the heap measurement
  *   BENCH_RESULTS=path      where to write the Markdown (default bench/RESULTS.md)
  *   BENCH_SIDE_ROUNDS=12    side-by-side rounds per pair (server CPU ratios; see sideBySide())
@@ -257,7 +257,7 @@ async function main(): Promise<void> {
     const phaseStart = Date.now();
     for (const v of variants) {
       const server = servers.get(v)!;
-      const jar = v === 'bare' ? undefined : await loginMany(server.port, CONFIG.connections);
+      const jar = v === 'bare' ? undefined : await loginMany(server.port, CONFIG.connections, v === 'sample' ? 'sample' : 'bench');
       cookies.set(v, jar);
       const check = await httpRequest(server.port, 'GET', '/me', jar ? { cookie: jar[0] } : {});
       if (check.status !== 200) throw new Error(`${v}: GET /me answered ${check.status} ${check.body.slice(0, 200)}`);
@@ -290,13 +290,15 @@ async function main(): Promise<void> {
     }
     // Side by side: every session variant against bare, and the kit against express-session on the same store.
     const pairs: [Variant, Variant][] = [];
-    for (const v of variants) if (v !== 'bare' && variants.includes('bare')) pairs.push(['bare', v]);
+    for (const v of variants) if (v !== 'bare' && v !== 'sample' && variants.includes('bare')) pairs.push(['bare', v]);
     for (const [kit, es] of [
       ['kit-memory', 'es-memory'],
       ['kit-redis', 'es-redis'],
     ] as const) {
       if (variants.includes(kit) && variants.includes(es)) pairs.push([es, kit]);
     }
+    // The sample app against the library alone (issue 6: at most 1.5x its CPU per request).
+    if (variants.includes('sample') && variants.includes('kit-memory')) pairs.push(['kit-memory', 'sample']);
     const sideResults = pairs.map(([reference, variant]) => ({ reference, variant, rounds: [] as SideBySideResult['rounds'] }));
     for (let round = 0; round < CONFIG.sideRounds && pairs.length > 0; round++) {
       for (let i = 0; i < pairs.length; i++) {

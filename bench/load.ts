@@ -26,6 +26,7 @@ export function httpRequest(
   method: string,
   path: string,
   headers: Record<string, string> = {},
+  body?: string,
 ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -40,18 +41,31 @@ export function httpRequest(
     );
     req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out`)));
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
 
+/** How a variant signs in: the bench apps' `POST /login?user=`, or the sample app's own login route. */
+export type LoginRoute = 'bench' | 'sample';
+
 /**
- * Logs `count` users in (`POST /login?user=bench-<i>`) and returns their `name=value` session cookies, one
- * per load connection.
+ * Logs `count` users in and returns their `name=value` session cookies, one per load connection. `bench`: `POST
+ * /login?user=bench-<i>`; `sample`: the sample's `POST /auth/login` as alice (the sample seeds three users), so
+ * the sample variant needs `SESSION_MAX_CONCURRENT` of at least `count`.
  */
-export async function loginMany(port: number, count: number): Promise<string[]> {
+export async function loginMany(port: number, count: number, route: LoginRoute = 'bench'): Promise<string[]> {
   const cookies: string[] = [];
   for (let i = 0; i < count; i++) {
-    const res = await httpRequest(port, 'POST', `/login?user=bench-${i}`);
+    const res =
+      route === 'bench'
+        ? await httpRequest(port, 'POST', `/login?user=bench-${i}`)
+        : await httpRequest(
+            port,
+            'POST',
+            '/auth/login',
+            { 'content-type': 'application/json' },
+            JSON.stringify({ username: 'alice', password: 'alice-correct-horse-1' }),
+          );
     const setCookie = res.headers['set-cookie'];
     const first = Array.isArray(setCookie) ? setCookie[0] : setCookie;
     if (res.status !== 200 || !first) throw new Error(`login ${i} failed: HTTP ${res.status} ${res.body.slice(0, 200)}`);

@@ -117,6 +117,18 @@ export function computeTargets(report: BenchReport): Target[] {
   };
   throughput('kit-redis', 0.9);
   throughput('kit-memory', 0.9);
+  // Issue 6: role checks on top of the session guard (RolesGuard reads the roles snapshot; no lookup).
+  throughput('kit-roles', 0.85);
+  // Issue 6: the sample's GET /me at most 1.5x the library alone (no per-request user lookup).
+  const sampleSide = sidePair(report, 'kit-memory', 'sample');
+  if (sampleSide) {
+    const ratio = median(sampleSide.rounds.map((x) => x.cpuRatio));
+    targets.push({
+      name: "sample GET /me CPU/request at most 1.5x kit-memory's (kit-memory's ÷ sample's ≥ 0.67)",
+      measured: `${(1 / ratio).toFixed(2)}x kit-memory's CPU: ${describeSide(sampleSide)}`,
+      pass: 1 / ratio <= 1.5,
+    });
+  }
 
   // Ahead of the peer on the same store, in the same run: less server CPU per authenticated GET /me.
   for (const [kit, es] of [
@@ -216,7 +228,8 @@ export function renderMarkdown(report: BenchReport): { markdown: string; targets
     `  the ceiling: one guarded handler, so the ratios show the session layer's own cost, not Nest's guard pipeline);`,
     `  \`express-session\` reads \`req.session.user\`;`,
     `  \`kit-*\` = \`SessionModule.forRoot()\` with \`SessionAuthGuard\` as \`APP_GUARD\`, handler returns \`@CurrentUser()\` /`,
-    `  \`@CurrentSession()\` fields.`,
+    `  \`@CurrentSession()\` fields; \`kit-roles\` = kit-memory with \`RolesGuard\` after the session guard and \`@Roles('user')\` on`,
+    `  the handler (sessions created with roles \`['user']\`): what role checks add.`,
     `- Login: \`POST /login\` without a cookie, ${config.loginRounds} rounds × ${config.durationS} s, interleaved; a new user id per login`,
     `  (so the kit's per-user session limit never evicts: this measures creation itself). Kit:`,
     `  \`sessionService.create()\` (no password hashing). express-session: \`req.session.regenerate()\` + set user + \`save()\`.`,

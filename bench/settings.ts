@@ -2,7 +2,7 @@
  * Settings shared by the benchmark servers (bench/app.ts) and the driver (reported in RESULTS.md).
  */
 
-export const VARIANTS = ['bare', 'es-memory', 'es-redis', 'kit-memory', 'kit-redis'] as const;
+export const VARIANTS = ['bare', 'es-memory', 'es-redis', 'kit-memory', 'kit-redis', 'kit-roles', 'sample'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 /** Human names used in the report. */
@@ -12,6 +12,8 @@ export const VARIANT_LABELS: Record<Variant, string> = {
   'es-redis': 'express-session + connect-redis',
   'kit-memory': 'kit-memory',
   'kit-redis': 'kit-redis',
+  'kit-roles': 'kit-roles (memory store + RolesGuard, @Roles)',
+  sample: 'the sample app (memory store, SQLite users)',
 };
 
 /** Lifecycle settings of every session variant. */
