@@ -229,10 +229,18 @@ describe('SessionModule seams', () => {
       }).toThrow(/@RequireAal\(5\): give an assurance level of 1, 2 or 3/);
     });
 
-    it('the view exposes client info, stage and roles version, never the token or id', async () => {
+    it('the view exposes client info, stage, roles, tier and impersonation, never the token or id', async () => {
       const cookie = await login();
       const view = (await http().get('/me').set('Cookie', cookie).set('User-Agent', 'SeamsTest/1').expect(200)).body;
-      expect(view).toMatchObject({ stage: 'complete', rolesVersion: 0, ip: expect.any(String), userAgent: expect.any(String) });
+      expect(view).toMatchObject({
+        stage: 'complete',
+        roles: [],
+        rolesVersion: 0,
+        tier: 'standard',
+        impersonatedBy: null,
+        ip: expect.any(String),
+        userAgent: expect.any(String),
+      });
       expect(JSON.stringify(view)).not.toContain(cookie.split('=')[1]);
       expect(Object.keys(view)).not.toEqual(expect.arrayContaining(['id', 'token', 'version']));
     });

@@ -279,7 +279,7 @@ describe('the Lua lifecycle rules match lib/core/lifecycle.ts', () => {
   });
 
   it('countsTowardLimit: impersonation sessions do not count; null and legacy (absent) do', async () => {
-    const cases = [['absent'], [''], ['admin-1'], ['0'], ['ünïcödé']] as const;
+    const cases: string[][] = [['absent'], [''], ['admin-1'], ['0'], ['ünïcödé']];
     const fromLua = await lua(
       'countsTowardLimit',
       cases.map((c) => [...c]),

@@ -45,6 +45,33 @@ describe('CookiePolicy', () => {
     expect(r.headers.get('set-cookie')).toEqual([`sid=${token}; Path=/app; Domain=example.com; HttpOnly; SameSite=Strict; Max-Age=3600`]);
   });
 
+  describe('maxAgeFor: how long the cookie of a session lives', () => {
+    const now = 1_800_000_000_000;
+    const H = 3_600_000;
+
+    it('a remembered session gets a persistent cookie for the rest of its absolute lifetime, in whole seconds', () => {
+      const maxAge = policy.maxAgeFor({ tier: 'remember', absoluteExpiresAt: now + 90 * 24 * H - 1500 }, now);
+      expect(maxAge).toBe(90 * 24 * H - 1500);
+      const r = res();
+      policy.set(r, token, maxAge);
+      expect(r.headers.get('set-cookie')).toEqual([
+        `__Host-sid=${token}; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=${90 * 24 * 3600 - 2}`,
+      ]);
+      expect(policy.maxAgeFor({ tier: 'remember', absoluteExpiresAt: now - 1 }, now)).toBe(0);
+    });
+
+    it('a standard session keeps a session cookie, unless cookie.maxAge is set: then that, never past its absolute deadline', () => {
+      expect(policy.maxAgeFor({ tier: 'standard', absoluteExpiresAt: now + 12 * H }, now)).toBeUndefined();
+      const r = res();
+      policy.set(r, token, policy.maxAgeFor({ tier: 'standard', absoluteExpiresAt: now + 12 * H }, now));
+      expect(r.headers.get('set-cookie')).toEqual([`__Host-sid=${token}; Path=/; HttpOnly; Secure; SameSite=Lax`]);
+      const persistent = new CookiePolicy(resolveSessionOptions({ absoluteTimeout: '12h', cookie: { maxAge: '8h' } }).cookie);
+      expect(persistent.maxAgeFor({ tier: 'standard', absoluteExpiresAt: now + 12 * H }, now)).toBe(8 * H);
+      // An impersonation session capped at one hour, or a session near its end, never gets a cookie that outlives it.
+      expect(persistent.maxAgeFor({ tier: 'standard', absoluteExpiresAt: now + H }, now)).toBe(H);
+    });
+  });
+
   it('finds its cookie among others, and only its exact name', () => {
     expect(policy.read(req(`a=1; __Host-sid=${token}; b=2`))).toEqual({ kind: 'present', value: token });
     expect(policy.read(req(`__Host-sidx=${token}`))).toEqual({ kind: 'absent' });

@@ -1,5 +1,5 @@
 import { ManualClock } from '../../lib/core/clock';
-import { SessionInputError, SessionStoreConnectionError, SessionStoreUnavailableError } from '../../lib/core/errors';
+import { SessionInputError, SessionStoreConnectionError, SessionStoreUnavailableError, TooManySessionsError } from '../../lib/core/errors';
 import { SessionManager, SessionPolicy } from '../../lib/core/session-manager';
 import { generateToken, hashToken } from '../../lib/core/token';
 import { SecurityEvent } from '../../lib/events/security-event';
@@ -328,6 +328,158 @@ describe('SessionManager', () => {
     await new Promise((r) => setImmediate(r));
     expect(seen).toEqual(['session_created']);
     expect(errors).toHaveLength(2);
+  });
+});
+
+describe('SessionManager: roles, tiers, impersonation, session limits', () => {
+  const DAY = 86_400_000;
+
+  it('a remembered session lives by the remember timeouts, outlives a standard idle period, and re-authenticates by its tier', async () => {
+    const { manager, clock } = setup({ rotationIntervalMs: Number.POSITIVE_INFINITY });
+    const { token, session } = await manager.create({ userId: 'alice', client, remember: true });
+    expect(session.record).toMatchObject({
+      tier: 'remember',
+      idleTimeoutMs: 30 * DAY,
+      idleExpiresAt: clock.now() + 30 * DAY,
+      absoluteExpiresAt: clock.now() + 90 * DAY,
+      impersonatedBy: null,
+    });
+    clock.advance(2 * DAY);
+    const out = await manager.resolve(token, client);
+    if (out.kind !== 'active') throw new Error(`expected active, got ${out.kind}`);
+    expect(out.session.record.idleExpiresAt).toBe(clock.now() + 30 * DAY);
+    await manager.reauthenticate(out.session, client);
+    expect(out.session.record).toMatchObject({ absoluteExpiresAt: clock.now() + 90 * DAY, idleTimeoutMs: 30 * DAY, tier: 'remember' });
+    // A standard session of the same module ends after 30 minutes of inactivity.
+    const standard = await manager.create({ userId: 'bob', client });
+    expect(standard.session.record).toMatchObject({ tier: 'standard', idleTimeoutMs: 30 * MIN });
+    clock.advance(30 * MIN);
+    expect(await manager.resolve(standard.token, client)).toMatchObject({ kind: 'expired', reason: 'idle_timeout' });
+  });
+
+  it('keeps the roles snapshot, without repeats, and refuses roles no store should hold', async () => {
+    const { manager } = setup();
+    const { session } = await manager.create({ userId: 'alice', client, roles: ['user', 'admin', 'user'] });
+    expect(session.record.roles).toEqual(['user', 'admin']);
+    const bad: unknown[] = ['admin', [''], ['x'.repeat(65)], [1], [null], Array.from({ length: 65 }, (_, i) => `r${i}`)];
+    for (const roles of bad) {
+      await expect(manager.create({ userId: 'alice', client, roles: roles as string[] })).rejects.toThrow(SessionInputError);
+    }
+    await expect(manager.create({ userId: 'alice', client, roles: ['x'.repeat(65)] })).rejects.toThrow(
+      /roles: must hold only role names of 1 to 64/,
+    );
+    await expect(
+      manager.setRoles(
+        'alice',
+        Array.from({ length: 65 }, (_, i) => `r${i}`),
+      ),
+    ).rejects.toThrow(/at most 64/);
+    expect(await manager.create({ userId: 'alice', client, roles: Array.from({ length: 64 }, (_, i) => 'r'.repeat(64 - i)) })).toBeTruthy();
+  });
+
+  it('setRoles: an elevation rotates at the next request; a demotion applies at once without rotation; same roles change nothing', async () => {
+    const { manager, events } = setup();
+    const { token } = await manager.create({ userId: 'alice', client, roles: ['user'] });
+    expect(await manager.setRoles('alice', ['user', 'admin'], client)).toBe(1);
+    const elevated = await manager.resolve(token, client);
+    if (elevated.kind !== 'active') throw new Error(`expected active, got ${elevated.kind}`);
+    expect(elevated.issuedToken).toEqual(expect.any(String));
+    expect(elevated.session.record).toMatchObject({ roles: ['user', 'admin'], rotateRequired: false, rolesVersion: 1 });
+    expect(await manager.resolve(token, client)).toEqual({ kind: 'rotated' });
+    const current = elevated.issuedToken!;
+    expect(await manager.setRoles('alice', ['user'])).toBe(1);
+    const demoted = await manager.resolve(current, client);
+    if (demoted.kind !== 'active') throw new Error(`expected active, got ${demoted.kind}`);
+    expect(demoted.issuedToken).toBeUndefined();
+    expect(demoted.session.record).toMatchObject({ roles: ['user'], rolesVersion: 2 });
+    expect(await manager.setRoles('alice', ['user', 'user'])).toBe(0);
+    const changes = events.filter((e) => e.type === 'authz_change');
+    expect(changes.map((e) => e.detail)).toEqual([
+      { roles: 'user,admin', sessions: 1 },
+      { roles: 'user', sessions: 1 },
+      { roles: 'user', sessions: 0 },
+    ]);
+    expect(changes[0]).toMatchObject({ userId: 'alice', ip: client.ip, reason: 'roles_changed' });
+    expect(events.filter((e) => e.type === 'session_renewed').map((e) => e.reason)).toEqual(['privilege_change']);
+  });
+
+  it("'deny-new' refuses a login at the limit with the live sessions, creates nothing, and says so", async () => {
+    const { manager, clock, events, store } = setup({ maxConcurrentSessions: 2, concurrentSessionPolicy: 'deny-new' });
+    const first = await manager.create({ userId: 'alice', client });
+    clock.advance(1);
+    const second = await manager.create({ userId: 'alice', client: { ip: '192.0.2.1', userAgent: 'Phone/2' } });
+    clock.advance(1);
+    const create = jest.spyOn(store, 'create');
+    const error = await manager.create({ userId: 'alice', client }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TooManySessionsError);
+    expect(error).toMatchObject({ userId: 'alice', limit: 2, sessions: [first.session.record, second.session.record] });
+    expect((error as Error).message).toMatch(/sign one out .*or raise maxConcurrentSessions/);
+    expect(create).toHaveBeenCalledWith(expect.any(String), expect.anything(), { now: clock.now(), maxConcurrent: 2, onLimit: 'deny-new' });
+    expect((await manager.list('alice')).map((s) => s.id)).toEqual([first.session.id, second.session.id]);
+    expect(events.filter((e) => e.type === 'excess_sessions_exceeded')).toEqual([
+      expect.objectContaining({ userId: 'alice', reason: 'denied', outcome: 'failure', level: 'WARN', detail: { limit: 2, live: 2 } }),
+    ]);
+    expect(events.filter((e) => e.type === 'session_created')).toHaveLength(2);
+  });
+
+  it('takes the limit from maxConcurrentSessionsFor({ userId, roles }) when given, and refuses an answer that is not a limit', async () => {
+    const asked: unknown[] = [];
+    const { manager } = setup({
+      maxConcurrentSessions: 10,
+      concurrentSessionPolicy: 'deny-new',
+      maxConcurrentSessionsFor: async (user) => {
+        asked.push(user);
+        return user.roles.includes('admin') ? 1 : 0;
+      },
+    });
+    await manager.create({ userId: 'root', client, roles: ['admin'] });
+    await expect(manager.create({ userId: 'root', client, roles: ['admin'] })).rejects.toBeInstanceOf(TooManySessionsError);
+    for (let i = 0; i < 12; i++) await manager.create({ userId: 'carol', client, roles: ['user'] });
+    expect((await manager.list('carol')).length).toBe(12);
+    expect(asked[0]).toEqual({ userId: 'root', roles: ['admin'] });
+    const broken = setup({ maxConcurrentSessionsFor: () => 1.5 }).manager;
+    await expect(broken.create({ userId: 'dave', client })).rejects.toThrow(
+      /answered 1.5 for user "dave": it must return a whole number >= 0/,
+    );
+  });
+
+  it('an impersonation session is capped at impersonationMaxAgeMs (re-authentication included), exempt from the limit, and listed', async () => {
+    const { manager, clock, events } = setup({
+      maxConcurrentSessions: 1,
+      concurrentSessionPolicy: 'deny-new',
+      impersonationMaxAgeMs: 60 * MIN,
+    });
+    const own = await manager.create({ userId: 'alice', client, roles: ['user'] });
+    const imp = await manager.create({ userId: 'alice', client, roles: ['user'], impersonatedBy: 'admin-1' });
+    expect(imp.session.record).toMatchObject({ impersonatedBy: 'admin-1', tier: 'standard', absoluteExpiresAt: clock.now() + 60 * MIN });
+    expect(events.find((e) => e.type === 'session_created' && e.sessionHandle === imp.session.record.handle)?.detail).toMatchObject({
+      impersonatedBy: 'admin-1',
+    });
+    expect((await manager.list('alice')).map((s) => s.record.impersonatedBy)).toEqual([null, 'admin-1']);
+    // The user's own session was neither evicted nor counted: at a limit of 1 it is still there.
+    expect((await manager.resolve(own.token, client)).kind).toBe('active');
+    // Role changes reach it like any of the user's sessions.
+    expect(await manager.setRoles('alice', [])).toBe(2);
+    let token = imp.token;
+    let live: Awaited<ReturnType<typeof manager.resolve>> = { kind: 'none' };
+    for (let i = 0; i < 2; i++) {
+      clock.advance(25 * MIN);
+      live = await manager.resolve(token, client);
+      if (live.kind !== 'active') throw new Error(`expected active, got ${live.kind}`);
+      token = live.issuedToken ?? token;
+    }
+    if (live.kind !== 'active') throw new Error('unreachable');
+    // Re-authenticating 50 minutes in does not give the administrator another hour.
+    token = (await manager.reauthenticate(live.session, client)) ?? token;
+    expect(live.session.record.absoluteExpiresAt).toBe(imp.session.record.createdAt + 60 * MIN);
+    clock.advance(10 * MIN);
+    expect(await manager.resolve(token, client)).toMatchObject({ kind: 'expired', reason: 'absolute_timeout' });
+    await expect(manager.create({ userId: 'alice', client, impersonatedBy: 'admin-1', remember: true })).rejects.toThrow(
+      /remember: cannot be true for an impersonation session/,
+    );
+    await expect(manager.create({ userId: 'alice', client, impersonatedBy: '' })).rejects.toThrow(
+      /impersonatedBy: must be the administrator's user id/,
+    );
   });
 });
 
