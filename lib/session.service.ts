@@ -170,7 +170,8 @@ export class SessionService {
    * with (if any) is destroyed first, so a planted id can never become authenticated (no fixation).
    *
    * @throws TooManySessionsException (409 `TOO_MANY_SESSIONS`, listing the user's sessions) when
-   *   `concurrentSessionPolicy` is `'deny-new'` and the user is at the limit; nothing is created.
+   *   `concurrentSessionPolicy` is `'deny-new'` and the user is at the limit; nothing is created. The session the
+   *   request came with is ended first all the same, so signing in again on the same device never counts it.
    * @example await sessions.create(req, res, { userId: user.id, roles: user.roles, remember: body.remember === true });
    */
   async create(req: HttpRequestLike, res: HttpResponseLike, input: CreateSessionOptions): Promise<SessionView> {
@@ -216,7 +217,9 @@ export class SessionService {
 
   /**
    * Records that the user just proved who they are again (password, second factor): rotates the id, sets
-   * `authenticatedAt`, resets the idle and absolute timeouts, and optionally raises the assurance level.
+   * `authenticatedAt`, resets the idle and absolute timeouts with those of the session's tier (a remembered session
+   * gets the remember timeouts and a fresh persistent cookie), and optionally raises the assurance level. An
+   * impersonation session never lives past its creation plus `impersonation.maxAge`, re-authenticated or not.
    */
   async reauthenticate(req: HttpRequestLike, res: HttpResponseLike, options: { aal?: number } = {}): Promise<SessionView> {
     const session = await this.require(req, res);

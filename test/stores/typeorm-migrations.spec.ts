@@ -75,4 +75,32 @@ describe('session migrations on MariaDB through the mysql driver', () => {
       await dataSource.destroy();
     }
   });
+
+  it('finishes a third migration that an earlier run left half-applied', async () => {
+    // The first two migrations, then the first two columns of the third, without its row in the migrations table.
+    const earlier = new DataSource({ type: 'mysql', ...server, database: DATABASE, migrations: SESSION_MIGRATIONS.slice(0, 2) });
+    await earlier.initialize();
+    await earlier.runMigrations();
+    await earlier.query('ALTER TABLE nsk_session ADD roles text NULL');
+    await earlier.query("ALTER TABLE nsk_session ADD tier varchar(16) NOT NULL DEFAULT 'standard'");
+    await earlier.destroy();
+    const dataSource = await migrated();
+    try {
+      expect(await dataSource.query('SELECT COUNT(*) AS n FROM migrations')).toEqual([{ n: String(SESSION_MIGRATIONS.length) }]);
+      const columns = await dataSource.query(
+        `SELECT COLUMN_NAME AS name, IS_NULLABLE AS nullable FROM information_schema.COLUMNS
+         WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'nsk_session' AND COLUMN_NAME IN ('roles', 'tier', 'impersonated_by', 'idle_timeout_ms')
+         ORDER BY COLUMN_NAME`,
+        [DATABASE],
+      );
+      expect(columns).toEqual([
+        { name: 'idle_timeout_ms', nullable: 'YES' },
+        { name: 'impersonated_by', nullable: 'YES' },
+        { name: 'roles', nullable: 'YES' },
+        { name: 'tier', nullable: 'NO' },
+      ]);
+    } finally {
+      await dataSource.destroy();
+    }
+  });
 });
