@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Makes sure the servers the test suite talks to are up: PostgreSQL, MariaDB and Redis on 127.0.0.1.
+# Makes sure the servers the test suite talks to are up: PostgreSQL, MariaDB and Redis on 127.0.0.1, and that
+# Debian's chromium (the browser tests' browser) is installed.
 # Starts each one that is down (commands from shared/TOOLCHAIN.md) and fails, with what to do, if it cannot.
-# No backend is ever skipped: a suite whose server is missing fails.
+# No backend is ever skipped: a suite whose server (or browser) is missing fails.
 set -uo pipefail
 
 wait_for() { # name, check command...
@@ -38,8 +39,28 @@ if ! mysqladmin -h 127.0.0.1 -P 3306 -uroot ping >/dev/null 2>&1; then
   wait_for MariaDB mysqladmin -h 127.0.0.1 -P 3306 -uroot ping || fail "start MariaDB on 127.0.0.1:3306 (root, empty password)"
 fi
 
+# Chromium for test/browser: Debian's package, driven by playwright-core (which downloads no browser; `npx
+# playwright install` fails here). CHROMIUM_PATH names another binary, which is then only checked.
+CHROMIUM=${CHROMIUM_PATH:-/usr/bin/chromium}
+if [ ! -x "$CHROMIUM" ]; then
+  [ -z "${CHROMIUM_PATH:-}" ] || fail "CHROMIUM_PATH=$CHROMIUM_PATH is not an executable: point it at chromium, or unset it to use Debian's /usr/bin/chromium"
+  echo "ensure-services: installing chromium for the browser tests (apt-get install -y chromium)"
+  command -v apt-get >/dev/null || fail "chromium is missing at /usr/bin/chromium and there is no apt-get: install Debian's chromium package"
+  [ "$(id -u)" -eq 0 ] || fail "chromium is missing at /usr/bin/chromium: run, as root, apt-get update && apt-get install -y chromium"
+  apt_log=$(mktemp)
+  if ! { DEBIAN_FRONTEND=noninteractive apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } >"$apt_log" 2>&1; then
+    tail -n 20 "$apt_log" >&2
+    rm -f "$apt_log"
+    fail "could not install chromium (apt-get output above): the browser tests need it at /usr/bin/chromium"
+  fi
+  rm -f "$apt_log"
+  [ -x "$CHROMIUM" ] || fail "apt-get installed chromium but /usr/bin/chromium is missing"
+fi
+# (Debian's launcher script may print a harmless shell warning about /dev/shm on stderr.)
+chromium_version=$("$CHROMIUM" --version 2>/dev/null) || fail "$CHROMIUM does not run (try: $CHROMIUM --version)"
+
 # The databases the suites use.
 psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'test'" 2>/dev/null | grep -q 1 \
   || psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE test' >/dev/null || fail "cannot create PostgreSQL database test"
 mysql -h 127.0.0.1 -P 3306 -uroot -e 'CREATE DATABASE IF NOT EXISTS test' || fail "cannot create MariaDB database test"
-echo "ensure-services: PostgreSQL, MariaDB and Redis are up"
+echo "ensure-services: PostgreSQL, MariaDB and Redis are up; $chromium_version"
