@@ -56,7 +56,6 @@ module.exports = {
       // Debian's chromium driven by playwright-core against the sample app in-process; never skipped (see
       // test/browser/support/chromium.ts). The 60 s timeout above leaves room for a browser start on a slow VM.
       testMatch: ['<rootDir>/test/browser/**/*.spec.ts'],
-      transformIgnorePatterns: ['/node_modules/(?!(otplib|@otplib|@scure|@noble)/)'],
       testTimeout: 60000,
     },
   ],

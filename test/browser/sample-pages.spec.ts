@@ -1,0 +1,171 @@
+/**
+ * The sample's pages in a real browser (Debian's chromium through playwright-core): sign-in through the form,
+ * the session cookie as the browser keeps it, sign-out, the device list with a hostile user agent, and the
+ * cart's script under the nonce-only CSP.
+ *
+ * One sample app and one browser for the file; each test starts with no cookies and its own tab.
+ */
+import type { BrowserContext, Cookie, Page } from 'playwright-core';
+import { BrowserSession, launchChromium } from './support/chromium';
+import { PageWatch, until, watchPage } from './support/page-watch';
+import { scriptVisibleCookies, signIn, writeScriptCookie } from './support/sample-pages';
+import { BrowserSample, startBrowserSample } from './support/sample-server';
+
+const SESSION_COOKIE = '__Host-sid';
+
+let sample: BrowserSample;
+let browser: BrowserSession;
+let page: Page;
+let watch: PageWatch;
+
+beforeAll(async () => {
+  [sample, browser] = await Promise.all([startBrowserSample(), launchChromium()]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await sample?.close();
+});
+
+beforeEach(async () => {
+  await browser.context.clearCookies();
+  page = await browser.newPage();
+  watch = await watchPage(page);
+});
+
+afterEach(async () => {
+  await page?.close();
+});
+
+async function sessionCookie(): Promise<Cookie | undefined> {
+  return (await browser.context.cookies(sample.origin)).find((c) => c.name === SESSION_COOKIE);
+}
+
+describe('sign-in through the /login form', () => {
+  it('lands on /account, which shows who is signed in', async () => {
+    await signIn(page, sample, 'alice');
+
+    expect(page.url()).toBe(sample.url('/account'));
+    await expect(page.getByTestId('account-username').textContent()).resolves.toBe('alice');
+    await expect(page.getByTestId('username').textContent()).resolves.toBe('alice');
+    expect(watch.problems()).toEqual([]);
+  });
+
+  it('keeps the session in a __Host- cookie that page scripts cannot read', async () => {
+    await signIn(page, sample, 'alice');
+
+    const cookie = await sessionCookie();
+    // Host-only (no Domain attribute: the browser records the exact host), whole site, HTTPS-or-localhost only.
+    expect(cookie).toMatchObject({ domain: 'localhost', path: '/', httpOnly: true, secure: true, sameSite: 'Lax', expires: -1 });
+    expect(cookie?.value).toMatch(/.{20,}/);
+    // document.cookie works on this page (a script's own cookie shows), and the session cookie is not in it.
+    await writeScriptCookie(page, 'probe=visible; Path=/');
+    const visible = await scriptVisibleCookies(page);
+    expect(visible).toContain('probe=visible');
+    expect(visible).not.toContain(SESSION_COOKIE);
+    expect(visible).not.toContain(cookie!.value);
+  });
+
+  it('a visitor without a session who opens /account is sent to /login', async () => {
+    await page.goto(sample.url('/account'));
+
+    expect(page.url()).toBe(sample.url('/login'));
+    await expect(page.getByTestId('login-form').isVisible()).resolves.toBe(true);
+  });
+});
+
+describe('sign-out through the page button', () => {
+  it('clears the cookie and ends the session server-side', async () => {
+    await signIn(page, sample, 'alice');
+    const before = await sessionCookie();
+    expect(before).toBeDefined();
+
+    await Promise.all([page.waitForURL(sample.url('/login')), page.getByTestId('logout').click()]);
+    expect(await sessionCookie()).toBeUndefined();
+    await page.goto(sample.url('/account'));
+    expect(page.url()).toBe(sample.url('/login'));
+
+    // Server-side too: the old cookie, replayed by another client, names a session that no longer exists.
+    const replay = sample.harness.client();
+    replay.sessionCookie = `${SESSION_COOKIE}=${before!.value}`;
+    const me = await replay.get('/me');
+    expect(me.status).toBe(401);
+    expect(me.body.code).toMatch(/^SESSION_(REQUIRED|EXPIRED)$/);
+    expect(watch.problems()).toEqual([]);
+  });
+});
+
+describe('the devices page', () => {
+  // bob signs in only here, so his list holds exactly these two sessions.
+  const HOSTILE_AGENT = 'Mozilla/5.0 (X11) <script>alert(1)</script><img src=x onerror=alert(2)> Evil/1.0';
+
+  it('lists the current device, and shows a hostile user agent as text without running it', async () => {
+    // Another device: its own cookie jar, and a user agent an attacker chose.
+    const other = await browser.newContext({ userAgent: HOSTILE_AGENT });
+    try {
+      await checkDevicesPage(other);
+    } finally {
+      await other.close();
+    }
+  });
+
+  async function checkDevicesPage(other: BrowserContext): Promise<void> {
+    const otherPage = await other.newPage();
+    const otherWatch = await watchPage(otherPage);
+    await signIn(otherPage, sample, 'bob');
+    await signIn(page, sample, 'bob');
+
+    for (const [viewer, viewerWatch, currentIsHostile] of [
+      [page, watch, false],
+      [otherPage, otherWatch, true],
+    ] as const) {
+      await viewer.goto(sample.url('/sessions'));
+      const rows = viewer.getByTestId('session-row');
+      await expect(rows.count()).resolves.toBe(2);
+      const hostileRow = rows.filter({ hasText: '<script>alert(1)</script>' });
+      await expect(hostileRow.count()).resolves.toBe(1);
+      await expect(hostileRow.locator('td.ua').textContent()).resolves.toContain(HOSTILE_AGENT);
+      const current = rows.filter({ has: viewer.locator('.badge', { hasText: 'this device' }) });
+      await expect(current.count()).resolves.toBe(1);
+      const currentAgent = await current.locator('td.ua').textContent();
+      if (currentIsHostile) expect(currentAgent).toContain(HOSTILE_AGENT);
+      else expect(currentAgent).not.toContain('<script>');
+      // Nothing from the user agent became markup: the only script is the page's own, no image was added.
+      await expect(viewer.locator('script').count()).resolves.toBe(1);
+      await expect(viewer.locator('main img').count()).resolves.toBe(0);
+      expect(viewerWatch.problems()).toEqual([]);
+    }
+  }
+});
+
+describe('the cart page under the nonce-only CSP', () => {
+  it('adds an item through its form with no CSP violation', async () => {
+    await signIn(page, sample, 'alice');
+    const response = await page.goto(sample.url('/cart'));
+    const csp = (await response?.allHeaders())?.['content-security-policy'] ?? '';
+    expect(csp).toMatch(/script-src 'nonce-[A-Za-z0-9+/=]+'/);
+    await expect(page.getByTestId('cart-row').count()).resolves.toBe(0);
+
+    const form = page.getByTestId('cart-form');
+    await form.locator('input[name="sku"]').fill('BOOK-42');
+    await form.locator('input[name="qty"]').fill('2');
+    await form.getByRole('button', { name: 'Add' }).click();
+
+    // The page script posted the item (with the CSRF header) and reloaded: the row exists only after that.
+    await page.getByTestId('cart-row').waitFor();
+    await expect(page.getByTestId('cart-row').count()).resolves.toBe(1);
+    await expect(page.getByTestId('cart-row').locator('td').first().textContent()).resolves.toBe('BOOK-42');
+    await expect(page.getByTestId('cart-total').textContent()).resolves.toBe('2');
+    expect(watch.problems()).toEqual([]);
+  });
+
+  it('the watcher does see a violation: an inline script without the nonce is refused', async () => {
+    await signIn(page, sample, 'alice');
+    await page.goto(sample.url('/cart'));
+
+    await page.addScriptTag({ content: 'window.__inlineRan = true;' }).catch(() => undefined);
+    await until(() => watch.cspViolations.length > 0);
+    expect(await page.evaluate('window.__inlineRan === true')).toBe(false);
+    expect(watch.cspViolations.join('\n')).toMatch(/script-src/);
+  });
+});
