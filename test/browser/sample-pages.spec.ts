@@ -18,13 +18,19 @@ let browser: BrowserSession;
 let page: Page;
 let watch: PageWatch;
 
+// Kept as promises so that afterAll closes whichever started even when the other failed: a sample left
+// listening would keep jest from exiting.
+let sampleStart: Promise<BrowserSample> | undefined;
+let browserStart: Promise<BrowserSession> | undefined;
+
 beforeAll(async () => {
-  [sample, browser] = await Promise.all([startBrowserSample(), launchChromium()]);
+  sampleStart = startBrowserSample();
+  browserStart = launchChromium();
+  [sample, browser] = await Promise.all([sampleStart, browserStart]);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await sample?.close();
+  await Promise.allSettled([browserStart?.then((b) => b.close()), sampleStart?.then((s) => s.close())]);
 });
 
 beforeEach(async () => {

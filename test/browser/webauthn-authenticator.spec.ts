@@ -42,6 +42,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await authenticator?.remove().catch(() => undefined);
   await browser?.close();
+  server?.closeAllConnections();
   await new Promise((resolve) => server?.close(resolve));
 });
 

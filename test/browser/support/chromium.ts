@@ -27,6 +27,9 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
+/** Longest wait for chromium to start (it takes about a second here). */
+const LAUNCH_TIMEOUT_MS = 30_000;
+
 /** A running chromium: its persistent context (the fresh profile), plus any isolated contexts opened from it. */
 export interface BrowserSession {
   /** The main context, on the fresh profile. */
@@ -53,10 +56,12 @@ export async function launchChromium(options: BrowserContextOptions = {}): Promi
   const profile = mkdtempSync(join(tmpdir(), 'nsk-chromium-'));
   let context: BrowserContext;
   try {
+    // A start that hangs fails well inside jest's 60 s hook timeout, so the file reports it and closes the rest.
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM_PATH,
       headless: true,
       args: CHROMIUM_ARGS,
+      timeout: LAUNCH_TIMEOUT_MS,
       ...options,
     });
   } catch (error) {
