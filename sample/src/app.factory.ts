@@ -81,7 +81,9 @@ function helmetOptions(config: SampleConfig): Parameters<typeof helmet>[0] {
         scriptSrc: [(_req: IncomingMessage, res: ServerResponse) => `'nonce-${(res as Response).locals.cspNonce}'`],
         scriptSrcAttr: ["'none'"],
         styleSrc: ["'self'"],
-        imgSrc: ["'self'"],
+        // data: for the TOTP enrolment QR code, which the server sends as a PNG data URL (the script sets it as an
+        // <img src>; images cannot run script).
+        imgSrc: ["'self'", 'data:'],
         connectSrc: ["'self'"],
         formAction: ["'self'"],
         frameAncestors: ["'none'"],

@@ -4,7 +4,7 @@
  * re-authenticate or change credentials, the admin's own session back afterwards), and the audit trail. On the
  * memory store and on Redis.
  */
-import { DataSource } from 'typeorm';
+import { DataSource, FindOptionsWhere } from 'typeorm';
 import { AuditEvent } from '../../sample/src/audit/audit-event.entity';
 import { User } from '../../sample/src/users/user.entity';
 import { PASSWORDS, SampleClient, SampleHarness, setCookieFor, settle, startSample } from './sample-helpers';
@@ -32,7 +32,7 @@ describe.each(BACKENDS)('sample app admin routes on $name', ({ env }) => {
     return client;
   }
 
-  async function lastEvent(where: Partial<AuditEvent>): Promise<AuditEvent> {
+  async function lastEvent(where: FindOptionsWhere<AuditEvent>): Promise<AuditEvent> {
     await settle();
     return sample.app
       .get(DataSource)

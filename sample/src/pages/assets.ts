@@ -9,7 +9,12 @@
  * Behaviour is declared in the markup: an element with `data-api="/path"` (a form on submit, a button on
  * click) calls that JSON route with method `data-method` (default POST), a form's fields as the JSON body,
  * the CSRF token from `GET /auth/csrf` in `x-csrf-token`; on success it goes to `data-then` or reloads, on
- * failure it shows the error in the nearest `[data-error]` element.
+ * failure it shows the error in the nearest `[data-error]` element. With `data-show="NAME"` the answer is shown in
+ * the page by the renderer NAME instead (the TOTP enrolment's QR code, the recovery codes), always through
+ * `textContent` or an `img.src` data URL, never as HTML. A field marked `data-array` is sent as a one-element list.
+ *
+ * A 401 `REAUTH_REQUIRED` opens the "confirm it is you" dialog; once `/auth/reauth` accepts the password (and code),
+ * the action is sent again, once.
  */
 export const APP_JS = String.raw`'use strict';
 (function () {
@@ -23,7 +28,7 @@ export const APP_JS = String.raw`'use strict';
     return csrfToken;
   }
 
-  async function callApi(method, url, body) {
+  async function send(method, url, body) {
     var headers = { Accept: 'application/json', 'x-csrf-token': await getCsrfToken() };
     var init = { method: method, headers: headers, credentials: 'same-origin' };
     if (body !== undefined) {
@@ -32,20 +37,92 @@ export const APP_JS = String.raw`'use strict';
     }
     var res = await fetch(url, init);
     var payload = res.status === 204 ? null : await res.json().catch(function () { return null; });
+    return { res: res, payload: payload };
+  }
+
+  function failure(res, payload) {
+    var error = new Error((payload && payload.message) || 'The request failed (' + res.status + ').');
+    error.payload = payload;
+    return error;
+  }
+
+  async function callApi(method, url, body, retried) {
+    var answer = await send(method, url, body);
+    var res = answer.res, payload = answer.payload;
     if (res.ok) return payload;
     if (res.status === 401 && payload && (payload.code === 'SESSION_REQUIRED' || payload.code === 'SESSION_EXPIRED')) {
       window.location.assign('/login');
     }
-    var error = new Error((payload && payload.message) || 'The request failed (' + res.status + ').');
-    error.payload = payload;
-    throw error;
+    if (res.status === 401 && payload && payload.code === 'REAUTH_REQUIRED' && !retried &&
+        payload.reauth && payload.reauth.reason !== 'impersonation' && await confirmIdentity(payload.reauth.path)) {
+      return callApi(method, url, body, true);
+    }
+    throw failure(res, payload);
   }
+
+  /** Opens the "confirm it is you" dialog; resolves true once the server accepted a re-authentication. */
+  function confirmIdentity(path) {
+    var dialog = document.getElementById('reauth-dialog');
+    if (!dialog || typeof dialog.showModal !== 'function') return Promise.resolve(false);
+    var form = dialog.querySelector('form');
+    var box = form.querySelector('[data-error]');
+    form.reset();
+    box.hidden = true;
+    return new Promise(function (resolve) {
+      function finish(ok) {
+        form.removeEventListener('submit', onSubmit);
+        cancel.removeEventListener('click', onCancel);
+        dialog.removeEventListener('cancel', onCancel);
+        dialog.close();
+        resolve(ok);
+      }
+      async function onSubmit(event) {
+        event.preventDefault();
+        var values = formValues(form);
+        var body = { password: values.password };
+        if (values.code) body.code = values.code;
+        var answer = await send('POST', path || '/auth/reauth', body);
+        if (answer.res.ok) { finish(true); return; }
+        box.textContent = (answer.payload && answer.payload.message) || 'That did not work.';
+        box.hidden = false;
+      }
+      function onCancel(event) { if (event) event.preventDefault(); finish(false); }
+      var cancel = form.querySelector('[data-reauth-cancel]');
+      form.addEventListener('submit', onSubmit);
+      cancel.addEventListener('click', onCancel);
+      dialog.addEventListener('cancel', onCancel);
+      dialog.showModal();
+    });
+  }
+
+  /** Renderers for "data-show": they put an answer into the page as text (or an image data URL), never as HTML. */
+  var renderers = {
+    'totp-enrolment': function (payload) {
+      var box = document.querySelector('[data-totp-enrolment]');
+      var img = box.querySelector('[data-totp-qr]');
+      if (typeof payload.qrDataUrl === 'string' && payload.qrDataUrl.indexOf('data:image/png;base64,') === 0) img.src = payload.qrDataUrl;
+      box.querySelector('[data-totp-secret]').textContent = payload.secret;
+      box.hidden = false;
+    },
+    'recovery-codes': function (payload) {
+      document.querySelector('[data-totp-enrolment]').hidden = true;
+      var list = document.querySelector('[data-recovery-list]');
+      list.textContent = '';
+      (payload.recoveryCodes || []).forEach(function (code) {
+        var item = document.createElement('li');
+        item.textContent = code;
+        list.appendChild(item);
+      });
+      document.querySelector('[data-recovery-codes]').hidden = false;
+    },
+  };
 
   function formValues(form) {
     var values = {};
     Array.prototype.forEach.call(form.elements, function (field) {
       if (!field.name || field.disabled) return;
       if (field.type === 'checkbox') values[field.name] = field.checked;
+      else if (field.hasAttribute('data-array')) values[field.name] = [field.value];
       else if (field.type === 'number') values[field.name] = field.value === '' ? null : Number(field.value);
       else values[field.name] = field.value;
     });
@@ -68,8 +145,9 @@ export const APP_JS = String.raw`'use strict';
     if (box) { box.hidden = true; box.textContent = ''; }
     element.setAttribute('aria-busy', 'true');
     try {
-      await callApi(element.dataset.method || 'POST', element.dataset.api, body);
-      if (element.dataset.then) window.location.assign(element.dataset.then);
+      var payload = await callApi(element.dataset.method || 'POST', element.dataset.api, body);
+      if (element.dataset.show && renderers[element.dataset.show]) renderers[element.dataset.show](payload || {});
+      else if (element.dataset.then) window.location.assign(element.dataset.then);
       else window.location.reload();
     } catch (error) {
       showError(scope, error);
@@ -116,6 +194,10 @@ button { cursor: pointer; }
 .muted { color: var(--muted); }
 .error { color: var(--error); white-space: pre-line; }
 .badge { font-size: .8em; padding: .1rem .4rem; border: 1px solid var(--accent); border-radius: .3rem; }
+.banner { display: flex; gap: 1rem; align-items: center; padding: .5rem 1.5rem; background: #fff3cd; color: #4d3b00; border-bottom: 1px solid #e0c36b; }
+dialog { max-width: 26rem; border: 1px solid var(--line); background: var(--bg); color: var(--fg); }
+dialog::backdrop { background: rgba(0, 0, 0, .4); }
+img[data-totp-qr] { image-rendering: pixelated; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
 dt { color: var(--muted); }
 `;

@@ -1,28 +1,33 @@
 import { Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { SessionRequiredException, SessionService, SessionView } from '../../../lib';
-import { AuthService } from '../auth/auth.service';
-import { toSessionSummary } from '../auth/session-summary';
+import { SessionService, SessionView } from '../../../lib';
+import { AdminService } from '../admin/admin.service';
+import { impersonatorOf, toSessionSummary, userOfSession } from '../auth/session-summary';
 import { CartService } from '../cart/cart.service';
-import { DEFAULT_PREFERENCES, PreferencesService } from '../preferences/preferences.service';
 import { LoginRedirect } from '../common/login-redirect';
-import { toPublicUser, User } from '../users/user.entity';
+import { DEFAULT_PREFERENCES, PreferencesService } from '../preferences/preferences.service';
+import { UsersService } from '../users/users.service';
 import { WizardService } from '../wizard/wizard.service';
 import { PageName } from './page.decorators';
-import { accountPage, cartPage, loginPage, PageContext, sessionsPage, wizardPage } from './views';
+import { accountPage, adminPage, cartPage, loginPage, PageContext, sessionsPage, wizardPage } from './views';
 
 /** Content type of every page. */
 export const HTML_CONTENT_TYPE = 'text/html; charset=utf-8';
 
+/** Security events the admin page shows. */
+const ADMIN_PAGE_EVENTS = 20;
+
 /**
  * Renders the pages from the same services the JSON routes use, so a page always shows what the API would
- * answer. Pages never cache (`no-store`): they show one user's data.
+ * answer. Who is signed in comes from the session (roles snapshot, username kept at sign-in), as for `/me`.
+ * Pages never cache (`no-store`): they show one user's data.
  */
 @Injectable()
 export class PageRenderer {
   constructor(
     private readonly sessions: SessionService,
-    private readonly auth: AuthService,
+    private readonly users: UsersService,
+    private readonly admin: AdminService,
     private readonly preferences: PreferencesService,
     private readonly cart: CartService,
     private readonly wizard: WizardService,
@@ -34,32 +39,39 @@ export class PageRenderer {
     return loginPage({ nonce: nonceOf(res), preferences: DEFAULT_PREFERENCES });
   }
 
-  /** A signed-in page. The session guard has loaded the session before this runs. */
+  /** A signed-in page. The guards have loaded the session (and checked roles) before this runs. */
   async render(page: Exclude<PageName, 'login'>, req: Request, res: Response): Promise<string> {
     prepare(res);
     const session = this.sessions.peek(req) as SessionView;
-    const user = toPublicUser(await this.requireUser(req, res, session));
-    const ctx: PageContext & { user: typeof user } = { nonce: nonceOf(res), user, preferences: this.preferences.view(session) };
+    const user = userOfSession(session);
+    const ctx: PageContext & { user: typeof user } = {
+      nonce: nonceOf(res),
+      user,
+      impersonator: impersonatorOf(session),
+      preferences: this.preferences.view(session),
+    };
     switch (page) {
       case 'account':
-        return accountPage(ctx, toSessionSummary(session));
+        return accountPage(ctx, toSessionSummary(session), await this.security(session));
       case 'sessions':
         return sessionsPage(ctx, await this.sessions.list(session.userId, req));
       case 'cart':
         return cartPage(ctx, this.cart.view(session));
       case 'wizard':
         return wizardPage(ctx, this.wizard.view(session));
+      case 'admin':
+        return adminPage(ctx, await this.admin.listUsers(), await this.admin.listEvents({ limit: ADMIN_PAGE_EVENTS }));
     }
   }
 
-  /** Like `AuthService.requireUser`, but a person whose account went away is sent to the login page. */
-  private async requireUser(req: Request, res: Response, session: SessionView): Promise<User> {
-    try {
-      return await this.auth.requireUser(req, res, session);
-    } catch (error) {
-      if (error instanceof SessionRequiredException) throw new LoginRedirect();
-      throw error;
+  /** The second-factor state for the account page: the one page that reads the account itself. */
+  private async security(session: SessionView): Promise<{ totpEnabled: boolean; recoveryCodesLeft: number }> {
+    const account = await this.users.findActiveById(session.userId);
+    if (!account) {
+      await this.sessions.destroyAllForUser(session.userId, { reason: 'account_unavailable' });
+      throw new LoginRedirect();
     }
+    return { totpEnabled: account.totpSecret !== null, recoveryCodesLeft: account.recoveryCodeHashes?.length ?? 0 };
   }
 }
 

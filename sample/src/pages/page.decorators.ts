@@ -1,7 +1,7 @@
 import { Reflector } from '@nestjs/core';
 
 /** The server-rendered pages of the sample. */
-export type PageName = 'login' | 'account' | 'sessions' | 'cart' | 'wizard';
+export type PageName = 'login' | 'account' | 'sessions' | 'cart' | 'wizard' | 'admin';
 
 /**
  * Marks an HTML-only page route. Visited without a session it redirects (303) to `/login` instead of

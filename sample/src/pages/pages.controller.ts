@@ -1,10 +1,10 @@
 import { Controller, Get, HttpStatus, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { Public, SessionService } from '../../../lib';
+import { Public, Roles, SessionService } from '../../../lib';
 import { Page } from './page.decorators';
 import { PageRenderer } from './page-renderer';
 
-/** The pages that have no JSON twin: `/login` and `/account`. (`/sessions`, `/cart`, `/wizard` share their JSON route's URL.) */
+/** The pages that have no JSON twin: `/login`, `/account` and `/admin`. (`/sessions`, `/cart`, `/wizard` share their JSON route's URL.) */
 @Controller()
 export class PagesController {
   constructor(
@@ -37,5 +37,13 @@ export class PagesController {
   @Get('account')
   account(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<string> {
     return this.pages.render('account', req, res);
+  }
+
+  /** Administration: the `admin` role, as for the JSON routes it calls. */
+  @Roles('admin')
+  @Page('admin')
+  @Get('admin')
+  adminPage(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<string> {
+    return this.pages.render('admin', req, res);
   }
 }

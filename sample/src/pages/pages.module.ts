@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
+import { AdminModule } from '../admin/admin.module';
 import { AuthModule } from '../auth/auth.module';
+import { UsersModule } from '../users/users.module';
 import { CartModule } from '../cart/cart.module';
 import { PreferencesModule } from '../preferences/preferences.module';
 import { WizardModule } from '../wizard/wizard.module';
@@ -11,7 +13,7 @@ import { PagesController } from './pages.controller';
 
 /** Server-rendered pages for people (and browser tests): they call the JSON routes with fetch. */
 @Module({
-  imports: [AuthModule, CartModule, PreferencesModule, WizardModule],
+  imports: [AuthModule, AdminModule, UsersModule, CartModule, PreferencesModule, WizardModule],
   controllers: [PagesController, AssetsController],
   providers: [PageRenderer, { provide: APP_INTERCEPTOR, useClass: PageInterceptor }],
 })

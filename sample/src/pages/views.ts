@@ -4,7 +4,8 @@ import type { Cart } from '../cart/cart.service';
 import { MAX_QUANTITY } from '../cart/cart.dto';
 import { LANGUAGES, THEMES } from '../preferences/preferences.dto';
 import type { Preferences } from '../preferences/preferences.service';
-import type { PublicUser } from '../users/user.entity';
+import type { AdminEventView, AdminUserView } from '../admin/admin.service';
+import { ROLES, type PublicUser } from '../users/user.entity';
 import type { WizardState } from '../wizard/wizard.service';
 import { html, SafeHtml } from './html';
 
@@ -14,7 +15,15 @@ export interface PageContext {
   nonce: string;
   /** The signed-in user; absent on the login page. */
   user?: PublicUser;
+  /** On an impersonation session: the admin's username (the banner says who is acting as whom). */
+  impersonator?: string;
   preferences: Preferences;
+}
+
+/** What the account page shows about the second factor (read from the account, not the session). */
+export interface SecuritySummary {
+  totpEnabled: boolean;
+  recoveryCodesLeft: number;
 }
 
 const LANGUAGE_NAMES: Record<Preferences['language'], string> = { en: 'English', fr: 'Français', de: 'Deutsch', es: 'Español' };
@@ -23,10 +32,13 @@ const LANGUAGE_NAMES: Record<Preferences['language'], string> = { en: 'English',
 export function layout(ctx: PageContext, title: string, body: SafeHtml): string {
   const header = ctx.user
     ? html`<header>
-  <nav><a href="/account">Account</a><a href="/sessions">Devices</a><a href="/cart">Cart</a><a href="/wizard">Wizard</a></nav>
+  <nav><a href="/account">Account</a><a href="/sessions">Devices</a><a href="/cart">Cart</a><a href="/wizard">Wizard</a>${
+    ctx.user.roles.includes('admin') ? html`<a href="/admin">Admin</a>` : ''
+  }</nav>
   <span class="muted">Signed in as <strong data-testid="username">${ctx.user.username}</strong></span>
   <button type="button" data-api="/auth/logout" data-then="/login" data-testid="logout">Sign out</button>
-</header>`
+</header>
+${impersonationBanner(ctx)}`
     : html`<header><nav><strong>nest-session-kit sample</strong></nav></header>`;
   return html`<!doctype html>
 <html lang="${ctx.preferences.language}" data-theme="${ctx.preferences.theme}">
@@ -44,6 +56,7 @@ ${header}
 <p id="page-error" class="error" role="alert" hidden></p>
 ${body}
 </main>
+${ctx.user && !ctx.impersonator ? reauthDialog() : ''}
 </body>
 </html>
 `.value;
@@ -64,8 +77,37 @@ export function loginPage(ctx: PageContext): string {
   );
 }
 
-/** `/account`: who am I, the session, preferences, re-authentication and sign-out everywhere. */
-export function accountPage(ctx: PageContext & { user: PublicUser }, session: SessionSummary): string {
+/**
+ * The banner of an impersonation session: who is acting as whom, and the way back. Both names are escaped (a
+ * username is user-controlled text).
+ */
+function impersonationBanner(ctx: PageContext): SafeHtml | string {
+  if (!ctx.impersonator || !ctx.user) return '';
+  return html`<div class="banner" role="status" data-testid="impersonation-banner">
+  <span>You (<strong>${ctx.impersonator}</strong>) are impersonating <strong>${ctx.user.username}</strong>.</span>
+  <button type="button" data-api="/auth/impersonation/stop" data-then="/admin" data-testid="impersonation-stop">Stop impersonating</button>
+</div>`;
+}
+
+/**
+ * The "confirm it is you" prompt. When a JSON route answers 401 `REAUTH_REQUIRED`, the script opens it, sends the
+ * password (and a code when the account has a second factor) to `/auth/reauth`, and retries the action.
+ */
+function reauthDialog(): SafeHtml {
+  return html`<dialog id="reauth-dialog" data-testid="reauth-dialog">
+  <form method="dialog" data-reauth>
+    <h2>Confirm it is you</h2>
+    <p class="muted">This action needs a recent sign-in. Enter your password again.</p>
+    <label>Password <input name="password" type="password" autocomplete="current-password" required maxlength="1024"></label>
+    <label>Authenticator code (if you use one) <input name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="64"></label>
+    <p class="error" data-error role="alert" hidden></p>
+    <div class="actions"><button type="submit" value="confirm">Confirm</button> <button type="button" data-reauth-cancel>Cancel</button></div>
+  </form>
+</dialog>`;
+}
+
+/** `/account`: who am I, the session, preferences, password, second factor, re-authentication and sign-out everywhere. */
+export function accountPage(ctx: PageContext & { user: PublicUser }, session: SessionSummary, security: SecuritySummary): string {
   const option = (value: string, label: string, selected: boolean): SafeHtml =>
     html`<option value="${value}"${selected ? html` selected` : ''}>${label}</option>`;
   return layout(
@@ -81,7 +123,8 @@ export function accountPage(ctx: PageContext & { user: PublicUser }, session: Se
     <dt>Session started</dt><dd>${time(session.createdAt)}</dd>
     <dt>Ends if idle at</dt><dd>${time(session.idleExpiresAt)}</dd>
     <dt>Ends at the latest</dt><dd>${time(session.absoluteExpiresAt)}</dd>
-    <dt>Assurance level</dt><dd>AAL${session.aal}</dd>
+    <dt>Assurance level</dt><dd data-testid="account-aal">AAL${session.aal}</dd>
+    <dt>Session kind</dt><dd>${session.tier === 'remember' ? 'remembered (long-lived)' : 'standard'}</dd>
   </dl>
 </section>
 <section>
@@ -92,6 +135,44 @@ export function accountPage(ctx: PageContext & { user: PublicUser }, session: Se
     <button type="submit">Save preferences</button>
     <p class="error" data-error role="alert" hidden></p>
   </form>
+</section>
+<section>
+  <h2>Change password</h2>
+  <form data-api="/account/password" data-method="POST" data-testid="password-form">
+    <label>Current password <input name="currentPassword" type="password" autocomplete="current-password" required maxlength="1024"></label>
+    <label>New password (at least 12 characters) <input name="newPassword" type="password" autocomplete="new-password" required minlength="12" maxlength="1024"></label>
+    <label><span><input name="signOutOthers" type="checkbox" checked> Sign out my other devices</span></label>
+    <button type="submit">Change password</button>
+    <p class="error" data-error role="alert" hidden></p>
+  </form>
+</section>
+<section>
+  <h2>Two-step verification</h2>
+  ${
+    security.totpEnabled
+      ? html`<p data-testid="totp-status">Authenticator app: <strong>on</strong>. Recovery codes left: ${security.recoveryCodesLeft}.</p>
+  <button type="button" data-api="/account/mfa/totp" data-method="DELETE" data-testid="totp-remove">Turn off the authenticator app</button>
+  <p class="error" data-error role="alert" hidden></p>`
+      : html`<p data-testid="totp-status">Authenticator app: <strong>off</strong>.</p>
+  <button type="button" data-api="/account/mfa/totp" data-show="totp-enrolment" data-testid="totp-start">Set up an authenticator app</button>
+  <p class="error" data-error role="alert" hidden></p>
+  <div data-totp-enrolment hidden>
+    <p>Scan this code with your authenticator app, or type the key.</p>
+    <img data-totp-qr alt="QR code of the authenticator key" width="200" height="200">
+    <p>Key: <code data-totp-secret></code></p>
+    <form data-api="/account/mfa/totp/confirm" data-show="recovery-codes" data-testid="totp-confirm-form">
+      <label>Code shown by the app <input name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="64"></label>
+      <label><span><input name="signOutOthers" type="checkbox"> Sign out my other devices</span></label>
+      <button type="submit">Turn on</button>
+      <p class="error" data-error role="alert" hidden></p>
+    </form>
+  </div>
+  <div data-recovery-codes hidden>
+    <p><strong>Save these recovery codes now.</strong> Each works once if you lose your phone; they are not shown again.</p>
+    <ol data-recovery-list data-testid="recovery-codes"></ol>
+    <a href="/account">Done</a>
+  </div>`
+  }
 </section>
 <section>
   <h2>Confirm it is you</h2>
@@ -106,6 +187,63 @@ export function accountPage(ctx: PageContext & { user: PublicUser }, session: Se
   <h2>Sign out everywhere</h2>
   <button type="button" data-api="/auth/logout-all" data-then="/login" data-testid="logout-all">Sign out of all devices</button>
   <p class="error" data-error role="alert" hidden></p>
+</section>`,
+  );
+}
+
+/** `/admin`: users with their roles and what an admin can do to each, and the latest security events. */
+export function adminPage(ctx: PageContext & { user: PublicUser }, users: AdminUserView[], events: AdminEventView[]): string {
+  const rows = users.map((u) => {
+    const id = encodeURIComponent(u.id);
+    const self = u.id === ctx.user.id;
+    return html`<tr data-testid="admin-user-row">
+  <td>${u.username}${self ? html` <span class="badge">you</span>` : ''}</td>
+  <td>
+    <form class="inline" data-api="/admin/users/${id}/roles" data-method="PUT" data-roles>
+      <select name="roles" data-array aria-label="Roles of ${u.username}">${ROLES.map(
+        (r) => html`<option value="${r}"${u.roles.includes(r) ? html` selected` : ''}>${r}</option>`,
+      )}</select>
+      <button type="submit">Save role</button>
+      <p class="error" data-error role="alert" hidden></p>
+    </form>
+  </td>
+  <td>${u.mfaEnabled ? 'on' : 'off'}</td>
+  <td>${u.disabled ? 'disabled' : 'active'}</td>
+  <td>
+    <button type="button" data-api="/admin/users/${id}/sessions/revoke">Sign out everywhere</button>
+    ${
+      self
+        ? ''
+        : u.disabled
+          ? html`<button type="button" data-api="/admin/users/${id}/enable">Enable</button>`
+          : html`<button type="button" data-api="/admin/users/${id}/disable">Disable</button>`
+    }
+    ${self || u.roles.includes('admin') || u.disabled ? '' : html`<button type="button" data-api="/admin/users/${id}/impersonate" data-then="/account" data-testid="impersonate">Impersonate</button>`}
+  </td>
+</tr>`;
+  });
+  const eventRows = events.map(
+    (e) => html`<tr>
+  <td>${time(e.time)}</td><td>${e.type}</td><td>${e.outcome}</td><td>${e.reason ?? ''}</td><td><code>${e.userId ?? ''}</code></td><td>${e.ip ?? ''}</td>
+</tr>`,
+  );
+  return layout(
+    ctx,
+    'Administration',
+    html`<section>
+  <h2>Users</h2>
+  <table>
+    <thead><tr><th>User</th><th>Role</th><th>Authenticator</th><th>Account</th><th></th></tr></thead>
+    <tbody>${rows}</tbody>
+  </table>
+  <p class="error" data-error role="alert" hidden></p>
+</section>
+<section>
+  <h2>Latest security events</h2>
+  <table>
+    <thead><tr><th>Time</th><th>Event</th><th>Outcome</th><th>Reason</th><th>User</th><th>IP</th></tr></thead>
+    <tbody>${eventRows}</tbody>
+  </table>
 </section>`,
   );
 }

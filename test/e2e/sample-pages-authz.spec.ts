@@ -1,0 +1,114 @@
+/**
+ * The server-rendered pages of the authorization features: `/admin` (admins only), the account page's password,
+ * two-step verification and "confirm it is you" parts, and the impersonation banner, with every user-controlled
+ * value escaped and scripts only under the response's nonce.
+ */
+import { DataSource } from 'typeorm';
+import { User } from '../../sample/src/users/user.entity';
+import { UsersService } from '../../sample/src/users/users.service';
+import { SampleHarness, startSample } from './sample-helpers';
+
+const HTML = { Accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+const HOSTILE = `<img src=x onerror="alert(1)">'&`;
+
+describe('sample app pages: admin, account security, impersonation banner', () => {
+  let sample: SampleHarness;
+  let hostileId: string;
+
+  beforeAll(async () => {
+    sample = await startSample();
+    // An account whose username is hostile markup: every page must show it as text.
+    const repo = sample.app.get(DataSource).getRepository(User);
+    await repo.insert({ username: HOSTILE, passwordHash: 'x', roles: ['user'], totpSecret: null, disabled: false });
+    hostileId = (await repo.findOneByOrFail({ username: HOSTILE })).id;
+    await sample.app.get(UsersService).setPassword(hostileId, 'hostile-user-password-1');
+  });
+  afterAll(() => sample?.close());
+
+  function scriptsCarryNonce(text: string, csp: string): void {
+    const nonce = /'nonce-([^']+)'/.exec(csp)![1];
+    for (const tag of text.match(/<script[^>]*>/g) ?? []) expect(tag).toContain(`nonce="${nonce}"`);
+    // No event-handler attribute anywhere (an escaped one in text reads `onerror=&quot;`, not `onerror="`).
+    expect(text).not.toMatch(/\son[a-z]+\s*=\s*["'a-z]/i);
+  }
+
+  it('/admin shows the users to an admin, escaped, with the actions', async () => {
+    const bob = sample.client();
+    await bob.login('bob');
+    const res = await bob.get('/admin', HTML);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.text).toContain('<h1>Administration</h1>');
+    expect(res.text).toContain('&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&#39;&amp;');
+    expect(res.text).not.toContain(HOSTILE);
+    expect(res.text).toContain(`data-api="/admin/users/${hostileId}/impersonate"`);
+    expect(res.text).toContain(`data-api="/admin/users/${hostileId}/disable"`);
+    expect(res.text).toContain('<a href="/admin">Admin</a>');
+    expect(res.text).toContain('id="reauth-dialog"');
+    scriptsCarryNonce(res.text, res.headers['content-security-policy']);
+  });
+
+  it('/admin is 403 for a user and sends a visitor without a session to the login page', async () => {
+    const alice = sample.client();
+    await alice.login('alice');
+    const refused = await alice.get('/admin', HTML);
+    expect(refused.status).toBe(403);
+    expect(refused.body.code).toBe('INSUFFICIENT_ROLE');
+    expect((await alice.get('/account', HTML)).text).not.toContain('href="/admin"');
+    const visitor = await sample.client().get('/admin', HTML);
+    expect(visitor.status).toBe(303);
+    expect(visitor.headers.location).toBe('/login');
+  });
+
+  it('/account has the password form, the two-step verification state and the re-authentication prompt', async () => {
+    const alice = sample.client();
+    await alice.login('alice');
+    const page = (await alice.get('/account', HTML)).text;
+    expect(page).toContain('data-api="/account/password"');
+    expect(page).toContain('name="signOutOthers"');
+    expect(page).toContain('data-testid="totp-start"');
+    expect(page).toContain('Authenticator app: <strong>off</strong>');
+    expect(page).toContain('data-reauth');
+    sample.clock.advance(30_000);
+    const carol = sample.client();
+    await carol.login('carol');
+    const carolPage = (await carol.get('/account', HTML)).text;
+    expect(carolPage).toContain('Authenticator app: <strong>on</strong>');
+    expect(carolPage).toContain('data-testid="totp-remove"');
+    expect(carolPage).toContain('AAL2');
+  });
+
+  it('allows the enrolment QR code (a data: image) and nothing else new in the CSP', async () => {
+    const res = await sample.client().get('/login', HTML);
+    const csp = res.headers['content-security-policy'];
+    expect(csp).toContain("img-src 'self' data:");
+    expect(csp).toContain("script-src 'nonce-");
+    expect(csp).not.toContain('unsafe-inline');
+  });
+
+  it('shows the impersonation banner, escaped, with the way back, and no re-authentication prompt', async () => {
+    const bob = sample.client();
+    await bob.login('bob');
+    expect((await bob.post(`/admin/users/${hostileId}/impersonate`)).status).toBe(200);
+    const page = (await bob.get('/account', HTML)).text;
+    expect(page).toContain('data-testid="impersonation-banner"');
+    expect(page).toContain(
+      'You (<strong>bob</strong>) are impersonating <strong>&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&#39;&amp;</strong>',
+    );
+    expect(page).toContain('data-api="/auth/impersonation/stop"');
+    expect(page).not.toContain(HOSTILE);
+    expect(page).not.toContain('id="reauth-dialog"');
+    expect((await bob.get('/sessions', HTML)).text).toContain('data-testid="impersonation-banner"');
+    await bob.post('/auth/impersonation/stop');
+    expect((await bob.get('/account', HTML)).text).not.toContain('impersonation-banner');
+  });
+
+  it('ships the script that turns REAUTH_REQUIRED into a prompt and retries, and shows answers only as text', async () => {
+    const js = (await sample.client().get('/assets/app.js')).text;
+    expect(js).toContain("payload.code === 'REAUTH_REQUIRED'");
+    expect(js).toContain('return callApi(method, url, body, true)');
+    expect(js).toContain('textContent = code');
+    expect(js).not.toContain('innerHTML');
+  });
+});
