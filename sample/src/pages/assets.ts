@@ -97,6 +97,13 @@ export const APP_JS = String.raw`'use strict';
 
   /** Renderers for "data-show": they put an answer into the page as text (or an image data URL), never as HTML. */
   var renderers = {
+    'login': function (payload) {
+      if (!payload.mfaRequired) { window.location.assign('/account'); return; }
+      document.querySelector('form[data-api="/auth/login"]').hidden = true;
+      var mfa = document.querySelector('[data-mfa-form]');
+      mfa.hidden = false;
+      mfa.querySelector('input[name="code"]').focus();
+    },
     'totp-enrolment': function (payload) {
       var box = document.querySelector('[data-totp-enrolment]');
       var img = box.querySelector('[data-totp-qr]');

@@ -62,18 +62,25 @@ ${ctx.user && !ctx.impersonator ? reauthDialog() : ''}
 `.value;
 }
 
-/** `/login`. */
+/** `/login`: password first; for an account with a second factor, the code form appears in its place. */
 export function loginPage(ctx: PageContext): string {
   return layout(
     ctx,
     'Sign in',
-    html`<form data-api="/auth/login" data-then="/account" data-testid="login-form">
+    html`<form data-api="/auth/login" data-show="login" data-testid="login-form">
   <label>Username <input name="username" autocomplete="username" required maxlength="64"></label>
   <label>Password <input name="password" type="password" autocomplete="current-password" required maxlength="1024"></label>
+  <label><span><input name="remember" type="checkbox" data-testid="remember"> Keep me signed in on this device</span></label>
   <button type="submit">Sign in</button>
   <p class="error" data-error role="alert" hidden></p>
 </form>
-<p class="muted">Demo accounts: alice / alice-correct-horse-1, bob / bob-correct-horse-1, carol / carol-correct-horse-1.</p>`,
+<form data-api="/auth/mfa" data-then="/account" data-mfa-form data-testid="mfa-form" hidden>
+  <p>Enter the code from your authenticator app, or one of your recovery codes.</p>
+  <label>Code <input name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="64"></label>
+  <button type="submit">Verify</button>
+  <p class="error" data-error role="alert" hidden></p>
+</form>
+<p class="muted">Demo accounts: alice / alice-correct-horse-1, bob / bob-correct-horse-1, carol / carol-correct-horse-1 (authenticator key JBSWY3DPEHPK3PXP).</p>`,
   );
 }
 
