@@ -48,6 +48,9 @@ export {
   SessionPendingException,
   InsufficientAssuranceException,
   SessionStoreUnavailableException,
+  TooManySessionsException,
+  TooManySessionsErrorBody,
+  SessionDeviceSummary,
 } from './errors/session.exceptions';
 export { SessionOptionsError, SessionInputError, SessionStoreConnectionError, isStoreConnectionError } from './core/errors';
 
@@ -59,6 +62,15 @@ export { JsonLinesEventSink } from './events/json-lines.sink';
 
 // Writing a store
 export * from './stores/session-store';
-export { SessionRecord, SessionData, SessionStage, SessionChanges, isSessionRecord } from './core/session-record';
+export {
+  SessionRecord,
+  SessionData,
+  SessionStage,
+  SessionTier,
+  SessionChanges,
+  isSessionRecord,
+  legacyRecordFields,
+  LegacyRecordFields,
+} from './core/session-record';
 export * as lifecycle from './core/lifecycle';
 export { InMemorySessionStore, InMemorySessionStoreOptions } from './stores/memory/in-memory-session.store';
