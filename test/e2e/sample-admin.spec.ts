@@ -146,6 +146,14 @@ describe.each(BACKENDS)('sample app admin routes on $name', ({ env }) => {
     });
   });
 
+  it('refuses to demote the last active admin (409 LAST_ADMIN)', async () => {
+    const bob = await admin();
+    const res = await bob.put(`/admin/users/${ids.bob}/roles`, { roles: ['user'] });
+    expect(res.status).toBe(409);
+    expect(res.body.code).toBe('LAST_ADMIN');
+    expect((await bob.get('/admin/users')).status).toBe(200);
+  });
+
   describe('revocation and disabling', () => {
     it("POST /admin/users/:id/sessions/revoke ends all of that user's sessions", async () => {
       const a = sample.client('a');

@@ -48,6 +48,9 @@ export class AdminService {
   async setRoles(req: Request, admin: SessionView, id: string, roles: Role[]): Promise<AdminUserView & { sessionsUpdated: number }> {
     const user = await this.require(id);
     const unique = [...new Set(roles)];
+    if (user.roles.includes('admin') && !unique.includes('admin') && (await this.activeAdminsOtherThan(user.id)) === 0) {
+      throw ApiException.conflict('LAST_ADMIN', 'This is the last active administrator: make someone else an admin first.');
+    }
     await this.users.setRoles(user.id, unique);
     const sessionsUpdated = await this.sessions.setRoles(user.id, unique);
     this.record(req, admin, 'roles_changed', user, { from: user.roles.join(','), to: unique.join(','), sessionsUpdated });
@@ -85,6 +88,11 @@ export class AdminService {
     if (query.userId !== undefined) where.userId = query.userId;
     if (query.type !== undefined) where.type = query.type;
     return this.audit.find({ where, order: { time: 'DESC', id: 'DESC' }, take: query.limit ?? EVENTS_DEFAULT_LIMIT });
+  }
+
+  /** Enabled admins besides `id`: the app must keep at least one, or no one could ever administer it again. */
+  private async activeAdminsOtherThan(id: string): Promise<number> {
+    return (await this.users.list()).filter((u) => u.id !== id && !u.disabled && u.roles.includes('admin')).length;
   }
 
   private async require(id: string): Promise<User> {
