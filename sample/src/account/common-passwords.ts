@@ -1,6 +1,6 @@
 /**
- * Passwords people choose most often (from public breach-frequency lists, written from memory: no network at
- * build time), lower case. {@link isCommonPassword} also refuses them with digits or symbols added at either end,
+ * About a thousand of the passwords people choose most often (from public breach-frequency lists, written from
+ * memory: no network at build time), lower case. {@link isCommonPassword} also refuses them with digits or symbols added at either end,
  * and in the common "leet" spellings, so a twelve-character rule is not met by `password1234`.
  *
  * The list is in the source (not a data file) so the compiled sample needs no file copying, as with the pages'
@@ -71,6 +71,24 @@ letmeinplease pleaseletmein welcometo welcomehome mylittlepony myspace123 footba
 administrator1 administrator123 adminadmin admin1234 admin12345 root123 rootroot toortoor changemenow changethis
 passwordchange temporary temppass temp123 test123 test1234 testing testing123 tester demo demo123 sample sample123
 user user123 username username1 login123 guest123 default123 welcome2024 welcome2025 welcome2026 company company123
+ashley1 jessica1 michelle1 jennifer1 amanda1 nicole1 daniel1 andrew1 joshua1 matthew1 robert1 william1 thomas1 anthony1
+justin1 brandon1 jordan1 taylor1 hannah1 samantha1 lauren1 rachel1 melissa1 heather1 stephanie stephanie1 elizabeth
+elizabeth1 alexander alexander1 christopher christopher1 jonathan jonathan1 benjamin benjamin1 nicholas nicholas1
+tyler tyler1 ryan ryan1 kevin kevin1 brian brian1 jason jason1 eric eric1 adam adam1 alex alex1 sarah sarah1 emily
+emily1 megan megan1 kayla kayla1 alyssa brittany brittany1 danielle courtney chelsea123 abigail madison1 olivia
+olivia1 sophia sophia1 isabella emma emma1 ava mia charlotte amelia harper evelyn liam noah noah1 ethan ethan1 mason
+lucas logan logan1 jacob jacob1 aiden jackson1 elijah james1 david david1 john john1 richard1 joseph1 charles1
+christian christian1 diego sebastian gabriel gabriel1 samuel samuel1 nathan nathan1 isaac zachary hunter1 dylan
+qwerty789 qwerty111 qwerty007 qwerty2024 asdf1234 asdf123 asdfqwer zxcv1234 zxcvbn123 qazwsx123 qazxswedc 1qaz1qaz
+2wsx3edc 3edc4rfv 4rfv5tgb 5tgb6yhn zaqxsw qwaszx q1w2e3 q1q1q1 a1a1a1 z1z2z3 1a2b3c 1q1q1q 123qaz qwertyqwerty
+asdasd123 asdasd1234 qwe12345 qwe1234 qweasd qweasd123 qweasdzxc123 poiuytrewq mnbvcxz lkjhgfdsa 0987654321qwerty
+passwordqwerty qwertypassword adminpassword password000 password111 password321 password007 password69 password88
+iloveyou2024 iloveyou2025 loveyou123 lovelove love1234 iloveyou12 ilovemusic ilovecats ilovedogs ilovepizza
+sunshine123 princess123 monkey1234 shadow123 shadow1234 master1234 dragon1234 football12 baseball12 soccer12
+killer123 hunter2 hunter123 trustno12 letmein12 welcome12 qwerty321 michael123 jordan1234 superman1 batman1 spiderman1
+starwars12 pokemon1 charizard1 pikachu1 naruto123 goku vegeta dragonball onepiece1 minecraft1 fortnite1 valorant
+leagueoflegends overwatch counterstrike callofduty warcraft worldofwarcraft runescape playstation xbox360 nintendo
+gameover gamer gaming123 player1 ninja ninja123 samurai shadow12 hacker hacker123 h4x0r l33t elite 1337 31337
 `;
 
 const COMMON = new Set(LIST.split(/\s+/).filter((word) => word.length > 0));
