@@ -199,7 +199,7 @@ async function main(): Promise<void> {
     for (const v of variants) {
       const server = await AppServer.start(v, { core: pinned ? 1 : undefined, env: { BENCH_REDIS_URL: redis?.url } });
       try {
-        const cookies = v === 'bare' ? undefined : await loginMany(server.port, 50);
+        const cookies = v === 'bare' ? undefined : await loginMany(server.port, 50, v === 'sample' ? 'sample' : 'bench');
         const load = (durationS: number) => runLoad({ port: server.port, method: 'GET', path: '/me', durationS, connections: 50, cookies });
         await load(3);
         const file = join(OUT, `${v}.cpuprofile`);
