@@ -9,7 +9,7 @@ import type { BrowserContext, Cookie, Page } from 'playwright-core';
 import { BrowserSession, launchChromium } from './support/chromium';
 import { PageWatch, until, watchPage } from './support/page-watch';
 import { scriptVisibleCookies, signIn, writeScriptCookie } from './support/sample-pages';
-import { BrowserSample, startBrowserSample } from './support/sample-server';
+import { BrowserSample, PASSWORDS, startBrowserSample, totpCode } from './support/sample-server';
 
 const SESSION_COOKIE = '__Host-sid';
 
@@ -77,6 +77,26 @@ describe('sign-in through the /login form', () => {
 
     expect(page.url()).toBe(sample.url('/login'));
     await expect(page.getByTestId('login-form').isVisible()).resolves.toBe(true);
+  });
+});
+
+describe('sign-in with a second factor (carol has TOTP)', () => {
+  it('asks for the code in place of the password form, then lands on /account at AAL2', async () => {
+    await page.goto(sample.url('/login'));
+    const login = page.getByTestId('login-form');
+    await login.locator('input[name="username"]').fill('carol');
+    await login.locator('input[name="password"]').fill(PASSWORDS.carol);
+    await login.getByRole('button', { name: 'Sign in' }).click();
+
+    const mfa = page.getByTestId('mfa-form');
+    await mfa.waitFor();
+    expect(page.url()).toBe(sample.url('/login'));
+    await mfa.locator('input[name="code"]').fill(totpCode(sample.harness.clock.now()));
+    await Promise.all([page.waitForURL(sample.url('/account')), mfa.getByRole('button', { name: 'Verify' }).click()]);
+
+    await expect(page.getByTestId('account-username').textContent()).resolves.toBe('carol');
+    await expect(page.getByTestId('account-aal').textContent()).resolves.toBe('AAL2');
+    expect(watch.problems()).toEqual([]);
   });
 });
 

@@ -10,9 +10,10 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { SampleEnv } from '../../../sample/src/config';
-import { PASSWORDS, SampleHarness, startSample } from '../../e2e/sample-helpers';
+import { PASSWORDS, SampleHarness, startSample, totpCode } from '../../e2e/sample-helpers';
 
-export { PASSWORDS };
+/** The seeded users' passwords, and carol's TOTP code at a given time (use the app's clock: `harness.clock.now()`). */
+export { PASSWORDS, totpCode };
 
 /** A running sample app as the browser sees it. */
 export interface BrowserSample {
