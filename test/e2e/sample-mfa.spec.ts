@@ -153,6 +153,37 @@ describe.each(BACKENDS)('sample app second factor on $name', ({ env }) => {
       expect((await after.post('/auth/mfa', { code: totpCode(sample.clock.now()) })).status).toBe(200);
     });
 
+    it('counts parallel guesses before checking them: a burst on one pending session gets at most five answers', async () => {
+      nextStep();
+      const client = await pendingCarol();
+      const results = await Promise.all(Array.from({ length: 12 }, () => client.post('/auth/mfa', { code: '111111' })));
+      const checked = results.filter((r) => r.body.code === 'INVALID_MFA_CODE');
+      expect(checked.length).toBeLessThanOrEqual(4);
+      expect(results.every((r) => r.status === 401)).toBe(true);
+      expect((await client.post('/auth/mfa', { code: totpCode(sample.clock.now()) })).status).toBe(401);
+      await sample.app.get(DataSource).getRepository(User).update({ username: 'carol' }, { mfaFailures: 0 });
+    });
+
+    it('counts parallel guesses across sessions before checking them: a burst cannot outrun the account limit', async () => {
+      nextStep();
+      // Eight pending sessions (within the limit of ten per user), two guesses each, all at once: sixteen guesses.
+      const clients = await Promise.all(Array.from({ length: 8 }, () => pendingCarol()));
+      const results = await Promise.all(
+        clients.flatMap((c) => [c.post('/auth/mfa', { code: '222222' }), c.post('/auth/mfa', { code: '333333' })]),
+      );
+      try {
+        // At most ten guesses were checked (nine answered as wrong, the tenth locks); the rest were refused unchecked
+        // (429, or 401 once a locked answer had ended their pending session).
+        expect(results.filter((r) => r.body.code === 'INVALID_MFA_CODE').length).toBeLessThanOrEqual(9);
+        expect(results.filter((r) => r.status === 429).length).toBeGreaterThanOrEqual(1);
+        expect(results.every((r) => r.status === 401 || r.status === 429)).toBe(true);
+        const after = await pendingCarol();
+        expect((await after.post('/auth/mfa', { code: totpCode(sample.clock.now()) })).status).toBe(429);
+      } finally {
+        await sample.app.get(DataSource).getRepository(User).update({ username: 'carol' }, { mfaFailures: 0, mfaLockedUntil: null });
+      }
+    });
+
     it('ends a pending session that waited more than five minutes', async () => {
       nextStep();
       const client = await pendingCarol();

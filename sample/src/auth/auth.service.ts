@@ -23,7 +23,7 @@ export interface AccountView {
   recoveryCodesLeft?: number;
 }
 
-/** Wrong codes one pending (pre-MFA) session may send before it is ended. */
+/** Codes one pending (pre-MFA) session may try; after the last wrong one it is ended. */
 export const PENDING_SESSION_MFA_ATTEMPTS = 5;
 /** How long a pending (pre-MFA) session may wait for its second factor. */
 export const PENDING_SESSION_MAX_AGE_MS = 5 * 60_000;
@@ -109,6 +109,17 @@ export class AuthService {
       throw ApiException.unauthorized('MFA_EXPIRED', 'The sign-in took too long. Sign in again.');
     }
     const user = await this.requireUser(req, res, session);
+    // The attempt is counted in the session before the code is checked, from the data as stored (the update re-runs
+    // on a parallel write): parallel guesses on one pending session are all counted.
+    const counted = await this.sessions.update(req, (data) => {
+      const pending = readPending(data[SESSION_KEYS.pendingLogin]);
+      data[SESSION_KEYS.pendingLogin] = { ...pending, failures: pending.failures + 1 };
+    });
+    const attempt = pendingOf(counted).failures;
+    if (attempt > PENDING_SESSION_MFA_ATTEMPTS) {
+      await this.sessions.destroy(req, res);
+      throw ApiException.unauthorized('MFA_ATTEMPTS_EXCEEDED', 'Too many wrong codes. Sign in again.');
+    }
     const check = await this.factors.verify(user, code);
     if (!check.ok) {
       this.recordFactorFailure(req, session, check, 'login');
@@ -116,15 +127,10 @@ export class AuthService {
         await this.sessions.destroy(req, res);
         throw this.locked(res, check);
       }
-      const pending = pendingOf(session);
-      const failures = pending.failures + 1;
-      if (failures >= PENDING_SESSION_MFA_ATTEMPTS) {
+      if (attempt >= PENDING_SESSION_MFA_ATTEMPTS) {
         await this.sessions.destroy(req, res);
         throw ApiException.unauthorized('MFA_ATTEMPTS_EXCEEDED', 'Too many wrong codes. Sign in again.');
       }
-      await this.sessions.update(req, (data) => {
-        data[SESSION_KEYS.pendingLogin] = { ...pending, failures };
-      });
       throw wrongCode(check);
     }
     const pending = pendingOf(session);
@@ -263,7 +269,11 @@ export class AuthService {
 
 /** The pending-login state of a session's data, read defensively. */
 function pendingOf(session: SessionView): PendingLogin {
-  const stored = session.data[SESSION_KEYS.pendingLogin] as Partial<PendingLogin> | undefined;
+  return readPending(session.data[SESSION_KEYS.pendingLogin]);
+}
+
+function readPending(value: unknown): PendingLogin {
+  const stored = value as Partial<PendingLogin> | undefined;
   return {
     failures: typeof stored?.failures === 'number' ? stored.failures : 0,
     remember: stored?.remember === true,

@@ -5,7 +5,7 @@ import type { User } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 import { MIN_FULL_SECRET_LENGTH, verifyShortSecret } from './short-secret-totp';
 
-/** Wrong codes in a row, across all sessions of an account, before second-factor checks pause. */
+/** Second-factor attempts in a row without a right code, across all sessions of an account, before checks pause. */
 export const ACCOUNT_MFA_FAILURE_LIMIT = 10;
 /** How long they pause. */
 export const ACCOUNT_MFA_LOCK_MS = 15 * 60_000;
@@ -57,14 +57,21 @@ export class SecondFactorService {
   async verify(user: User, code: string): Promise<FactorCheck> {
     if (!this.isEnrolled(user)) return { ok: false, reason: 'not_enrolled' };
     const now = this.clock.now();
-    if (user.mfaLockedUntil !== null && user.mfaLockedUntil > now) {
-      return { ok: false, reason: 'locked', retryAfterMs: user.mfaLockedUntil - now };
+    if (user.mfaLockedUntil !== null) {
+      if (user.mfaLockedUntil > now) return { ok: false, reason: 'locked', retryAfterMs: user.mfaLockedUntil - now };
+      await this.users.clearExpiredMfaLock(user.id, now);
+    }
+    // Counted before checking (see UsersService.countMfaAttempt): a burst of parallel guesses cannot outrun the limit.
+    const attempts = await this.users.countMfaAttempt(user.id);
+    if (attempts > ACCOUNT_MFA_FAILURE_LIMIT) {
+      await this.users.lockMfa(user.id, now + ACCOUNT_MFA_LOCK_MS);
+      return { ok: false, reason: 'locked', retryAfterMs: ACCOUNT_MFA_LOCK_MS };
     }
     const trimmed = code.replace(/\s+/g, '');
     const check = TOTP_SHAPE.test(trimmed) ? await this.verifyTotp(user, trimmed) : await this.verifyRecoveryCode(user, code);
-    if (!check.ok) {
-      const failures = await this.users.recordMfaFailure(user.id, ACCOUNT_MFA_FAILURE_LIMIT, now + ACCOUNT_MFA_LOCK_MS);
-      if (failures >= ACCOUNT_MFA_FAILURE_LIMIT) return { ...check, reason: 'locked', retryAfterMs: ACCOUNT_MFA_LOCK_MS };
+    if (!check.ok && attempts >= ACCOUNT_MFA_FAILURE_LIMIT) {
+      await this.users.lockMfa(user.id, now + ACCOUNT_MFA_LOCK_MS);
+      return { ...check, reason: 'locked', retryAfterMs: ACCOUNT_MFA_LOCK_MS };
     }
     return check;
   }

@@ -95,20 +95,39 @@ export class UsersService {
   }
 
   /**
-   * Counts a wrong second-factor code for the account; at `limit` in a row it locks second-factor checks until
-   * `lockUntil`. Answers the count after this failure. One UPDATE, so parallel failures are all counted.
+   * Counts one second-factor attempt for the account, before the code is checked, and answers the count so far.
+   * Counting first (one atomic UPDATE) means parallel guesses are all counted before any is checked, so a burst
+   * of requests cannot slip past the limit; a right code resets the count ({@link recordTotpStep},
+   * {@link replaceRecoveryHashes}).
    */
-  async recordMfaFailure(id: string, limit: number, lockUntil: number): Promise<number> {
+  async countMfaAttempt(id: string): Promise<number> {
     await this.users
       .createQueryBuilder()
       .update(User)
       .set({ mfaFailures: () => 'mfa_failures + 1' })
       .where('id = :id', { id })
       .execute();
-    const user = await this.findById(id);
-    const failures = user?.mfaFailures ?? 0;
-    if (failures >= limit) await this.users.update({ id }, { mfaFailures: 0, mfaLockedUntil: lockUntil });
-    return failures;
+    return (await this.findById(id))?.mfaFailures ?? 0;
+  }
+
+  /**
+   * Pauses second-factor checks for the account until `until` (ms since the epoch). The count is kept (resetting
+   * it here would let the rest of a parallel burst start counting from zero); {@link clearExpiredMfaLock} restarts
+   * it once the pause is over.
+   */
+  async lockMfa(id: string, until: number): Promise<void> {
+    await this.users.update({ id }, { mfaLockedUntil: until });
+  }
+
+  /** Ends a pause that is over (`mfa_locked_until <= now`) and restarts the count; nothing if another request did. */
+  async clearExpiredMfaLock(id: string, now: number): Promise<void> {
+    await this.users
+      .createQueryBuilder()
+      .update(User)
+      .set({ mfaFailures: 0, mfaLockedUntil: null })
+      .where('id = :id', { id })
+      .andWhere('mfa_locked_until <= :now', { now })
+      .execute();
   }
 
   /** Offers a new TOTP secret (sealed), not active until confirmed. */
