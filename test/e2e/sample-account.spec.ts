@@ -190,6 +190,31 @@ describe.each(BACKENDS)('sample app account routes on $name', ({ env }) => {
     });
   });
 
+  describe('POST /auth/reauth attempt limit', () => {
+    it('ends the session after five failed re-authentications; a successful one starts the count again', async () => {
+      const client = sample.client();
+      await client.login('alice');
+      for (let i = 0; i < 3; i++)
+        expect((await client.post('/auth/reauth', { password: `wrong-${i}` })).body.code).toBe('INVALID_CREDENTIALS');
+      await client.reauth('alice');
+      for (let i = 0; i < 4; i++)
+        expect((await client.post('/auth/reauth', { password: `wrong-${i}` })).body.code).toBe('INVALID_CREDENTIALS');
+      const fifth = await client.post('/auth/reauth', { password: 'wrong-5' });
+      expect(fifth.status).toBe(401);
+      expect(fifth.body.code).toBe('REAUTH_ATTEMPTS_EXCEEDED');
+      expect(client.sessionCookie).toBeUndefined();
+      expect((await client.post('/auth/reauth', { password: PASSWORDS.alice })).body.code).toBe('SESSION_REQUIRED');
+    });
+
+    it('counts parallel attempts before checking them', async () => {
+      const client = sample.client();
+      await client.login('alice');
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => client.post('/auth/reauth', { password: `wrong-${i}` })));
+      expect(results.filter((r) => r.body.code === 'INVALID_CREDENTIALS').length).toBeLessThanOrEqual(4);
+      expect((await client.get('/me')).status).toBe(401);
+    });
+  });
+
   describe('GET /me from the session alone', () => {
     it('answers the username and roles from the session, without reading the users table', async () => {
       const client = sample.client();

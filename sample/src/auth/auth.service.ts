@@ -25,6 +25,8 @@ export interface AccountView {
 
 /** Codes one pending (pre-MFA) session may try; after the last wrong one it is ended. */
 export const PENDING_SESSION_MFA_ATTEMPTS = 5;
+/** Failed re-authentications (password or code) one session may make; after the last one it is ended. */
+export const REAUTH_ATTEMPTS = 5;
 /** How long a pending (pre-MFA) session may wait for its second factor. */
 export const PENDING_SESSION_MAX_AGE_MS = 5 * 60_000;
 
@@ -177,8 +179,23 @@ export class AuthService {
       throw ApiException.forbidden('IMPERSONATION_FORBIDDEN', 'An impersonation session cannot re-authenticate as the user.');
     }
     const user = await this.requireUser(req, res, session);
+    // Counted in the session before the password is checked (as second-factor codes are), so that whoever holds a
+    // stolen session cannot use this route to guess the password: the session ends after a few wrong ones.
+    const counted = await this.sessions.update(req, (data) => {
+      const stored = data[SESSION_KEYS.reauthFailures];
+      data[SESSION_KEYS.reauthFailures] = (typeof stored === 'number' ? stored : 0) + 1;
+    });
+    const attempt = counted.data[SESSION_KEYS.reauthFailures] as number;
+    if (attempt > REAUTH_ATTEMPTS) {
+      await this.sessions.destroy(req, res);
+      throw ApiException.unauthorized('REAUTH_ATTEMPTS_EXCEEDED', 'Too many failed attempts. Sign in again.');
+    }
     if (!(await this.users.verifyPassword(user, password))) {
       this.recordFailure(req, { ok: false, reason: 'wrong_password', userId: user.id }, 'reauthentication', session.handle);
+      if (attempt >= REAUTH_ATTEMPTS) {
+        await this.sessions.destroy(req, res);
+        throw ApiException.unauthorized('REAUTH_ATTEMPTS_EXCEEDED', 'Too many failed attempts. Sign in again.');
+      }
       throw ApiException.invalidCredentials();
     }
     const enrolled = this.factors.isEnrolled(user);
@@ -194,6 +211,9 @@ export class AuthService {
         throw wrongCode(method);
       }
     }
+    await this.sessions.update(req, (data) => {
+      delete data[SESSION_KEYS.reauthFailures];
+    });
     const renewed = await this.sessions.reauthenticate(req, res, { aal: enrolled ? 2 : 1 });
     this.events.record(req, {
       type: 'authn_login_success',

@@ -18,6 +18,8 @@ export const SESSION_KEYS = {
   impersonator: 'impersonator',
   /** On a pending (pre-MFA) session: wrong codes so far and whether the user asked to be remembered. */
   pendingLogin: 'pendingLogin',
+  /** Failed re-authentications of this session since the last successful one. */
+  reauthFailures: 'reauthFailures',
 } as const;
 
 /** Picks the public fields of a session: never its data, never anything that could identify its token. */
