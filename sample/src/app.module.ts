@@ -18,6 +18,8 @@ import type { SampleConfig } from './config';
 import { connectionOptionsFor, describeTarget } from './database/data-source-options';
 import { HealthModule } from './health/health.module';
 import { PagesModule } from './pages/pages.module';
+import { PasskeyCredential } from './passkeys/passkey.entity';
+import { PasskeysModule } from './passkeys/passkeys.module';
 import { PreferencesModule } from './preferences/preferences.module';
 import { SampleConfigModule } from './sample-config.module';
 import { SessionBackend, SessionBackendModule } from './session/session-backend';
@@ -46,7 +48,7 @@ export class AppModule {
         TypeOrmModule.forRootAsync({
           useFactory: () => ({
             ...connectionOptionsFor(config.database),
-            entities: [User, AuditEvent],
+            entities: [User, AuditEvent, PasskeyCredential],
             // The sample creates its two small tables from the entities so it starts on an empty database.
             // A production app would use migrations, as the session store does.
             synchronize: true,
@@ -99,6 +101,7 @@ export class AppModule {
         WizardModule,
         HealthModule,
         PagesModule,
+        PasskeysModule,
       ],
       providers: [
         // Deny by default: every route needs a session unless it carries @Public(). In this order: a session

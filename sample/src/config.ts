@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { formatDuration, parseDuration } from '../../lib';
+import { parsePublicOrigin, PUBLIC_ORIGIN_VARIABLE } from './passkeys/passkey-config';
 
 /** Where the sample keeps its sessions (`SESSION_STORE`). */
 export type SessionStoreKind = 'memory' | 'redis' | 'postgres' | 'mariadb' | 'sqlite';
@@ -63,6 +64,11 @@ export interface SampleConfig {
   trustProxy: TrustProxySetting;
   /** File for the JSON-lines security log, or `-` for stdout. */
   securityLog: string;
+  /**
+   * `PUBLIC_ORIGIN`: the origin people load the app from; passkeys are bound to its host name (RP ID). Unset:
+   * derived from the request for `localhost` only (see `relyingPartyFor`).
+   */
+  publicOrigin?: string;
 }
 
 /** The environment variables the sample reads (a subset of `process.env`). */
@@ -227,6 +233,10 @@ export function parseConfig(env: SampleEnv): SampleConfig {
     );
   }
 
+  const rawOrigin = read(PUBLIC_ORIGIN_VARIABLE);
+  const publicOrigin = rawOrigin === undefined ? undefined : parsePublicOrigin(rawOrigin);
+  if (publicOrigin && 'error' in publicOrigin) fail(PUBLIC_ORIGIN_VARIABLE, publicOrigin.error);
+
   if (problems.length > 0) throw new ConfigError(problems);
   const secure = cookieSecure ?? true;
   return {
@@ -256,6 +266,7 @@ export function parseConfig(env: SampleEnv): SampleConfig {
     },
     trustProxy: trustProxy ?? false,
     securityLog: read('SECURITY_LOG') ?? CONFIG_DEFAULTS.securityLog,
+    ...(publicOrigin && 'origin' in publicOrigin ? { publicOrigin: publicOrigin.origin } : {}),
   };
 }
 

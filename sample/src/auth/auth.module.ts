@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { EventRecorder } from '../audit/event-recorder';
 import { MfaModule } from '../mfa/mfa.module';
+import { PasskeyStoreModule } from '../passkeys/passkey-store.module';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
@@ -8,7 +9,7 @@ import { CsrfService } from './csrf.service';
 
 /** Sign-in, second factor, re-authentication, sign-out and CSRF tokens. */
 @Module({
-  imports: [UsersModule, MfaModule],
+  imports: [UsersModule, MfaModule, PasskeyStoreModule],
   controllers: [AuthController],
   providers: [AuthService, CsrfService, EventRecorder],
   exports: [AuthService, CsrfService, EventRecorder, MfaModule],

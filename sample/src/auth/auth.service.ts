@@ -4,6 +4,7 @@ import { Clock, SessionRequiredException, SessionService, SessionView } from '..
 import { EventRecorder } from '../audit/event-recorder';
 import { ApiException } from '../common/api-exception';
 import { FactorCheck, SecondFactorService } from '../mfa/second-factor.service';
+import { PasskeyStore } from '../passkeys/passkey.store';
 import { PublicUser, toPublicUser, User } from '../users/user.entity';
 import { CredentialCheck, UsersService } from '../users/users.service';
 import { SESSION_KEYS, SessionSummary, toSessionSummary } from './session-summary';
@@ -13,7 +14,12 @@ export interface LoginResponse {
   user: PublicUser;
   /** True when a second factor must follow (`POST /auth/mfa`) before the session is complete. */
   mfaRequired: boolean;
+  /** With `mfaRequired`: the second factors the account can use (`POST /auth/mfa` for `totp`, `/auth/mfa/passkey` for `passkey`). */
+  mfaMethods?: SecondFactorMethod[];
 }
+
+/** A second factor that can complete a sign-in. */
+export type SecondFactorMethod = 'totp' | 'passkey';
 
 /** The signed-in user and their session, as `/me`, `/auth/mfa` and `/auth/reauth` answer. */
 export interface AccountView {
@@ -52,6 +58,7 @@ export class AuthService {
     private readonly factors: SecondFactorService,
     private readonly events: EventRecorder,
     private readonly clock: Clock,
+    private readonly passkeys: PasskeyStore,
   ) {}
 
   /**
@@ -70,7 +77,8 @@ export class AuthService {
     }
     const user = check.user;
     const remember = input.remember === true;
-    if (this.factors.isEnrolled(user)) {
+    const methods = await this.secondFactorsOf(user);
+    if (methods.length > 0) {
       const pending: PendingLogin = { failures: 0, remember };
       await this.sessions.create(req, res, {
         userId: user.id,
@@ -79,7 +87,7 @@ export class AuthService {
         stage: 'pending',
         data: { [SESSION_KEYS.username]: user.username, [SESSION_KEYS.pendingLogin]: { ...pending } },
       });
-      return { user: toPublicUser(user), mfaRequired: true };
+      return { user: toPublicUser(user), mfaRequired: true, mfaMethods: methods };
     }
     const session = await this.sessions.create(req, res, {
       userId: user.id,
@@ -241,6 +249,14 @@ export class AuthService {
     if (user) return user;
     await this.sessions.destroy(req, res);
     throw new SessionRequiredException('Your account is no longer available. Sign in again.');
+  }
+
+  /** The second factors the account has enrolled: TOTP (or only recovery codes left) and passkeys. */
+  async secondFactorsOf(user: User): Promise<SecondFactorMethod[]> {
+    const methods: SecondFactorMethod[] = [];
+    if (this.factors.isEnrolled(user)) methods.push('totp');
+    if (await this.passkeys.hasAny(user.id)) methods.push('passkey');
+    return methods;
   }
 
   private async completeAndClean(req: Request, res: Response): Promise<SessionView> {

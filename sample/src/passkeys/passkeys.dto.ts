@@ -1,0 +1,22 @@
+import { IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from './webauthn-types';
+
+/**
+ * Body of `POST /account/mfa/passkeys`: the browser's `navigator.credentials.create()` answer as JSON
+ * (`PublicKeyCredential.toJSON()`), checked in full by the WebAuthn verifier, and an optional label.
+ */
+export class RegisterPasskeyDto {
+  @IsObject()
+  response: RegistrationResponseJSON;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  name?: string;
+}
+
+/** Body of `POST /auth/mfa/passkey`: the browser's `navigator.credentials.get()` answer as JSON. */
+export class PasskeyAssertionDto {
+  @IsObject()
+  response: AuthenticationResponseJSON;
+}

@@ -1,0 +1,370 @@
+import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { Clock, SessionService, SessionView } from '../../../lib';
+import {
+  PasskeyService,
+  PasskeyVerificationError,
+  type AuthenticationResponseJSON,
+  type PublicKeyCredentialCreationOptionsJSON,
+  type PublicKeyCredentialRequestOptionsJSON,
+  type RegistrationResponseJSON,
+} from './webauthn-types';
+import { EventRecorder } from '../audit/event-recorder';
+import { AuthService, PENDING_SESSION_MAX_AGE_MS, PENDING_SESSION_MFA_ATTEMPTS, AccountView } from '../auth/auth.service';
+import { SESSION_KEYS, SessionSummary, toSessionSummary } from '../auth/session-summary';
+import { ApiException } from '../common/api-exception';
+import type { SampleConfig } from '../config';
+import { ACCOUNT_MFA_FAILURE_LIMIT, ACCOUNT_MFA_LOCK_MS, TOTP_ISSUER } from '../mfa/second-factor.service';
+import { SAMPLE_CONFIG } from '../sample-config.token';
+import { toPublicUser, User } from '../users/user.entity';
+import { UsersService } from '../users/users.service';
+import { RelyingParty, relyingPartyFor } from './passkey-config';
+import { MAX_CREDENTIAL_ID_LENGTH, PasskeyCredential, PasskeyListing, toPasskeyListing } from './passkey.entity';
+import { PasskeyStore, toStoredPasskey } from './passkey.store';
+
+/** Session data key of the ceremony in progress: one at a time per session, taken out when its answer arrives. */
+export const PASSKEY_CHALLENGE_KEY = 'passkeyChallenge';
+
+/** What the session keeps of a ceremony: the challenge, when it stops being good, and what it is for. */
+interface KeptChallenge {
+  purpose: 'register' | 'login';
+  challenge: string;
+  expiresAt: number;
+}
+
+/** Answer of `POST /account/mfa/passkeys`. */
+export interface PasskeyEnrolment {
+  passkey: PasskeyListing;
+  session: SessionSummary;
+}
+
+/** Why a passkey sign-in step failed, as logged (`reason: mfa_passkey_<why>`). */
+type PasskeyFailure = 'no_challenge' | 'challenge_expired' | 'unknown_credential' | 'unverified' | 'counter_regression' | 'replayed';
+
+/**
+ * Passkeys as a second factor of the sample: enrolment from the account (re-authenticated), sign-in completion from a
+ * pending session, listing and removal. The WebAuthn checks are the library's `PasskeyService`; this service keeps
+ * each ceremony's challenge in the session (single use, with expiry), stores passkeys and counters, counts wrong
+ * answers with the same limits as wrong TOTP codes, and records the same events as the TOTP code does.
+ */
+@Injectable()
+export class PasskeysService {
+  constructor(
+    private readonly passkeys: PasskeyService,
+    private readonly store: PasskeyStore,
+    private readonly auth: AuthService,
+    private readonly users: UsersService,
+    private readonly sessions: SessionService,
+    private readonly events: EventRecorder,
+    private readonly clock: Clock,
+    @Inject(SAMPLE_CONFIG) private readonly config: SampleConfig,
+  ) {}
+
+  /** The user's passkeys, without key material. */
+  async list(session: SessionView): Promise<PasskeyListing[]> {
+    return (await this.store.listFor(session.userId)).map(toPasskeyListing);
+  }
+
+  /** Enrolment, step 1: creation options for the browser; the challenge waits in the session. */
+  async registrationOptions(req: Request, res: Response, session: SessionView): Promise<PublicKeyCredentialCreationOptionsJSON> {
+    const rp = this.relyingParty(req);
+    const user = await this.auth.requireUser(req, res, session);
+    const existing = (await this.store.listFor(user.id)).map(toStoredPasskey);
+    const ceremony = await this.passkeys.registrationOptions({
+      rpName: TOTP_ISSUER,
+      rpId: rp.rpId,
+      user: { id: user.id, name: user.username },
+      existing,
+    });
+    await this.keep(req, { purpose: 'register', challenge: ceremony.challenge, expiresAt: ceremony.expiresAt });
+    this.recordChange(req, session, 'passkey_enrolment_started', 'INFO', 'success');
+    return ceremony.options;
+  }
+
+  /**
+   * Enrolment, step 2: verifies the browser's answer against the kept challenge (used up whatever the outcome),
+   * stores the passkey, and re-authenticates the session at `aal: 2` under a new id: the user has just proven a
+   * recent password (the route is `@ReAuth`) and possession of the new authenticator, as TOTP confirmation does.
+   */
+  async register(
+    req: Request,
+    res: Response,
+    session: SessionView,
+    response: RegistrationResponseJSON,
+    name?: string,
+  ): Promise<PasskeyEnrolment> {
+    const rp = this.relyingParty(req);
+    const user = await this.auth.requireUser(req, res, session);
+    const kept = await this.take(req, 'register');
+    if (!kept) {
+      this.recordChange(req, session, 'passkey_enrol_no_challenge', 'WARN', 'failure');
+      throw ApiException.conflict('NO_PASSKEY_CEREMONY', 'Start a passkey registration first (POST /account/mfa/passkeys/options).');
+    }
+    let verified;
+    try {
+      verified = await this.passkeys.verifyRegistration({
+        response,
+        name: name?.trim() || undefined,
+        expectedChallenge: kept.challenge,
+        challengeExpiresAt: kept.expiresAt,
+        expectedOrigin: rp.origin,
+        expectedRpId: rp.rpId,
+      });
+    } catch (error) {
+      if (!(error instanceof PasskeyVerificationError)) throw error;
+      this.recordChange(req, session, 'passkey_enrol_unverified', 'WARN', 'failure');
+      throw new ApiException({
+        statusCode: HttpStatus.BAD_REQUEST,
+        code: 'PASSKEY_NOT_VERIFIED',
+        message: 'The passkey could not be verified. Try again.',
+      });
+    }
+    if (verified.credentialId.length > MAX_CREDENTIAL_ID_LENGTH) {
+      throw new ApiException({
+        statusCode: HttpStatus.BAD_REQUEST,
+        code: 'PASSKEY_NOT_SUPPORTED',
+        message: 'This authenticator is not supported.',
+      });
+    }
+    const stored = await this.store.add(user.id, verified);
+    if (!stored) {
+      this.recordChange(req, session, 'passkey_enrol_duplicate', 'WARN', 'failure');
+      throw ApiException.conflict('PASSKEY_ALREADY_REGISTERED', 'This passkey is already registered.');
+    }
+    const renewed = await this.sessions.reauthenticate(req, res, { aal: 2 });
+    // RA-05 "send notifications": the sample has no mail; the event is the notification hook (as for TOTP).
+    this.recordChange(req, session, 'passkey_enabled', 'INFO', 'success', renewed.handle);
+    return { passkey: toPasskeyListing(stored), session: toSessionSummary(renewed) };
+  }
+
+  /** Removes one of the user's passkeys (404 for any other id); the session gets a new id, as TOTP removal does. */
+  async remove(req: Request, res: Response, session: SessionView, id: string): Promise<void> {
+    const user = await this.auth.requireUser(req, res, session);
+    if (!(await this.store.remove(user.id, id))) {
+      throw ApiException.notFound('PASSKEY_NOT_FOUND', 'You have no passkey with this id.');
+    }
+    const rotated = await this.sessions.rotate(req, res, 'mfa_change');
+    this.recordChange(req, session, 'passkey_removed', 'WARN', 'success', rotated.handle);
+  }
+
+  /** Sign-in, second step with a passkey, part 1: request options naming the account's passkeys. */
+  async loginOptions(req: Request, res: Response, session: SessionView): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    const rp = this.relyingParty(req);
+    const user = await this.pendingUser(req, res, session);
+    this.refuseWhileLocked(res, user);
+    const passkeys = (await this.store.listFor(user.id)).map(toStoredPasskey);
+    if (passkeys.length === 0) throw ApiException.conflict('MFA_NOT_ENROLLED', 'This account has no passkey.');
+    const ceremony = await this.passkeys.authenticationOptions({ rpId: rp.rpId, allow: passkeys });
+    await this.keep(req, { purpose: 'login', challenge: ceremony.challenge, expiresAt: ceremony.expiresAt });
+    return ceremony.options;
+  }
+
+  /**
+   * Sign-in, second step with a passkey, part 2: the signed answer. Success completes the session at `aal: 2`
+   * under a new id, exactly as `POST /auth/mfa` does (a remembered sign-in gets a new session of the long tier).
+   * A wrong answer counts against this pending session and the account like a wrong TOTP code.
+   */
+  async login(req: Request, res: Response, session: SessionView, response: AuthenticationResponseJSON): Promise<AccountView> {
+    const rp = this.relyingParty(req);
+    const user = await this.pendingUser(req, res, session);
+    this.refuseWhileLocked(res, user);
+    const attempts = await this.countAttempt(req, res, session, user);
+    const kept = await this.take(req, 'login');
+    if (!kept) return this.loginFailed(req, res, session, user, attempts, 'no_challenge');
+    const passkey = (await this.store.listFor(user.id)).find((p) => p.credentialId === response.id);
+    if (!passkey) return this.loginFailed(req, res, session, user, attempts, 'unknown_credential');
+    const result = await this.passkeys.verifyAuthentication({
+      response,
+      passkey: toStoredPasskey(passkey),
+      expectedChallenge: kept.challenge,
+      challengeExpiresAt: kept.expiresAt,
+      expectedOrigin: rp.origin,
+      expectedRpId: rp.rpId,
+    });
+    if (!result.ok) {
+      const why: PasskeyFailure =
+        result.reason === 'counter-regression'
+          ? 'counter_regression'
+          : result.reason === 'challenge-expired'
+            ? 'challenge_expired'
+            : result.reason === 'credential-mismatch'
+              ? 'unknown_credential'
+              : 'unverified';
+      return this.loginFailed(req, res, session, user, attempts, why, passkey);
+    }
+    // Compare-and-set: of two requests carrying the same assertion, only one records its counter.
+    if (!(await this.store.advanceCounter(passkey.id, passkey.counter, result.newCounter, user.id))) {
+      return this.loginFailed(req, res, session, user, attempts, 'replayed', passkey);
+    }
+    const completed = await this.completeSignIn(req, res, session, user);
+    this.events.record(req, {
+      type: 'authn_login_success',
+      level: 'INFO',
+      outcome: 'success',
+      userId: user.id,
+      sessionHandle: completed.handle,
+      reason: 'mfa_passkey',
+      detail: { aal: 2, method: 'passkey', tier: completed.tier, userVerified: result.userVerified },
+    });
+    return { user: toPublicUser(user), session: toSessionSummary(completed) };
+  }
+
+  /** As `AuthService.completeMfa` completes a sign-in; keep the two in step. */
+  private async completeSignIn(req: Request, res: Response, session: SessionView, user: User): Promise<SessionView> {
+    const pending = session.data[SESSION_KEYS.pendingLogin] as { remember?: unknown } | undefined;
+    if (pending?.remember === true) {
+      return this.sessions.create(req, res, {
+        userId: user.id,
+        roles: user.roles,
+        aal: 2,
+        remember: true,
+        data: { [SESSION_KEYS.username]: user.username },
+      });
+    }
+    await this.sessions.update(req, (data) => {
+      delete data[SESSION_KEYS.pendingLogin];
+    });
+    return this.sessions.complete(req, res, { aal: 2 });
+  }
+
+  /**
+   * Counts this answer before it is checked, in the pending session and for the account, exactly as `POST /auth/mfa`
+   * counts a code (the two share both counters): parallel guesses are all counted before any is checked. Ends the
+   * sign-in when either limit is already past.
+   */
+  private async countAttempt(req: Request, res: Response, session: SessionView, user: User): Promise<{ pending: number; account: number }> {
+    const counted = await this.sessions.update(req, (data) => {
+      const pending = (data[SESSION_KEYS.pendingLogin] ?? {}) as { failures?: unknown };
+      const failures = typeof pending.failures === 'number' ? pending.failures : 0;
+      data[SESSION_KEYS.pendingLogin] = { ...pending, failures: failures + 1 };
+    });
+    const pending = (counted.data[SESSION_KEYS.pendingLogin] as { failures: number }).failures;
+    if (pending > PENDING_SESSION_MFA_ATTEMPTS) {
+      await this.sessions.destroy(req, res);
+      throw ApiException.unauthorized('MFA_ATTEMPTS_EXCEEDED', 'Too many wrong answers. Sign in again.');
+    }
+    const account = await this.users.countMfaAttempt(user.id);
+    if (account > ACCOUNT_MFA_FAILURE_LIMIT) {
+      await this.users.lockMfa(user.id, this.clock.now() + ACCOUNT_MFA_LOCK_MS);
+      this.recordFailure(req, session, user, 'locked');
+      await this.sessions.destroy(req, res);
+      throw this.tooMany(res);
+    }
+    return { pending, account };
+  }
+
+  /** Logs a failed passkey answer and answers as a wrong TOTP code would; the last allowed one ends the sign-in. */
+  private async loginFailed(
+    req: Request,
+    res: Response,
+    session: SessionView,
+    user: User,
+    attempts: { pending: number; account: number },
+    why: PasskeyFailure,
+    passkey?: PasskeyCredential,
+  ): Promise<never> {
+    if (attempts.account >= ACCOUNT_MFA_FAILURE_LIMIT) {
+      await this.users.lockMfa(user.id, this.clock.now() + ACCOUNT_MFA_LOCK_MS);
+      this.recordFailure(req, session, user, 'locked', passkey);
+      await this.sessions.destroy(req, res);
+      throw this.tooMany(res);
+    }
+    this.recordFailure(req, session, user, why, passkey);
+    if (attempts.pending >= PENDING_SESSION_MFA_ATTEMPTS) {
+      await this.sessions.destroy(req, res);
+      throw ApiException.unauthorized('MFA_ATTEMPTS_EXCEEDED', 'Too many wrong answers. Sign in again.');
+    }
+    throw ApiException.unauthorized('INVALID_PASSKEY', 'That passkey answer is not valid. Try again.');
+  }
+
+  private recordFailure(req: Request, session: SessionView, user: User, why: PasskeyFailure | 'locked', passkey?: PasskeyCredential): void {
+    this.events.record(req, {
+      type: why === 'locked' ? 'authn_login_fail_max' : 'authn_login_fail',
+      // A clone signal or a replayed assertion is worth a look, as a replayed TOTP code is.
+      level: why === 'locked' || why === 'counter_regression' || why === 'replayed' ? 'CRITICAL' : 'WARN',
+      outcome: 'failure',
+      userId: user.id,
+      sessionHandle: session.handle,
+      reason: why === 'locked' ? 'mfa_locked' : `mfa_passkey_${why}`,
+      detail: { action: 'login', method: 'passkey', ...(passkey ? { passkeyId: passkey.id } : {}) },
+    });
+  }
+
+  private tooMany(res: Response): ApiException {
+    res.setHeader('Retry-After', String(Math.ceil(ACCOUNT_MFA_LOCK_MS / 1000)));
+    return ApiException.tooManyAttempts('Too many wrong answers for this account. Try again later.');
+  }
+
+  /** The account of a pending sign-in that is still in time (as `POST /auth/mfa` checks it). */
+  private async pendingUser(req: Request, res: Response, session: SessionView): Promise<User> {
+    if (session.stage !== 'pending') {
+      throw ApiException.conflict('MFA_NOT_PENDING', 'This session has no sign-in waiting for a second factor.');
+    }
+    if (this.clock.now() - session.createdAt > PENDING_SESSION_MAX_AGE_MS) {
+      await this.sessions.destroy(req, res);
+      throw ApiException.unauthorized('MFA_EXPIRED', 'The sign-in took too long. Sign in again.');
+    }
+    return this.auth.requireUser(req, res, session);
+  }
+
+  /** The account-wide pause after too many wrong second factors applies to passkeys too. */
+  private refuseWhileLocked(res: Response, user: User): void {
+    const now = this.clock.now();
+    if (user.mfaLockedUntil !== null && user.mfaLockedUntil > now) {
+      res.setHeader('Retry-After', String(Math.ceil((user.mfaLockedUntil - now) / 1000)));
+      throw ApiException.tooManyAttempts('Too many wrong answers for this account. Try again later.');
+    }
+  }
+
+  private relyingParty(req: Request): RelyingParty {
+    const rp = relyingPartyFor(this.config.publicOrigin, req);
+    if (rp) return rp;
+    throw new ApiException({
+      statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+      code: 'PASSKEYS_NOT_CONFIGURED',
+      message: 'Passkeys need PUBLIC_ORIGIN (the origin people load this app from) outside localhost.',
+    });
+  }
+
+  /** Keeps a ceremony's challenge in the session, replacing any earlier one (one ceremony at a time). */
+  private async keep(req: Request, challenge: KeptChallenge): Promise<void> {
+    await this.sessions.update(req, (data) => {
+      data[PASSKEY_CHALLENGE_KEY] = { ...challenge };
+    });
+  }
+
+  /**
+   * Takes the kept challenge out of the session (atomically: of two parallel answers, one gets it), whatever its
+   * purpose; returns it only if it is for `purpose`. Expiry is checked by `PasskeyService`.
+   */
+  private async take(req: Request, purpose: KeptChallenge['purpose']): Promise<KeptChallenge | undefined> {
+    let taken: unknown;
+    await this.sessions.update(req, (data) => {
+      taken = data[PASSKEY_CHALLENGE_KEY];
+      delete data[PASSKEY_CHALLENGE_KEY];
+    });
+    const kept = taken as Partial<KeptChallenge> | undefined;
+    if (kept?.purpose !== purpose || typeof kept.challenge !== 'string' || typeof kept.expiresAt !== 'number') return undefined;
+    return { purpose, challenge: kept.challenge, expiresAt: kept.expiresAt };
+  }
+
+  /** MFA changes are privilege changes of the account: `authz_change` with the action as reason (as for TOTP). */
+  private recordChange(
+    req: Request,
+    session: SessionView,
+    reason: string,
+    level: 'INFO' | 'WARN',
+    outcome: 'success' | 'failure',
+    handle = session.handle,
+  ): void {
+    this.events.record(req, {
+      type: 'authz_change',
+      level,
+      outcome,
+      userId: session.userId,
+      sessionHandle: handle,
+      reason,
+      detail: { method: 'passkey' },
+    });
+  }
+}
