@@ -1,0 +1,80 @@
+/**
+ * Passkeys on the sample's pages in chromium, with a CDP virtual authenticator (a platform passkey): alice adds a
+ * passkey from /account (the page's nonce'd script runs `navigator.credentials.create()`), signs out, signs in again
+ * and completes the second step with the passkey (`navigator.credentials.get()`), ending on /account at AAL2. The
+ * page is served from http://localhost, so the RP ID is `localhost` (PUBLIC_ORIGIN unset: derived for localhost only).
+ */
+import type { Page } from 'playwright-core';
+import { BrowserSession, launchChromium } from './support/chromium';
+import { PageWatch, watchPage } from './support/page-watch';
+import { signIn } from './support/sample-pages';
+import { BrowserSample, PASSWORDS, startBrowserSample } from './support/sample-server';
+import { addVirtualAuthenticator, VirtualAuthenticator } from './support/webauthn';
+
+let sample: BrowserSample;
+let browser: BrowserSession;
+let page: Page;
+let watch: PageWatch;
+let authenticator: VirtualAuthenticator | undefined;
+
+let sampleStart: Promise<BrowserSample> | undefined;
+let browserStart: Promise<BrowserSession> | undefined;
+
+beforeAll(async () => {
+  sampleStart = startBrowserSample();
+  browserStart = launchChromium();
+  [sample, browser] = await Promise.all([sampleStart, browserStart]);
+});
+
+afterAll(async () => {
+  await Promise.allSettled([browserStart?.then((b) => b.close()), sampleStart?.then((s) => s.close())]);
+});
+
+beforeEach(async () => {
+  await browser.context.clearCookies();
+  page = await browser.newPage();
+  watch = await watchPage(page);
+  authenticator = await addVirtualAuthenticator(page);
+});
+
+afterEach(async () => {
+  await authenticator?.remove().catch(() => undefined);
+  await page?.close();
+});
+
+describe('a passkey as the second factor, through the pages', () => {
+  it('is added on /account, then completes the next sign-in at AAL2', async () => {
+    await signIn(page, sample, 'alice');
+    await expect(page.getByTestId('account-aal').textContent()).resolves.toBe('AAL1');
+    await page.getByTestId('passkey-status').filter({ hasText: 'No passkey yet.' }).waitFor();
+
+    const section = page.getByTestId('passkeys');
+    await section.locator('input[data-passkey-name]').fill('Virtual <laptop>');
+    await Promise.all([page.waitForEvent('load'), page.getByTestId('passkey-add').click()]);
+
+    const item = page.getByTestId('passkey-item');
+    await item.first().waitFor();
+    await expect(item.count()).resolves.toBe(1);
+    // The label is text, never markup.
+    await expect(item.first().textContent()).resolves.toContain('Virtual <laptop>');
+    await expect(page.getByTestId('account-aal').textContent()).resolves.toBe('AAL2');
+    const held = await authenticator!.credentials();
+    expect(held).toHaveLength(1);
+    expect(held[0].rpId).toBe('localhost');
+
+    await Promise.all([page.waitForURL(sample.url('/login')), page.getByTestId('logout').click()]);
+
+    const form = page.getByTestId('login-form');
+    await form.locator('input[name="username"]').fill('alice');
+    await form.locator('input[name="password"]').fill(PASSWORDS.alice);
+    await form.getByRole('button', { name: 'Sign in' }).click();
+    const usePasskey = page.getByTestId('passkey-signin');
+    await usePasskey.waitFor({ state: 'visible' });
+    await Promise.all([page.waitForURL(sample.url('/account')), usePasskey.click()]);
+
+    await expect(page.getByTestId('account-username').textContent()).resolves.toBe('alice');
+    await expect(page.getByTestId('account-aal').textContent()).resolves.toBe('AAL2');
+    expect((await authenticator!.credentials())[0].signCount).toBeGreaterThan(0);
+    expect(watch.problems()).toEqual([]);
+  });
+});
