@@ -318,6 +318,66 @@ describe.each(BACKENDS)('sample app passkeys on $name', ({ env }) => {
     });
   });
 
+  describe('re-authentication with the password and a passkey (POST /auth/reauth/passkey/options, POST /auth/reauth/passkey)', () => {
+    async function reauthAnswer(
+      client: SampleClient,
+      authenticator: SoftwareAuthenticator,
+      password: string,
+      tweak: Partial<AssertionInput> = {},
+    ) {
+      const options = await client.post('/auth/reauth/passkey/options');
+      expect(options.status).toBe(200);
+      const response = authenticator.authenticate({ challenge: options.body.challenge, origin: ORIGIN, rpId: RP_ID, ...tweak });
+      return client.post('/auth/reauth/passkey', { password, response });
+    }
+
+    it('re-authenticates fully at aal 2 under a new id, and refuses a wrong password or a forged answer', async () => {
+      const authenticator = await userWithPasskey('alice');
+      const { client } = await passwordLogin('alice');
+      authenticator.counter = 1;
+      expect((await answer(client, authenticator)).res.status).toBe(200);
+      sample.clock.advance(REAUTH_MAX_AGE_MS + 1000);
+      expect((await client.post('/account/mfa/passkeys/options')).body.code).toBe('REAUTH_REQUIRED');
+
+      authenticator.counter = 2;
+      const wrongPassword = await reauthAnswer(client, authenticator, 'not-the-password');
+      expect(wrongPassword.status).toBe(401);
+      expect(wrongPassword.body.code).toBe('INVALID_CREDENTIALS');
+      const forged = await reauthAnswer(client, authenticator, PASSWORDS.alice, { signWith: new SoftwareAuthenticator().privateKey });
+      expect(forged.status).toBe(401);
+      expect(forged.body.code).toBe('INVALID_PASSKEY');
+      const failures = await events('authn_login_fail', 'mfa_passkey_unverified');
+      expect(JSON.parse(JSON.stringify(failures.at(-1)))).toMatchObject({
+        detail: expect.objectContaining({ action: 'reauthentication' }),
+      });
+
+      const before = client.sessionCookie;
+      const ok = await reauthAnswer(client, authenticator, PASSWORDS.alice);
+      expect(ok.status).toBe(200);
+      expect(ok.body.session).toMatchObject({ aal: 2, authenticatedAt: sample.clock.now() });
+      expect(client.sessionCookie).not.toBe(before);
+      expect((await client.post('/account/mfa/passkeys/options')).status).toBe(200);
+      const success = await events('authn_login_success', 'reauthentication');
+      expect(JSON.parse(JSON.stringify(success.at(-1)))).toMatchObject({ detail: { aal: 2, method: 'passkey' } });
+    });
+
+    it('ends the session after five failed attempts, and needs a passkey on the account', async () => {
+      const authenticator = await userWithPasskey('alice');
+      const { client } = await passwordLogin('alice');
+      authenticator.counter = 1;
+      expect((await answer(client, authenticator)).res.status).toBe(200);
+      const codes: string[] = [];
+      for (let i = 0; i < 5; i++) codes.push((await reauthAnswer(client, authenticator, 'wrong-password')).body.code);
+      expect(codes).toEqual([...Array(4).fill('INVALID_CREDENTIALS'), 'REAUTH_ATTEMPTS_EXCEEDED']);
+      expect((await client.get('/me')).status).toBe(401);
+
+      const bob = await passwordLogin('bob');
+      const none = await bob.client.post('/auth/reauth/passkey/options');
+      expect(none.status).toBe(409);
+      expect(none.body.code).toBe('MFA_NOT_ENROLLED');
+    });
+  });
+
   describe('removal (DELETE /account/mfa/passkeys/:id)', () => {
     it('needs a recent authentication, removes the passkey, and sign-in needs no second factor again', async () => {
       const authenticator = await userWithPasskey('alice');

@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { AllowPendingSession, CurrentSession, ReAuth, SessionView } from '../../../lib';
 import type { AccountView } from '../auth/auth.service';
 import type { PasskeyListing } from './passkey.entity';
-import { PasskeyAssertionDto, RegisterPasskeyDto } from './passkeys.dto';
+import { PasskeyAssertionDto, PasskeyReauthDto, RegisterPasskeyDto } from './passkeys.dto';
 import { PasskeyEnrolment, PasskeysService } from './passkeys.service';
 import type { PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from './webauthn-types';
 
@@ -80,5 +80,35 @@ export class PasskeyLoginController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<AccountView> {
     return this.passkeys.login(req, res, session, body.response);
+  }
+}
+
+/**
+ * Re-authentication with the password and a passkey, for accounts whose second factor is a passkey (`POST /auth/reauth`
+ * takes a TOTP code): 200 with the rotated session at `aal: 2` and a new `authenticatedAt`.
+ */
+@Controller('auth/reauth/passkey')
+export class PasskeyReauthController {
+  constructor(private readonly passkeys: PasskeysService) {}
+
+  @Post('options')
+  @HttpCode(HttpStatus.OK)
+  options(
+    @CurrentSession() session: SessionView,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    return this.passkeys.reauthOptions(req, res, session);
+  }
+
+  @Post()
+  @HttpCode(HttpStatus.OK)
+  reauth(
+    @Body() body: PasskeyReauthDto,
+    @CurrentSession() session: SessionView,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<AccountView> {
+    return this.passkeys.reauthenticate(req, res, session, body.password, body.response);
   }
 }

@@ -1,4 +1,5 @@
-import { IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsObject, IsOptional, IsString, Length, MaxLength } from 'class-validator';
+import { MAX_PASSWORD_LENGTH } from '../users/password-hasher';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from './webauthn-types';
 
 /**
@@ -17,6 +18,16 @@ export class RegisterPasskeyDto {
 
 /** Body of `POST /auth/mfa/passkey`: the browser's `navigator.credentials.get()` answer as JSON. */
 export class PasskeyAssertionDto {
+  @IsObject()
+  response: AuthenticationResponseJSON;
+}
+
+/** Body of `POST /auth/reauth/passkey`: the password and the passkey answer (a full re-authentication). */
+export class PasskeyReauthDto {
+  @IsString()
+  @Length(1, MAX_PASSWORD_LENGTH)
+  password: string;
+
   @IsObject()
   response: AuthenticationResponseJSON;
 }

@@ -4,18 +4,18 @@ import { AuthModule } from '../auth/auth.module';
 import { UsersModule } from '../users/users.module';
 import { PasskeyAssetsController } from './passkey-assets.controller';
 import { PasskeyStoreModule } from './passkey-store.module';
-import { AccountPasskeysController, PasskeyLoginController } from './passkeys.controller';
+import { AccountPasskeysController, PasskeyLoginController, PasskeyReauthController } from './passkeys.controller';
 import { PasskeysService } from './passkeys.service';
 import { PasskeyService } from './webauthn-types';
 
 /**
  * Passkeys as a second factor: `/account/mfa/passkeys` (enrolment, list, removal), `/auth/mfa/passkey` (the second
- * step of a sign-in) and the pages' script `/assets/passkeys.js`. The library's `PasskeyService` runs on the session
+ * step of a sign-in), `/auth/reauth/passkey` (password and passkey) and the pages' script `/assets/passkeys.js`. The library's `PasskeyService` runs on the session
  * module's clock, so tests that move the clock expire challenges too.
  */
 @Module({
   imports: [AuthModule, UsersModule, PasskeyStoreModule],
-  controllers: [AccountPasskeysController, PasskeyLoginController, PasskeyAssetsController],
+  controllers: [AccountPasskeysController, PasskeyLoginController, PasskeyReauthController, PasskeyAssetsController],
   providers: [{ provide: PasskeyService, useFactory: (clock: Clock) => new PasskeyService({ clock }), inject: [Clock] }, PasskeysService],
 })
 export class PasskeysModule {}

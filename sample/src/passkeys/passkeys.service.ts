@@ -10,7 +10,7 @@ import {
   type RegistrationResponseJSON,
 } from './webauthn-types';
 import { EventRecorder } from '../audit/event-recorder';
-import { AuthService, PENDING_SESSION_MAX_AGE_MS, PENDING_SESSION_MFA_ATTEMPTS, AccountView } from '../auth/auth.service';
+import { AuthService, PENDING_SESSION_MAX_AGE_MS, PENDING_SESSION_MFA_ATTEMPTS, AccountView, REAUTH_ATTEMPTS } from '../auth/auth.service';
 import { SESSION_KEYS, SessionSummary, toSessionSummary } from '../auth/session-summary';
 import { ApiException } from '../common/api-exception';
 import type { SampleConfig } from '../config';
@@ -27,7 +27,7 @@ export const PASSKEY_CHALLENGE_KEY = 'passkeyChallenge';
 
 /** What the session keeps of a ceremony: the challenge, when it stops being good, and what it is for. */
 interface KeptChallenge {
-  purpose: 'register' | 'login';
+  purpose: 'register' | 'login' | 'reauth';
   challenge: string;
   expiresAt: number;
 }
@@ -169,10 +169,118 @@ export class PasskeysService {
     const user = await this.pendingUser(req, res, session);
     this.refuseWhileLocked(res, user);
     const attempts = await this.countAttempt(req, res, session, user);
-    const kept = await this.take(req, 'login');
-    if (!kept) return this.loginFailed(req, res, session, user, attempts, 'no_challenge');
+    const check = await this.checkAssertion(req, rp, user, 'login', response);
+    if (!check.ok) return this.loginFailed(req, res, session, user, attempts, check.why, check.passkey);
+    const completed = await this.completeSignIn(req, res, session, user);
+    this.events.record(req, {
+      type: 'authn_login_success',
+      level: 'INFO',
+      outcome: 'success',
+      userId: user.id,
+      sessionHandle: completed.handle,
+      reason: 'mfa_passkey',
+      detail: { aal: 2, method: 'passkey', tier: completed.tier, userVerified: check.userVerified },
+    });
+    return { user: toPublicUser(user), session: toSessionSummary(completed) };
+  }
+
+  /**
+   * Re-authentication with the password and a passkey, part 1: request options naming the account's passkeys (a
+   * complete session; never an impersonation session, which cannot prove to be the user).
+   */
+  async reauthOptions(req: Request, res: Response, session: SessionView): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    refuseImpersonation(session);
+    const rp = this.relyingParty(req);
+    const user = await this.auth.requireUser(req, res, session);
+    this.refuseWhileLocked(res, user);
+    const passkeys = (await this.store.listFor(user.id)).map(toStoredPasskey);
+    if (passkeys.length === 0) throw ApiException.conflict('MFA_NOT_ENROLLED', 'This account has no passkey.');
+    const ceremony = await this.passkeys.authenticationOptions({ rpId: rp.rpId, allow: passkeys });
+    await this.keep(req, { purpose: 'reauth', challenge: ceremony.challenge, expiresAt: ceremony.expiresAt });
+    return ceremony.options;
+  }
+
+  /**
+   * Re-authentication with the password and a passkey, part 2: a full re-authentication (RA-01) for an account whose
+   * second factor is a passkey: new id, new `authenticatedAt`, `aal: 2`. Attempts count as those of
+   * `POST /auth/reauth` do (in the session, before the check, {@link REAUTH_ATTEMPTS} at most), and a wrong passkey
+   * answer also counts against the account's second-factor limit.
+   */
+  async reauthenticate(
+    req: Request,
+    res: Response,
+    session: SessionView,
+    password: string,
+    response: AuthenticationResponseJSON,
+  ): Promise<AccountView> {
+    refuseImpersonation(session);
+    const rp = this.relyingParty(req);
+    const user = await this.auth.requireUser(req, res, session);
+    const counted = await this.sessions.update(req, (data) => {
+      const stored = data[SESSION_KEYS.reauthFailures];
+      data[SESSION_KEYS.reauthFailures] = (typeof stored === 'number' ? stored : 0) + 1;
+    });
+    const attempt = counted.data[SESSION_KEYS.reauthFailures] as number;
+    const tooMany = async (): Promise<never> => {
+      await this.sessions.destroy(req, res);
+      throw ApiException.unauthorized('REAUTH_ATTEMPTS_EXCEEDED', 'Too many failed attempts. Sign in again.');
+    };
+    if (attempt > REAUTH_ATTEMPTS) return tooMany();
+    if (!(await this.users.verifyPassword(user, password))) {
+      this.events.record(req, {
+        type: 'authn_login_fail',
+        level: 'WARN',
+        outcome: 'failure',
+        userId: user.id,
+        sessionHandle: session.handle,
+        reason: 'wrong_password',
+        detail: { action: 'reauthentication' },
+      });
+      if (attempt >= REAUTH_ATTEMPTS) return tooMany();
+      throw ApiException.invalidCredentials();
+    }
+    this.refuseWhileLocked(res, user);
+    const account = await this.users.countMfaAttempt(user.id);
+    const check = account > ACCOUNT_MFA_FAILURE_LIMIT ? undefined : await this.checkAssertion(req, rp, user, 'reauth', response);
+    if (!check?.ok) {
+      const locked = account >= ACCOUNT_MFA_FAILURE_LIMIT;
+      if (locked) await this.users.lockMfa(user.id, this.clock.now() + ACCOUNT_MFA_LOCK_MS);
+      this.recordFailure(req, session, user, locked ? 'locked' : check!.why, check?.passkey, 'reauthentication');
+      if (locked) throw this.tooMany(res);
+      if (attempt >= REAUTH_ATTEMPTS) return tooMany();
+      throw ApiException.unauthorized('INVALID_PASSKEY', 'That passkey answer is not valid. Try again.');
+    }
+    await this.sessions.update(req, (data) => {
+      delete data[SESSION_KEYS.reauthFailures];
+    });
+    const renewed = await this.sessions.reauthenticate(req, res, { aal: 2 });
+    this.events.record(req, {
+      type: 'authn_login_success',
+      level: 'INFO',
+      outcome: 'success',
+      userId: user.id,
+      sessionHandle: renewed.handle,
+      reason: 'reauthentication',
+      detail: { aal: 2, method: 'passkey' },
+    });
+    return { user: toPublicUser(user), session: toSessionSummary(renewed) };
+  }
+
+  /**
+   * Checks a passkey answer for `purpose`: takes the kept challenge out (used up whatever the outcome), finds the
+   * user's passkey it names, verifies it, and records the new counter by compare-and-set.
+   */
+  private async checkAssertion(
+    req: Request,
+    rp: RelyingParty,
+    user: User,
+    purpose: 'login' | 'reauth',
+    response: AuthenticationResponseJSON,
+  ): Promise<{ ok: true; userVerified: boolean } | { ok: false; why: PasskeyFailure; passkey?: PasskeyCredential }> {
+    const kept = await this.take(req, purpose);
+    if (!kept) return { ok: false, why: 'no_challenge' };
     const passkey = (await this.store.listFor(user.id)).find((p) => p.credentialId === response.id);
-    if (!passkey) return this.loginFailed(req, res, session, user, attempts, 'unknown_credential');
+    if (!passkey) return { ok: false, why: 'unknown_credential' };
     const result = await this.passkeys.verifyAuthentication({
       response,
       passkey: toStoredPasskey(passkey),
@@ -190,23 +298,13 @@ export class PasskeysService {
             : result.reason === 'credential-mismatch'
               ? 'unknown_credential'
               : 'unverified';
-      return this.loginFailed(req, res, session, user, attempts, why, passkey);
+      return { ok: false, why, passkey };
     }
     // Compare-and-set: of two requests carrying the same assertion, only one records its counter.
     if (!(await this.store.advanceCounter(passkey.id, passkey.counter, result.newCounter, user.id))) {
-      return this.loginFailed(req, res, session, user, attempts, 'replayed', passkey);
+      return { ok: false, why: 'replayed', passkey };
     }
-    const completed = await this.completeSignIn(req, res, session, user);
-    this.events.record(req, {
-      type: 'authn_login_success',
-      level: 'INFO',
-      outcome: 'success',
-      userId: user.id,
-      sessionHandle: completed.handle,
-      reason: 'mfa_passkey',
-      detail: { aal: 2, method: 'passkey', tier: completed.tier, userVerified: result.userVerified },
-    });
-    return { user: toPublicUser(user), session: toSessionSummary(completed) };
+    return { ok: true, userVerified: result.userVerified };
   }
 
   /** As `AuthService.completeMfa` completes a sign-in; keep the two in step. */
@@ -277,7 +375,14 @@ export class PasskeysService {
     throw ApiException.unauthorized('INVALID_PASSKEY', 'That passkey answer is not valid. Try again.');
   }
 
-  private recordFailure(req: Request, session: SessionView, user: User, why: PasskeyFailure | 'locked', passkey?: PasskeyCredential): void {
+  private recordFailure(
+    req: Request,
+    session: SessionView,
+    user: User,
+    why: PasskeyFailure | 'locked',
+    passkey?: PasskeyCredential,
+    action: 'login' | 'reauthentication' = 'login',
+  ): void {
     this.events.record(req, {
       type: why === 'locked' ? 'authn_login_fail_max' : 'authn_login_fail',
       // A clone signal or a replayed assertion is worth a look, as a replayed TOTP code is.
@@ -286,7 +391,7 @@ export class PasskeysService {
       userId: user.id,
       sessionHandle: session.handle,
       reason: why === 'locked' ? 'mfa_locked' : `mfa_passkey_${why}`,
-      detail: { action: 'login', method: 'passkey', ...(passkey ? { passkeyId: passkey.id } : {}) },
+      detail: { action, method: 'passkey', ...(passkey ? { passkeyId: passkey.id } : {}) },
     });
   }
 
@@ -366,5 +471,12 @@ export class PasskeysService {
       reason,
       detail: { method: 'passkey' },
     });
+  }
+}
+
+/** An impersonation session cannot prove to be the user (as `POST /auth/reauth` refuses it). */
+function refuseImpersonation(session: SessionView): void {
+  if (session.impersonatedBy !== null) {
+    throw ApiException.forbidden('IMPERSONATION_FORBIDDEN', 'An impersonation session cannot re-authenticate as the user.');
   }
 }
