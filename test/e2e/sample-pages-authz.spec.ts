@@ -79,6 +79,18 @@ describe('sample app pages: admin, account security, impersonation banner', () =
     expect(carolPage).toContain('AAL2');
   });
 
+  it('keeps a pending sign-in on /login (no redirect loop) and sends it there from the other pages', async () => {
+    sample.clock.advance(30_000);
+    const client = sample.client();
+    expect((await client.post('/auth/login', { username: 'carol', password: 'carol-correct-horse-1' })).body.mfaRequired).toBe(true);
+    const login = await client.get('/login', HTML);
+    expect(login.status).toBe(200);
+    expect(login.text).toContain('data-mfa-form');
+    const account = await client.get('/account', HTML);
+    expect(account.status).toBe(303);
+    expect(account.headers.location).toBe('/login');
+  });
+
   it('allows the enrolment QR code (a data: image) and nothing else new in the CSP', async () => {
     const res = await sample.client().get('/login', HTML);
     const csp = res.headers['content-security-policy'];

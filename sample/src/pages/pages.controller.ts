@@ -20,12 +20,15 @@ export class PagesController {
     res.redirect(HttpStatus.SEE_OTHER, '/account');
   }
 
-  /** The sign-in form; a visitor who is already signed in goes to their account. */
+  /**
+   * The sign-in form; a visitor who is already signed in goes to their account. A pending sign-in (second factor
+   * due) stays here: `/account` would send it back, in a loop.
+   */
   @Public()
   @Page('login')
   @Get('login')
   async login(@Req() req: Request, @Res() res: Response): Promise<void> {
-    if (await this.sessions.current(req, res)) {
+    if ((await this.sessions.current(req, res))?.stage === 'complete') {
       res.setHeader('Cache-Control', 'no-store');
       res.redirect(HttpStatus.SEE_OTHER, '/account');
       return;
