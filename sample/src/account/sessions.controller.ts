@@ -2,7 +2,7 @@ import { Controller, Delete, Get, HttpCode, HttpStatus, Param, Req, Res } from '
 import type { Request, Response } from 'express';
 import { CurrentSession, ReAuth, SessionListing, SessionService, SessionView } from '../../../lib';
 import { ApiException } from '../common/api-exception';
-import { HtmlAlternative } from '../pages/page.decorators';
+import { AlsoAPage } from '../pages/also-a-page.decorator';
 
 /** `GET /sessions`, `DELETE /sessions/:handle`: the user's active devices. A browser visiting `/sessions` gets the page. */
 @Controller('sessions')
@@ -10,7 +10,7 @@ export class SessionsController {
   constructor(private readonly sessions: SessionService) {}
 
   /** This user's live sessions, oldest first; `current` marks the one making the request. */
-  @HtmlAlternative('sessions')
+  @AlsoAPage('sessions')
   @Get()
   list(@CurrentSession() session: SessionView, @Req() req: Request): Promise<SessionListing[]> {
     return this.sessions.list(session.userId, req);

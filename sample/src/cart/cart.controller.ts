@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nest
 import type { Request } from 'express';
 import { CurrentSession, SessionView } from '../../../lib';
 import { ApiException } from '../common/api-exception';
-import { HtmlAlternative } from '../pages/page.decorators';
+import { AlsoAPage } from '../pages/also-a-page.decorator';
 import { AddCartItemDto, SKU_PATTERN } from './cart.dto';
 import { Cart, CartService } from './cart.service';
 
@@ -11,7 +11,7 @@ import { Cart, CartService } from './cart.service';
 export class CartController {
   constructor(private readonly cart: CartService) {}
 
-  @HtmlAlternative('cart')
+  @AlsoAPage('cart')
   @Get()
   get(@CurrentSession() session: SessionView): Cart {
     return this.cart.view(session);

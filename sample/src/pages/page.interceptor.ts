@@ -1,5 +1,5 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
+import { ModuleRef, Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { from, Observable } from 'rxjs';
 import { prefersHtml } from './negotiation';
@@ -9,13 +9,24 @@ import { PageRenderer } from './page-renderer';
 /**
  * Serves the page instead of the JSON on `@HtmlAlternative` routes when the client prefers HTML. Runs after
  * the guards, so the session is already checked (and a visitor without one already redirected).
+ *
+ * Bound per route by `@HtmlAlternative()` (page.decorators.ts), not globally: any interceptor makes Nest wrap
+ * the handler in rxjs and `AsyncResource.bind` on every request, about a sixth of the sample's `GET /me` CPU when
+ * it was an APP_INTERCEPTOR. The renderer is looked up lazily, so the routes' own modules need not import the
+ * pages module (which imports theirs).
  */
 @Injectable()
 export class PageInterceptor implements NestInterceptor {
+  private renderer?: PageRenderer;
+
   constructor(
     private readonly reflector: Reflector,
-    private readonly pages: PageRenderer,
+    private readonly moduleRef: ModuleRef,
   ) {}
+
+  private get pages(): PageRenderer {
+    return (this.renderer ??= this.moduleRef.get(PageRenderer, { strict: false }));
+  }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();

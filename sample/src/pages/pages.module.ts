@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import { AdminModule } from '../admin/admin.module';
 import { AuthModule } from '../auth/auth.module';
 import { UsersModule } from '../users/users.module';
@@ -7,7 +6,6 @@ import { CartModule } from '../cart/cart.module';
 import { PreferencesModule } from '../preferences/preferences.module';
 import { WizardModule } from '../wizard/wizard.module';
 import { AssetsController } from './assets.controller';
-import { PageInterceptor } from './page.interceptor';
 import { PageRenderer } from './page-renderer';
 import { PagesController } from './pages.controller';
 
@@ -15,6 +13,6 @@ import { PagesController } from './pages.controller';
 @Module({
   imports: [AuthModule, AdminModule, UsersModule, CartModule, PreferencesModule, WizardModule],
   controllers: [PagesController, AssetsController],
-  providers: [PageRenderer, { provide: APP_INTERCEPTOR, useClass: PageInterceptor }],
+  providers: [PageRenderer],
 })
 export class PagesModule {}

@@ -3,7 +3,7 @@ import type { Request } from 'express';
 import { CurrentSession, SessionView } from '../../../lib';
 import { ApiException } from '../common/api-exception';
 import { createValidationPipe } from '../common/validation';
-import { HtmlAlternative } from '../pages/page.decorators';
+import { AlsoAPage } from '../pages/also-a-page.decorator';
 import { WIZARD_STEPS, WizardStepFields, WizardStepNumber } from './wizard-steps.dto';
 import { WizardService, WizardState } from './wizard.service';
 
@@ -15,7 +15,7 @@ export class WizardController {
 
   constructor(private readonly wizard: WizardService) {}
 
-  @HtmlAlternative('wizard')
+  @AlsoAPage('wizard')
   @Get()
   get(@CurrentSession() session: SessionView): WizardState {
     return this.wizard.view(session);
