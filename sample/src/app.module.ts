@@ -107,8 +107,8 @@ export class AppModule {
         // Deny by default: every route needs a session unless it carries @Public(). In this order: a session
         // first, then its roles (@Roles, from the session's snapshot), then how fresh its authentication is (@ReAuth).
         { provide: APP_GUARD, useClass: PageAwareSessionGuard },
-        // The module's own instances (`useExisting`): ReAuthGuard reads the module's resolved options, which the
-        // module does not export, so a `useClass` copy made in this module could not be built.
+        // The module's own instances (`useExisting`, both exported by SessionModule) rather than second copies built
+        // in this module: one instance each, with the module's policy.
         { provide: APP_GUARD, useExisting: RolesGuard },
         { provide: APP_GUARD, useExisting: ReAuthGuard },
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
