@@ -1,7 +1,8 @@
 /**
  * Passkeys on the sample's pages in chromium, with a CDP virtual authenticator (a platform passkey): alice adds a
  * passkey from /account (the page's nonce'd script runs `navigator.credentials.create()`), signs out, signs in again
- * and completes the second step with the passkey (`navigator.credentials.get()`), ending on /account at AAL2. The
+ * and completes the second step with the passkey (`navigator.credentials.get()`), ending on /account at AAL2; later
+ * it removes the passkey, confirming with password and passkey in the "confirm it is you" dialog. The
  * page is served from http://localhost, so the RP ID is `localhost` (PUBLIC_ORIGIN unset: derived for localhost only).
  */
 import type { Page } from 'playwright-core';
@@ -16,6 +17,8 @@ let browser: BrowserSession;
 let page: Page;
 let watch: PageWatch;
 let authenticator: VirtualAuthenticator | undefined;
+
+const REAUTH_MAX_AGE_MS = 5 * 60_000;
 
 let sampleStart: Promise<BrowserSample> | undefined;
 let browserStart: Promise<BrowserSession> | undefined;
@@ -43,7 +46,7 @@ afterEach(async () => {
 });
 
 describe('a passkey as the second factor, through the pages', () => {
-  it('is added on /account, then completes the next sign-in at AAL2', async () => {
+  it('is added on /account, completes the next sign-in at AAL2, and is removed after re-authenticating with it', async () => {
     await signIn(page, sample, 'alice');
     await expect(page.getByTestId('account-aal').textContent()).resolves.toBe('AAL1');
     await page.getByTestId('passkey-status').filter({ hasText: 'No passkey yet.' }).waitFor();
@@ -75,6 +78,18 @@ describe('a passkey as the second factor, through the pages', () => {
     await expect(page.getByTestId('account-username').textContent()).resolves.toBe('alice');
     await expect(page.getByTestId('account-aal').textContent()).resolves.toBe('AAL2');
     expect((await authenticator!.credentials())[0].signCount).toBeGreaterThan(0);
-    expect(watch.problems()).toEqual([]);
+
+    // Later, removing it needs a recent sign-in: the dialog takes the password and the passkey, then the removal runs.
+    sample.harness.clock.advance(REAUTH_MAX_AGE_MS + 1000);
+    await page.getByTestId('passkey-remove').click();
+    const dialog = page.getByTestId('reauth-dialog');
+    await dialog.waitFor({ state: 'visible' });
+    await dialog.locator('input[name="password"]').fill(PASSWORDS.alice);
+    await Promise.all([page.waitForEvent('load'), dialog.getByTestId('passkey-reauth').click()]);
+    await page.getByTestId('passkey-status').filter({ hasText: 'No passkey yet.' }).waitFor();
+    await expect(page.getByTestId('account-aal').textContent()).resolves.toBe('AAL2');
+    // Chromium logs the removal's first answer (401 REAUTH_REQUIRED, which opened the dialog) as a failed load.
+    const expected = /status of 401 .*\/account\/mfa\/passkeys\/[0-9a-f-]{36}\)$/;
+    expect(watch.problems().filter((p) => !expected.test(p))).toEqual([]);
   });
 });

@@ -390,7 +390,14 @@ describe.each(BACKENDS)('sample app passkeys on $name', ({ env }) => {
       const stale = await client.delete(`/account/mfa/passkeys/${listed.id}`);
       expect(stale.status).toBe(401);
       expect(stale.body.code).toBe('REAUTH_REQUIRED');
-      await client.reauth('alice');
+      // A password alone is not a full re-authentication for an account whose second factor is a passkey.
+      const passwordOnly = await client.post('/auth/reauth', { password: PASSWORDS.alice });
+      expect(passwordOnly.status).toBe(401);
+      expect(passwordOnly.body.code).toBe('PASSKEY_REQUIRED');
+      const options = await client.post('/auth/reauth/passkey/options');
+      authenticator.counter = 2;
+      const response = authenticator.authenticate({ challenge: options.body.challenge, origin: ORIGIN, rpId: RP_ID });
+      expect((await client.post('/auth/reauth/passkey', { password: PASSWORDS.alice, response })).status).toBe(200);
       const before = client.sessionCookie;
       expect((await client.delete(`/account/mfa/passkeys/${listed.id}`)).status).toBe(204);
       expect(client.sessionCookie).not.toBe(before);

@@ -207,6 +207,10 @@ export class AuthService {
       throw ApiException.invalidCredentials();
     }
     const enrolled = this.factors.isEnrolled(user);
+    // A passkey is proven with its own ceremony: without TOTP, a password alone is not a full re-authentication.
+    if (!enrolled && (await this.passkeys.hasAny(user.id))) {
+      throw ApiException.unauthorized('PASSKEY_REQUIRED', 'Confirm with your passkey as well (POST /auth/reauth/passkey).');
+    }
     let method: FactorCheck | undefined;
     if (enrolled) {
       if (code === undefined) {

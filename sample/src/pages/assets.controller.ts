@@ -1,5 +1,6 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { Public } from '../../../lib';
+import { PASSKEYS_JS } from '../passkeys/passkey-assets';
 import { APP_CSS, APP_JS } from './assets';
 
 /**
@@ -13,7 +14,8 @@ export class AssetsController {
   @Header('Content-Type', 'text/javascript; charset=utf-8')
   @Header('Cache-Control', 'public, max-age=300')
   script(): string {
-    return APP_JS;
+    // The passkey part (sample/src/passkeys) travels in the same file: still one script per page, under the nonce.
+    return APP_JS + PASSKEYS_JS;
   }
 
   @Get('app.css')

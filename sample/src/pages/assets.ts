@@ -73,6 +73,7 @@ export const APP_JS = String.raw`'use strict';
         form.removeEventListener('submit', onSubmit);
         cancel.removeEventListener('click', onCancel);
         dialog.removeEventListener('cancel', onCancel);
+        dialog.removeEventListener('reauthenticated', onDone);
         dialog.close();
         resolve(ok);
       }
@@ -87,6 +88,9 @@ export const APP_JS = String.raw`'use strict';
         box.hidden = false;
       }
       function onCancel(event) { if (event) event.preventDefault(); finish(false); }
+      // passkeys.js re-authenticates with a passkey itself, then tells the dialog.
+      function onDone() { finish(true); }
+      dialog.addEventListener('reauthenticated', onDone);
       var cancel = form.querySelector('[data-reauth-cancel]');
       form.addEventListener('submit', onSubmit);
       cancel.addEventListener('click', onCancel);

@@ -7,7 +7,7 @@ import type { Preferences } from '../preferences/preferences.service';
 import type { AdminEventView, AdminUserView } from '../admin/admin.service';
 import { ROLES, type PublicUser } from '../users/user.entity';
 import type { WizardState } from '../wizard/wizard.service';
-import { passkeySection, passkeySignInButton } from '../passkeys/passkey-views';
+import { passkeyReauthButton, passkeySection, passkeySignInButton } from '../passkeys/passkey-views';
 import { html, SafeHtml } from './html';
 
 /** What every page needs. */
@@ -80,7 +80,7 @@ export function loginPage(ctx: PageContext): string {
   <label>Code <input name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="64"></label>
   <button type="submit">Verify</button>
   <p class="error" data-error role="alert" hidden></p>
-  ${passkeySignInButton(ctx.nonce)}
+  ${passkeySignInButton()}
 </form>
 <p class="muted">Demo accounts: alice / alice-correct-horse-1, bob / bob-correct-horse-1, carol / carol-correct-horse-1 (authenticator key JBSWY3DPEHPK3PXP).</p>`,
   );
@@ -111,6 +111,7 @@ function reauthDialog(): SafeHtml {
     <label>Authenticator code (if you use one) <input name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="64"></label>
     <p class="error" data-error role="alert" hidden></p>
     <div class="actions"><button type="submit" value="confirm">Confirm</button> <button type="button" data-reauth-cancel>Cancel</button></div>
+    ${passkeyReauthButton()}
   </form>
 </dialog>`;
 }
@@ -183,7 +184,7 @@ export function accountPage(ctx: PageContext & { user: PublicUser }, session: Se
   </div>`
   }
 </section>
-${passkeySection(ctx.nonce)}
+${passkeySection()}
 <section>
   <h2>Confirm it is you</h2>
   <p class="muted">Sensitive actions ask for a recent sign-in. Entering your password again starts a fresh session.</p>

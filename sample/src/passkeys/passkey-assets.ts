@@ -1,15 +1,19 @@
 /**
- * `/assets/passkeys.js`: the pages' passkey script, loaded with the response's CSP nonce next to `app.js` (same
- * rules: handlers through `addEventListener`, server text into the page only through `textContent`).
+ * The pages' passkey script. `/assets/app.js` serves it after `APP_JS`, so pages still load one script, with the
+ * response's CSP nonce (same rules: handlers through `addEventListener`, server text into the page only through
+ * `textContent`).
  *
  * - On `/account`, `[data-passkey-add]` asks `POST /account/mfa/passkeys/options`, runs `navigator.credentials.create()`
  *   with the JSON options turned into ArrayBuffers, sends the answer to `POST /account/mfa/passkeys` and reloads; the
- *   list `[data-passkey-list]` is filled from `GET /account/mfa/passkeys`, each with a remove button.
+ *   list `[data-passkey-list]` is filled from `GET /account/mfa/passkeys`, each with a remove button (a `data-api`
+ *   button that `app.js` sends, so that re-authentication goes through its dialog).
  * - On `/login`, `[data-passkey-signin]` (in the second-factor step) runs `navigator.credentials.get()` with the
  *   options of `POST /auth/mfa/passkey/options` and sends the answer to `POST /auth/mfa/passkey`, then opens /account.
+ * - In the "confirm it is you" dialog, `[data-passkey-reauth]` sends the dialog's password and a passkey answer to
+ *   `POST /auth/reauth/passkey`, then fires `reauthenticated` on the dialog so that `app.js` retries the action.
  *
- * A 401 `REAUTH_REQUIRED` (enrolment and removal need a recent sign-in) is shown as a message pointing at the
- * "Confirm it is you" form of the page.
+ * A 401 `REAUTH_REQUIRED` on the script's own calls (adding a passkey needs a recent sign-in) is shown as a message
+ * pointing at the "Confirm it is you" form of the page.
  */
 export const PASSKEYS_JS = String.raw`'use strict';
 (function () {
@@ -102,15 +106,13 @@ export const PASSKEYS_JS = String.raw`'use strict';
       item.setAttribute('data-testid', 'passkey-item');
       var label = document.createElement('span');
       label.textContent = (p.name || 'Passkey') + ' (added ' + new Date(p.createdAt).toISOString().slice(0, 10) + ') ';
+      // Sent by app.js like every data-api button, so that a 401 REAUTH_REQUIRED opens "confirm it is you".
       var remove = document.createElement('button');
       remove.type = 'button';
       remove.textContent = 'Remove';
-      remove.addEventListener('click', function () {
-        busy(remove, section, async function () {
-          await call('DELETE', '/account/mfa/passkeys/' + encodeURIComponent(p.id));
-          window.location.reload();
-        });
-      });
+      remove.setAttribute('data-api', '/account/mfa/passkeys/' + encodeURIComponent(p.id));
+      remove.setAttribute('data-method', 'DELETE');
+      remove.setAttribute('data-testid', 'passkey-remove');
       item.appendChild(label);
       item.appendChild(remove);
       list.appendChild(item);
@@ -135,6 +137,31 @@ export const PASSKEYS_JS = String.raw`'use strict';
       });
     });
   }
+
+  document.addEventListener('click', function (event) {
+    var button = event.target.closest('[data-passkey-reauth]');
+    if (!button) return;
+    event.preventDefault();
+    var dialog = button.closest('dialog');
+    var form = button.closest('form');
+    var box = form.querySelector('[data-error]');
+    button.setAttribute('aria-busy', 'true');
+    (async function () {
+      try {
+        var password = form.querySelector('input[name="password"]').value;
+        if (!password) throw new Error('Enter your password first.');
+        var options = await call('POST', '/auth/reauth/passkey/options');
+        var credential = await navigator.credentials.get({ publicKey: requestOptions(options) });
+        await call('POST', '/auth/reauth/passkey', { password: password, response: credentialJSON(credential) });
+        dialog.dispatchEvent(new Event('reauthenticated'));
+      } catch (error) {
+        box.textContent = error && error.message ? error.message : String(error);
+        box.hidden = false;
+      } finally {
+        button.removeAttribute('aria-busy');
+      }
+    })();
+  });
 
   document.addEventListener('click', function (event) {
     var button = event.target.closest('[data-passkey-signin]');

@@ -2,7 +2,6 @@ import { Module } from '@nestjs/common';
 import { Clock } from '../../../lib';
 import { AuthModule } from '../auth/auth.module';
 import { UsersModule } from '../users/users.module';
-import { PasskeyAssetsController } from './passkey-assets.controller';
 import { PasskeyStoreModule } from './passkey-store.module';
 import { AccountPasskeysController, PasskeyLoginController, PasskeyReauthController } from './passkeys.controller';
 import { PasskeysService } from './passkeys.service';
@@ -15,7 +14,7 @@ import { PasskeyService } from './webauthn-types';
  */
 @Module({
   imports: [AuthModule, UsersModule, PasskeyStoreModule],
-  controllers: [AccountPasskeysController, PasskeyLoginController, PasskeyReauthController, PasskeyAssetsController],
+  controllers: [AccountPasskeysController, PasskeyLoginController, PasskeyReauthController],
   providers: [{ provide: PasskeyService, useFactory: (clock: Clock) => new PasskeyService({ clock }), inject: [Clock] }, PasskeysService],
 })
 export class PasskeysModule {}
