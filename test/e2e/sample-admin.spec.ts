@@ -274,14 +274,30 @@ describe.each(BACKENDS)('sample app admin routes on $name', ({ env }) => {
       expect((await sample.client().get('/me', { Cookie: bobCookie })).status).toBe(401);
     });
 
-    it('restores the admin session after a short impersonation that ended by itself', async () => {
+    it('restores the admin session after the impersonation session was ended elsewhere', async () => {
       const bob = await admin();
       const bobHandle = (await bob.get('/me')).body.session.handle;
       await bob.post(`/admin/users/${ids.alice}/impersonate`);
-      await bob.post('/auth/logout'); // the impersonation session is gone, the stash cookie stays
+      // Another admin browser ends alice's sessions, the impersonation among them.
+      const other = await admin('other-admin-browser');
+      expect((await other.post(`/admin/users/${ids.alice}/sessions/revoke`)).status).toBe(200);
+      expect((await bob.get('/me')).status).toBe(401);
       const stop = await bob.post('/auth/impersonation/stop');
       expect(stop.body).toMatchObject({ restored: true, session: { handle: bobHandle } });
       expect((await bob.get('/me')).body.user.username).toBe('bob');
+    });
+
+    it("signing out of an impersonation ends the admin's own session too, so the next person cannot get it back", async () => {
+      const bob = await admin();
+      const bobCookie = bob.sessionCookie!;
+      await bob.post(`/admin/users/${ids.alice}/impersonate`);
+      const logout = await bob.post('/auth/logout');
+      expect(logout.status).toBe(204);
+      expect(setCookieFor(logout, STASH)).toMatch(/Max-Age=0/);
+      expect((await sample.client().get('/me', { Cookie: bobCookie })).status).toBe(401);
+      // Even with the stash cookie kept by a browser that ignored the clearing, nothing comes back.
+      const stop = await sample.client().post('/auth/impersonation/stop', undefined, { Cookie: `${STASH}=${bobCookie.split('=')[1]}` });
+      expect(stop.body).toEqual({ restored: false });
     });
 
     it("refuses a stashed token that is not the impersonating admin's own session", async () => {

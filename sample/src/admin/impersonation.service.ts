@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { parse } from 'cookie';
 import type { Request, Response } from 'express';
-import { Clock, HttpRequestLike, SessionRequiredException, SessionService, SessionView } from '../../../lib';
+import { Clock, SessionRequiredException, SessionService, SessionView } from '../../../lib';
 import { EventRecorder } from '../audit/event-recorder';
 import type { AccountView } from '../auth/auth.service';
 import { SESSION_KEYS, toSessionSummary, userOfSession } from '../auth/session-summary';
@@ -10,11 +9,7 @@ import type { SampleConfig } from '../config';
 import { SAMPLE_CONFIG } from '../sample-config.token';
 import { toPublicUser } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
-
-/** Where the browser sends the admin's own session cookie back: only to the stop route. */
-const STASH_PATH = '/auth/impersonation';
-/** A session token as the module issues them (43 base64url characters); anything else in the stash is ignored. */
-const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+import { appendCookie, ImpersonationCookie, readCookie, setCookieLines } from './impersonation-cookie';
 
 /** Answer of `POST /auth/impersonation/stop`. */
 export type StopImpersonationResult = { restored: true; user: AccountView['user']; session: AccountView['session'] } | { restored: false };
@@ -36,11 +31,13 @@ export type StopImpersonationResult = { restored: true; user: AccountView['user'
  * - Stopping destroys the impersonation session and puts the admin's token back as the session cookie, but only
  *   after checking that it still names a live, non-impersonation session of the admin who started the
  *   impersonation. A stale, tossed or foreign token is dropped and the browser is signed out instead.
+ * - Signing out (`POST /auth/logout`) from the impersonation ends the stashed admin session too and drops the
+ *   cookie: whoever uses the browser next must not get the admin's session back by calling the stop route.
  */
 @Injectable()
 export class ImpersonationService {
   private readonly cookieName: string;
-  private readonly stashName: string;
+  private readonly stash: ImpersonationCookie;
   private readonly secure: boolean;
 
   constructor(
@@ -52,7 +49,7 @@ export class ImpersonationService {
   ) {
     this.cookieName = config.cookie.name;
     this.secure = config.cookie.secure;
-    this.stashName = config.cookie.secure ? '__Secure-sid-admin' : 'sid-admin';
+    this.stash = new ImpersonationCookie(config.cookie.name, config.cookie.secure);
   }
 
   /** Starts impersonating `targetId` from the admin session of `req`. */
@@ -69,13 +66,17 @@ export class ImpersonationService {
 
     // The request without its session cookie: `create` destroys the session a request comes with (anti-fixation),
     // and the admin's session must survive.
-    const view = await this.sessions.create(this.requestWith(req, undefined), res, {
+    const view = await this.sessions.create(this.stash.requestWith(req, undefined), res, {
       userId: target.id,
       roles: target.roles,
       impersonatedBy: admin.userId,
-      data: { [SESSION_KEYS.username]: target.username, [SESSION_KEYS.impersonator]: userOfSession(admin).username },
+      data: {
+        [SESSION_KEYS.username]: target.username,
+        [SESSION_KEYS.impersonator]: userOfSession(admin).username,
+        [SESSION_KEYS.impersonatorSession]: admin.handle,
+      },
     });
-    appendCookie(res, `${this.stashName}=${adminToken}; Path=${STASH_PATH}; HttpOnly${this.secure ? '; Secure' : ''}; SameSite=Strict`);
+    this.stash.set(res, adminToken);
     this.events.record(req, {
       type: 'authz_admin',
       level: 'WARN',
@@ -93,7 +94,7 @@ export class ImpersonationService {
     const current = await this.sessions.current(req, res);
     if (current && current.impersonatedBy === null)
       throw ApiException.conflict('NOT_IMPERSONATING', 'This session is not an impersonation.');
-    const stashed = this.readCookie(req, this.stashName);
+    const stashed = this.stash.read(req);
     if (!current && stashed === undefined) throw new SessionRequiredException();
     if (current) {
       await this.sessions.destroy(req, res);
@@ -107,11 +108,11 @@ export class ImpersonationService {
         detail: { targetUserId: current.userId },
       });
     }
-    appendCookie(res, `${this.stashName}=; Path=${STASH_PATH}; HttpOnly${this.secure ? '; Secure' : ''}; SameSite=Strict; Max-Age=0`);
-    if (stashed !== undefined && TOKEN_SHAPE.test(stashed)) {
+    this.stash.clear(res);
+    if (stashed !== undefined) {
       // Resolved through the module like any request carrying that cookie: timeouts, revocation, binding checks and
       // a due rotation all apply (a rotation writes its new cookie on this response).
-      const admin = await this.sessions.current(this.requestWith(req, stashed), res);
+      const admin = await this.sessions.current(this.stash.requestWith(req, stashed), res);
       const expected = current?.impersonatedBy;
       if (admin && admin.impersonatedBy === null && (expected === undefined || admin.userId === expected)) {
         if (!this.responseSetsSession(res)) this.setSessionCookie(res, stashed, admin);
@@ -132,7 +133,7 @@ export class ImpersonationService {
       const value = written.slice(this.cookieName.length + 1).split(';')[0];
       return value.length > 0 ? value : undefined;
     }
-    return this.readCookie(req, this.cookieName);
+    return readCookie(req, this.cookieName);
   }
 
   private responseSetsSession(res: Response): boolean {
@@ -145,30 +146,4 @@ export class ImpersonationService {
       view.tier === 'remember' ? `; Max-Age=${Math.max(0, Math.floor((view.absoluteExpiresAt - this.clock.now()) / 1000))}` : '';
     appendCookie(res, `${this.cookieName}=${token}; Path=/; HttpOnly${this.secure ? '; Secure' : ''}; SameSite=Lax${maxAge}`);
   }
-
-  private readCookie(req: Request, name: string): string | undefined {
-    const header = req.headers.cookie;
-    return header ? parse(header)[name] : undefined;
-  }
-
-  /**
-   * A copy of the request's client facts (IP, user agent) with only the given session cookie, or none: what the
-   * module sees for a request from this browser holding that token.
-   */
-  private requestWith(req: Request, token: string | undefined): HttpRequestLike {
-    const headers: HttpRequestLike['headers'] = { 'user-agent': req.headers['user-agent'] };
-    if (token !== undefined) headers.cookie = `${this.cookieName}=${token}`;
-    return { headers, ip: req.ip, socket: req.socket };
-  }
-}
-
-function setCookieLines(res: Response): string[] {
-  const existing = res.getHeader('Set-Cookie');
-  return existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)];
-}
-
-/** Adds a Set-Cookie line, replacing an earlier one for the same name (the last decision wins, as in the module). */
-function appendCookie(res: Response, line: string): void {
-  const name = line.slice(0, line.indexOf('=') + 1);
-  res.setHeader('Set-Cookie', [...setCookieLines(res).filter((l) => !l.startsWith(name)), line]);
 }

@@ -1,18 +1,27 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Inject, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AllowPendingSession, CurrentSession, Public, ReAuth, SessionService, SessionView } from '../../../lib';
+import { ImpersonationCookie } from '../admin/impersonation-cookie';
+import type { SampleConfig } from '../config';
+import { SAMPLE_CONFIG } from '../sample-config.token';
 import { LoginDto, MfaCodeDto, ReauthDto } from './auth.dto';
 import { AccountView, AuthService, LoginResponse } from './auth.service';
 import { CsrfService } from './csrf.service';
+import { SESSION_KEYS } from './session-summary';
 
 /** Sign-in (password, then second factor), re-authentication, sign-out and the CSRF token the pages send back. */
 @Controller('auth')
 export class AuthController {
+  private readonly impersonationCookie: ImpersonationCookie;
+
   constructor(
     private readonly auth: AuthService,
     private readonly csrf: CsrfService,
     private readonly sessions: SessionService,
-  ) {}
+    @Inject(SAMPLE_CONFIG) config: SampleConfig,
+  ) {
+    this.impersonationCookie = new ImpersonationCookie(config.cookie.name, config.cookie.secure);
+  }
 
   /** `{ token }` for this context: the session once signed in, a pre-session nonce before. */
   @Public()
@@ -54,12 +63,20 @@ export class AuthController {
 
   /**
    * Ends this session server-side, clears the cookie and asks the browser to drop cached pages and storage. A
-   * pending (pre-MFA) session may use it too, to abandon the sign-in.
+   * pending (pre-MFA) session may use it too, to abandon the sign-in. Signing out of an impersonation ends the
+   * admin's own session too (kept aside for `/auth/impersonation/stop`): the next person at this browser must not
+   * get it back.
    */
   @AllowPendingSession()
   @Post('logout')
   @HttpCode(HttpStatus.NO_CONTENT)
   async logout(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {
+    const session = await this.sessions.current(req, res);
+    const adminSession = session?.impersonatedBy ? session.data[SESSION_KEYS.impersonatorSession] : undefined;
+    if (session?.impersonatedBy && typeof adminSession === 'string') {
+      await this.sessions.revoke(session.impersonatedBy, adminSession, req);
+      this.impersonationCookie.clear(res);
+    }
     await this.sessions.destroy(req, res);
   }
 

@@ -16,6 +16,8 @@ export const SESSION_KEYS = {
   username: 'username',
   /** On an impersonation session: the admin's username, for the banner. */
   impersonator: 'impersonator',
+  /** On an impersonation session: the handle (not the token) of the admin's own session, ended with it at sign-out. */
+  impersonatorSession: 'impersonatorSession',
   /** On a pending (pre-MFA) session: wrong codes so far and whether the user asked to be remembered. */
   pendingLogin: 'pendingLogin',
   /** Failed re-authentications of this session since the last successful one. */
