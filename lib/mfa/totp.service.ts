@@ -1,4 +1,4 @@
-import { generateSecret, generateURI, verifySync } from 'otplib';
+import { createGuardrails, generateSecret, generateURI, verifySync } from 'otplib';
 import { toDataURL } from 'qrcode';
 import { Clock, SystemClock } from '../core/clock';
 import { MfaInputError, MfaOptionsError } from './mfa.errors';
@@ -29,6 +29,12 @@ export interface TotpOptions {
   window?: number;
   /** Digits in a code: 6 (default), 7 or 8. Most apps ignore anything but 6. */
   digits?: 6 | 7 | 8;
+  /**
+   * Shortest secret `verify` and `enrolment` accept, in bits: 128 (default) up to 160. Lower it (to no less than 80)
+   * only to keep verifying secrets imported from an older system; NIST 800-63B-4 asks 112 bits or more, and every
+   * secret {@link TotpService.generateSecret} makes has 160 whatever this says.
+   */
+  minSecretBits?: number;
 }
 
 /** What a user needs to add the account to an authenticator app. */
@@ -77,11 +83,19 @@ export class TotpService {
   private readonly window: number;
   private readonly digits: 6 | 7 | 8;
   private readonly codeShape: RegExp;
+  private readonly secretShape: RegExp;
+  private readonly minSecretBits: number;
+  /** otplib's own minimum (16 bytes) lowered to match `minSecretBits`, when that is below 128. */
+  private readonly guardrails?: ReturnType<typeof createGuardrails>;
 
   constructor(options: TotpOptions) {
     const { issuer, clock = new SystemClock(), periodMs = DEFAULT_TOTP_PERIOD_MS, window = DEFAULT_TOTP_WINDOW } = options ?? {};
     const digits = options?.digits ?? DEFAULT_TOTP_DIGITS;
+    const minSecretBits = options?.minSecretBits ?? 128;
     const problems: string[] = [];
+    if (!Number.isInteger(minSecretBits) || minSecretBits < 80 || minSecretBits > 160) {
+      problems.push(`minSecretBits must be a whole number from 80 to 160 (got ${String(minSecretBits)}). Leave it unset for 128.`);
+    }
     if (typeof issuer !== 'string' || issuer.trim() === '') {
       problems.push('issuer is required: the name shown in the authenticator app, e.g. { issuer: "ACME" }');
     } else if (issuer.includes(':')) {
@@ -108,6 +122,10 @@ export class TotpService {
     this.periodSeconds = periodMs / 1000;
     this.window = window;
     this.digits = digits;
+    this.minSecretBits = minSecretBits;
+    // Base32 carries 5 bits a character.
+    this.secretShape = new RegExp(`^[A-Za-z2-7]{${Math.ceil(minSecretBits / 5)},}=*$`);
+    if (minSecretBits < 128) this.guardrails = createGuardrails({ MIN_SECRET_BYTES: Math.ceil(minSecretBits / 8) });
     this.codeShape = new RegExp(`^[0-9]{${digits}}$`);
   }
 
@@ -195,6 +213,7 @@ export class TotpService {
       epoch,
       // otplib's tolerance is in seconds; a whole number of steps either side is exactly ±window steps.
       epochTolerance: this.window * this.periodSeconds,
+      ...(this.guardrails ? { guardrails: this.guardrails } : {}),
     };
     const newestStep = Math.floor(epoch / this.periodSeconds) + this.window;
     // First look only at steps after lastUsedStep, so a code that is fresh is never reported as replayed because an
@@ -214,13 +233,12 @@ export class TotpService {
   }
 
   private checkSecret(secret: string): void {
-    // RFC 4648 base32, as otplib decodes it (case-insensitive, optional padding); 26 characters = 128 bits, the
-    // shortest secret otplib accepts.
-    if (typeof secret !== 'string' || !/^[A-Za-z2-7]{26,}=*$/.test(secret)) {
+    // RFC 4648 base32, as otplib decodes it (case-insensitive, optional padding), of at least minSecretBits.
+    if (typeof secret !== 'string' || !this.secretShape.test(secret)) {
       throw new MfaInputError(
         'secret',
-        'expected a base32 TOTP secret of at least 128 bits (26+ characters A-Z, 2-7), as TotpService.generateSecret() returns. ' +
-          'Did you pass the sealed value instead of SecretBox.open(...)?',
+        `expected a base32 TOTP secret of at least ${this.minSecretBits} bits (${Math.ceil(this.minSecretBits / 5)}+ characters A-Z, 2-7), ` +
+          'as TotpService.generateSecret() returns. Did you pass the sealed value instead of SecretBox.open(...)?',
       );
     }
   }

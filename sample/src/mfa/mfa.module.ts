@@ -8,7 +8,11 @@ import { SecondFactorService, TOTP_ISSUER } from './second-factor.service';
 @Module({
   imports: [UsersModule],
   providers: [
-    { provide: TotpService, useFactory: (clock: Clock) => new TotpService({ issuer: TOTP_ISSUER, clock }), inject: [Clock] },
+    {
+      provide: TotpService,
+      useFactory: (clock: Clock) => new TotpService({ issuer: TOTP_ISSUER, clock, minSecretBits: 80 }),
+      inject: [Clock],
+    },
     SecondFactorService,
   ],
   exports: [SecondFactorService],

@@ -3,7 +3,6 @@ import { Clock } from '../../../lib';
 import { RecoveryCodes, SecretBox, SecretBoxOpenError, TotpEnrolment, TotpService } from '../../../lib/mfa';
 import type { User } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
-import { MIN_FULL_SECRET_LENGTH, verifyShortSecret } from './short-secret-totp';
 
 /** Second-factor attempts in a row without a right code, across all sessions of an account, before checks pause. */
 export const ACCOUNT_MFA_FAILURE_LIMIT = 10;
@@ -106,10 +105,7 @@ export class SecondFactorService {
     const secret = this.open(user.totpSecret, user);
     // A secret that no longer opens (the key changed) cannot verify anything: only recovery codes work then.
     if (secret === undefined) return { ok: false, reason: 'invalid', method: 'totp' };
-    const result =
-      secret.length < MIN_FULL_SECRET_LENGTH
-        ? verifyShortSecret(secret, code, user.totpLastStep, this.clock.now())
-        : this.totp.verify(secret, code, user.totpLastStep);
+    const result = this.totp.verify(secret, code, user.totpLastStep);
     if (!result.ok) return { ok: false, reason: result.reason === 'replayed' ? 'replayed' : 'invalid', method: 'totp' };
     // Lost race: a parallel request accepted this step first.
     if (!(await this.users.recordTotpStep(user.id, result.step))) return { ok: false, reason: 'replayed', method: 'totp' };

@@ -1,4 +1,4 @@
-import { generateSync } from 'otplib';
+import { createGuardrails, generateSync } from 'otplib';
 import { ManualClock } from '../../../lib/core/clock';
 import { MfaInputError, MfaOptionsError } from '../../../lib/mfa/mfa.errors';
 import { TotpService } from '../../../lib/mfa/totp.service';
@@ -218,5 +218,21 @@ describe('TotpService', () => {
     expect(() => new TotpService({ issuer: 'A:B' })).toThrow(/issuer may not contain ":"/);
     expect(() => new TotpService({ issuer: 'ACME', periodMs: 1500 })).toThrow(/whole number of seconds/);
     expect(() => new TotpService({ issuer: 'ACME', periodMs: 60_000 })).toThrow(/30000/);
+  });
+
+  it('verifies shorter imported secrets only when minSecretBits allows them, with the same rules', () => {
+    const legacySecret = 'JBSWY3DPEHPK3PXP'; // 80 bits, as older systems (and the sample's seeded user) have
+    const strict = new TotpService({ issuer: 'ACME', clock });
+    const legacy = new TotpService({ issuer: 'ACME', clock, minSecretBits: 80 });
+    clock.set(1_700_000_000_000);
+    const code = generateSync({ secret: legacySecret, epoch: 1_700_000_000, guardrails: createGuardrails({ MIN_SECRET_BYTES: 10 }) });
+    expect(() => strict.verify(legacySecret, code, null)).toThrow(/at least 128 bits/);
+    const first = legacy.verify(legacySecret, code, null);
+    expect(first).toEqual({ ok: true, step: Math.floor(1_700_000_000 / 30) });
+    expect(legacy.verify(legacySecret, code, first.ok ? first.step : null)).toEqual({ ok: false, reason: 'replayed' });
+    expect(legacy.verify(legacySecret, '000000' === code ? '111111' : '000000', null)).toEqual({ ok: false, reason: 'invalid' });
+    expect(() => legacy.verify('JBSWY3DPEHPK', code, null)).toThrow(/at least 80 bits/); // 60 bits
+    expect(() => new TotpService({ issuer: 'ACME', minSecretBits: 64 })).toThrow(/minSecretBits must be a whole number from 80 to 160/);
+    expect(legacy.generateSecret()).toHaveLength(32); // new secrets stay 160 bits
   });
 });
