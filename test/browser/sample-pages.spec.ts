@@ -8,7 +8,7 @@
 import type { BrowserContext, Cookie, Page } from 'playwright-core';
 import { BrowserSession, launchChromium } from './support/chromium';
 import { PageWatch, until, watchPage } from './support/page-watch';
-import { scriptVisibleCookies, signIn, writeScriptCookie } from './support/sample-pages';
+import { arriveAt, scriptVisibleCookies, signIn, writeScriptCookie } from './support/sample-pages';
 import { BrowserSample, PASSWORDS, startBrowserSample, totpCode } from './support/sample-server';
 
 const SESSION_COOKIE = '__Host-sid';
@@ -92,7 +92,12 @@ describe('sign-in with a second factor (carol has TOTP)', () => {
     await mfa.waitFor();
     expect(page.url()).toBe(sample.url('/login'));
     await mfa.locator('input[name="code"]').fill(totpCode(sample.harness.clock.now()));
-    await Promise.all([page.waitForURL(sample.url('/account')), mfa.getByRole('button', { name: 'Verify' }).click()]);
+    await mfa.getByRole('button', { name: 'Verify' }).click();
+    // Seen failing a few times (POST /auth/mfa 401, the page sent back to /login) while lib/ and sample/ were
+    // being edited; the sample's latest security events go into the message to tell why if it happens again.
+    await arriveAt(page, sample.url('/account'), mfa, watch).catch((error: Error) => {
+      throw new Error(`${error.message}\nlatest security events:\n${sample.harness.securityLog().trim().split('\n').slice(-5).join('\n')}`);
+    });
 
     await expect(page.getByTestId('account-username').textContent()).resolves.toBe('carol');
     await expect(page.getByTestId('account-aal').textContent()).resolves.toBe('AAL2');

@@ -1,6 +1,6 @@
 /**
- * What a page did that a test should see: console errors (Chromium reports a CSP refusal there), uncaught
- * exceptions, dialogs (`alert()` from injected script; dismissed so the page never hangs) and
+ * What a page did that a test should see: console errors (Chromium reports a CSP refusal there), failed API
+ * calls of the page script (with the server's answer), uncaught exceptions, dialogs (`alert()` from injected script; dismissed so the page never hangs) and
  * `securitypolicyviolation` events, reported through a binding so that the page's CSP cannot block the report.
  */
 import type { Page } from 'playwright-core';
@@ -13,6 +13,8 @@ export interface PageWatch {
   dialogs: string[];
   /** `directive blockedURI` of each CSP violation. */
   cspViolations: string[];
+  /** `METHOD path status body` of each fetch() by the page script that failed (4xx, 5xx). */
+  apiErrors: string[];
   /** All of the above, labelled; `[]` for a page that behaved. */
   problems(): string[];
 }
@@ -26,11 +28,13 @@ export async function watchPage(page: Page): Promise<PageWatch> {
     pageErrors: [],
     dialogs: [],
     cspViolations: [],
+    apiErrors: [],
     problems: () => [
       ...watch.consoleErrors.map((m) => `console: ${m}`),
       ...watch.pageErrors.map((m) => `exception: ${m}`),
       ...watch.dialogs.map((m) => `dialog: ${m}`),
       ...watch.cspViolations.map((m) => `csp: ${m}`),
+      ...watch.apiErrors.map((m) => `api: ${m}`),
     ],
   };
   page.on('console', (message) => {
@@ -39,6 +43,16 @@ export async function watchPage(page: Page): Promise<PageWatch> {
     // Chromium asks every site for /favicon.ico; the sample has none, and that 404 is not the page's doing.
     if (new URL(url || 'about:blank').pathname === '/favicon.ico') return;
     watch.consoleErrors.push(url ? `${message.text()} (${url})` : message.text());
+  });
+  page.on('response', (response) => {
+    const request = response.request();
+    if (response.status() < 400 || !['fetch', 'xhr'].includes(request.resourceType())) return;
+    // Recorded at once (order kept); the body is added when it arrives.
+    const index = watch.apiErrors.push(`${request.method()} ${new URL(response.url()).pathname} ${response.status()}`) - 1;
+    response.text().then(
+      (body) => (watch.apiErrors[index] += ` ${body.slice(0, 300)}`),
+      () => undefined,
+    );
   });
   page.on('pageerror', (error) => watch.pageErrors.push(error.message));
   page.on('dialog', (dialog) => {

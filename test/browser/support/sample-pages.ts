@@ -1,5 +1,6 @@
 /** Steps through the sample's pages the way a person does: forms and buttons, no JSON calls. */
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
+import type { PageWatch } from './page-watch';
 import { BrowserSample, PASSWORDS } from './sample-server';
 
 /** Fills in and submits the /login form, and waits for the account page it leads to. */
@@ -8,7 +9,29 @@ export async function signIn(page: Page, sample: BrowserSample, username: keyof 
   const form = page.getByTestId('login-form');
   await form.locator('input[name="username"]').fill(username);
   await form.locator('input[name="password"]').fill(PASSWORDS[username]);
-  await Promise.all([page.waitForURL(sample.url('/account')), form.getByRole('button', { name: 'Sign in' }).click()]);
+  await form.getByRole('button', { name: 'Sign in' }).click();
+  await arriveAt(page, sample.url('/account'), form);
+}
+
+/**
+ * Waits for the page a form leads to. When it does not get there, the failure says what the form showed (the
+ * page script writes the server's error into the form's `[data-error]` box), not only that the wait timed out.
+ */
+export async function arriveAt(page: Page, url: string, form: Locator, watch?: PageWatch): Promise<void> {
+  try {
+    await page.waitForURL(url, { timeout: 15_000 });
+  } catch (error) {
+    const shown = await form
+      .locator('[data-error]')
+      .first()
+      .textContent({ timeout: 1_000 })
+      .catch(() => null);
+    throw new Error(
+      `${(error as Error).message}
+still at ${page.url()}; the form shows: ${shown?.trim() || '(nothing)'}` +
+        (watch ? `\nthe page saw: ${JSON.stringify(watch.problems())}` : ''),
+    );
+  }
 }
 
 /** The part of the page's `document` used here (the project type-checks without the DOM library). */
