@@ -13,9 +13,12 @@ export interface PageWatch {
   dialogs: string[];
   /** `directive blockedURI` of each CSP violation. */
   cspViolations: string[];
-  /** `METHOD path status body` of each fetch() by the page script that failed (4xx, 5xx). */
+  /**
+   * `METHOD path status body` of each fetch() by the page script that failed (4xx, 5xx). Not in `problems()`: a
+   * page may meet one on purpose (401 REAUTH_REQUIRED opens the "confirm it is you" dialog); it explains failures.
+   */
   apiErrors: string[];
-  /** All of the above, labelled; `[]` for a page that behaved. */
+  /** All of the above but `apiErrors`, labelled; `[]` for a page that behaved. */
   problems(): string[];
 }
 
@@ -34,7 +37,6 @@ export async function watchPage(page: Page): Promise<PageWatch> {
       ...watch.pageErrors.map((m) => `exception: ${m}`),
       ...watch.dialogs.map((m) => `dialog: ${m}`),
       ...watch.cspViolations.map((m) => `csp: ${m}`),
-      ...watch.apiErrors.map((m) => `api: ${m}`),
     ],
   };
   page.on('console', (message) => {

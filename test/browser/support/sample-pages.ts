@@ -29,7 +29,7 @@ export async function arriveAt(page: Page, url: string, form: Locator, watch?: P
     throw new Error(
       `${(error as Error).message}
 still at ${page.url()}; the form shows: ${shown?.trim() || '(nothing)'}` +
-        (watch ? `\nthe page saw: ${JSON.stringify(watch.problems())}` : ''),
+        (watch ? `\nthe page saw: ${JSON.stringify([...watch.problems(), ...watch.apiErrors.map((m) => `api: ${m}`)])}` : ''),
     );
   }
 }
