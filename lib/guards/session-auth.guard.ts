@@ -11,6 +11,7 @@ import {
   SessionRotatedException,
 } from '../errors/session.exceptions';
 import { HttpRequestLike, HttpResponseLike } from '../http/http-types';
+import { httpRequestResponse, RouteMetadataCache } from './route-context';
 import { SessionService } from '../session.service';
 
 /** What a route asks of the session, read once per (handler, class) from its decorators. */
@@ -51,7 +52,7 @@ export interface SessionRoutePolicy {
 @Injectable()
 export class SessionAuthGuard implements CanActivate {
   /** Route metadata is static: read it once per (handler, class), not on every request. */
-  private readonly policyCache = new WeakMap<object, WeakMap<object, SessionRoutePolicy>>();
+  private readonly policyCache = new RouteMetadataCache<SessionRoutePolicy>();
 
   constructor(
     protected readonly reflector: Reflector,
@@ -75,33 +76,16 @@ export class SessionAuthGuard implements CanActivate {
    * refuses every other context (401): override it to support GraphQL, WebSockets or microservices.
    */
   protected getRequestResponse(context: ExecutionContext): { req: HttpRequestLike; res?: HttpResponseLike } {
-    if (context.getType() !== 'http') {
-      throw new SessionRequiredException(
-        `No session can be read from a "${context.getType()}" context: mark the handler @Public(), or subclass SessionAuthGuard and override getRequestResponse() to return its HTTP request and response.`,
-      );
-    }
-    // The HTTP arguments are (request, response, next); switchToHttp() would attach three new closures to the
-    // context on every request for the same two values.
-    return { req: context.getArgByIndex<HttpRequestLike>(0), res: context.getArgByIndex<HttpResponseLike>(1) };
+    return httpRequestResponse(context, 'SessionAuthGuard');
   }
 
   /** What the route's (or its controller's) decorators ask of the session. */
   protected routePolicy(context: ExecutionContext): SessionRoutePolicy {
-    const handler = context.getHandler();
-    const cls = context.getClass();
-    let byClass = this.policyCache.get(handler);
-    let policy = byClass?.get(cls);
-    if (policy === undefined) {
-      const targets = [handler, cls];
-      policy = {
-        public: this.reflector.getAllAndOverride(Public, targets) === true,
-        allowPending: this.reflector.getAllAndOverride(AllowPendingSession, targets) === true,
-        minAal: this.reflector.getAllAndOverride(RequireAal, targets) ?? 0,
-      };
-      if (!byClass) this.policyCache.set(handler, (byClass = new WeakMap()));
-      byClass.set(cls, policy);
-    }
-    return policy;
+    return this.policyCache.get(context, (targets) => ({
+      public: this.reflector.getAllAndOverride(Public, targets) === true,
+      allowPending: this.reflector.getAllAndOverride(AllowPendingSession, targets) === true,
+      minAal: this.reflector.getAllAndOverride(RequireAal, targets) ?? 0,
+    }));
   }
 
   /** True when the route or its controller carries `@Public()`. */

@@ -4,6 +4,7 @@ import { Clock } from '../core/clock';
 import { Public } from '../decorators/public.decorator';
 import { SessionPendingException, SessionRequiredException } from '../errors/session.exceptions';
 import { SecurityEventBus } from '../events/security-event-bus';
+import { httpRequestResponse, RouteMetadataCache } from '../guards/route-context';
 import type { HttpRequestLike, HttpResponseLike } from '../http/http-types';
 import { SessionService, SessionView } from '../session.service';
 import { InsufficientRoleException } from './rbac.exceptions';
@@ -36,7 +37,7 @@ export interface RoleRequirement {
 @Injectable()
 export class RolesGuard implements CanActivate {
   /** Route metadata is static: read it once per (handler, class). */
-  private readonly cache = new WeakMap<object, WeakMap<object, RoleRequirement | null>>();
+  private readonly cache = new RouteMetadataCache<RoleRequirement | null>();
 
   constructor(
     protected readonly reflector: Reflector,
@@ -58,30 +59,18 @@ export class RolesGuard implements CanActivate {
 
   /** The request and response; override for GraphQL or WebSockets as with `SessionAuthGuard`. */
   protected getRequestResponse(context: ExecutionContext): { req: HttpRequestLike; res?: HttpResponseLike } {
-    if (context.getType() !== 'http') {
-      throw new SessionRequiredException(
-        `No session can be read from a "${context.getType()}" context: subclass RolesGuard and override getRequestResponse().`,
-      );
-    }
-    return { req: context.getArgByIndex<HttpRequestLike>(0), res: context.getArgByIndex<HttpResponseLike>(1) };
+    return httpRequestResponse(context, 'RolesGuard');
   }
 
   /** The route's requirement (handler overrides controller), or null. */
   protected requirement(context: ExecutionContext): RoleRequirement | null {
-    const handler = context.getHandler();
-    const cls = context.getClass();
-    let byClass = this.cache.get(handler);
-    const cached = byClass?.get(cls);
-    if (cached !== undefined) return cached;
-    const targets = [handler, cls];
-    // A `@Public()` route needs no session, so it cannot need a role (even under a controller's `@Roles`).
-    const isPublic = this.reflector.getAllAndOverride(Public, targets) === true;
-    const roles = this.reflector.getAllAndOverride<string[] | undefined>(ROLES_KEY, targets) ?? [];
-    const permissions = this.reflector.getAllAndOverride<string[] | undefined>(PERMISSIONS_KEY, targets) ?? [];
-    const need = isPublic || (roles.length === 0 && permissions.length === 0) ? null : { roles, permissions };
-    if (!byClass) this.cache.set(handler, (byClass = new WeakMap()));
-    byClass.set(cls, need);
-    return need;
+    return this.cache.get(context, (targets) => {
+      // A `@Public()` route needs no session, so it cannot need a role (even under a controller's `@Roles`).
+      if (this.reflector.getAllAndOverride(Public, targets) === true) return null;
+      const roles = this.reflector.getAllAndOverride<string[] | undefined>(ROLES_KEY, targets) ?? [];
+      const permissions = this.reflector.getAllAndOverride<string[] | undefined>(PERMISSIONS_KEY, targets) ?? [];
+      return roles.length === 0 && permissions.length === 0 ? null : { roles, permissions };
+    });
   }
 
   private decide(view: SessionView | null, need: RoleRequirement, req: HttpRequestLike): boolean {

@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { Clock } from '../core/clock';
 import { Public } from '../decorators/public.decorator';
 import { SessionPendingException, SessionRequiredException } from '../errors/session.exceptions';
+import { httpRequestResponse, RouteMetadataCache } from '../guards/route-context';
 import type { HttpRequestLike, HttpResponseLike } from '../http/http-types';
 import { SessionService, SessionView } from '../session.service';
 import { ReAuthPolicy } from './reauth-policy';
@@ -24,7 +25,7 @@ import { ReAuthRequiredBody, ReAuthRequiredException } from './reauth.exceptions
  */
 @Injectable()
 export class ReAuthGuard implements CanActivate {
-  private readonly cache = new WeakMap<object, WeakMap<object, ReAuthRequirement | null>>();
+  private readonly cache = new RouteMetadataCache<ReAuthRequirement | null>();
 
   constructor(
     protected readonly reflector: Reflector,
@@ -53,29 +54,17 @@ export class ReAuthGuard implements CanActivate {
 
   /** The request and response; override for GraphQL or WebSockets as with `SessionAuthGuard`. */
   protected getRequestResponse(context: ExecutionContext): { req: HttpRequestLike; res?: HttpResponseLike } {
-    if (context.getType() !== 'http') {
-      throw new SessionRequiredException(
-        `No session can be read from a "${context.getType()}" context: subclass ReAuthGuard and override getRequestResponse().`,
-      );
-    }
-    return { req: context.getArgByIndex<HttpRequestLike>(0), res: context.getArgByIndex<HttpResponseLike>(1) };
+    return httpRequestResponse(context, 'ReAuthGuard');
   }
 
   /** The route's requirement (handler overrides controller), or null. */
   protected requirement(context: ExecutionContext): ReAuthRequirement | null {
-    const handler = context.getHandler();
-    const cls = context.getClass();
-    let byClass = this.cache.get(handler);
-    const cached = byClass?.get(cls);
-    if (cached !== undefined) return cached;
-    // A `@Public()` route needs no session, so it cannot need a fresh one (even under a controller's `@ReAuth`).
-    const need =
-      this.reflector.getAllAndOverride(Public, [handler, cls]) === true
+    return this.cache.get(context, (targets) =>
+      // A `@Public()` route needs no session, so it cannot need a fresh one (even under a controller's `@ReAuth`).
+      this.reflector.getAllAndOverride(Public, targets) === true
         ? null
-        : (this.reflector.getAllAndOverride<ReAuthRequirement | undefined>(REAUTH_KEY, [handler, cls]) ?? null);
-    if (!byClass) this.cache.set(handler, (byClass = new WeakMap()));
-    byClass.set(cls, need);
-    return need;
+        : (this.reflector.getAllAndOverride<ReAuthRequirement | undefined>(REAUTH_KEY, targets) ?? null),
+    );
   }
 
   private decide(view: SessionView | null, maxAgeMs: number): boolean {
