@@ -143,19 +143,7 @@ export class AuthService {
       }
       throw wrongCode(check);
     }
-    const pending = pendingOf(session);
-    // `complete` rotates the pending session into the full one (new id, aal 2). A remembered sign-in needs the
-    // longer tier, which only a new session can have: it is created in its place (also a new id, the pending
-    // one destroyed), so the pending session itself never had the long lifetime.
-    const completed = pending.remember
-      ? await this.sessions.create(req, res, {
-          userId: user.id,
-          roles: user.roles,
-          aal: 2,
-          remember: true,
-          data: { [SESSION_KEYS.username]: user.username },
-        })
-      : await this.completeAndClean(req, res);
+    const completed = await this.completeSecondFactor(req, res, session, user);
     this.events.record(req, {
       type: 'authn_login_success',
       level: 'INFO',
@@ -263,7 +251,22 @@ export class AuthService {
     return methods;
   }
 
-  private async completeAndClean(req: Request, res: Response): Promise<SessionView> {
+  /**
+   * Ends a pending sign-in once its second factor (TOTP, recovery code or passkey) is proven. `complete` rotates the
+   * pending session into the full one (new id, aal 2). A remembered sign-in needs the longer tier, which only a new
+   * session can have: it is created in its place (also a new id, the pending one destroyed), so the pending session
+   * itself never had the long lifetime.
+   */
+  async completeSecondFactor(req: Request, res: Response, session: SessionView, user: User): Promise<SessionView> {
+    if (pendingOf(session).remember) {
+      return this.sessions.create(req, res, {
+        userId: user.id,
+        roles: user.roles,
+        aal: 2,
+        remember: true,
+        data: { [SESSION_KEYS.username]: user.username },
+      });
+    }
     await this.sessions.update(req, (data) => {
       delete data[SESSION_KEYS.pendingLogin];
     });

@@ -171,7 +171,7 @@ export class PasskeysService {
     const attempts = await this.countAttempt(req, res, session, user);
     const check = await this.checkAssertion(req, rp, user, 'login', response);
     if (!check.ok) return this.loginFailed(req, res, session, user, attempts, check.why, check.passkey);
-    const completed = await this.completeSignIn(req, res, session, user);
+    const completed = await this.auth.completeSecondFactor(req, res, session, user);
     this.events.record(req, {
       type: 'authn_login_success',
       level: 'INFO',
@@ -305,24 +305,6 @@ export class PasskeysService {
       return { ok: false, why: 'replayed', passkey };
     }
     return { ok: true, userVerified: result.userVerified };
-  }
-
-  /** As `AuthService.completeMfa` completes a sign-in; keep the two in step. */
-  private async completeSignIn(req: Request, res: Response, session: SessionView, user: User): Promise<SessionView> {
-    const pending = session.data[SESSION_KEYS.pendingLogin] as { remember?: unknown } | undefined;
-    if (pending?.remember === true) {
-      return this.sessions.create(req, res, {
-        userId: user.id,
-        roles: user.roles,
-        aal: 2,
-        remember: true,
-        data: { [SESSION_KEYS.username]: user.username },
-      });
-    }
-    await this.sessions.update(req, (data) => {
-      delete data[SESSION_KEYS.pendingLogin];
-    });
-    return this.sessions.complete(req, res, { aal: 2 });
   }
 
   /**
