@@ -26,7 +26,29 @@ export type SecurityEventType =
   | 'authz_change'
   | 'authz_admin'
   | 'malicious_csrf'
-  | 'excess_rate_limit_exceeded';
+  | 'excess_rate_limit_exceeded'
+  // Second factors. The OWASP vocabulary has no MFA events; these follow its `area_action[_fail]` style. A sign-in or
+  // re-authentication that a second factor completes stays `authn_login_success` (with the method in `detail`): a
+  // second success event for the same moment would count every MFA sign-in twice.
+  /** INFO: a second-factor enrolment began (TOTP secret issued, passkey ceremony opened); nothing is active yet. */
+  | 'mfa_enrollment_started'
+  /** WARN: an enrolment was not completed (wrong confirmation code, unverifiable or duplicate passkey, no ceremony). */
+  | 'mfa_enrollment_fail'
+  /** INFO: a second factor became active on the account (RA-05: the notification hook). */
+  | 'mfa_enrolled'
+  /** WARN: a second factor was removed from the account (RA-05: the notification hook). */
+  | 'mfa_removed'
+  /** WARN: a wrong second factor at sign-in or re-authentication (bad code, unverified passkey answer, no challenge). */
+  | 'mfa_challenge_fail'
+  /**
+   * CRITICAL: a second-factor proof that was already used came back: a TOTP code of a step already accepted (RA-04),
+   * a recovery code already spent, or a passkey answer whose signature counter did not advance (replayed or cloned).
+   */
+  | 'mfa_reuse'
+  /** WARN: a single-use recovery code completed a sign-in or re-authentication (`detail.remaining` tells how many are left). */
+  | 'mfa_recovery_code_used'
+  /** CRITICAL: too many wrong second factors in a row: checks for the account pause (`detail.retryAfterMs`). */
+  | 'mfa_lockout';
 
 /** Severity, as the OWASP vocabulary uses it. */
 export type SecurityEventLevel = 'INFO' | 'WARN' | 'CRITICAL';

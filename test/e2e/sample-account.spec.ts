@@ -8,7 +8,7 @@ import { isCommonPassword, COMMON_PASSWORD_COUNT } from '../../sample/src/accoun
 import { AuditEvent } from '../../sample/src/audit/audit-event.entity';
 import { User } from '../../sample/src/users/user.entity';
 import { UsersService } from '../../sample/src/users/users.service';
-import { PASSWORDS, SampleHarness, settle, startSample } from './sample-helpers';
+import { PASSWORDS, SampleHarness, settle, startSample, totpCode } from './sample-helpers';
 
 const BACKENDS = [
   { name: 'memory', env: {} },
@@ -212,6 +212,45 @@ describe.each(BACKENDS)('sample app account routes on $name', ({ env }) => {
       const results = await Promise.all(Array.from({ length: 10 }, (_, i) => client.post('/auth/reauth', { password: `wrong-${i}` })));
       expect(results.filter((r) => r.body.code === 'INVALID_CREDENTIALS').length).toBeLessThanOrEqual(4);
       expect((await client.get('/me')).status).toBe(401);
+    });
+  });
+
+  describe('POST /auth/reauth with a second factor: the MFA events', () => {
+    async function lastOf(type: string): Promise<AuditEvent | null> {
+      await settle();
+      return sample.app
+        .get(DataSource)
+        .getRepository(AuditEvent)
+        .findOne({ where: { type }, order: { id: 'DESC' } });
+    }
+
+    it('logs a wrong code as mfa_challenge_fail and a replayed one as mfa_reuse, with action reauthentication', async () => {
+      sample.clock.advance(30_000);
+      const carol = sample.client();
+      await carol.login('carol');
+      const used = totpCode(sample.clock.now());
+      const carolId = (await carol.get('/me')).body.user.id;
+
+      expect((await carol.post('/auth/reauth', { password: PASSWORDS.carol, code: '000000' })).body.code).toBe('INVALID_MFA_CODE');
+      expect(JSON.parse(JSON.stringify(await lastOf('mfa_challenge_fail')))).toMatchObject({
+        reason: 'invalid',
+        level: 'WARN',
+        outcome: 'failure',
+        userId: carolId,
+        detail: { action: 'reauthentication', method: 'totp' },
+      });
+
+      // The sign-in just accepted this step's code: the same code again is a reuse (RA-04), answered like a wrong one.
+      expect((await carol.post('/auth/reauth', { password: PASSWORDS.carol, code: used })).body.code).toBe('INVALID_MFA_CODE');
+      expect(JSON.parse(JSON.stringify(await lastOf('mfa_reuse')))).toMatchObject({
+        reason: 'replayed',
+        level: 'CRITICAL',
+        userId: carolId,
+        detail: { action: 'reauthentication', method: 'totp' },
+      });
+      sample.clock.advance(30_000);
+      await carol.reauth('carol');
+      await sample.app.get(DataSource).getRepository(User).update({ username: 'carol' }, { mfaFailures: 0 });
     });
   });
 

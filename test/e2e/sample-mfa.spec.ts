@@ -99,9 +99,17 @@ describe.each(BACKENDS)('sample app second factor on $name', ({ env }) => {
       const replay = await second.post('/auth/mfa', { code });
       expect(replay.status).toBe(401);
       expect(replay.body).toEqual({ statusCode: 401, code: 'INVALID_MFA_CODE', message: expect.any(String) });
-      const logged = (await events('authn_login_fail')).filter((e) => e.reason === 'mfa_replayed');
+      // RA-04: the reuse has its own event type, apart from wrong codes and from password failures.
+      const logged = await events('mfa_reuse');
       expect(logged.length).toBeGreaterThan(0);
-      expect(logged.pop()).toMatchObject({ level: 'CRITICAL', outcome: 'failure', detail: { action: 'login', method: 'totp' } });
+      expect(logged.pop()).toMatchObject({
+        reason: 'replayed',
+        level: 'CRITICAL',
+        outcome: 'failure',
+        userId: (await carolRow()).id,
+        detail: { action: 'login', method: 'totp' },
+      });
+      expect((await events('authn_login_fail')).filter((e) => e.reason?.startsWith('mfa_'))).toEqual([]);
       // The next step's code still works for the same pending session.
       nextStep();
       expect((await second.post('/auth/mfa', { code: totpCode(sample.clock.now()) })).status).toBe(200);
@@ -127,6 +135,11 @@ describe.each(BACKENDS)('sample app second factor on $name', ({ env }) => {
       const fifth = await client.post('/auth/mfa', { code: '000001' });
       expect(fifth.status).toBe(401);
       expect(fifth.body.code).toBe('MFA_ATTEMPTS_EXCEEDED');
+      const wrong = (await events('mfa_challenge_fail')).slice(-5);
+      expect(wrong).toHaveLength(5);
+      for (const e of wrong) {
+        expect(e).toMatchObject({ reason: 'invalid', level: 'WARN', outcome: 'failure', detail: { action: 'login', method: 'totp' } });
+      }
       expect(client.sessionCookie).toBeUndefined();
       // Even the right code no longer helps: the session is gone.
       expect((await client.post('/auth/mfa', { code: totpCode(sample.clock.now()) })).status).toBe(401);
@@ -147,7 +160,16 @@ describe.each(BACKENDS)('sample app second factor on $name', ({ env }) => {
       const client = await pendingCarol();
       const locked = await client.post('/auth/mfa', { code: totpCode(sample.clock.now()) });
       expect(locked.status).toBe(429);
-      expect((await events('authn_login_fail_max')).length).toBeGreaterThan(0);
+      // The tenth wrong code starts the pause (one mfa_lockout); an attempt during the pause is refused unchecked.
+      const carol = await carolRow();
+      const lockouts = (await events('mfa_lockout')).filter((e) => e.userId === carol.id);
+      expect(lockouts.length).toBeGreaterThan(0);
+      expect(JSON.parse(JSON.stringify(lockouts.pop()))).toMatchObject({
+        level: 'CRITICAL',
+        outcome: 'failure',
+        detail: { action: 'login', method: 'totp', retryAfterMs: 15 * 60_000 },
+      });
+      expect((await events('mfa_challenge_fail')).pop()).toMatchObject({ reason: 'locked', userId: carol.id });
       sample.clock.advance(16 * 60_000);
       const after = await pendingCarol();
       expect((await after.post('/auth/mfa', { code: totpCode(sample.clock.now()) })).status).toBe(200);
@@ -280,6 +302,13 @@ describe.each(BACKENDS)('sample app second factor on $name', ({ env }) => {
       expect((await third.post('/auth/mfa', { code: recovery })).status).toBe(401);
       const successes = (await events('authn_login_success')).filter((e) => e.reason === 'mfa_recovery_code');
       expect(successes.pop()).toMatchObject({ detail: { method: 'recovery_code', remaining: 9 } });
+      const spent = await events('mfa_recovery_code_used');
+      expect(spent.pop()).toMatchObject({
+        level: 'WARN',
+        outcome: 'success',
+        userId: row.id,
+        detail: { method: 'recovery_code', action: 'login', remaining: 9 },
+      });
 
       // Removal: re-authentication first (stale session), then it is gone and sign-in is one factor again.
       sample.clock.advance(6 * 60_000);
@@ -294,8 +323,17 @@ describe.each(BACKENDS)('sample app second factor on $name', ({ env }) => {
       const plain = await sample.client().post('/auth/login', { username: 'alice', password: PASSWORDS.alice });
       expect(plain.body.mfaRequired).toBe(false);
       expect((await alice.delete('/account/mfa/totp')).body.code).toBe('TOTP_NOT_ENABLED');
-      const changes = (await events('authz_change')).map((e) => e.reason);
-      expect(changes).toEqual(expect.arrayContaining(['totp_enrolment_started', 'totp_enabled', 'totp_disabled']));
+      const own = async (type: string) => (await events(type)).filter((e) => e.userId === row.id);
+      expect(await own('mfa_enrollment_started')).toEqual([expect.objectContaining({ level: 'INFO', detail: { method: 'totp' } })]);
+      expect(await own('mfa_enrollment_fail')).toEqual([expect.objectContaining({ reason: 'invalid', detail: { method: 'totp' } })]);
+      expect(await own('mfa_enrolled')).toEqual([
+        expect.objectContaining({ level: 'INFO', outcome: 'success', detail: { method: 'totp', sessionsEnded: 0 } }),
+      ]);
+      expect(await own('mfa_removed')).toEqual([
+        expect.objectContaining({ level: 'WARN', outcome: 'success', detail: { method: 'totp', sessionsEnded: expect.any(Number) } }),
+      ]);
+      // Not the generic privilege-change event any more (the library's own session rotation still logs its reason).
+      expect((await own('authz_change')).map((e) => e.reason)).not.toEqual(expect.arrayContaining([expect.stringMatching(/^totp_/)]));
     });
 
     it('needs a recent authentication for every TOTP route', async () => {
@@ -328,6 +366,28 @@ describe.each(BACKENDS)('sample app second factor on $name', ({ env }) => {
       const res = await carol.get('/account/security');
       expect(res.status).toBe(200);
       expect(res.body.totpEnabled).toBe(true);
+    });
+  });
+
+  describe('GET /admin/events with the MFA event types', () => {
+    it('filters by each of them (the tests above produced one of each)', async () => {
+      const bob = sample.client();
+      await bob.login('bob');
+      for (const type of [
+        'mfa_enrollment_started',
+        'mfa_enrollment_fail',
+        'mfa_enrolled',
+        'mfa_removed',
+        'mfa_challenge_fail',
+        'mfa_reuse',
+        'mfa_recovery_code_used',
+        'mfa_lockout',
+      ]) {
+        const res = await bob.get(`/admin/events?type=${type}&limit=500`);
+        expect(res.status).toBe(200);
+        expect(res.body.length).toBeGreaterThan(0);
+        expect(new Set(res.body.map((e: AuditEvent) => e.type))).toEqual(new Set([type]));
+      }
     });
   });
 });

@@ -113,8 +113,16 @@ describe.each(BACKENDS)('sample app passkeys on $name', ({ env }) => {
 
       const again = await client.post('/account/mfa/passkeys/options');
       expect(again.body.excludeCredentials).toEqual([expect.objectContaining({ id: authenticator.id })]);
-      const enabled = await events('authz_change', 'passkey_enabled');
-      expect(enabled.at(-1)).toMatchObject({ outcome: 'success', userId: row.userId });
+      const started = await events('mfa_enrollment_started');
+      expect(started.at(-1)).toMatchObject({ level: 'INFO', outcome: 'success', userId: row.userId, detail: { method: 'passkey' } });
+      const enrolled = await events('mfa_enrolled');
+      expect(enrolled.at(-1)).toMatchObject({
+        level: 'INFO',
+        outcome: 'success',
+        userId: row.userId,
+        sessionHandle: (await client.get('/me')).body.session.handle,
+        detail: { method: 'passkey', passkeyId: row.id },
+      });
     });
 
     it('needs a recent authentication, and a session at all', async () => {
@@ -151,7 +159,8 @@ describe.each(BACKENDS)('sample app passkeys on $name', ({ env }) => {
       const good = authenticator.register({ challenge: options.body.challenge, origin: ORIGIN, rpId: RP_ID });
       expect((await client.post('/account/mfa/passkeys', { response: good })).status).toBe(409);
       expect(await passkeyRows()).toHaveLength(0);
-      expect((await events('authz_change', 'passkey_enrol_unverified')).length).toBeGreaterThan(0);
+      expect((await events('mfa_enrollment_fail', 'unverified')).at(-1)).toMatchObject({ level: 'WARN', detail: { method: 'passkey' } });
+      expect((await events('mfa_enrollment_fail', 'no_challenge')).length).toBeGreaterThan(0);
     });
 
     it('validates the body', async () => {
@@ -205,7 +214,14 @@ describe.each(BACKENDS)('sample app passkeys on $name', ({ env }) => {
       expect(res.body.code).toBe('INVALID_PASSKEY');
       expect((await client.get('/me')).status).toBe(401);
       expect((await passkeyRows())[0].counter).toBe(0);
-      expect((await events('authn_login_fail', 'mfa_passkey_unverified')).length).toBeGreaterThan(0);
+      const refused = await events('mfa_challenge_fail', 'unverified');
+      expect(JSON.parse(JSON.stringify(refused.at(-1)))).toMatchObject({
+        level: 'WARN',
+        outcome: 'failure',
+        detail: { action: 'login', method: 'passkey', passkeyId: (await passkeyRows())[0].id },
+      });
+      // Not a password failure: those stay authn_login_fail.
+      expect((await events('authn_login_fail')).filter((e) => e.reason?.startsWith('mfa'))).toEqual([]);
 
       const tampered = await answer(client, authenticator, {
         tamper: (data) => Buffer.concat([data.subarray(0, 33), Buffer.from([0, 0, 0, 99])]),
@@ -227,9 +243,12 @@ describe.each(BACKENDS)('sample app passkeys on $name', ({ env }) => {
       const lower = await answer(second.client, authenticator);
       expect(lower.res.status).toBe(401);
       expect((await passkeyRows())[0].counter).toBe(5);
-      const logged = await events('authn_login_fail', 'mfa_passkey_counter_regression');
+      const logged = await events('mfa_reuse', 'counter_regression');
       expect(logged.length).toBeGreaterThanOrEqual(2);
-      expect(logged.at(-1)).toMatchObject({ level: 'CRITICAL' });
+      expect(JSON.parse(JSON.stringify(logged.at(-1)))).toMatchObject({
+        level: 'CRITICAL',
+        detail: { action: 'login', method: 'passkey' },
+      });
     });
 
     it('uses a sign-in challenge once: a replayed answer is refused, in the same or a new pending session', async () => {
@@ -247,7 +266,7 @@ describe.each(BACKENDS)('sample app passkeys on $name', ({ env }) => {
       // And after options for another challenge: the old answer's challenge does not match.
       await thief.client.post('/auth/mfa/passkey/options');
       expect((await thief.client.post('/auth/mfa/passkey', { response: first.response })).status).toBe(401);
-      expect((await events('authn_login_fail', 'mfa_passkey_no_challenge')).length).toBeGreaterThan(0);
+      expect((await events('mfa_challenge_fail', 'no_challenge')).length).toBeGreaterThan(0);
 
       // In one pending session: a wrong answer uses the challenge up; the right answer for it then fails.
       const third = await passwordLogin('alice');
@@ -267,7 +286,7 @@ describe.each(BACKENDS)('sample app passkeys on $name', ({ env }) => {
       bobs.counter = 1;
       const { res } = await answer(client, bobs);
       expect(res.status).toBe(401);
-      expect((await events('authn_login_fail', 'mfa_passkey_unknown_credential')).length).toBeGreaterThan(0);
+      expect((await events('mfa_challenge_fail', 'unknown_credential')).length).toBeGreaterThan(0);
     });
 
     it('counts wrong answers like wrong codes: the fifth ends the pending session', async () => {
@@ -302,7 +321,14 @@ describe.each(BACKENDS)('sample app passkeys on $name', ({ env }) => {
       const locked = await client.post('/auth/mfa/passkey/options');
       expect(locked.status).toBe(429);
       expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
-      expect((await events('authn_login_fail_max', 'mfa_locked')).length).toBeGreaterThan(0);
+      const lockout = (await events('mfa_lockout')).at(-1);
+      expect(JSON.parse(JSON.stringify(lockout))).toMatchObject({
+        level: 'CRITICAL',
+        outcome: 'failure',
+        detail: { action: 'login', method: 'passkey', retryAfterMs: 15 * 60_000 },
+      });
+      // The tenth answer was checked and wrong: logged as such, and as the start of the pause.
+      expect((await events('mfa_challenge_fail', 'unverified')).at(-1)?.sessionHandle).toBe(lockout?.sessionHandle);
     });
 
     it('is only for pending sessions, and only for accounts with a passkey', async () => {
@@ -346,10 +372,12 @@ describe.each(BACKENDS)('sample app passkeys on $name', ({ env }) => {
       const forged = await reauthAnswer(client, authenticator, PASSWORDS.alice, { signWith: new SoftwareAuthenticator().privateKey });
       expect(forged.status).toBe(401);
       expect(forged.body.code).toBe('INVALID_PASSKEY');
-      const failures = await events('authn_login_fail', 'mfa_passkey_unverified');
+      const failures = await events('mfa_challenge_fail', 'unverified');
       expect(JSON.parse(JSON.stringify(failures.at(-1)))).toMatchObject({
-        detail: expect.objectContaining({ action: 'reauthentication' }),
+        detail: { action: 'reauthentication', method: 'passkey' },
       });
+      // The wrong password is a password failure, not a second-factor one.
+      expect((await events('authn_login_fail', 'wrong_password')).at(-1)).toMatchObject({ detail: { action: 'reauthentication' } });
 
       const before = client.sessionCookie;
       const ok = await reauthAnswer(client, authenticator, PASSWORDS.alice);
@@ -402,7 +430,14 @@ describe.each(BACKENDS)('sample app passkeys on $name', ({ env }) => {
       expect((await client.delete(`/account/mfa/passkeys/${listed.id}`)).status).toBe(204);
       expect(client.sessionCookie).not.toBe(before);
       expect((await client.get('/account/mfa/passkeys')).body).toEqual([]);
-      expect((await events('authz_change', 'passkey_removed')).length).toBeGreaterThan(0);
+      const me = (await client.get('/me')).body;
+      expect(JSON.parse(JSON.stringify((await events('mfa_removed')).at(-1)))).toMatchObject({
+        level: 'WARN',
+        outcome: 'success',
+        userId: me.user.id,
+        sessionHandle: me.session.handle,
+        detail: { method: 'passkey', passkeyId: listed.id },
+      });
       expect((await passwordLogin('alice')).body).toMatchObject({ mfaRequired: false });
     });
 

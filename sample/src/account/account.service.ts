@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { SessionService, SessionView } from '../../../lib';
 import type { TotpEnrolment } from '../../../lib/mfa';
 import { EventRecorder } from '../audit/event-recorder';
+import { MfaEvents } from '../audit/mfa-events';
 import { AuthService } from '../auth/auth.service';
 import { toSessionSummary, SessionSummary } from '../auth/session-summary';
 import { ApiException } from '../common/api-exception';
@@ -26,6 +27,7 @@ export class AccountService {
     private readonly sessions: SessionService,
     private readonly factors: SecondFactorService,
     private readonly events: EventRecorder,
+    private readonly mfaEvents: MfaEvents,
   ) {}
 
   /**
@@ -89,7 +91,7 @@ export class AccountService {
     const user = await this.auth.requireUser(req, res, session);
     if (user.totpSecret !== null) throw ApiException.conflict('TOTP_ALREADY_ENABLED', 'TOTP is already active. Remove it first.');
     const enrolment = await this.factors.enrol(user);
-    this.record(req, session, 'totp_enrolment_started', 'INFO');
+    this.mfaEvents.enrollmentStarted(req, session, 'totp');
     return enrolment;
   }
 
@@ -102,14 +104,14 @@ export class AccountService {
     const user = await this.auth.requireUser(req, res, session);
     const result = await this.factors.confirm(user, code);
     if ('error' in result) {
-      this.record(req, session, `totp_confirm_${result.error}`, 'WARN', 'failure');
+      this.mfaEvents.enrollmentFailed(req, session, 'totp', result.error);
       if (result.error === 'no_enrolment') throw ApiException.conflict('NO_TOTP_ENROLMENT', 'Start a TOTP enrolment first.');
       throw ApiException.unauthorized('INVALID_MFA_CODE', 'That code is not valid.');
     }
     const renewed = await this.sessions.reauthenticate(req, res, { aal: 2 });
     const ended = signOutOthers ? await this.sessions.destroyAllForUser(user.id, { exceptCurrentOf: req, reason: 'mfa_change' }) : 0;
     // RA-05 "send notifications": the sample has no mail; the event is the notification hook.
-    this.record(req, session, 'totp_enabled', 'INFO', 'success', { sessionsEnded: ended }, renewed.handle);
+    this.mfaEvents.enrolled(req, session, 'totp', renewed.handle, { sessionsEnded: ended });
     return { recoveryCodes: result.recoveryCodes, session: toSessionSummary(renewed) };
   }
 
@@ -120,26 +122,13 @@ export class AccountService {
     await this.users.removeTotp(user.id);
     const rotated = await this.sessions.rotate(req, res, 'mfa_change');
     const ended = signOutOthers ? await this.sessions.destroyAllForUser(user.id, { exceptCurrentOf: req, reason: 'mfa_change' }) : 0;
-    this.record(req, session, 'totp_disabled', 'WARN', 'success', { sessionsEnded: ended }, rotated.handle);
+    this.mfaEvents.removed(req, session, 'totp', rotated.handle, { sessionsEnded: ended });
   }
 
   /** What `/account/security` shows (an `aal: 2` route). */
   async security(req: Request, res: Response, session: SessionView): Promise<{ totpEnabled: boolean; recoveryCodesLeft: number }> {
     const user = await this.auth.requireUser(req, res, session);
     return { totpEnabled: user.totpSecret !== null, recoveryCodesLeft: user.recoveryCodeHashes?.length ?? 0 };
-  }
-
-  /** MFA changes are privilege changes of the account: `authz_change` with the action as reason. */
-  private record(
-    req: Request,
-    session: SessionView,
-    reason: string,
-    level: 'INFO' | 'WARN',
-    outcome: 'success' | 'failure' = 'success',
-    detail?: Record<string, number>,
-    handle = session.handle,
-  ): void {
-    this.events.record(req, { type: 'authz_change', level, outcome, userId: session.userId, sessionHandle: handle, reason, detail });
   }
 }
 

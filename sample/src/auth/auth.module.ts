@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { EventRecorder } from '../audit/event-recorder';
+import { MfaEvents } from '../audit/mfa-events';
 import { MfaModule } from '../mfa/mfa.module';
 import { PasskeyStoreModule } from '../passkeys/passkey-store.module';
 import { UsersModule } from '../users/users.module';
@@ -11,7 +12,7 @@ import { CsrfService } from './csrf.service';
 @Module({
   imports: [UsersModule, MfaModule, PasskeyStoreModule],
   controllers: [AuthController],
-  providers: [AuthService, CsrfService, EventRecorder],
-  exports: [AuthService, CsrfService, EventRecorder, MfaModule],
+  providers: [AuthService, CsrfService, EventRecorder, MfaEvents],
+  exports: [AuthService, CsrfService, EventRecorder, MfaEvents, MfaModule],
 })
 export class AuthModule {}

@@ -2,8 +2,9 @@ import { HttpStatus, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { Clock, SessionRequiredException, SessionService, SessionView } from '../../../lib';
 import { EventRecorder } from '../audit/event-recorder';
+import { MfaAction, MfaEvents } from '../audit/mfa-events';
 import { ApiException } from '../common/api-exception';
-import { FactorCheck, SecondFactorService } from '../mfa/second-factor.service';
+import { FactorCheck, isLocked, SecondFactorService } from '../mfa/second-factor.service';
 import { PasskeyStore } from '../passkeys/passkey.store';
 import { PublicUser, toPublicUser, User } from '../users/user.entity';
 import { CredentialCheck, UsersService } from '../users/users.service';
@@ -57,6 +58,7 @@ export class AuthService {
     private readonly sessions: SessionService,
     private readonly factors: SecondFactorService,
     private readonly events: EventRecorder,
+    private readonly mfaEvents: MfaEvents,
     private readonly clock: Clock,
     private readonly passkeys: PasskeyStore,
   ) {}
@@ -133,7 +135,7 @@ export class AuthService {
     const check = await this.factors.verify(user, code);
     if (!check.ok) {
       this.recordFactorFailure(req, session, check, 'login');
-      if (check.reason === 'locked') {
+      if (isLocked(check)) {
         await this.sessions.destroy(req, res);
         throw this.locked(res, check);
       }
@@ -158,6 +160,7 @@ export class AuthService {
         ...(check.method === 'recovery_code' ? { remaining: check.remaining } : {}),
       },
     });
+    if (check.method === 'recovery_code') this.mfaEvents.recoveryCodeUsed(req, session, completed.handle, 'login', check.remaining);
     return {
       user: toPublicUser(user),
       session: toSessionSummary(completed),
@@ -207,7 +210,7 @@ export class AuthService {
       method = await this.factors.verify(user, code);
       if (!method.ok) {
         this.recordFactorFailure(req, session, method, 'reauthentication');
-        if (method.reason === 'locked') throw this.locked(res, method);
+        if (isLocked(method)) throw this.locked(res, method);
         throw wrongCode(method);
       }
     }
@@ -224,6 +227,9 @@ export class AuthService {
       reason: 'reauthentication',
       detail: { aal: renewed.aal, ...(method?.ok ? { method: method.method } : {}) },
     });
+    if (method?.ok && method.method === 'recovery_code') {
+      this.mfaEvents.recoveryCodeUsed(req, session, renewed.handle, 'reauthentication', method.remaining);
+    }
     return {
       user: toPublicUser(user),
       session: toSessionSummary(renewed),
@@ -278,17 +284,15 @@ export class AuthService {
     return ApiException.tooManyAttempts('Too many wrong codes for this account. Try again later.');
   }
 
-  private recordFactorFailure(req: Request, session: SessionView, check: FactorCheck & { ok: false }, action: string): void {
-    this.events.record(req, {
-      type: check.reason === 'locked' ? 'authn_login_fail_max' : 'authn_login_fail',
-      level: check.reason === 'replayed' || check.reason === 'locked' ? 'CRITICAL' : 'WARN',
-      outcome: 'failure',
-      userId: session.userId,
-      sessionHandle: session.handle,
-      // mfa_invalid, mfa_replayed (RA-04: a reused TOTP code is logged), mfa_locked
-      reason: `mfa_${check.reason}`,
-      detail: { action, ...(check.method ? { method: check.method } : {}) },
-    });
+  /**
+   * A refused code: `mfa_challenge_fail`, or `mfa_reuse` for a replayed one (RA-04: reuse is logged), and
+   * `mfa_lockout` when it started the account's pause. An attempt past the limit that was never checked logs the
+   * lockout alone.
+   */
+  private recordFactorFailure(req: Request, session: SessionView, check: FactorCheck & { ok: false }, action: MfaAction): void {
+    const context = { action, ...(check.method ? { method: check.method } : {}) };
+    if (!(check.reason === 'locked' && check.lockedNow)) this.mfaEvents.challengeFailed(req, session, check.reason, context);
+    if (check.lockedNow) this.mfaEvents.lockout(req, session, { ...context, retryAfterMs: check.retryAfterMs ?? 0 });
   }
 
   private recordFailure(

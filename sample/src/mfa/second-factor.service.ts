@@ -18,14 +18,24 @@ export type FactorCheck =
   | {
       ok: false;
       /**
-       * `invalid`: no such code; `replayed`: a TOTP code (or recovery code) already used; `locked`: too many wrong
-       * codes lately; `not_enrolled`: the account has no second factor.
+       * `invalid`: no such code; `replayed`: a TOTP code (or recovery code) already used; `locked`: not checked, too
+       * many wrong codes lately; `not_enrolled`: the account has no second factor.
        */
       reason: 'invalid' | 'replayed' | 'locked' | 'not_enrolled';
       method?: 'totp' | 'recovery_code';
-      /** For `locked`: ms until checks resume. */
+      /**
+       * True when this attempt started the account's pause: the last allowed wrong code (its `reason` still says what
+       * was wrong with it), or one past the limit in a parallel burst (`locked`).
+       */
+      lockedNow?: boolean;
+      /** With `locked` or `lockedNow`: ms until checks resume. */
       retryAfterMs?: number;
     };
+
+/** True when the account's second-factor checks are paused (before or because of this attempt): answer 429. */
+export function isLocked(check: FactorCheck & { ok: false }): boolean {
+  return check.reason === 'locked' || check.lockedNow === true;
+}
 
 /** A TOTP code is six digits; anything else is tried as a recovery code. */
 const TOTP_SHAPE = /^[0-9]{6}$/;
@@ -64,13 +74,14 @@ export class SecondFactorService {
     const attempts = await this.users.countMfaAttempt(user.id);
     if (attempts > ACCOUNT_MFA_FAILURE_LIMIT) {
       await this.users.lockMfa(user.id, now + ACCOUNT_MFA_LOCK_MS);
-      return { ok: false, reason: 'locked', retryAfterMs: ACCOUNT_MFA_LOCK_MS };
+      return { ok: false, reason: 'locked', lockedNow: true, retryAfterMs: ACCOUNT_MFA_LOCK_MS };
     }
     const trimmed = code.replace(/\s+/g, '');
     const check = TOTP_SHAPE.test(trimmed) ? await this.verifyTotp(user, trimmed) : await this.verifyRecoveryCode(user, code);
     if (!check.ok && attempts >= ACCOUNT_MFA_FAILURE_LIMIT) {
       await this.users.lockMfa(user.id, now + ACCOUNT_MFA_LOCK_MS);
-      return { ...check, reason: 'locked', retryAfterMs: ACCOUNT_MFA_LOCK_MS };
+      // The reason stays what was wrong with this code: a replayed one is still logged as reuse (RA-04).
+      return { ...check, lockedNow: true, retryAfterMs: ACCOUNT_MFA_LOCK_MS };
     }
     return check;
   }

@@ -10,6 +10,7 @@ import {
   type RegistrationResponseJSON,
 } from './webauthn-types';
 import { EventRecorder } from '../audit/event-recorder';
+import { MfaAction, MfaEvents } from '../audit/mfa-events';
 import { AuthService, PENDING_SESSION_MAX_AGE_MS, PENDING_SESSION_MFA_ATTEMPTS, AccountView, REAUTH_ATTEMPTS } from '../auth/auth.service';
 import { SESSION_KEYS, SessionSummary, toSessionSummary } from '../auth/session-summary';
 import { ApiException } from '../common/api-exception';
@@ -38,14 +39,14 @@ export interface PasskeyEnrolment {
   session: SessionSummary;
 }
 
-/** Why a passkey sign-in step failed, as logged (`reason: mfa_passkey_<why>`). */
+/** Why a passkey answer was refused, as logged (the `reason` of `mfa_challenge_fail`, or of `mfa_reuse` for the last two). */
 type PasskeyFailure = 'no_challenge' | 'challenge_expired' | 'unknown_credential' | 'unverified' | 'counter_regression' | 'replayed';
 
 /**
  * Passkeys as a second factor of the sample: enrolment from the account (re-authenticated), sign-in completion from a
  * pending session, listing and removal. The WebAuthn checks are the library's `PasskeyService`; this service keeps
  * each ceremony's challenge in the session (single use, with expiry), stores passkeys and counters, counts wrong
- * answers with the same limits as wrong TOTP codes, and records the same events as the TOTP code does.
+ * answers with the same limits as wrong TOTP codes, and records the same events (`MfaEvents`) as the TOTP code does.
  */
 @Injectable()
 export class PasskeysService {
@@ -56,6 +57,7 @@ export class PasskeysService {
     private readonly users: UsersService,
     private readonly sessions: SessionService,
     private readonly events: EventRecorder,
+    private readonly mfaEvents: MfaEvents,
     private readonly clock: Clock,
     @Inject(SAMPLE_CONFIG) private readonly config: SampleConfig,
   ) {}
@@ -77,7 +79,7 @@ export class PasskeysService {
       existing,
     });
     await this.keep(req, { purpose: 'register', challenge: ceremony.challenge, expiresAt: ceremony.expiresAt });
-    this.recordChange(req, session, 'passkey_enrolment_started', 'INFO', 'success');
+    this.mfaEvents.enrollmentStarted(req, session, 'passkey');
     return ceremony.options;
   }
 
@@ -97,7 +99,7 @@ export class PasskeysService {
     const user = await this.auth.requireUser(req, res, session);
     const kept = await this.take(req, 'register');
     if (!kept) {
-      this.recordChange(req, session, 'passkey_enrol_no_challenge', 'WARN', 'failure');
+      this.mfaEvents.enrollmentFailed(req, session, 'passkey', 'no_challenge');
       throw ApiException.conflict('NO_PASSKEY_CEREMONY', 'Start a passkey registration first (POST /account/mfa/passkeys/options).');
     }
     let verified;
@@ -112,7 +114,7 @@ export class PasskeysService {
       });
     } catch (error) {
       if (!(error instanceof PasskeyVerificationError)) throw error;
-      this.recordChange(req, session, 'passkey_enrol_unverified', 'WARN', 'failure');
+      this.mfaEvents.enrollmentFailed(req, session, 'passkey', 'unverified');
       throw new ApiException({
         statusCode: HttpStatus.BAD_REQUEST,
         code: 'PASSKEY_NOT_VERIFIED',
@@ -128,12 +130,12 @@ export class PasskeysService {
     }
     const stored = await this.store.add(user.id, verified);
     if (!stored) {
-      this.recordChange(req, session, 'passkey_enrol_duplicate', 'WARN', 'failure');
+      this.mfaEvents.enrollmentFailed(req, session, 'passkey', 'duplicate');
       throw ApiException.conflict('PASSKEY_ALREADY_REGISTERED', 'This passkey is already registered.');
     }
     const renewed = await this.sessions.reauthenticate(req, res, { aal: 2 });
     // RA-05 "send notifications": the sample has no mail; the event is the notification hook (as for TOTP).
-    this.recordChange(req, session, 'passkey_enabled', 'INFO', 'success', renewed.handle);
+    this.mfaEvents.enrolled(req, session, 'passkey', renewed.handle, { passkeyId: stored.id });
     return { passkey: toPasskeyListing(stored), session: toSessionSummary(renewed) };
   }
 
@@ -144,7 +146,7 @@ export class PasskeysService {
       throw ApiException.notFound('PASSKEY_NOT_FOUND', 'You have no passkey with this id.');
     }
     const rotated = await this.sessions.rotate(req, res, 'mfa_change');
-    this.recordChange(req, session, 'passkey_removed', 'WARN', 'success', rotated.handle);
+    this.mfaEvents.removed(req, session, 'passkey', rotated.handle, { passkeyId: id });
   }
 
   /** Sign-in, second step with a passkey, part 1: request options naming the account's passkeys. */
@@ -243,10 +245,13 @@ export class PasskeysService {
     const account = await this.users.countMfaAttempt(user.id);
     const check = account > ACCOUNT_MFA_FAILURE_LIMIT ? undefined : await this.checkAssertion(req, rp, user, 'reauth', response);
     if (!check?.ok) {
-      const locked = account >= ACCOUNT_MFA_FAILURE_LIMIT;
-      if (locked) await this.users.lockMfa(user.id, this.clock.now() + ACCOUNT_MFA_LOCK_MS);
-      this.recordFailure(req, session, user, locked ? 'locked' : check!.why, check?.passkey, 'reauthentication');
-      if (locked) throw this.tooMany(res);
+      // No check at all when the account was already past its limit: only the lockout is logged then.
+      if (check) this.recordFailure(req, session, check.why, 'reauthentication', check.passkey);
+      if (account >= ACCOUNT_MFA_FAILURE_LIMIT) {
+        await this.users.lockMfa(user.id, this.clock.now() + ACCOUNT_MFA_LOCK_MS);
+        this.recordLockout(req, session, 'reauthentication');
+        throw this.tooMany(res);
+      }
       if (attempt >= REAUTH_ATTEMPTS) return tooMany();
       throw ApiException.unauthorized('INVALID_PASSKEY', 'That passkey answer is not valid. Try again.');
     }
@@ -326,7 +331,7 @@ export class PasskeysService {
     const account = await this.users.countMfaAttempt(user.id);
     if (account > ACCOUNT_MFA_FAILURE_LIMIT) {
       await this.users.lockMfa(user.id, this.clock.now() + ACCOUNT_MFA_LOCK_MS);
-      this.recordFailure(req, session, user, 'locked');
+      this.recordLockout(req, session, 'login');
       await this.sessions.destroy(req, res);
       throw this.tooMany(res);
     }
@@ -343,13 +348,13 @@ export class PasskeysService {
     why: PasskeyFailure,
     passkey?: PasskeyCredential,
   ): Promise<never> {
+    this.recordFailure(req, session, why, 'login', passkey);
     if (attempts.account >= ACCOUNT_MFA_FAILURE_LIMIT) {
       await this.users.lockMfa(user.id, this.clock.now() + ACCOUNT_MFA_LOCK_MS);
-      this.recordFailure(req, session, user, 'locked', passkey);
+      this.recordLockout(req, session, 'login');
       await this.sessions.destroy(req, res);
       throw this.tooMany(res);
     }
-    this.recordFailure(req, session, user, why, passkey);
     if (attempts.pending >= PENDING_SESSION_MFA_ATTEMPTS) {
       await this.sessions.destroy(req, res);
       throw ApiException.unauthorized('MFA_ATTEMPTS_EXCEEDED', 'Too many wrong answers. Sign in again.');
@@ -357,24 +362,13 @@ export class PasskeysService {
     throw ApiException.unauthorized('INVALID_PASSKEY', 'That passkey answer is not valid. Try again.');
   }
 
-  private recordFailure(
-    req: Request,
-    session: SessionView,
-    user: User,
-    why: PasskeyFailure | 'locked',
-    passkey?: PasskeyCredential,
-    action: 'login' | 'reauthentication' = 'login',
-  ): void {
-    this.events.record(req, {
-      type: why === 'locked' ? 'authn_login_fail_max' : 'authn_login_fail',
-      // A clone signal or a replayed assertion is worth a look, as a replayed TOTP code is.
-      level: why === 'locked' || why === 'counter_regression' || why === 'replayed' ? 'CRITICAL' : 'WARN',
-      outcome: 'failure',
-      userId: user.id,
-      sessionHandle: session.handle,
-      reason: why === 'locked' ? 'mfa_locked' : `mfa_passkey_${why}`,
-      detail: { action, method: 'passkey', ...(passkey ? { passkeyId: passkey.id } : {}) },
-    });
+  /** A refused answer; a clone signal or a replayed assertion is `mfa_reuse`, as a replayed TOTP code is. */
+  private recordFailure(req: Request, session: SessionView, why: PasskeyFailure, action: MfaAction, passkey?: PasskeyCredential): void {
+    this.mfaEvents.challengeFailed(req, session, why, { action, method: 'passkey', ...(passkey ? { passkeyId: passkey.id } : {}) });
+  }
+
+  private recordLockout(req: Request, session: SessionView, action: MfaAction): void {
+    this.mfaEvents.lockout(req, session, { action, method: 'passkey', retryAfterMs: ACCOUNT_MFA_LOCK_MS });
   }
 
   private tooMany(res: Response): ApiException {
@@ -433,26 +427,6 @@ export class PasskeysService {
     const kept = taken as Partial<KeptChallenge> | undefined;
     if (kept?.purpose !== purpose || typeof kept.challenge !== 'string' || typeof kept.expiresAt !== 'number') return undefined;
     return { purpose, challenge: kept.challenge, expiresAt: kept.expiresAt };
-  }
-
-  /** MFA changes are privilege changes of the account: `authz_change` with the action as reason (as for TOTP). */
-  private recordChange(
-    req: Request,
-    session: SessionView,
-    reason: string,
-    level: 'INFO' | 'WARN',
-    outcome: 'success' | 'failure',
-    handle = session.handle,
-  ): void {
-    this.events.record(req, {
-      type: 'authz_change',
-      level,
-      outcome,
-      userId: session.userId,
-      sessionHandle: handle,
-      reason,
-      detail: { method: 'passkey' },
-    });
   }
 }
 
