@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock, ReAuthGuard, RolesGuard, SessionModule } from '../../lib';
 import { AccountModule } from './account/account.module';
+import { AdminMfaGuard } from './admin/admin-mfa.guard';
 import { AdminModule } from './admin/admin.module';
 import { AuditEvent } from './audit/audit-event.entity';
 import { AuditModule } from './audit/audit.module';
@@ -105,11 +106,13 @@ export class AppModule {
       ],
       providers: [
         // Deny by default: every route needs a session unless it carries @Public(). In this order: a session
-        // first, then its roles (@Roles, from the session's snapshot), then how fresh its authentication is (@ReAuth).
+        // first, then its roles (@Roles, from the session's snapshot), then (ADMIN_REQUIRE_MFA) a second factor for
+        // admin routes, then how fresh its authentication is (@ReAuth).
         { provide: APP_GUARD, useClass: PageAwareSessionGuard },
         // The module's own instances (`useExisting`, both exported by SessionModule) rather than second copies built
         // in this module: one instance each, with the module's policy.
         { provide: APP_GUARD, useExisting: RolesGuard },
+        ...(config.mfa.requiredForAdmins ? [{ provide: APP_GUARD, useClass: AdminMfaGuard }] : []),
         { provide: APP_GUARD, useExisting: ReAuthGuard },
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
         { provide: APP_PIPE, useFactory: createValidationPipe },

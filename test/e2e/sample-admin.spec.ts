@@ -4,6 +4,7 @@
  * re-authenticate or change credentials, the admin's own session back afterwards), and the audit trail. On the
  * memory store and on Redis.
  */
+import { generateSync } from 'otplib';
 import { DataSource, FindOptionsWhere } from 'typeorm';
 import { AuditEvent } from '../../sample/src/audit/audit-event.entity';
 import { User } from '../../sample/src/users/user.entity';
@@ -14,6 +15,17 @@ const BACKENDS = [
   { name: 'redis', env: { SESSION_STORE: 'redis', REDIS_URL: 'redis://127.0.0.1:6379' } },
 ];
 const STASH = '__Secure-sid-admin';
+/** Every admin route, with a body where it needs one. Three entries each: jest hands a test function with more
+ * parameters than the row has a `done` callback. */
+const ADMIN_ROUTES: [string, string, object | undefined][] = [
+  ['get', '/admin/users', undefined],
+  ['put', `/admin/users/00000000-0000-4000-8000-000000000000/roles`, { roles: ['user'] }],
+  ['post', `/admin/users/00000000-0000-4000-8000-000000000000/sessions/revoke`, undefined],
+  ['post', `/admin/users/00000000-0000-4000-8000-000000000000/disable`, undefined],
+  ['post', `/admin/users/00000000-0000-4000-8000-000000000000/enable`, undefined],
+  ['post', `/admin/users/00000000-0000-4000-8000-000000000000/impersonate`, undefined],
+  ['get', '/admin/events', undefined],
+];
 
 describe.each(BACKENDS)('sample app admin routes on $name', ({ env }) => {
   let sample: SampleHarness;
@@ -41,18 +53,7 @@ describe.each(BACKENDS)('sample app admin routes on $name', ({ env }) => {
   }
 
   describe('access', () => {
-    // Three entries each: jest hands a test function with more parameters than the row has a `done` callback.
-    const routes: [string, string, object | undefined][] = [
-      ['get', '/admin/users', undefined],
-      ['put', `/admin/users/00000000-0000-4000-8000-000000000000/roles`, { roles: ['user'] }],
-      ['post', `/admin/users/00000000-0000-4000-8000-000000000000/sessions/revoke`, undefined],
-      ['post', `/admin/users/00000000-0000-4000-8000-000000000000/disable`, undefined],
-      ['post', `/admin/users/00000000-0000-4000-8000-000000000000/enable`, undefined],
-      ['post', `/admin/users/00000000-0000-4000-8000-000000000000/impersonate`, undefined],
-      ['get', '/admin/events', undefined],
-    ];
-
-    it.each(routes)(
+    it.each(ADMIN_ROUTES)(
       '%s %s is 401 without a session and 403 INSUFFICIENT_ROLE for a user, whatever the client claims',
       async (method, path, body) => {
         const anonymous = await sample.client().send(method as 'get', path, body);
@@ -64,6 +65,14 @@ describe.each(BACKENDS)('sample app admin routes on $name', ({ env }) => {
         expect(res.body).toEqual({ statusCode: 403, code: 'INSUFFICIENT_ROLE', message: expect.any(String) });
       },
     );
+
+    it('lets an admin in with a password alone by default (ADMIN_REQUIRE_MFA off, as the contract seeds bob)', async () => {
+      const bob = await admin();
+      expect((await bob.get('/me')).body.session.aal).toBe(1);
+      expect((await bob.get('/admin/users')).status).toBe(200);
+      expect((await bob.get('/admin/events?limit=1')).status).toBe(200);
+      expect((await bob.post(`/admin/users/${ids.carol}/sessions/revoke`)).status).toBe(200);
+    });
 
     it('lists users with roles for an admin, never a hash or a secret', async () => {
       const bob = await admin();
@@ -360,5 +369,70 @@ describe.each(BACKENDS)('sample app admin routes on $name', ({ env }) => {
       expect((await bob.get('/admin/events?limit=abc')).status).toBe(400);
       expect((await bob.get('/admin/events?userId=alice')).status).toBe(400);
     });
+  });
+});
+
+describe('sample app admin routes with ADMIN_REQUIRE_MFA=true (RA-03 for every admin)', () => {
+  let sample: SampleHarness;
+
+  beforeAll(async () => {
+    sample = await startSample({ ADMIN_REQUIRE_MFA: 'true' });
+  });
+  afterAll(() => sample?.close());
+
+  it.each(ADMIN_ROUTES)('%s %s is 403 MFA_REQUIRED for an admin signed in with a password alone', async (method, path, body) => {
+    const bob = sample.client();
+    await bob.login('bob');
+    // Stale on purpose: the missing second factor is what to fix, a password re-authentication would not lift aal.
+    sample.clock.advance(6 * 60_000);
+    const res = await bob.send(method as 'get', path, body);
+    expect(res.status).toBe(403);
+    expect(res.body).toEqual({ statusCode: 403, code: 'MFA_REQUIRED', message: expect.stringContaining('two-step verification') });
+  });
+
+  it('logs each refusal as authz_fail, and still answers INSUFFICIENT_ROLE to a user without the role', async () => {
+    const bob = sample.client();
+    await bob.login('bob');
+    expect((await bob.get('/admin/users')).status).toBe(403);
+    await settle();
+    const logged = await sample.app
+      .get(DataSource)
+      .getRepository(AuditEvent)
+      .findOneOrFail({ where: { type: 'authz_fail', reason: 'mfa_required' }, order: { id: 'DESC' } });
+    expect(JSON.parse(JSON.stringify(logged))).toMatchObject({
+      userId: (await bob.get('/me')).body.user.id,
+      detail: { requiredAal: 2, aal: 1, method: 'GET', path: '/admin/users' },
+    });
+    // Routes that ask for no admin role are as before.
+    expect((await bob.get('/me')).status).toBe(200);
+    expect((await bob.get('/cart')).status).toBe(200);
+
+    const alice = sample.client();
+    await alice.login('alice');
+    const refused = await alice.get('/admin/users');
+    expect(refused.status).toBe(403);
+    expect(refused.body.code).toBe('INSUFFICIENT_ROLE');
+  });
+
+  it('lets the admin in once a second factor is enrolled (aal 2), and at the next sign-in after the code', async () => {
+    const bob = sample.client();
+    await bob.login('bob');
+    const start = await bob.post('/account/mfa/totp');
+    expect(start.status).toBe(200);
+    const secret: string = start.body.secret;
+    const code = (): string => generateSync({ secret, epoch: Math.floor(sample.clock.now() / 1000) });
+    const confirmed = await bob.post('/account/mfa/totp/confirm', { code: code() });
+    expect(confirmed.status).toBe(200);
+    expect(confirmed.body.session.aal).toBe(2);
+    expect((await bob.get('/admin/users')).status).toBe(200);
+    expect((await bob.get('/admin/events?type=mfa_enrolled')).body[0]).toMatchObject({ type: 'mfa_enrolled' });
+
+    sample.clock.advance(30_000);
+    const later = sample.client();
+    const login = await later.post('/auth/login', { username: 'bob', password: PASSWORDS.bob });
+    expect(login.body).toMatchObject({ mfaRequired: true, mfaMethods: ['totp'] });
+    expect((await later.get('/admin/users')).status).toBe(401);
+    expect((await later.post('/auth/mfa', { code: code() })).status).toBe(200);
+    expect((await later.get('/admin/users')).status).toBe(200);
   });
 });
