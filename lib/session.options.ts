@@ -16,7 +16,7 @@ import {
 import { Clock, SystemClock } from './core/clock';
 import { formatDuration, parseDuration } from './core/duration';
 import { SessionOptionsError } from './core/errors';
-import { ROTATION_TOMBSTONE_MS } from './core/lifecycle';
+import { DEFAULT_PENDING_TIMEOUT_MS, ROTATION_TOMBSTONE_MS } from './core/lifecycle';
 import type { SessionPolicy } from './core/session-manager';
 import type { SessionCheck } from './core/session-check';
 import { SecurityEventSink } from './events/security-event';
@@ -110,8 +110,19 @@ export interface SessionModuleOptions {
   checks?: SessionCheck[];
   /** Inactivity timeout. Default `30m`. Activity resets it. */
   idleTimeout?: Duration;
-  /** Absolute lifetime from login. Default `12h`. Never extended by activity or rotation; re-authentication resets it. */
+  /**
+   * Absolute lifetime from login. Default `12h`. Never extended by activity or rotation; re-authentication (and the
+   * completion of a pending sign-in) resets it.
+   */
   absoluteTimeout?: Duration;
+  /**
+   * Longest life of a pending session (password proven, second factor due: `stage: 'pending'`), from its creation.
+   * Default `5m`; at most `absoluteTimeout`. Its absolute deadline is the earlier of this and its tier's absolute
+   * timeout, re-authentication included; past it the session ends like any timed-out one (401 `SESSION_EXPIRED`).
+   * Completing the sign-in (`SessionService.complete`) lifts the cap: the completed session gets its tier's
+   * timeouts from then on.
+   */
+  pendingTimeout?: Duration;
   /** Periodic id rotation. Default `15m`. `0` turns periodic rotation off (login and privilege rotation stay). */
   rotationInterval?: Duration;
   /** How long a rotated-away id still resolves to its one successor (parallel requests). Default `10s`, at most `1m`. */
@@ -151,6 +162,8 @@ export interface SessionModuleOptions {
 
 /** Options after validation, with every default filled in and every duration in milliseconds. */
 export interface ResolvedSessionOptions extends SessionPolicy {
+  /** Longest life of a pending session (ms), always filled in here (default 5 minutes). */
+  pendingTimeoutMs: number;
   store: SessionStore;
   /** True when the module closes the store at shutdown. */
   closeStoreOnShutdown: boolean;
@@ -178,6 +191,7 @@ export interface ResolvedSessionOptions extends SessionPolicy {
 export const SESSION_DEFAULTS = {
   idleTimeoutMs: 30 * 60_000,
   absoluteTimeoutMs: 12 * 3_600_000,
+  pendingTimeoutMs: DEFAULT_PENDING_TIMEOUT_MS,
   rotationIntervalMs: 15 * 60_000,
   rotationGraceMs: 10_000,
   maxConcurrentSessions: 10,
@@ -262,6 +276,7 @@ export function resolveSessionOptions(raw: SessionModuleOptions = {}): ResolvedS
 
   const idleTimeoutMs = duration('idleTimeout', raw.idleTimeout, SESSION_DEFAULTS.idleTimeoutMs, 1000);
   const absoluteTimeoutMs = duration('absoluteTimeout', raw.absoluteTimeout, SESSION_DEFAULTS.absoluteTimeoutMs, 1000);
+  const pendingTimeoutMs = duration('pendingTimeout', raw.pendingTimeout, SESSION_DEFAULTS.pendingTimeoutMs, 1000);
   const rotationIntervalMs = duration('rotationInterval', raw.rotationInterval, SESSION_DEFAULTS.rotationIntervalMs, 0);
   const rotationGraceMs = duration('rotationGrace', raw.rotationGrace, SESSION_DEFAULTS.rotationGraceMs, 0);
   const touchIntervalMs = duration('touchInterval', raw.touchInterval, Math.min(60_000, Math.floor(idleTimeoutMs / 10)), 0);
@@ -304,6 +319,15 @@ export function resolveSessionOptions(raw: SessionModuleOptions = {}): ResolvedS
     problems.push(
       `absoluteTimeout (${formatDuration(absoluteTimeoutMs)}) is shorter than idleTimeout (${formatDuration(idleTimeoutMs)}): ` +
         'set absoluteTimeout >= idleTimeout (e.g. idle 30m, absolute 12h)',
+    );
+  }
+  // Only an explicit pendingTimeout is compared: with the default one, a short absoluteTimeout caps pending sessions
+  // by itself (their deadline is the earlier of the two), and an app that never uses pending sessions must not be
+  // told to configure them.
+  if (raw.pendingTimeout !== undefined && pendingTimeoutMs > absoluteTimeoutMs) {
+    problems.push(
+      `pendingTimeout (${formatDuration(pendingTimeoutMs)}) is longer than absoluteTimeout (${formatDuration(absoluteTimeoutMs)}): ` +
+        'set pendingTimeout <= absoluteTimeout (e.g. 5m): a sign-in waiting for its second factor must not outlive a complete one',
     );
   }
   if (rotationGraceMs > ROTATION_TOMBSTONE_MS)
@@ -364,6 +388,8 @@ export function resolveSessionOptions(raw: SessionModuleOptions = {}): ResolvedS
     checks: raw.checks ?? [],
     idleTimeoutMs,
     absoluteTimeoutMs,
+    // The default never exceeds the absolute timeout (see above): it is the earlier of the two.
+    pendingTimeoutMs: raw.pendingTimeout === undefined ? Math.min(pendingTimeoutMs, absoluteTimeoutMs) : pendingTimeoutMs,
     rotationIntervalMs: rotationIntervalMs === 0 ? Number.POSITIVE_INFINITY : rotationIntervalMs,
     rotationGraceMs,
     touchIntervalMs,

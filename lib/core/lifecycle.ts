@@ -1,4 +1,4 @@
-import type { SessionChanges, SessionRecord, SessionTier } from './session-record';
+import type { SessionChanges, SessionRecord, SessionStage, SessionTier } from './session-record';
 
 /**
  * The session lifecycle rules, in one place and free of any backend: when a session is over, when and how an
@@ -87,6 +87,13 @@ export interface TierPolicy extends SessionTimeouts {
   impersonationMaxAgeMs: number;
 }
 
+/**
+ * Default of the module's `pendingTimeout` (ms): 5 minutes. Long enough to find a phone and type a code, short
+ * enough that a password-only session (a stolen password, a sign-in abandoned at the second step) does not linger
+ * for the whole absolute timeout.
+ */
+export const DEFAULT_PENDING_TIMEOUT_MS = 5 * 60_000;
+
 /** The timeouts of a session of `tier`: the module's own for `standard`, the `rememberMe` ones for `remember`. */
 export function tierTimeouts(tier: SessionTier, policy: TierPolicy): SessionTimeouts {
   return tier === 'remember'
@@ -95,11 +102,25 @@ export function tierTimeouts(tier: SessionTier, policy: TierPolicy): SessionTime
 }
 
 /**
- * The latest absolute deadline a session may ever have (ms since epoch): `createdAt + impersonationMaxAgeMs` for
- * an impersonation session, whatever re-authentication happens in it; `Infinity` (no cap) for any other.
+ * The latest absolute deadline a session may ever have (ms since epoch), whatever re-authentication happens in it:
+ * - `createdAt + impersonationMaxAgeMs` for an impersonation session;
+ * - `createdAt + pendingTimeoutMs` for a pending session (second factor due): a sign-in that stops at the password
+ *   ends this long after it began. Completing it (stage `complete`) lifts this cap: the caller computes the
+ *   deadlines again with the record's new stage (`SessionManager.complete`);
+ * - the earlier of the two when both apply, and `Infinity` (no cap) for any other session.
+ *
+ * A record without `stage` (stored before the field existed) is complete.
+ *
+ * @param pendingTimeoutMs the module's `pendingTimeout` (ms); default none (no cap for pending sessions).
  */
-export function absoluteCap(record: Pick<SessionRecord, 'createdAt' | 'impersonatedBy'>, impersonationMaxAgeMs: number): number {
-  return record.impersonatedBy === null ? Number.POSITIVE_INFINITY : record.createdAt + impersonationMaxAgeMs;
+export function absoluteCap(
+  record: Pick<SessionRecord, 'createdAt' | 'impersonatedBy'> & { stage?: SessionStage },
+  impersonationMaxAgeMs: number,
+  pendingTimeoutMs = Number.POSITIVE_INFINITY,
+): number {
+  const impersonation = record.impersonatedBy === null ? Number.POSITIVE_INFINITY : record.createdAt + impersonationMaxAgeMs;
+  const pending = record.stage === 'pending' ? record.createdAt + pendingTimeoutMs : Number.POSITIVE_INFINITY;
+  return Math.min(impersonation, pending);
 }
 
 /**

@@ -4,7 +4,7 @@ import { SecurityEvent } from '../events/security-event';
 import { Clock } from './clock';
 import type { ClientInfo } from './client-info';
 import { isStoreConnectionError, SessionGoneError, SessionInputError, SessionStoreUnavailableError, TooManySessionsError } from './errors';
-import { absoluteCap, freshDeadlines, tierTimeouts } from './lifecycle';
+import { absoluteCap, DEFAULT_PENDING_TIMEOUT_MS, freshDeadlines, tierTimeouts } from './lifecycle';
 import { SessionCheck, SessionCheckEvent } from './session-check';
 import {
   clip,
@@ -53,6 +53,12 @@ export interface SessionPolicy {
   rememberAbsoluteTimeoutMs: number;
   /** Longest life of an impersonation session (ms). */
   impersonationMaxAgeMs: number;
+  /**
+   * Longest life of a pending session (second factor due), from its creation (ms): its absolute deadline is at most
+   * `createdAt + pendingTimeoutMs`, re-authentication included, until it completes. Default
+   * {@link DEFAULT_PENDING_TIMEOUT_MS} (5 minutes).
+   */
+  pendingTimeoutMs?: number;
 }
 
 /** A live session in the hands of one request. `id` is the storage id (SHA-256 of the token). */
@@ -174,11 +180,7 @@ export class SessionManager {
       handle: generateHandle(),
       userId: input.userId,
       createdAt: now,
-      ...freshDeadlines(
-        now,
-        tierTimeouts(tier, this.policy),
-        absoluteCap({ createdAt: now, impersonatedBy }, this.policy.impersonationMaxAgeMs),
-      ),
+      ...freshDeadlines(now, tierTimeouts(tier, this.policy), this.capOf({ createdAt: now, impersonatedBy, stage })),
       rotatedAt: now,
       aal,
       stage,
@@ -315,21 +317,30 @@ export class SessionManager {
    */
   async reauthenticate(session: ActiveSession, client: ClientInfo, changes: SessionChanges = {}): Promise<string | null> {
     const { record } = session;
-    const deadlines = freshDeadlines(
-      this.clock.now(),
-      tierTimeouts(record.tier, this.policy),
-      absoluteCap(record, this.policy.impersonationMaxAgeMs),
-    );
+    // A pending session stays within its pendingTimeout: re-authenticating does not lengthen a sign-in that has not
+    // proven its second factor.
+    const deadlines = freshDeadlines(this.clock.now(), tierTimeouts(record.tier, this.policy), this.capOf(record));
     return this.rotate(session, 'reauthentication', client, { ...deadlines, ...changes });
   }
 
   /**
    * Completes a pending sign-in (the second factor is proven): the stage becomes `complete`, the assurance
    * level is raised, and the id rotates like on any privilege change. Returns the new token, or null.
+   *
+   * The sign-in is now whole, so its timeouts start again from now, those of its tier (like a re-authentication):
+   * the short `pendingTimeout` cap is lifted, and the absolute timeout runs from the completion. Only a pending
+   * session gets new deadlines; completing one that is already complete (a step-up) only raises `aal` and
+   * `authenticatedAt`.
    */
   async complete(session: ActiveSession, client: ClientInfo, aal: number): Promise<string | null> {
     if (!isAssuranceLevel(aal)) throw new SessionInputError('aal', `must be 1, 2 or 3 (got ${String(aal)})`);
-    return this.rotate(session, 'authentication_completed', client, { stage: 'complete', aal, authenticatedAt: this.clock.now() });
+    const { record } = session;
+    const now = this.clock.now();
+    const deadlines =
+      record.stage === 'pending'
+        ? freshDeadlines(now, tierTimeouts(record.tier, this.policy), this.capOf({ ...record, stage: 'complete' }))
+        : { authenticatedAt: now };
+    return this.rotate(session, 'authentication_completed', client, { ...deadlines, stage: 'complete', aal });
   }
 
   /** Ends one session (logout). */
@@ -424,6 +435,14 @@ export class SessionManager {
       fromId = res.id;
     }
     return { kind: 'rotated' };
+  }
+
+  /**
+   * The latest absolute deadline `record` may have (`absoluteCap` in `lib/core/lifecycle.ts`): impersonation and
+   * pending sessions are capped from their creation.
+   */
+  private capOf(record: Pick<SessionRecord, 'createdAt' | 'impersonatedBy' | 'stage'>): number {
+    return absoluteCap(record, this.policy.impersonationMaxAgeMs, this.policy.pendingTimeoutMs ?? DEFAULT_PENDING_TIMEOUT_MS);
   }
 
   /** The concurrent-session limit of this user: the function's answer when the module has one, else the number. */

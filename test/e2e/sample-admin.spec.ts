@@ -80,8 +80,8 @@ describe.each(BACKENDS)('sample app admin routes on $name', ({ env }) => {
       expect(res.status).toBe(200);
       expect(res.body).toEqual(
         expect.arrayContaining([
-          { id: ids.alice, username: 'alice', roles: ['user'], disabled: false, mfaEnabled: false },
-          { id: ids.carol, username: 'carol', roles: ['user'], disabled: false, mfaEnabled: true },
+          { id: ids.alice, username: 'alice', roles: ['user'], disabled: false, mfaEnabled: false, mfaMethods: [] },
+          { id: ids.carol, username: 'carol', roles: ['user'], disabled: false, mfaEnabled: true, mfaMethods: ['totp'] },
         ]),
       );
       expect(JSON.stringify(res.body)).not.toMatch(/argon2|v1\./);

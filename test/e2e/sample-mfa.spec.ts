@@ -284,7 +284,12 @@ describe.each(BACKENDS)('sample app second factor on $name', ({ env }) => {
       expect(confirm.body.session.aal).toBe(2);
       expect(JSON.stringify(confirm.body)).not.toContain(secret);
       expect(alice.sessionCookie).not.toBe(before);
-      expect((await alice.get('/account/security')).body).toEqual({ totpEnabled: true, recoveryCodesLeft: 10 });
+      expect((await alice.get('/account/security')).body).toEqual({
+        totpEnabled: true,
+        recoveryCodesLeft: 10,
+        mfaEnabled: true,
+        mfaMethods: ['totp'],
+      });
       // Active now: a second enrolment is refused, and the secret is never shown again.
       expect((await alice.post('/account/mfa/totp')).body.code).toBe('TOTP_ALREADY_ENABLED');
       expect(JSON.stringify((await alice.get('/me')).body)).not.toContain(secret);

@@ -125,6 +125,32 @@ describe.each(BACKENDS)('sample app passkeys on $name', ({ env }) => {
       });
     });
 
+    it('counts as an enrolled second factor in /account/security and in the admin users list (JSON and page)', async () => {
+      const { client } = await passwordLogin('alice');
+      expect((await enrol(client, new SoftwareAuthenticator())).status).toBe(201);
+      const security = await client.get('/account/security');
+      expect(security.status).toBe(200);
+      expect(security.body).toEqual({ totpEnabled: false, recoveryCodesLeft: 0, mfaEnabled: true, mfaMethods: ['passkey'] });
+
+      const bob = sample.client();
+      await bob.login('bob');
+      const users = (await bob.get('/admin/users')).body as { username: string; mfaEnabled: boolean; mfaMethods: string[] }[];
+      const byName = Object.fromEntries(users.map((u) => [u.username, u]));
+      expect(byName.alice).toMatchObject({ mfaEnabled: true, mfaMethods: ['passkey'] });
+      expect(byName.carol).toMatchObject({ mfaEnabled: true, mfaMethods: ['totp'] });
+      expect(byName.bob).toMatchObject({ mfaEnabled: false, mfaMethods: [] });
+      const page = (await bob.get('/admin', { Accept: 'text/html' })).text;
+      const rows = page.split('<tr data-testid="admin-user-row">').slice(1);
+      const shown = Object.fromEntries(
+        rows.map((row) => [/<td>(\w+)/.exec(row)![1], /data-testid="admin-user-mfa">([^<]*)</.exec(row)![1]]),
+      );
+      expect(shown).toEqual({
+        alice: 'passkey',
+        bob: 'none',
+        carol: 'authenticator app',
+      });
+    });
+
     it('needs a recent authentication, and a session at all', async () => {
       const { client } = await passwordLogin('alice');
       sample.clock.advance(REAUTH_MAX_AGE_MS + 1000);

@@ -4,7 +4,7 @@ import { SessionService, SessionView } from '../../../lib';
 import type { TotpEnrolment } from '../../../lib/mfa';
 import { EventRecorder } from '../audit/event-recorder';
 import { MfaEvents } from '../audit/mfa-events';
-import { AuthService } from '../auth/auth.service';
+import { AuthService, SecondFactorMethod } from '../auth/auth.service';
 import { toSessionSummary, SessionSummary } from '../auth/session-summary';
 import { ApiException } from '../common/api-exception';
 import { SecondFactorService } from '../mfa/second-factor.service';
@@ -16,6 +16,15 @@ import { isCommonPassword } from './common-passwords';
 export interface TotpConfirmation {
   recoveryCodes: string[];
   session: SessionSummary;
+}
+
+/** Answer of `GET /account/security`. */
+export interface AccountSecurity {
+  totpEnabled: boolean;
+  recoveryCodesLeft: number;
+  /** True when the account has any second factor (TOTP, recovery codes, passkeys). */
+  mfaEnabled: boolean;
+  mfaMethods: SecondFactorMethod[];
 }
 
 /** The account's credentials: password and TOTP. Every route using it is `@ReAuth()`. */
@@ -125,10 +134,19 @@ export class AccountService {
     this.mfaEvents.removed(req, session, 'totp', rotated.handle, { sessionsEnded: ended });
   }
 
-  /** What `/account/security` shows (an `aal: 2` route). */
-  async security(req: Request, res: Response, session: SessionView): Promise<{ totpEnabled: boolean; recoveryCodesLeft: number }> {
+  /**
+   * What `/account/security` shows (an `aal: 2` route): the TOTP state, and every enrolled second factor by the same
+   * rule sign-in uses (a passkey counts as one).
+   */
+  async security(req: Request, res: Response, session: SessionView): Promise<AccountSecurity> {
     const user = await this.auth.requireUser(req, res, session);
-    return { totpEnabled: user.totpSecret !== null, recoveryCodesLeft: user.recoveryCodeHashes?.length ?? 0 };
+    const mfaMethods = await this.auth.secondFactorsOf(user);
+    return {
+      totpEnabled: user.totpSecret !== null,
+      recoveryCodesLeft: user.recoveryCodeHashes?.length ?? 0,
+      mfaEnabled: mfaMethods.length > 0,
+      mfaMethods,
+    };
   }
 }
 

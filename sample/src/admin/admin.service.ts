@@ -5,6 +5,7 @@ import { FindOptionsWhere, Repository } from 'typeorm';
 import { SessionService, SessionView } from '../../../lib';
 import { AuditEvent } from '../audit/audit-event.entity';
 import { EventRecorder } from '../audit/event-recorder';
+import { AuthService, SecondFactorMethod } from '../auth/auth.service';
 import { ApiException } from '../common/api-exception';
 import { Role, User } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
@@ -15,7 +16,10 @@ export interface AdminUserView {
   username: string;
   roles: Role[];
   disabled: boolean;
+  /** True when the account has any second factor: TOTP (or recovery codes) or a passkey. */
   mfaEnabled: boolean;
+  /** Which ones, by the rule sign-in uses (`AuthService.secondFactorsOf`). */
+  mfaMethods: SecondFactorMethod[];
 }
 
 /** An audit event as `GET /admin/events` answers it. */
@@ -34,11 +38,14 @@ export class AdminService {
     private readonly users: UsersService,
     private readonly sessions: SessionService,
     private readonly events: EventRecorder,
+    private readonly auth: AuthService,
     @InjectRepository(AuditEvent) private readonly audit: Repository<AuditEvent>,
   ) {}
 
   async listUsers(): Promise<AdminUserView[]> {
-    return (await this.users.list()).map(toAdminView);
+    const users = await this.users.list();
+    const methods = await this.auth.secondFactorsOfEach(users);
+    return users.map((user) => toAdminView(user, methods.get(user.id) ?? []));
   }
 
   /**
@@ -54,7 +61,7 @@ export class AdminService {
     await this.users.setRoles(user.id, unique);
     const sessionsUpdated = await this.sessions.setRoles(user.id, unique);
     this.record(req, admin, 'roles_changed', user, { from: user.roles.join(','), to: unique.join(','), sessionsUpdated });
-    return { ...toAdminView({ ...user, roles: unique } as User), sessionsUpdated };
+    return { ...(await this.view({ ...user, roles: unique } as User)), sessionsUpdated };
   }
 
   /** Ends every session of the user (TE-07). */
@@ -72,14 +79,14 @@ export class AdminService {
     await this.users.setDisabled(user.id, true);
     const sessionsEnded = await this.sessions.destroyAllForUser(user.id, { reason: 'account_disabled' });
     this.record(req, admin, 'account_disabled', user, { sessionsEnded });
-    return { ...toAdminView({ ...user, disabled: true } as User), sessionsEnded };
+    return { ...(await this.view({ ...user, disabled: true } as User)), sessionsEnded };
   }
 
   async enable(req: Request, admin: SessionView, id: string): Promise<AdminUserView> {
     const user = await this.require(id);
     await this.users.setDisabled(user.id, false);
     this.record(req, admin, 'account_enabled', user);
-    return toAdminView({ ...user, disabled: false } as User);
+    return this.view({ ...user, disabled: false } as User);
   }
 
   /** Security events, newest first, optionally of one user and/or one type. */
@@ -93,6 +100,10 @@ export class AdminService {
   /** Enabled admins besides `id`: the app must keep at least one, or no one could ever administer it again. */
   private async activeAdminsOtherThan(id: string): Promise<number> {
     return (await this.users.list()).filter((u) => u.id !== id && !u.disabled && u.roles.includes('admin')).length;
+  }
+
+  private async view(user: User): Promise<AdminUserView> {
+    return toAdminView(user, await this.auth.secondFactorsOf(user));
   }
 
   private async require(id: string): Promise<User> {
@@ -114,12 +125,13 @@ export class AdminService {
   }
 }
 
-function toAdminView(user: User): AdminUserView {
+function toAdminView(user: User, mfaMethods: SecondFactorMethod[]): AdminUserView {
   return {
     id: user.id,
     username: user.username,
     roles: [...user.roles],
     disabled: user.disabled,
-    mfaEnabled: user.totpSecret !== null,
+    mfaEnabled: mfaMethods.length > 0,
+    mfaMethods,
   };
 }

@@ -5,6 +5,7 @@ import { MAX_QUANTITY } from '../cart/cart.dto';
 import { LANGUAGES, THEMES } from '../preferences/preferences.dto';
 import type { Preferences } from '../preferences/preferences.service';
 import type { AdminEventView, AdminUserView } from '../admin/admin.service';
+import type { SecondFactorMethod } from '../auth/auth.service';
 import { ROLES, type PublicUser } from '../users/user.entity';
 import type { WizardState } from '../wizard/wizard.service';
 import { passkeyReauthButton, passkeySection, passkeySignInButton } from '../passkeys/passkey-views';
@@ -28,6 +29,7 @@ export interface SecuritySummary {
 }
 
 const LANGUAGE_NAMES: Record<Preferences['language'], string> = { en: 'English', fr: 'Français', de: 'Deutsch', es: 'Español' };
+const FACTOR_NAMES: Record<SecondFactorMethod, string> = { totp: 'authenticator app', passkey: 'passkey' };
 
 /** The page frame: navigation and the sign-out button for a signed-in user, the script with the nonce. */
 export function layout(ctx: PageContext, title: string, body: SafeHtml): string {
@@ -218,7 +220,7 @@ export function adminPage(ctx: PageContext & { user: PublicUser }, users: AdminU
       <p class="error" data-error role="alert" hidden></p>
     </form>
   </td>
-  <td>${u.mfaEnabled ? 'on' : 'off'}</td>
+  <td data-testid="admin-user-mfa">${u.mfaMethods.length > 0 ? u.mfaMethods.map((m) => FACTOR_NAMES[m]).join(', ') : 'none'}</td>
   <td>${u.disabled ? 'disabled' : 'active'}</td>
   <td>
     <button type="button" data-api="/admin/users/${id}/sessions/revoke">Sign out everywhere</button>
@@ -244,7 +246,7 @@ export function adminPage(ctx: PageContext & { user: PublicUser }, users: AdminU
     html`<section>
   <h2>Users</h2>
   <table>
-    <thead><tr><th>User</th><th>Role</th><th>Authenticator</th><th>Account</th><th></th></tr></thead>
+    <thead><tr><th>User</th><th>Role</th><th>Second factor</th><th>Account</th><th></th></tr></thead>
     <tbody>${rows}</tbody>
   </table>
   <p class="error" data-error role="alert" hidden></p>

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { QueryFailedError, Repository } from 'typeorm';
+import { In, QueryFailedError, Repository } from 'typeorm';
 import type { StoredPasskey } from '../../../lib/mfa';
 import { User } from '../users/user.entity';
 import { PasskeyCredential } from './passkey.entity';
@@ -27,6 +27,13 @@ export class PasskeyStore {
   /** True when the user has at least one passkey (a second factor for sign-in). */
   async hasAny(userId: string): Promise<boolean> {
     return (await this.passkeys.count({ where: { userId } })) > 0;
+  }
+
+  /** Which of these users have at least one passkey, in one query (the admin list's second-factor column). */
+  async holdersAmong(userIds: readonly string[]): Promise<Set<string>> {
+    if (userIds.length === 0) return new Set();
+    const rows = await this.passkeys.find({ select: { userId: true }, where: { userId: In([...userIds]) } });
+    return new Set(rows.map((row) => row.userId));
   }
 
   /** Stores a verified passkey; null when its credential id is already registered (to anyone). */

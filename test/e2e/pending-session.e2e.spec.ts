@@ -1,0 +1,149 @@
+/**
+ * Pending sign-ins over HTTP, with the real module and guard, on the in-memory and the Redis store: `pendingTimeout`
+ * checked at start-up, the short life of a pending session (401 `SESSION_EXPIRED` past it, as for any timed-out
+ * session), and the full life of the session once completed. Time moves with the module's ManualClock.
+ */
+import { randomBytes } from 'node:crypto';
+import { Body, Controller, Get, INestApplication, Post, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { createClient } from 'redis';
+import request from 'supertest';
+import {
+  AllowPendingSession,
+  CurrentSession,
+  ManualClock,
+  Public,
+  SessionModuleOptions,
+  SessionOptionsError,
+  SessionService,
+  SessionStore,
+  SessionView,
+} from '../../lib';
+import { RedisSessionStore } from '../../lib/stores/redis';
+import { bootSessionApp, cookieOf, cookiesOf } from '../support/session-app';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+
+@Controller()
+class SignInController {
+  constructor(private readonly sessions: SessionService) {}
+
+  /** Stands in for a password check: `pending` when the account has a second factor. */
+  @Public()
+  @Post('login')
+  login(@Req() req: Request, @Res({ passthrough: true }) res: Response, @Body() body: { pending?: boolean }) {
+    return this.sessions.create(req, res, { userId: 'alice', stage: body.pending === true ? 'pending' : 'complete' });
+  }
+
+  /** The second-factor step: here the code is taken as proven. */
+  @AllowPendingSession()
+  @Post('mfa')
+  mfa(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    return this.sessions.complete(req, res, { aal: 2 });
+  }
+
+  @AllowPendingSession()
+  @Get('mfa')
+  status(@CurrentSession() session: SessionView) {
+    return session;
+  }
+
+  @Get('me')
+  me(@CurrentSession() session: SessionView) {
+    return session;
+  }
+}
+
+interface Backend {
+  name: string;
+  store(): { store: SessionStore | 'memory'; cleanup(): Promise<void> };
+}
+
+const backends: Backend[] = [
+  { name: 'memory', store: () => ({ store: 'memory', cleanup: async () => undefined }) },
+  {
+    name: 'redis',
+    store: () => {
+      const prefix = `{nsk-pending-${randomBytes(6).toString('hex')}}:`;
+      return {
+        store: new RedisSessionStore({ url: REDIS_URL, prefix }),
+        async cleanup() {
+          const admin = createClient({ url: REDIS_URL });
+          admin.on('error', () => undefined);
+          await admin.connect();
+          try {
+            for await (const keys of admin.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) if (keys.length > 0) await admin.del(keys);
+          } finally {
+            admin.destroy();
+          }
+        },
+      };
+    },
+  },
+];
+
+describe('pendingTimeout at start-up', () => {
+  it('refuses a pendingTimeout longer than absoluteTimeout, saying how to fix it', async () => {
+    const error = await bootSessionApp({ absoluteTimeout: '1h', pendingTimeout: '2h' }, [SignInController]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SessionOptionsError);
+    expect((error as Error).message).toContain(
+      'pendingTimeout (2h) is longer than absoluteTimeout (1h): set pendingTimeout <= absoluteTimeout (e.g. 5m)',
+    );
+  });
+});
+
+describe.each(backends)('pending sign-ins over HTTP ($name store)', (backend) => {
+  let app: INestApplication | undefined;
+  let cleanup: (() => Promise<void>) | undefined;
+  let clock: ManualClock;
+
+  async function boot(options: SessionModuleOptions = {}) {
+    clock = new ManualClock(Date.now());
+    const made = backend.store();
+    cleanup = made.cleanup;
+    app = await bootSessionApp({ store: made.store, clock, rotationInterval: 0, ...options }, [SignInController]);
+    return app.getHttpServer();
+  }
+
+  afterEach(async () => {
+    await app?.close();
+    await cleanup?.();
+    app = undefined;
+    cleanup = undefined;
+  });
+
+  it('a pending session lives pendingTimeout from its creation, then answers 401 SESSION_EXPIRED like any timed-out session', async () => {
+    const server = await boot({ pendingTimeout: '2m' });
+    const login = await request(server).post('/login').send({ pending: true }).expect(201);
+    expect(login.body).toMatchObject({ stage: 'pending', absoluteExpiresAt: login.body.createdAt + 2 * MIN });
+    clock.advance(2 * MIN - 1000);
+    await request(server).get('/mfa').set('Cookie', cookieOf(login)).expect(200);
+    clock.advance(1000);
+    const expired = await request(server).get('/mfa').set('Cookie', cookieOf(login)).expect(401);
+    expect(expired.body).toMatchObject({ code: 'SESSION_EXPIRED' });
+    // The cookie is cleared, as for any session that timed out.
+    expect(cookiesOf(expired).some((c) => c.startsWith('__Host-sid=;') && /Max-Age=0/.test(c))).toBe(true);
+    // Too late to complete it.
+    await request(server).post('/mfa').set('Cookie', cookieOf(login)).expect(401);
+  });
+
+  it('the default is 5 minutes; a completed sign-in gets the full timeouts from its completion', async () => {
+    const server = await boot({ idleTimeout: '30m', absoluteTimeout: '12h' });
+    const login = await request(server).post('/login').send({ pending: true }).expect(201);
+    expect(login.body.absoluteExpiresAt).toBe(login.body.createdAt + 5 * MIN);
+    clock.advance(4 * MIN);
+    const done = await request(server).post('/mfa').set('Cookie', cookieOf(login)).expect(201);
+    expect(done.body).toMatchObject({
+      stage: 'complete',
+      aal: 2,
+      absoluteExpiresAt: clock.now() + 12 * HOUR,
+      idleExpiresAt: clock.now() + 30 * MIN,
+    });
+    // Well past the pending cap.
+    clock.advance(20 * MIN);
+    const me = await request(server).get('/me').set('Cookie', cookieOf(done)).expect(200);
+    expect(me.body).toMatchObject({ stage: 'complete', handle: login.body.handle });
+  });
+});
