@@ -134,12 +134,17 @@ export interface SessionModuleOptions {
   touchInterval?: Duration;
   /**
    * Live sessions per user. Default `10`; `0` = unlimited. A function gets the user signing in (id and roles) and
-   * answers their limit, e.g. fewer for admins.
+   * answers their limit, e.g. fewer for admins. Impersonation sessions and pending sessions (second factor due) do
+   * not count, are never evicted, and are created whatever the count; a pending session starts counting when it
+   * completes, and the limit is held then.
    */
   maxConcurrentSessions?: number | ((user: SessionLimitSubject) => number | Promise<number>);
   /**
    * What a login beyond the limit does: `'evict-oldest'` ends the user's least recently created session;
    * `'deny-new'` refuses the login with 409 `TOO_MANY_SESSIONS`, naming the devices to sign out. Default `'evict-oldest'`.
+   * A pending sign-in meets the limit when it completes (`SessionService.complete`), as the newest sign-in of the
+   * user: `'evict-oldest'` ends the oldest other session; `'deny-new'` refuses the completion with the same 409, and
+   * the session stays pending (within `pendingTimeout`) so the user can sign a device out and complete again.
    */
   concurrentSessionPolicy?: 'evict-oldest' | 'deny-new';
   /** The "remember me" tier's timeouts. */

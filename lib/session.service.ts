@@ -72,7 +72,9 @@ export interface CreateSessionOptions {
   aal?: number;
   /**
    * `pending` when the password is proven but a second factor is still due: the session then reaches only
-   * routes marked `@AllowPendingSession()` until {@link SessionService.complete}. Default `complete`.
+   * routes marked `@AllowPendingSession()` until {@link SessionService.complete}, lives at most the module's
+   * `pendingTimeout` (default 5 minutes), and does not count toward `maxConcurrentSessions` (it evicts nothing and
+   * is never refused; the limit applies when it completes). Default `complete`.
    */
   stage?: SessionStage;
   /** Initial data: a JSON-serialisable plain object of at most 60 KiB as JSON. */
@@ -230,8 +232,14 @@ export class SessionService {
 
   /**
    * Completes a pending sign-in once the second factor is proven: the stage becomes `complete`, the assurance
-   * level becomes `aal` (default 2), `authenticatedAt` is now, and the id rotates.
+   * level becomes `aal` (default 2), `authenticatedAt` is now, and the id rotates. The session's timeouts start again
+   * from now with those of its tier (the `pendingTimeout` cap is lifted), and it starts counting toward
+   * `maxConcurrentSessions`: under `'evict-oldest'` the user's oldest other session ends if the limit is reached.
    *
+   * @throws TooManySessionsException (409 `TOO_MANY_SESSIONS`, listing the user's sessions) under
+   *   `concurrentSessionPolicy: 'deny-new'` when the user is at the limit. Nothing changes: the session stays pending
+   *   (same cookie, still within `pendingTimeout`), so the app can have the user sign a device out and complete
+   *   again, or end it with `destroy`.
    * @example await sessions.complete(req, res, { aal: 2 }); // after verifying the TOTP code
    */
   async complete(req: HttpRequestLike, res: HttpResponseLike, options: { aal?: number } = {}): Promise<SessionView> {

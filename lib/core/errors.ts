@@ -73,8 +73,9 @@ export class SessionGoneError extends Error {
 }
 
 /**
- * A login refused by the concurrent-session policy `deny-new`: the user already has `limit` live sessions. Nothing
- * was created. `sessions` are those live sessions, oldest first, so the user can pick which to sign out;
+ * A login, or the completion of a pending sign-in, refused by the concurrent-session policy `deny-new`: the user
+ * already has `limit` live sessions that count. Nothing was created (a refused completion leaves the session
+ * pending, as it was). `sessions` are those live sessions, oldest first, so the user can pick which to sign out;
  * `SessionService` answers it with 409 `TOO_MANY_SESSIONS` listing them.
  */
 export class TooManySessionsError extends Error {

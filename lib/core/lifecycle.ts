@@ -160,12 +160,28 @@ export function rolesChange(before: readonly string[], after: readonly string[])
 }
 
 /**
- * Whether a session counts toward its user's concurrent-session limit: every session but an impersonation one,
- * which neither counts nor can be evicted by the user's own logins (an administrator's work must not sign the
- * user out, nor the user's logins end it).
+ * Whether a session counts toward its user's concurrent-session limit. Two kinds of session neither count nor can
+ * be evicted to make room for another, and are created whatever the count:
+ * - an impersonation session: an administrator's work must not sign the user out, nor the user's logins end it;
+ * - a pending session (second factor due): a password alone must not push a real session out (or, under
+ *   `deny-new`, lock the user out), and it lives at most `pendingTimeout` anyway. It starts counting when it
+ *   completes ({@link startsCounting}), which is where the limit is held for it.
+ *
+ * A record without `stage` (stored before the field existed) is complete.
  */
-export function countsTowardLimit(record: Pick<SessionRecord, 'impersonatedBy'>): boolean {
-  return record.impersonatedBy === null;
+export function countsTowardLimit(record: Pick<SessionRecord, 'impersonatedBy'> & { stage?: SessionStage }): boolean {
+  return record.impersonatedBy === null && record.stage !== 'pending';
+}
+
+/**
+ * Whether a write that turns `before` into `after` makes the session start counting toward the limit (a pending
+ * session completing): the one write, besides creation, where a store must hold the limit, atomically with it.
+ */
+export function startsCounting(
+  before: Pick<SessionRecord, 'impersonatedBy'> & { stage?: SessionStage },
+  after: Pick<SessionRecord, 'impersonatedBy'> & { stage?: SessionStage },
+): boolean {
+  return !countsTowardLimit(before) && countsTowardLimit(after);
 }
 
 /**

@@ -4,7 +4,7 @@ import { SecurityEvent } from '../events/security-event';
 import { Clock } from './clock';
 import type { ClientInfo } from './client-info';
 import { isStoreConnectionError, SessionGoneError, SessionInputError, SessionStoreUnavailableError, TooManySessionsError } from './errors';
-import { absoluteCap, DEFAULT_PENDING_TIMEOUT_MS, freshDeadlines, tierTimeouts } from './lifecycle';
+import { absoluteCap, countsTowardLimit, DEFAULT_PENDING_TIMEOUT_MS, freshDeadlines, startsCounting, tierTimeouts } from './lifecycle';
 import { SessionCheck, SessionCheckEvent } from './session-check';
 import {
   clip,
@@ -160,8 +160,9 @@ export class SessionManager {
     const impersonatedBy = input.impersonatedBy ?? null;
     if (impersonatedBy !== null) assertImpersonator(impersonatedBy, input.remember);
     const tier: SessionTier = input.remember === true ? 'remember' : 'standard';
-    // Computed before anything is destroyed: a limit function that throws is a bug and must leave no trace.
-    const limit = impersonatedBy === null ? await this.limitFor(input.userId, roles) : 0;
+    // Computed before anything is destroyed: a limit function that throws is a bug and must leave no trace. A
+    // session that does not count (impersonation, pending) needs none: a pending one meets the limit on completion.
+    const limit = countsTowardLimit({ impersonatedBy, stage }) ? await this.limitFor(input.userId, roles) : 0;
     const now = this.clock.now();
     let carried: SessionData = {};
     if (input.previousToken !== undefined && isWellFormedToken(input.previousToken)) {
@@ -215,14 +216,7 @@ export class SessionManager {
     if (impersonatedBy !== null) detail.impersonatedBy = impersonatedBy;
     this.emit('session_created', record, input.client, { detail });
     // A store written before `deny-new` existed answers `{ evicted }` without a status.
-    for (const old of result.evicted ?? []) {
-      this.emit('excess_sessions_exceeded', old, input.client, {
-        level: 'WARN',
-        reason: 'oldest_revoked',
-        detail: { limit, newSession: record.handle },
-      });
-      this.emit('session_expired', old, input.client, { reason: 'excess_sessions' });
-    }
+    this.emitEvictions(result.evicted ?? [], input.client, limit, record.handle);
     return { token, session: { id, record } };
   }
 
@@ -300,9 +294,20 @@ export class SessionManager {
    * Issues a new token for the session now (privilege change, MFA step-up, password change). The old token
    * never authenticates again. Returns the new token, or null when the session has ended (or another request
    * rotated it at the same moment) meanwhile.
+   *
+   * When `changes` make the session start counting toward the concurrent-session limit (`stage: 'complete'` on a
+   * pending session: see {@link complete}), the store holds the user's limit in the same atomic step.
+   *
+   * @throws TooManySessionsError when such a rotation meets the limit under `deny-new`: nothing changed.
    */
   async rotate(session: ActiveSession, reason: string, client: ClientInfo, changes: SessionChanges = {}): Promise<string | null> {
-    const outcome = await this.rotateInternal(session, reason, changes, 0, client, true);
+    const { record } = session;
+    // Only a completion pays for the limit (the user's function may query a database): other rotations never start
+    // counting, and the store would ignore it.
+    const limit = startsCounting(record, { ...record, ...definedChanges(changes) })
+      ? await this.limitFor(record.userId, record.roles)
+      : undefined;
+    const outcome = await this.rotateInternal(session, reason, changes, 0, client, true, limit);
     if (outcome.kind !== 'active') return null;
     session.id = outcome.session.id;
     session.record = outcome.session.record;
@@ -331,6 +336,14 @@ export class SessionManager {
    * the short `pendingTimeout` cap is lifted, and the absolute timeout runs from the completion. Only a pending
    * session gets new deadlines; completing one that is already complete (a step-up) only raises `aal` and
    * `authenticatedAt`.
+   *
+   * The completed session starts counting toward the user's concurrent-session limit, which the store holds in the
+   * same atomic step as the rotation: under `evict-oldest` the user's oldest other sessions end (events
+   * `excess_sessions_exceeded` and `session_expired`, as on a login); under `deny-new` a user at the limit is
+   * refused and nothing changes: the session stays pending, under its id and within its `pendingTimeout`, so the
+   * app may let the user sign out a device and complete again, or end it.
+   *
+   * @throws TooManySessionsError under `deny-new` when the user already has as many counted sessions as allowed.
    */
   async complete(session: ActiveSession, client: ClientInfo, aal: number): Promise<string | null> {
     if (!isAssuranceLevel(aal)) throw new SessionInputError('aal', `must be 1, 2 or 3 (got ${String(aal)})`);
@@ -418,17 +431,31 @@ export class SessionManager {
     graceMs: number,
     client: ClientInfo,
     explicit: boolean,
+    limit?: number,
   ): Promise<ResolveOutcome> {
     let fromId = session.id;
+    const held = limit === undefined ? undefined : { maxConcurrent: limit, onLimit: this.policy.concurrentSessionPolicy };
     for (let hop = 0; hop < MAX_ROTATE_HOPS; hop++) {
       const now = this.clock.now();
       const token = generateToken();
       const id = hashToken(token);
-      const res = await this.call('rotate', () => this.store.rotate(fromId, id, { now, graceMs, changes: { rotatedAt: now, ...changes } }));
+      const res = await this.call('rotate', () =>
+        this.store.rotate(fromId, id, { now, graceMs, changes: { rotatedAt: now, ...changes }, limit: held }),
+      );
       if (res.status === 'missing') return { kind: 'unknown' };
       if (res.status === 'tombstone') return { kind: 'rotated' };
+      if (res.status === 'denied') {
+        this.emit('excess_sessions_exceeded', session.record, client, {
+          level: 'WARN',
+          outcome: 'failure',
+          reason: 'denied',
+          detail: { limit: limit ?? 0, live: res.live.length },
+        });
+        throw new TooManySessionsError(session.record.userId, limit ?? 0, res.live);
+      }
       if (res.status === 'rotated') {
         this.emit('session_renewed', res.record, client, { reason });
+        this.emitEvictions(res.evicted ?? [], client, limit ?? 0, res.record.handle);
         return { kind: 'active', session: { id, record: res.record }, issuedToken: token };
       }
       if (!explicit) return { kind: 'active', session: { id: res.id, record: res.record } };
@@ -443,6 +470,14 @@ export class SessionManager {
    */
   private capOf(record: Pick<SessionRecord, 'createdAt' | 'impersonatedBy' | 'stage'>): number {
     return absoluteCap(record, this.policy.impersonationMaxAgeMs, this.policy.pendingTimeoutMs ?? DEFAULT_PENDING_TIMEOUT_MS);
+  }
+
+  /** The events of sessions a login or a completion evicted to respect the limit: each is named, then ended. */
+  private emitEvictions(evicted: readonly SessionRecord[], client: ClientInfo, limit: number, newSession: string): void {
+    for (const old of evicted) {
+      this.emit('excess_sessions_exceeded', old, client, { level: 'WARN', reason: 'oldest_revoked', detail: { limit, newSession } });
+      this.emit('session_expired', old, client, { reason: 'excess_sessions' });
+    }
   }
 
   /** The concurrent-session limit of this user: the function's answer when the module has one, else the number. */
@@ -520,6 +555,11 @@ export class SessionManager {
     // .catch, not an async wrapper: this is on every request's path.
     return pending.catch(wrap);
   }
+}
+
+/** `changes` without the keys present as `undefined`, which leave their field as it was (see `applyChanges`). */
+function definedChanges(changes: SessionChanges): SessionChanges {
+  return Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as SessionChanges;
 }
 
 /** A connectivity failure becomes {@link SessionStoreUnavailableError} (503); anything else stays as it is. */

@@ -93,8 +93,9 @@ export interface TooManySessionsErrorBody extends SessionErrorBody {
 }
 
 /**
- * 409 `TOO_MANY_SESSIONS`: the login was refused because the user already has as many live sessions as allowed
- * (`concurrentSessionPolicy: 'deny-new'`). Nothing was created. The body lists the user's sessions
+ * 409 `TOO_MANY_SESSIONS`: the login (or the completion of a pending sign-in, which then stays pending) was refused
+ * because the user already has as many live sessions as allowed (`concurrentSessionPolicy: 'deny-new'`). Nothing was
+ * created. The body lists the user's sessions
  * (`sessions: [{ handle, createdAt, lastSeenAt, ip, userAgent }]`, oldest first) so the client can ask which device
  * to sign out; the app then revokes it by handle (after checking the credentials again) and the login is retried.
  */

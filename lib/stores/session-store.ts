@@ -40,8 +40,9 @@ export interface CreateOptions {
   now: number;
   /**
    * Live sessions allowed per user, this one included. 0 = no limit. Only sessions that count toward the limit
-   * are counted (`countsTowardLimit` in `lib/core/lifecycle.ts`: impersonation sessions do not), and a new
-   * session that does not count is created whatever the count, evicting nothing.
+   * are counted (`countsTowardLimit` in `lib/core/lifecycle.ts`: impersonation and pending sessions do not), and a
+   * new session that does not count is created whatever the count, evicting nothing. A pending session meets the
+   * limit when it completes (see {@link RotateOptions.limit}).
    */
   maxConcurrent: number;
   /**
@@ -85,12 +86,38 @@ export interface RotateOptions {
   graceMs: number;
   /** Changes applied to the record as it moves (e.g. `aal`, `authenticatedAt`, `rotatedAt`). */
   changes: SessionChanges;
+  /**
+   * The user's concurrent-session limit, held when this rotation makes the session start counting toward it
+   * (`startsCounting(record, changed record)` in `lib/core/lifecycle.ts`: a pending session completing). Ignored by
+   * any other rotation, and when absent or `maxConcurrent` is 0. Counted are the user's other live sessions that
+   * count (`countsTowardLimit`), oldest first; the rotating session itself is never a victim (its completion is the
+   * newest sign-in). Beyond the limit, `'evict-oldest'` (default) destroys the oldest of them in the same atomic
+   * operation and reports them in `evicted`; `'deny-new'` changes nothing at all (no rotation, no pointer: the
+   * session stays as it was under its old id) and answers `denied`. Default none.
+   */
+  limit?: RotationLimit;
+}
+
+/** The concurrent-session limit a rotation holds: see {@link RotateOptions.limit}. */
+export interface RotationLimit {
+  /** Live counted sessions allowed for the user, the rotating one included. 0 = no limit. */
+  maxConcurrent: number;
+  /** Beyond it: `'evict-oldest'` (default) or `'deny-new'`. */
+  onLimit?: ConcurrentSessionPolicy;
 }
 
 /** Result of {@link SessionStore.rotate}. */
 export type RotateResult =
-  /** This call rotated the session: the record now lives under the new id. */
-  | { status: 'rotated'; record: SessionRecord }
+  /**
+   * This call rotated the session: the record now lives under the new id. `evicted`: sessions destroyed to respect
+   * {@link RotateOptions.limit} (oldest first); absent (or empty) when none were.
+   */
+  | { status: 'rotated'; record: SessionRecord; evicted?: SessionRecord[] }
+  /**
+   * {@link RotateOptions.limit} with `'deny-new'`, and the rotation would make the session count beyond it: nothing
+   * changed. `live`: the user's other live counted sessions, oldest first.
+   */
+  | { status: 'denied'; live: SessionRecord[] }
   /**
    * Someone rotated it first (parallel requests): the old id is a pointer to `id`, within its grace window.
    * The caller must use that successor and must not mint another.
@@ -167,6 +194,11 @@ export abstract class SessionStore {
    * `absoluteExpiresAt` unless `changes` say otherwise. Leaves `oldId` as a pointer to `newId` for `graceMs`.
    * Never mints a second successor: if `oldId` is already a pointer, returns `superseded` with the successor
    * (within its grace window) or `tombstone` (past it). Increments the version.
+   *
+   * When the changes make the session start counting toward the concurrent-session limit (a pending session
+   * completing, `stage: 'complete'`), holds `options.limit` in the same atomic operation: evicts the user's oldest
+   * counted sessions, or answers `denied` and changes nothing (see {@link RotateOptions.limit}). Completing a
+   * session goes through here: `update` applies a stage change without any limit.
    */
   abstract rotate(oldId: string, newId: string, options: RotateOptions): Promise<RotateResult>;
 
@@ -200,7 +232,7 @@ export abstract class SessionStore {
    */
   abstract updateUserRoles(userId: string, roles: string[], now: number): Promise<number>;
 
-  /** Live sessions of a user, impersonation sessions included. */
+  /** Live sessions of a user, impersonation and pending sessions included (every session, counted or not). */
   abstract countByUser(userId: string, now: number): Promise<number>;
 
   /**

@@ -874,6 +874,220 @@ export function describeSessionStore(name: string, factory: () => Promise<StoreF
       });
     });
 
+    describe('pending sessions: the short deadline and the concurrent-session limit', () => {
+      const PENDING = 5 * MIN;
+      /** A pending session (second factor due) of `userId` created at `at`, capped `PENDING` after its creation. */
+      const pending = (at: number, userId: string) =>
+        makeRecord(at, { userId, stage: 'pending', idleExpiresAt: at + PENDING, absoluteExpiresAt: at + PENDING, idleTimeoutMs: IDLE });
+      /** The changes of a completion at `at`: stage complete, aal 2, and the full timeouts from then on. */
+      const completion = (at: number) => ({
+        stage: 'complete' as const,
+        aal: 2,
+        rotatedAt: at,
+        authenticatedAt: at,
+        lastSeenAt: at,
+        idleExpiresAt: at + IDLE,
+        absoluteExpiresAt: at + ABSOLUTE,
+      });
+      const evictOldest = (maxConcurrent: number) => ({ maxConcurrent, onLimit: 'evict-oldest' as const });
+      const denyNew = (maxConcurrent: number) => ({ maxConcurrent, onLimit: 'deny-new' as const });
+      /** Sessions of the user that count toward the limit: complete and not impersonation. */
+      const counted = async (userId: string, now: number) =>
+        (await store.listByUser(userId, now)).filter((s) => s.record.stage === 'complete' && s.record.impersonatedBy === null);
+
+      it('a pending session ends at its short absolute deadline, reported as expired like any timed-out session', async (t0) => {
+        const id = newId();
+        await store.create(id, pending(t0, 'u-' + newId()), { now: t0, maxConcurrent: 0 });
+        assertActive(await read(id, t0 + PENDING - 1, 1));
+        const over = await read(id, t0 + PENDING);
+        assert.equal(over.status, 'expired');
+        assert.deepEqual(await read(id, t0 + PENDING), { status: 'missing' });
+      });
+
+      it('the completing rotation moves the deadlines: the completed session outlives the pending cap', async (t0) => {
+        const id = newId();
+        const next = newId();
+        await store.create(id, pending(t0, 'u-' + newId()), { now: t0, maxConcurrent: 0 });
+        const t1 = t0 + 2 * MIN;
+        const done = await store.rotate(id, next, { now: t1, graceMs: 0, changes: completion(t1), limit: evictOldest(10) });
+        assert.equal(done.status, 'rotated', `expected the completion to rotate, got ${JSON.stringify(done)}`);
+        assertFields(
+          done.status === 'rotated' ? done.record : {},
+          { stage: 'complete', aal: 2, absoluteExpiresAt: t1 + ABSOLUTE, idleExpiresAt: t1 + IDLE, version: 2 },
+          'the completed record',
+        );
+        const later = await read(next, t0 + PENDING + MIN);
+        assertActive(later, 'the completed session, past the pending cap');
+        assertFields(later.record, { stage: 'complete', absoluteExpiresAt: t1 + ABSOLUTE }, 'the completed session as stored');
+        assert.equal((await read(next, t1 + ABSOLUTE, 24 * 60 * MIN)).status, 'expired');
+      });
+
+      it('a pending session neither counts nor is evicted, and is created at the limit under either policy, evicting nothing', async (t0) => {
+        const userId = 'u-' + newId();
+        const [waiting, own, deniedOwn, newer, late] = [newId(), newId(), newId(), newId(), newId()];
+        // The oldest session of the user is pending: a login beyond the limit must still pass it by.
+        assert.deepEqual(await store.create(waiting, pending(t0, userId), { now: t0, maxConcurrent: 1, onLimit: 'deny-new' }), {
+          status: 'created',
+          evicted: [],
+        });
+        // It does not count: a complete login fits under a limit of 1 next to it, even with 'deny-new'.
+        const ownRecord = makeRecord(t0 + 1, { userId });
+        assert.deepEqual(await store.create(own, ownRecord, { now: t0 + 1, maxConcurrent: 1, onLimit: 'deny-new' }), {
+          status: 'created',
+          evicted: [],
+        });
+        // Now at the limit: 'deny-new' names only the complete session.
+        assert.deepEqual(await store.create(deniedOwn, makeRecord(t0 + 2, { userId }), denyNewAt(t0 + 2)), {
+          status: 'denied',
+          live: [ownRecord],
+        });
+        // More pending sign-ins are created at the limit, under either policy, and evict nothing.
+        for (const [i, onLimit] of (['deny-new', 'evict-oldest'] as const).entries()) {
+          assert.deepEqual(await store.create(newId(), pending(t0 + 3 + i, userId), { now: t0 + 3 + i, maxConcurrent: 1, onLimit }), {
+            status: 'created',
+            evicted: [],
+          });
+        }
+        // 'evict-oldest' evicts the oldest complete session, never the older pending one.
+        const evicting = await store.create(newer, makeRecord(t0 + 5, { userId }), { now: t0 + 5, maxConcurrent: 1 });
+        assert.deepEqual(evicting, { status: 'created', evicted: [ownRecord] });
+        assertActive(await read(waiting, t0 + 5, 10 * MIN), 'the pending session, older than the evicted one');
+        assert.deepEqual(await read(own, t0 + 5), { status: 'missing' });
+        // Pending sessions are live sessions of the user all the same: listed and counted by countByUser.
+        const listed = await store.listByUser(userId, t0 + 5);
+        assert.deepEqual(
+          listed.map((s) => s.record.stage),
+          ['pending', 'pending', 'pending', 'complete'],
+        );
+        assert.equal(await store.countByUser(userId, t0 + 5), 4);
+        assert.deepEqual(
+          (await counted(userId, t0 + 5)).map((s) => s.id),
+          [newer],
+        );
+        // Expired pending sessions are gone as any other.
+        assert.deepEqual(
+          await store.create(late, makeRecord(t0 + PENDING + 10, { userId }), { now: t0 + PENDING + 10, maxConcurrent: 2 }),
+          {
+            status: 'created',
+            evicted: [],
+          },
+        );
+        assert.equal(await store.countByUser(userId, t0 + PENDING + 10), 2);
+
+        function denyNewAt(now: number) {
+          return { now, maxConcurrent: 1, onLimit: 'deny-new' as const };
+        }
+      });
+
+      it("completing under 'evict-oldest' evicts the user's oldest other counted sessions, never itself nor an impersonation session", async (t0) => {
+        const userId = 'u-' + newId();
+        const [waiting, imp, first, second, next] = [newId(), newId(), newId(), newId(), newId()];
+        await store.create(waiting, pending(t0, userId), { now: t0, maxConcurrent: 2 });
+        await store.create(imp, makeRecord(t0, { userId, impersonatedBy: 'admin-' + newId() }), { now: t0, maxConcurrent: 2 });
+        const firstRecord = makeRecord(t0 + 1, { userId });
+        await store.create(first, firstRecord, { now: t0 + 1, maxConcurrent: 2 });
+        await store.create(second, makeRecord(t0 + 2, { userId }), { now: t0 + 2, maxConcurrent: 2 });
+        // The pending session is the oldest of all, yet its completion is the newest sign-in: the oldest other goes.
+        const t1 = t0 + MIN;
+        const done = await store.rotate(waiting, next, { now: t1, graceMs: 0, changes: completion(t1), limit: evictOldest(2) });
+        assert.equal(done.status, 'rotated', `expected the completion to rotate, got ${JSON.stringify(done)}`);
+        assert.deepEqual(done.status === 'rotated' && done.evicted, [firstRecord]);
+        assert.deepEqual(await read(first, t1), { status: 'missing' });
+        assertActive(await read(imp, t1), 'the impersonation session');
+        assert.deepEqual(
+          (await counted(userId, t1)).map((s) => s.id),
+          [next, second],
+        );
+        assert.equal(await store.countByUser(userId, t1), 3);
+      });
+
+      it("completing under 'deny-new' at the limit changes nothing, and answers the user's counted live sessions", async (t0) => {
+        const userId = 'u-' + newId();
+        const [own, waiting, next, retry] = [newId(), newId(), newId(), newId()];
+        const ownRecord = makeRecord(t0, { userId });
+        await store.create(own, ownRecord, { now: t0, maxConcurrent: 1, onLimit: 'deny-new' });
+        // An impersonation session and another pending one are not counted, nor listed in the refusal.
+        await store.create(newId(), makeRecord(t0, { userId, impersonatedBy: 'admin-' + newId() }), { now: t0, maxConcurrent: 1 });
+        await store.create(newId(), pending(t0, userId), { now: t0, maxConcurrent: 1 });
+        const waitingRecord = pending(t0 + 1, userId);
+        await store.create(waiting, waitingRecord, { now: t0 + 1, maxConcurrent: 1, onLimit: 'deny-new' });
+        const t1 = t0 + MIN;
+        const refused = await store.rotate(waiting, next, { now: t1, graceMs: 0, changes: completion(t1), limit: denyNew(1) });
+        assert.deepEqual(refused, { status: 'denied', live: [ownRecord] });
+        // Nothing moved: the session is still pending under its own id (no pointer, same version), the new id unused.
+        assert.deepEqual(await read(waiting, t1, 10 * MIN), { status: 'active', id: waiting, record: waitingRecord, viaGrace: false });
+        assert.deepEqual(await read(next, t1), { status: 'missing' });
+        assert.ok(
+          (await store.listByUser(userId, t1)).some((s) => s.id === waiting),
+          'the refused session is still listed under its id',
+        );
+        assertActive(await read(own, t1), 'the counted session');
+        // Once a device is signed out there is room: the same completion goes through, evicting nothing.
+        await store.destroy(own);
+        const done = await store.rotate(waiting, retry, { now: t1 + 1, graceMs: 0, changes: completion(t1 + 1), limit: denyNew(1) });
+        assert.equal(done.status, 'rotated', `expected the completion to rotate, got ${JSON.stringify(done)}`);
+        assert.deepEqual((done.status === 'rotated' && done.evicted) || [], []);
+        assert.deepEqual(
+          (await counted(userId, t1 + 1)).map((s) => [s.id, s.record.handle, s.record.stage]),
+          [[retry, waitingRecord.handle, 'complete']],
+        );
+      });
+
+      it('holds the limit only when the rotation makes the session count: other rotations, and completions without a limit, evict nothing', async (t0) => {
+        const userId = 'u-' + newId();
+        const [a, b, waiting, waiting2] = [newId(), newId(), newId(), newId()];
+        await store.create(a, makeRecord(t0, { userId }), { now: t0, maxConcurrent: 0 });
+        await store.create(b, makeRecord(t0 + 1, { userId }), { now: t0 + 1, maxConcurrent: 0 });
+        await store.create(waiting, pending(t0 + 2, userId), { now: t0 + 2, maxConcurrent: 0 });
+        await store.create(waiting2, pending(t0 + 2, userId), { now: t0 + 2, maxConcurrent: 0 });
+        const t1 = t0 + MIN;
+        // A complete session's rotation, and a pending session's rotation that keeps it pending: the limit is not theirs.
+        const periodic = await store.rotate(b, newId(), { now: t1, graceMs: 0, changes: { rotatedAt: t1 }, limit: denyNew(1) });
+        assert.equal(periodic.status, 'rotated');
+        assert.deepEqual((periodic.status === 'rotated' && periodic.evicted) || [], []);
+        const stillPending = await store.rotate(waiting, newId(), { now: t1, graceMs: 0, changes: { rotatedAt: t1 }, limit: denyNew(1) });
+        assert.equal(stillPending.status, 'rotated');
+        assert.deepEqual((stillPending.status === 'rotated' && stillPending.evicted) || [], []);
+        // A completion without a limit (or a limit of 0) counts nothing.
+        const unlimited = await store.rotate(waiting2, newId(), { now: t1, graceMs: 0, changes: completion(t1), limit: denyNew(0) });
+        assert.equal(unlimited.status, 'rotated');
+        assert.deepEqual((unlimited.status === 'rotated' && unlimited.evicted) || [], []);
+        assert.equal((await counted(userId, t1)).length, 3);
+        assertActive(await read(a, t1), 'the oldest session');
+      });
+
+      it('parallel completions never exceed the limit: 10 at once under a limit of 3, with either policy', async (t0) => {
+        for (const onLimit of ['deny-new', 'evict-oldest'] as const) {
+          const userId = 'u-' + newId();
+          const ids = Array.from({ length: 10 }, () => newId());
+          for (const [i, id] of ids.entries()) await store.create(id, pending(t0 + i, userId), { now: t0 + i, maxConcurrent: 3, onLimit });
+          const t1 = t0 + MIN;
+          const results = await Promise.all(
+            ids.map((id) =>
+              store.rotate(id, newId(), { now: t1, graceMs: 0, changes: completion(t1), limit: { maxConcurrent: 3, onLimit } }),
+            ),
+          );
+          const statuses = results.map((r) => r.status);
+          assert.equal((await counted(userId, t1)).length, 3, `${onLimit}: ${JSON.stringify(statuses)}`);
+          if (onLimit === 'deny-new') {
+            assert.equal(
+              statuses.filter((s) => s === 'rotated').length,
+              3,
+              `exactly 3 completions should pass, got ${JSON.stringify(statuses)}`,
+            );
+            assert.equal(statuses.filter((s) => s === 'denied').length, 7);
+            // The refused ones are still pending, under their own ids.
+            assert.equal(await store.countByUser(userId, t1), 10);
+          } else {
+            assert.deepEqual(statuses, Array(10).fill('rotated'));
+            const evicted = results.reduce((n, r) => n + (r.status === 'rotated' ? (r.evicted ?? []).length : Number.NaN), 0);
+            assert.equal(evicted, 7);
+            assert.equal(await store.countByUser(userId, t1), 3);
+          }
+        }
+      });
+    });
+
     describe('counters', () => {
       it('counts within a fixed window and restarts after it', async (t0) => {
         const key = 'k-' + newId();

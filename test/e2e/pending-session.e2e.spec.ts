@@ -1,7 +1,9 @@
 /**
  * Pending sign-ins over HTTP, with the real module and guard, on the in-memory and the Redis store: `pendingTimeout`
  * checked at start-up, the short life of a pending session (401 `SESSION_EXPIRED` past it, as for any timed-out
- * session), and the full life of the session once completed. Time moves with the module's ManualClock.
+ * session), the full life of the session once completed, and the concurrent-session limit, which a pending sign-in
+ * escapes until its completion meets it (`evict-oldest` ends the oldest device; `deny-new` answers 409
+ * `TOO_MANY_SESSIONS` and leaves the sign-in pending). Time moves with the module's ManualClock.
  */
 import { randomBytes } from 'node:crypto';
 import { Body, Controller, Get, INestApplication, Post, Req, Res } from '@nestjs/common';
@@ -53,6 +55,13 @@ class SignInController {
   @Get('me')
   me(@CurrentSession() session: SessionView) {
     return session;
+  }
+
+  /** Stands in for signing a device out from elsewhere (the application's own checks are not what this spec is about). */
+  @Public()
+  @Post('revoke')
+  async revoke(@Body() body: { handle: string }) {
+    return { revoked: await this.sessions.revoke('alice', body.handle) };
   }
 }
 
@@ -145,5 +154,42 @@ describe.each(backends)('pending sign-ins over HTTP ($name store)', (backend) =>
     clock.advance(20 * MIN);
     const me = await request(server).get('/me').set('Cookie', cookieOf(done)).expect(200);
     expect(me.body).toMatchObject({ stage: 'complete', handle: login.body.handle });
+  });
+
+  it("'evict-oldest': a pending sign-in evicts nothing; its completion ends the oldest device", async () => {
+    const server = await boot({ maxConcurrentSessions: 1 });
+    const laptop = await request(server).post('/login').send({}).expect(201);
+    clock.advance(1000);
+    const phone = await request(server).post('/login').send({ pending: true }).expect(201);
+    // The password alone did not push the laptop out.
+    await request(server).get('/me').set('Cookie', cookieOf(laptop)).expect(200);
+    await request(server).post('/mfa').set('Cookie', cookieOf(phone)).expect(201);
+    await request(server).get('/me').set('Cookie', cookieOf(laptop)).expect(401);
+  });
+
+  it("'deny-new': a pending sign-in is let in at the limit; its completion answers 409 TOO_MANY_SESSIONS and stays pending", async () => {
+    const server = await boot({ maxConcurrentSessions: 1, concurrentSessionPolicy: 'deny-new' });
+    const laptop = await request(server).post('/login').set('User-Agent', 'Laptop/1').send({}).expect(201);
+    clock.advance(1000);
+    // A complete login is refused at the limit; a pending one is not (it does not count).
+    await request(server).post('/login').send({}).expect(409);
+    const phone = await request(server).post('/login').set('User-Agent', 'Phone/2').send({ pending: true }).expect(201);
+    const refused = await request(server).post('/mfa').set('Cookie', cookieOf(phone)).expect(409);
+    expect(refused.body).toMatchObject({
+      statusCode: 409,
+      code: 'TOO_MANY_SESSIONS',
+      limit: 1,
+      sessions: [{ handle: laptop.body.handle, userAgent: 'Laptop/1' }],
+    });
+    expect(cookiesOf(refused).filter((c) => c.startsWith('__Host-sid='))).toEqual([]);
+    // The sign-in is still pending under the same cookie; the laptop is untouched.
+    const waiting = await request(server).get('/mfa').set('Cookie', cookieOf(phone)).expect(200);
+    expect(waiting.body).toMatchObject({ stage: 'pending', aal: 1, handle: phone.body.handle });
+    await request(server).get('/me').set('Cookie', cookieOf(laptop)).expect(200);
+    // Signing the laptop out makes room: the same sign-in completes.
+    await request(server).post('/revoke').send({ handle: laptop.body.handle }).expect(201, { revoked: true });
+    const done = await request(server).post('/mfa').set('Cookie', cookieOf(phone)).expect(201);
+    expect(done.body).toMatchObject({ stage: 'complete', aal: 2, handle: phone.body.handle });
+    await request(server).get('/me').set('Cookie', cookieOf(done)).expect(200);
   });
 });

@@ -20,6 +20,7 @@ import {
   pointerState,
   rolesChange,
   ROTATION_TOMBSTONE_MS,
+  startsCounting,
   touchChanges,
 } from '../../lib/core/lifecycle';
 import { SessionChanges, SessionRecord } from '../../lib/core/session-record';
@@ -84,11 +85,22 @@ local ADAPTERS = {
     local n = tonumber(a[1])
     return rolesChange(pairsOf(a, 2, 1 + n), pairsOf(a, 2 + n, #a))
   end,
-  -- a[1]: impersonatedBy as stored ('' for null), or 'absent' (a legacy record without the field).
+  -- a[1]: impersonatedBy as stored ('' for null), or 'absent' (a legacy record without the field); a[2]: the stage,
+  -- or 'absent' (a record stored before stages existed).
   countsTowardLimit = function(a)
     local r = {}
     if a[1] ~= 'absent' then r.impersonatedBy = a[1] end
+    if a[2] ~= 'absent' then r.stage = a[2] end
     return flag(countsTowardLimit(r))
+  end,
+  -- a = impersonatedBy and stage before, then the same after (each as for countsTowardLimit).
+  startsCounting = function(a)
+    local before, after = {}, {}
+    if a[1] ~= 'absent' then before.impersonatedBy = a[1] end
+    if a[2] ~= 'absent' then before.stage = a[2] end
+    if a[3] ~= 'absent' then after.impersonatedBy = a[3] end
+    if a[4] ~= 'absent' then after.stage = a[4] end
+    return flag(startsCounting(before, after))
   end,
   pointerState = function(a) return pointerState({ graceUntil = a[1], ['until'] = a[2] }, num(a[3])) end,
   -- a = bump ('1'|'0'), number of record fields n, n field/value pairs, then the changes' pairs.
@@ -278,20 +290,46 @@ describe('the Lua lifecycle rules match lib/core/lifecycle.ts', () => {
     expect(new Set(fromTs)).toEqual(new Set(['elevation', 'demotion', 'same']));
   });
 
-  it('countsTowardLimit: impersonation sessions do not count; null and legacy (absent) do', async () => {
-    const cases: string[][] = [['absent'], [''], ['admin-1'], ['0'], ['ünïcödé']];
+  it('countsTowardLimit and startsCounting: impersonation and pending sessions do not count; the rest, legacy (absent) fields included, do', async () => {
+    const impersonations = ['absent', '', 'admin-1', '0', 'ünïcödé'] as const;
+    const stages = ['absent', 'complete', 'pending'] as const;
+    /** The record as TypeScript sees it: absent or '' impersonatedBy is null; an absent stage is left out. */
+    const asRecord = (imp: string, stage: string) => ({
+      impersonatedBy: imp === 'absent' || imp === '' ? null : imp,
+      ...(stage === 'absent' ? {} : { stage: stage as 'pending' | 'complete' }),
+    });
+    const cases = impersonations.flatMap((imp) => stages.map((stage) => [imp, stage]));
     const fromLua = await lua(
       'countsTowardLimit',
       cases.map((c) => [...c]),
     );
-    const fromTs = cases.map(([stored]) => countsTowardLimit({ impersonatedBy: stored === 'absent' || stored === '' ? null : stored }));
+    const fromTs = cases.map(([imp, stage]) => countsTowardLimit(asRecord(imp, stage)));
     expectSame(
       'countsTowardLimit',
       cases,
       fromLua.map((v) => v === '1'),
       fromTs,
     );
-    expect(fromTs).toEqual([true, true, false, false, false]);
+    // The user's own sessions count unless pending; impersonation sessions never do.
+    expect(cases.filter((_, i) => fromTs[i])).toEqual([
+      ['absent', 'absent'],
+      ['absent', 'complete'],
+      ['', 'absent'],
+      ['', 'complete'],
+    ]);
+    const transitions = cases.flatMap((before) => cases.map((after) => [...before, ...after]));
+    const startsFromLua = await lua(
+      'startsCounting',
+      transitions.map((c) => [...c]),
+    );
+    const startsFromTs = transitions.map(([bi, bs, ai, as]) => startsCounting(asRecord(bi, bs), asRecord(ai, as)));
+    expectSame(
+      'startsCounting',
+      transitions,
+      startsFromLua.map((v) => v === '1'),
+      startsFromTs,
+    );
+    expect(startsFromTs.some(Boolean) && !startsFromTs.every(Boolean)).toBe(true);
   });
 
   it('pointerState', async () => {

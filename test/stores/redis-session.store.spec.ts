@@ -521,7 +521,8 @@ describe('RedisSessionStore specifics', () => {
     it('a record stored before the fields existed reads with no roles, standard, not impersonated, on the idle timeout of the read', async () => {
       const t0 = Date.now();
       const id = newId();
-      const rec = makeRecord(t0, { stage: 'pending' });
+      // Complete, so that it counts toward the limit below (a pending session would not, legacy or not).
+      const rec = makeRecord(t0, { stage: 'complete' });
       await admin.hSet(`${prefix}s:${id}`, encodeForTest(rec));
       await admin.zAdd(`${prefix}u:${rec.userId}`, { score: t0, value: id });
       for (const field of ['roles', 'tier', 'impersonatedBy', 'idleTimeoutMs'])

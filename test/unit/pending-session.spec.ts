@@ -1,12 +1,12 @@
 /**
- * Pending sessions (password proven, second factor due): the `pendingTimeout` option, and the short absolute deadline
- * it gives them until they complete. Time moves with
+ * Pending sessions (password proven, second factor due): the `pendingTimeout` option, the short absolute deadline it
+ * gives them until they complete, and their place outside the concurrent-session limit until then. Time moves with
  * the library's ManualClock, never by sleeping; the store is the real in-memory one (the same rules hold in every
  * store: see the conformance suite in lib/testing).
  */
 import { ManualClock } from '../../lib/core/clock';
-import { SessionOptionsError } from '../../lib/core/errors';
-import { absoluteCap, DEFAULT_PENDING_TIMEOUT_MS } from '../../lib/core/lifecycle';
+import { SessionOptionsError, TooManySessionsError } from '../../lib/core/errors';
+import { absoluteCap, countsTowardLimit, DEFAULT_PENDING_TIMEOUT_MS, startsCounting } from '../../lib/core/lifecycle';
 import { SessionManager, SessionPolicy } from '../../lib/core/session-manager';
 import { SecurityEvent } from '../../lib/events/security-event';
 import { SecurityEventBus } from '../../lib/events/security-event-bus';
@@ -114,6 +114,17 @@ describe('lifecycle rules for pending sessions', () => {
     expect(absoluteCap({ createdAt: T, impersonatedBy: 'admin', stage: 'pending' }, HOUR, 5 * MIN)).toBe(T + 5 * MIN);
     expect(absoluteCap({ createdAt: T, impersonatedBy: 'admin', stage: 'pending' }, 2 * MIN, 5 * MIN)).toBe(T + 2 * MIN);
   });
+
+  it('countsTowardLimit and startsCounting: only completing a session of the user themselves starts it counting', () => {
+    expect(countsTowardLimit({ impersonatedBy: null, stage: 'pending' })).toBe(false);
+    expect(countsTowardLimit({ impersonatedBy: null, stage: 'complete' })).toBe(true);
+    expect(countsTowardLimit({ impersonatedBy: null })).toBe(true);
+    expect(countsTowardLimit({ impersonatedBy: 'admin', stage: 'complete' })).toBe(false);
+    expect(startsCounting({ impersonatedBy: null, stage: 'pending' }, { impersonatedBy: null, stage: 'complete' })).toBe(true);
+    expect(startsCounting({ impersonatedBy: null, stage: 'pending' }, { impersonatedBy: null, stage: 'pending' })).toBe(false);
+    expect(startsCounting({ impersonatedBy: null, stage: 'complete' }, { impersonatedBy: null, stage: 'complete' })).toBe(false);
+    expect(startsCounting({ impersonatedBy: 'admin', stage: 'pending' }, { impersonatedBy: 'admin', stage: 'complete' })).toBe(false);
+  });
 });
 
 describe('SessionManager: the pending deadline', () => {
@@ -211,5 +222,110 @@ describe('SessionManager: the pending deadline', () => {
       absoluteExpiresAt: before.absoluteExpiresAt,
       idleExpiresAt: before.idleExpiresAt,
     });
+  });
+});
+
+describe('SessionManager: pending sessions and the concurrent-session limit', () => {
+  it('a pending sign-in neither counts nor evicts; its completion evicts the oldest other session and says so', async () => {
+    const { manager, clock, events } = setup({ maxConcurrentSessions: 2 });
+    const first = await manager.create({ userId: 'alice', client });
+    clock.advance(1);
+    const second = await manager.create({ userId: 'alice', client });
+    clock.advance(1);
+    const waiting = await manager.create({ userId: 'alice', client, stage: 'pending' });
+    // At the limit, yet nothing was evicted for the pending sign-in.
+    expect((await manager.list('alice')).map((s) => s.record.handle)).toEqual([
+      first.session.record.handle,
+      second.session.record.handle,
+      waiting.session.record.handle,
+    ]);
+    expect(events.filter((e) => e.type === 'excess_sessions_exceeded')).toEqual([]);
+    clock.advance(MIN);
+    await manager.complete(waiting.session, client, 2);
+    expect(await manager.resolve(first.token, client)).toEqual({ kind: 'unknown' });
+    expect(activeOf(await manager.resolve(second.token, client)).record.handle).toBe(second.session.record.handle);
+    expect((await manager.list('alice')).map((s) => s.record.handle)).toEqual([
+      second.session.record.handle,
+      waiting.session.record.handle,
+    ]);
+    expect(events.filter((e) => e.type === 'excess_sessions_exceeded')).toEqual([
+      expect.objectContaining({
+        sessionHandle: first.session.record.handle,
+        reason: 'oldest_revoked',
+        detail: { limit: 2, newSession: waiting.session.record.handle },
+      }),
+    ]);
+    expect(events.filter((e) => e.type === 'session_expired').map((e) => [e.sessionHandle, e.reason])).toEqual([
+      [first.session.record.handle, 'excess_sessions'],
+    ]);
+  });
+
+  it("'deny-new': a pending sign-in is created at the limit; its completion is refused, and the session stays pending", async () => {
+    const { manager, clock, events } = setup({ maxConcurrentSessions: 1, concurrentSessionPolicy: 'deny-new' });
+    const laptop = await manager.create({ userId: 'alice', client });
+    clock.advance(1);
+    const waiting = await manager.create({ userId: 'alice', client, stage: 'pending' });
+    const pendingRecord = { ...waiting.session.record };
+    clock.advance(MIN);
+    const error = await manager.complete(waiting.session, client, 2).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TooManySessionsError);
+    expect(error).toMatchObject({ userId: 'alice', limit: 1, sessions: [laptop.session.record] });
+    expect(events.filter((e) => e.type === 'excess_sessions_exceeded')).toEqual([
+      expect.objectContaining({
+        userId: 'alice',
+        sessionHandle: pendingRecord.handle,
+        reason: 'denied',
+        outcome: 'failure',
+        level: 'WARN',
+        detail: { limit: 1, live: 1 },
+      }),
+    ]);
+    // Nothing changed: same token, same id, still pending, still within its pendingTimeout.
+    const still = activeOf(await manager.resolve(waiting.token, client));
+    expect(still.id).toBe(waiting.session.id);
+    expect(still.record).toMatchObject({
+      stage: 'pending',
+      aal: 1,
+      version: pendingRecord.version,
+      absoluteExpiresAt: pendingRecord.absoluteExpiresAt,
+    });
+    expect(waiting.session.record).toEqual(pendingRecord);
+    // Once the laptop is signed out there is room, and the completion goes through.
+    expect(await manager.revoke('alice', laptop.session.record.handle)).toBe(true);
+    const token = await manager.complete(waiting.session, client, 2);
+    expect(token).toEqual(expect.any(String));
+    expect(waiting.session.record).toMatchObject({ stage: 'complete', absoluteExpiresAt: clock.now() + 12 * HOUR });
+  });
+
+  it('asks maxConcurrentSessionsFor at the completion (with the roles snapshot), not when the pending sign-in is created', async () => {
+    const asked: unknown[] = [];
+    const { manager } = setup({
+      maxConcurrentSessionsFor: (user) => {
+        asked.push(user);
+        return 1;
+      },
+      concurrentSessionPolicy: 'deny-new',
+    });
+    await manager.create({ userId: 'root', client, roles: ['admin'] });
+    expect(asked).toHaveLength(1);
+    const waiting = await manager.create({ userId: 'root', client, roles: ['admin'], stage: 'pending' });
+    expect(asked).toHaveLength(1);
+    await expect(manager.complete(waiting.session, client, 2)).rejects.toBeInstanceOf(TooManySessionsError);
+    expect(asked).toEqual([
+      { userId: 'root', roles: ['admin'] },
+      { userId: 'root', roles: ['admin'] },
+    ]);
+  });
+
+  it('impersonation sessions stay out of it: a pending impersonation completes without counting', async () => {
+    const { manager, clock } = setup({ maxConcurrentSessions: 1, concurrentSessionPolicy: 'deny-new' });
+    await manager.create({ userId: 'alice', client });
+    const imp = await manager.create({ userId: 'alice', client, stage: 'pending', impersonatedBy: 'admin-1' });
+    expect(imp.session.record.absoluteExpiresAt).toBe(clock.now() + 5 * MIN);
+    clock.advance(MIN);
+    await manager.complete(imp.session, client, 2);
+    // The impersonation cap (1 h from creation) applies from then on, not the pending one.
+    expect(imp.session.record).toMatchObject({ stage: 'complete', absoluteExpiresAt: imp.session.record.createdAt + HOUR });
+    expect((await manager.list('alice')).length).toBe(2);
   });
 });

@@ -6,6 +6,7 @@ import {
   pointerWindows,
   rolesChange,
   RotationPointer,
+  startsCounting,
   touchChanges,
 } from '../../core/lifecycle';
 import { SessionChanges, SessionData, SessionRecord, isSessionRecord } from '../../core/session-record';
@@ -120,7 +121,7 @@ export class InMemorySessionStore extends SessionStore {
     const { now, maxConcurrent } = options;
     this.sweep(now);
     // The limit counts only sessions that count toward it, and a session that does not count is never refused
-    // and evicts nothing (lifecycle.countsTowardLimit: impersonation sessions).
+    // and evicts nothing (lifecycle.countsTowardLimit: impersonation and pending sessions).
     const limited = maxConcurrent > 0 && countsTowardLimit(record);
     if (limited && options.onLimit === 'deny-new') {
       const counted = this.liveOfUser(record.userId, now).filter((s) => countsTowardLimit(s.record));
@@ -211,6 +212,19 @@ export class InMemorySessionStore extends SessionStore {
     }
     this.sweep(now);
     const next = this.write(record, options.changes);
+    // A pending session completing starts to count: the limit is held here, before anything moves, so a refusal
+    // leaves the session exactly as it was.
+    const limit = options.limit;
+    const limited = limit !== undefined && limit.maxConcurrent > 0 && startsCounting(record, next);
+    let victims: StoredSession[] = [];
+    if (limited) {
+      const others = this.liveOfUser(record.userId, now).filter((s) => s.id !== oldId && countsTowardLimit(s.record));
+      const excess = others.length + 1 - limit.maxConcurrent;
+      if (excess > 0) {
+        if (limit.onLimit === 'deny-new') return { status: 'denied', live: others.map((s) => s.record) };
+        victims = others.slice(0, excess);
+      }
+    }
     this.sessions.delete(oldId);
     this.sessions.set(newId, next);
     this.indexReplace(next.userId, oldId, newId);
@@ -219,7 +233,9 @@ export class InMemorySessionStore extends SessionStore {
     if (this.pointers.size >= this.maxSessions) this.pointers.delete(this.pointers.keys().next().value as string);
     // Even with graceMs 0 the old id stays remembered (as a tombstone): see pointerWindows.
     this.pointers.set(oldId, { successor: newId, ...pointerWindows(now, options.graceMs) });
-    return { status: 'rotated', record: next };
+    if (!limited) return { status: 'rotated', record: next };
+    for (const victim of victims) this.remove(victim.id);
+    return { status: 'rotated', record: next, evicted: victims.map((v) => v.record) };
   }
 
   async destroy(id: string): Promise<SessionRecord | null> {

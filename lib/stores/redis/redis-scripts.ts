@@ -117,8 +117,16 @@ local function rolesChange(before, after)
   return 'same'
 end
 
--- Impersonation sessions (impersonatedBy set: not absent, not '') neither count toward the limit nor get evicted.
-local function countsTowardLimit(r) return r.impersonatedBy == nil or r.impersonatedBy == '' end
+-- Impersonation sessions (impersonatedBy set: not absent, not '') and pending ones neither count toward the limit
+-- nor get evicted. A record without a stage (absent) is complete.
+local function countsTowardLimit(r)
+  return (r.impersonatedBy == nil or r.impersonatedBy == '') and r.stage ~= 'pending'
+end
+
+-- Whether a write from before to after makes the session start counting (a pending session completing).
+local function startsCounting(before, after)
+  return not countsTowardLimit(before) and countsTowardLimit(after)
+end
 
 -- changes: field/value pairs as a flat list (as they arrive in ARGV). Returns a new field map, and the pairs to
 -- HSET (the changes, then the version when bumped). Never mutates r.
@@ -245,12 +253,16 @@ local function liveMembers(uk, userId, now, full)
     if full then
       kind, flat, m = load(key)
     else
-      local h = redis.pcall('HMGET', key, 'userId', 'createdAt', 'idleExpiresAt', 'absoluteExpiresAt', 'successor', 'impersonatedBy')
+      local h = redis.pcall('HMGET', key, 'userId', 'createdAt', 'idleExpiresAt', 'absoluteExpiresAt', 'successor', 'impersonatedBy',
+        'stage')
       if type(h) == 'table' and not h.err and h[1] and not h[5]
         and num(h[2]) and num(h[3]) and num(h[4]) then
         kind = 'record'
-        -- HMGET answers false for an absent field (a legacy record): no impersonation.
-        m = { userId = h[1], createdAt = h[2], idleExpiresAt = h[3], absoluteExpiresAt = h[4], impersonatedBy = h[6] or nil }
+        -- HMGET answers false for an absent field (a legacy record): no impersonation, complete.
+        m = {
+          userId = h[1], createdAt = h[2], idleExpiresAt = h[3], absoluteExpiresAt = h[4],
+          impersonatedBy = h[6] or nil, stage = h[7] or nil,
+        }
       end
     end
     if kind ~= 'record' or m.userId ~= userId then
@@ -415,11 +427,16 @@ return { 'ok', id, flatten(m, flat) }
 
 /**
  * rotate. KEYS[1] = s:<oldId>, KEYS[2] = s:<newId>. ARGV = prefix, oldId, newId, now, graceUntil, until (from
- * pointerWindows() in lib/core/lifecycle.ts), then changes as field/value pairs. Reply: `{'missing'}`,
- * `{'exists'}` (newId taken), `{'tombstone'}`, `{'rotated', record}` or `{'superseded', successorId, record}`.
+ * pointerWindows() in lib/core/lifecycle.ts), maxConcurrent ('0' for no limit), onLimit ('evict-oldest' | 'deny-new'),
+ * then changes as field/value pairs. The limit is held only when the changes make the session start counting
+ * (startsCounting: a pending session completing). Reply: `{'missing'}`, `{'exists'}` (newId taken), `{'tombstone'}`,
+ * `{'denied', live}` (nothing changed; live = HGETALL replies of the user's other counted live sessions, oldest
+ * first), `{'rotated', record}`, `{'rotated', record, evicted}` (when the limit was held; HGETALL replies, oldest
+ * first) or `{'superseded', successorId, record}`.
  */
 export const ROTATE_SCRIPT = `${PRELUDE}
 local oldKey, newKey, oldId, newId, now = KEYS[1], KEYS[2], ARGV[2], ARGV[3], num(ARGV[4])
+local maxConcurrent, onLimit = num(ARGV[7]), ARGV[8]
 local kind, flat, m = load(oldKey)
 if kind == 'pointer' then
   -- Someone rotated first: name their successor, never mint a second one.
@@ -436,13 +453,32 @@ if isExpired(m, now) then
   return { 'missing' }
 end
 if redis.call('EXISTS', newKey) == 1 then return { 'exists' } end
+local uk = userKey(m.userId)
+local changed, written = applyChanges(m, argvFrom(9), true)
+-- A pending session completing starts to count: the limit is decided before anything moves, so a refusal leaves
+-- the session exactly as it was. The rotating session is never a victim (its completion is the newest sign-in).
+local limited = maxConcurrent > 0 and startsCounting(m, changed)
+local victims = {}
+if limited then
+  local others = {}
+  for _, s in ipairs(counted(liveMembers(uk, m.userId, now, false))) do
+    if s.id ~= oldId then others[#others + 1] = s end
+  end
+  local excess = #others + 1 - maxConcurrent
+  if excess > 0 then
+    if onLimit == 'deny-new' then
+      local out = {}
+      for i, s in ipairs(others) do out[i] = redis.call('HGETALL', s.key) end
+      return { 'denied', out }
+    end
+    for i = 1, excess do victims[i] = others[i] end
+  end
+end
+m = changed
 -- RENAME moves the hash without sending the data through Lua.
 redis.call('RENAME', oldKey, newKey)
-local written
-m, written = applyChanges(m, argvFrom(7), true)
 redis.call('HSET', newKey, unpack(written))
 setTtl(newKey, sessionTtl(m, now))
-local uk = userKey(m.userId)
 redis.call('ZREM', uk, oldId)
 redis.call('ZADD', uk, m.createdAt, newId)
 extendTtl(uk, indexTtl(m, now))
@@ -450,7 +486,14 @@ extendTtl(uk, indexTtl(m, now))
 -- which answers a losing request with 'tombstone' rather than 'missing'.
 redis.call('HSET', oldKey, 'successor', newId, 'graceUntil', ARGV[5], 'until', ARGV[6])
 setTtl(oldKey, ttlUntil(num(ARGV[6]), now))
-return { 'rotated', flatten(m, flat) }
+if not limited then return { 'rotated', flatten(m, flat) } end
+local evicted = {}
+for _, s in ipairs(victims) do
+  evicted[#evicted + 1] = redis.call('HGETALL', s.key)
+  redis.call('DEL', s.key)
+  redis.call('ZREM', uk, s.id)
+end
+return { 'rotated', flatten(m, flat), evicted }
 `;
 
 /**

@@ -328,6 +328,8 @@ export class RedisSessionStore extends SessionStore {
         num(options.now, 'now'),
         num(graceUntil, 'graceMs'),
         num(until, 'graceMs'),
+        num(options.limit?.maxConcurrent ?? 0, 'limit.maxConcurrent'),
+        options.limit?.onLimit === 'deny-new' ? 'deny-new' : 'evict-oldest',
         ...encodeChanges(options.changes, 'rotate'),
       ],
     );
@@ -337,10 +339,14 @@ export class RedisSessionStore extends SessionStore {
     if (status === 'exists') {
       throw new RedisSessionStoreError('RedisSessionStore.rotate: the new id is already in use; ids must be fresh');
     }
+    const decoded = (records: unknown) => asList(records, 'rotate').flatMap((flat) => decodeRecord(flat) ?? []);
     if (status === 'rotated') {
       const record = decodeRecord(rest[0]);
-      return record ? { status: 'rotated', record } : { status: 'missing' };
+      if (!record) return { status: 'missing' };
+      // A third element only when the rotation held the concurrent-session limit (a pending session completing).
+      return rest.length > 1 ? { status: 'rotated', record, evicted: decoded(rest[1]) } : { status: 'rotated', record };
     }
+    if (status === 'denied') return { status: 'denied', live: decoded(rest[0]) };
     if (status === 'superseded') {
       const record = decodeRecord(rest[1]);
       return record ? { status: 'superseded', id: asText(rest[0], 'rotate'), record } : { status: 'missing' };

@@ -10,6 +10,7 @@ import {
   pointerState,
   pointerWindows,
   rolesChange,
+  startsCounting,
   touchChanges,
 } from '../../core/lifecycle';
 import { SessionChanges, SessionRecord } from '../../core/session-record';
@@ -21,6 +22,7 @@ import {
   ReadResult,
   RotateOptions,
   RotateResult,
+  RotationLimit,
   SessionStore,
   StoredSession,
   UpdateResult,
@@ -182,7 +184,7 @@ export class TypeOrmSessionStore extends SessionStore {
   async create(id: string, record: SessionRecord, options: CreateOptions): Promise<CreateResult> {
     assertStorable(id, record, 'create');
     const { now, maxConcurrent } = options;
-    // A session that does not count toward the limit (impersonation) is never refused and evicts nothing.
+    // A session that does not count toward the limit (impersonation, pending) is never refused and evicts nothing.
     const limited = maxConcurrent > 0 && countsTowardLimit(record);
     return this.transaction('create', async (db): Promise<CreateResult> => {
       // The user lock makes the count and the insert one step: parallel logins of the user wait here in turn.
@@ -293,15 +295,16 @@ export class TypeOrmSessionStore extends SessionStore {
   }
 
   async rotate(oldId: string, newId: string, options: RotateOptions): Promise<RotateResult> {
-    const { now, graceMs, changes } = options;
+    const { now, graceMs, changes, limit } = options;
     return this.transaction('rotate', async (db) => {
       const [owner] = await db.rows<{ user_id: string }>(`SELECT user_id FROM ${this.sessions} WHERE ${this.dialect.eq('id')}`, [oldId]);
       if (owner) {
-        // The user lock orders this rotation with the user's creates (which count and evict the user's rows);
-        // the row lock then makes parallel rotations of this id wait for the first one, which deletes the row.
+        // The user lock orders this rotation with the user's creates and completions (which count and evict the
+        // user's rows); the row lock then makes parallel rotations of this id wait for the first one, which deletes
+        // the row.
         await lockUser(db, owner.user_id);
         const row = await this.selectSession(db, oldId, true);
-        if (row) return this.moveSession(db, oldId, newId, row, now, graceMs, changes);
+        if (row) return this.moveSession(db, oldId, newId, row, now, graceMs, changes, limit);
       }
       // Not (or no longer) a session: a rotation that won the race may have left a pointer. READ COMMITTED
       // gives every statement a fresh snapshot, so the pointer committed by the winner is visible here.
@@ -639,7 +642,9 @@ export class TypeOrmSessionStore extends SessionStore {
 
   /**
    * Moves a locked session row to `newId` (version bumped, `changes` applied) and leaves a pointer at `oldId`,
-   * with the windows of `pointerWindows`: even with `graceMs` 0, when the pointer is a tombstone at once.
+   * with the windows of `pointerWindows`: even with `graceMs` 0, when the pointer is a tombstone at once. When the
+   * changes make the session start counting (a pending session completing), holds `limit` first, under the user
+   * lock the caller took: the user's other counted rows are locked, then evicted or the rotation refused.
    */
   private async moveSession(
     db: Connection,
@@ -649,6 +654,7 @@ export class TypeOrmSessionStore extends SessionStore {
     now: number,
     graceMs: number,
     changes: SessionChanges,
+    limit: RotationLimit | undefined,
   ): Promise<RotateResult> {
     const record = decodeRow(row);
     if (!record) return MISSING;
@@ -661,6 +667,18 @@ export class TypeOrmSessionStore extends SessionStore {
     if (await this.idInUse(db, newId)) {
       throw new Error('TypeOrmSessionStore.rotate: the new id is already in use; ids must be fresh');
     }
+    const limited = limit !== undefined && limit.maxConcurrent > 0 && startsCounting(record, next);
+    let victims: StoredSession[] = [];
+    if (limited) {
+      // Decided before anything moves, so a refusal leaves the session exactly as it was. The rotating session is
+      // never a victim: its completion is the user's newest sign-in.
+      const others = (await this.lockedLiveSessions(db, record.userId, now, oldId)).filter((s) => countsTowardLimit(s.record));
+      const excess = others.length + 1 - limit.maxConcurrent;
+      if (excess > 0) {
+        if (limit.onLimit === 'deny-new') return { status: 'denied', live: others.map((s) => s.record) };
+        victims = others.slice(0, excess);
+      }
+    }
     // Delete before insert: the handle stays the same and is unique.
     await db.exec(`DELETE FROM ${this.sessions} WHERE ${this.dialect.eq('id')}`, [oldId]);
     await this.insertSession(db, newId, next);
@@ -671,7 +689,32 @@ export class TypeOrmSessionStore extends SessionStore {
       graceUntil,
       until,
     ]);
-    return { status: 'rotated', record: next };
+    if (!limited) return { status: 'rotated', record: next };
+    if (victims.length > 0) {
+      await db.exec(
+        `DELETE FROM ${this.sessions} WHERE ${this.dialect.in('id', victims.length)}`,
+        victims.map((v) => v.id),
+      );
+    }
+    return { status: 'rotated', record: next, evicted: victims.map((v) => v.record) };
+  }
+
+  /**
+   * The user's live sessions but `exceptId`, oldest first (`created_at`, then id, as `create` ranks them), with
+   * their rows locked until the transaction ends. Rows that are over or corrupted are left out.
+   */
+  private async lockedLiveSessions(db: Connection, userId: string, now: number, exceptId: string): Promise<StoredSession[]> {
+    const rows = await db.rows<SessionRow>(
+      `SELECT ${this.columns} FROM ${this.sessions} WHERE ${this.dialect.eq('user_id')} AND ${this.dialect.ne('id')}
+       ORDER BY created_at, id${this.dialect.forUpdate}`,
+      [userId, exceptId],
+    );
+    const live: StoredSession[] = [];
+    for (const row of rows) {
+      const stored = decodeRow(row);
+      if (stored && !isExpired(stored, now)) live.push({ id: row.id, record: stored });
+    }
+    return live;
   }
 
   private async insertSession(db: Connection, id: string, record: SessionRecord): Promise<void> {
