@@ -203,7 +203,7 @@ describe('the cart page under the nonce-only CSP', () => {
 });
 
 describe('the admin page', () => {
-  it('shows the users to an admin and nothing to a user without the role', async () => {
+  it('shows the users to an admin, and a user without the role a 403 page in the site layout', async () => {
     await signIn(page, sample, 'bob');
     const shown = await page.goto(sample.url('/admin'));
     expect(shown?.status()).toBe(200);
@@ -218,7 +218,17 @@ describe('the admin page', () => {
     await signIn(page, sample, 'alice');
     const refused = await page.goto(sample.url('/admin'));
     expect(refused?.status()).toBe(403);
-    await expect(refused?.json()).resolves.toMatchObject({ code: 'INSUFFICIENT_ROLE' });
+    expect(refused?.headers()['content-type']).toBe('text/html; charset=utf-8');
+    // A page, not raw JSON: the heading, the code, who is signed in and the way back, with the page script running
+    // under the nonce (the sign-out button works).
+    await expect(page.locator('h1').textContent()).resolves.toBe('Not allowed');
+    await expect(page.getByTestId('error-code').textContent()).resolves.toBe('INSUFFICIENT_ROLE');
+    await expect(page.getByTestId('username').textContent()).resolves.toBe('alice');
+    await expect(page.getByRole('link', { name: 'Back to your account' }).getAttribute('href')).resolves.toBe('/account');
     await expect(rows.count()).resolves.toBe(0);
+    await Promise.all([page.waitForURL(sample.url('/login')), page.getByTestId('logout').click()]);
+    // Chromium reports the refused navigation itself (403) as a failed load; nothing else may show up.
+    const expected = /status of 403 .*\/admin\)$/;
+    expect(watch.problems().filter((p) => !expected.test(p))).toEqual([]);
   });
 });

@@ -390,6 +390,17 @@ describe('sample app admin routes with ADMIN_REQUIRE_MFA=true (RA-03 for every a
     expect(res.body).toEqual({ statusCode: 403, code: 'MFA_REQUIRED', message: expect.stringContaining('two-step verification') });
   });
 
+  it('answers the /admin page with a 403 page that says what to do', async () => {
+    const bob = sample.client();
+    await bob.login('bob');
+    const page = await bob.get('/admin', { Accept: 'text/html' });
+    expect(page.status).toBe(403);
+    expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(page.text).toContain('<h1>Two-step verification needed</h1>');
+    expect(page.text).toContain('<code data-testid="error-code">MFA_REQUIRED</code>');
+    expect(page.text).toContain('Set up an authenticator app or a passkey on your account');
+  });
+
   it('logs each refusal as authz_fail, and still answers INSUFFICIENT_ROLE to a user without the role', async () => {
     const bob = sample.client();
     await bob.login('bob');
@@ -425,6 +436,7 @@ describe('sample app admin routes with ADMIN_REQUIRE_MFA=true (RA-03 for every a
     expect(confirmed.status).toBe(200);
     expect(confirmed.body.session.aal).toBe(2);
     expect((await bob.get('/admin/users')).status).toBe(200);
+    expect((await bob.get('/admin', { Accept: 'text/html' })).status).toBe(200);
     expect((await bob.get('/admin/events?type=mfa_enrolled')).body[0]).toMatchObject({ type: 'mfa_enrolled' });
 
     sample.clock.advance(30_000);

@@ -49,13 +49,41 @@ describe('sample app pages: admin, account security, impersonation banner', () =
     scriptsCarryNonce(res.text, res.headers['content-security-policy']);
   });
 
-  it('/admin is 403 for a user and sends a visitor without a session to the login page', async () => {
+  it('/admin is a 403 page for a user (layout, nonce, escaped) and sends a visitor without a session to the login page', async () => {
     const alice = sample.client();
     await alice.login('alice');
     const refused = await alice.get('/admin', HTML);
     expect(refused.status).toBe(403);
-    expect(refused.body.code).toBe('INSUFFICIENT_ROLE');
+    expect(refused.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(refused.headers['cache-control']).toBe('no-store');
+    expect(refused.text).toMatch(/^<!doctype html>/);
+    expect(refused.text).toContain('<h1>Not allowed</h1>');
+    expect(refused.text).toContain('<code data-testid="error-code">INSUFFICIENT_ROLE</code>');
+    expect(refused.text).toContain('<strong data-testid="username">alice</strong>');
+    expect(refused.text).toContain('<a href="/account">Back to your account</a>');
+    expect(refused.text).not.toContain('<a href="/admin">');
+    scriptsCarryNonce(refused.text, refused.headers['content-security-policy']);
     expect((await alice.get('/account', HTML)).text).not.toContain('href="/admin"');
+
+    // The JSON routes keep their JSON error, whatever the Accept header says.
+    for (const headers of [{}, { Accept: 'application/json' }, HTML]) {
+      const json = await alice.get('/admin/users', headers);
+      expect(json.status).toBe(403);
+      expect(json.headers['content-type']).toMatch(/^application\/json/);
+      expect(json.body).toEqual({ statusCode: 403, code: 'INSUFFICIENT_ROLE', message: expect.any(String) });
+    }
+    // fetch() of the page URL (no HTML in Accept) is a page route all the same: a page, never the data.
+    expect((await alice.get('/admin', { Accept: 'application/json' })).headers['content-type']).toBe('text/html; charset=utf-8');
+
+    // Who is signed in is user-controlled text on the error page too.
+    const hostile = sample.client();
+    expect((await hostile.post('/auth/login', { username: HOSTILE, password: 'hostile-user-password-1' })).status).toBe(200);
+    const escaped = await hostile.get('/admin', HTML);
+    expect(escaped.status).toBe(403);
+    expect(escaped.text).toContain('&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&#39;&amp;');
+    expect(escaped.text).not.toContain(HOSTILE);
+    scriptsCarryNonce(escaped.text, escaped.headers['content-security-policy']);
+
     const visitor = await sample.client().get('/admin', HTML);
     expect(visitor.status).toBe(303);
     expect(visitor.headers.location).toBe('/login');

@@ -1,5 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
+import { PageRenderer } from '../pages/page-renderer';
+import { isPageRequest } from '../pages/page-request';
 import { ApiErrorBody } from './api-exception';
 import { LoginRedirect } from './login-redirect';
 
@@ -9,11 +11,15 @@ import { LoginRedirect } from './login-redirect';
  * 400, too large → 413) and unexpected ones (500 `INTERNAL_ERROR`, logged with the stack, never sent: the
  * details stay on the server).
  *
- * A {@link LoginRedirect} (a page visited without a session) becomes `303 See Other` to `/login`.
+ * A {@link LoginRedirect} (a page visited without a session) becomes `303 See Other` to `/login`. Any other error of a
+ * page request (marked by the session guard: a browser navigating to `/admin` without the role) becomes an HTML page
+ * with the same status, code and message, in the site's layout under the CSP nonce; JSON routes keep the JSON.
  */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('ApiExceptionFilter');
+
+  constructor(private readonly pages: PageRenderer) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw exception;
@@ -33,7 +39,25 @@ export class ApiExceptionFilter implements ExceptionFilter {
     if (body.statusCode >= 500 && !(exception instanceof HttpException)) {
       this.logger.error(describe(exception), exception instanceof Error ? exception.stack : undefined);
     }
-    res.status(body.statusCode).json(body);
+    res.status(body.statusCode);
+    if (isPageRequest(res)) {
+      const page = this.page(host.switchToHttp().getRequest<Request>(), res, body);
+      if (page !== undefined) {
+        res.send(page);
+        return;
+      }
+    }
+    res.json(body);
+  }
+
+  /** The error page, or undefined (JSON then) if rendering it failed: the filter is the last line, it must answer. */
+  private page(req: Request, res: Response, body: ApiErrorBody): string | undefined {
+    try {
+      return this.pages.error(req, res, body);
+    } catch (error) {
+      this.logger.error(`Could not render the error page: ${describe(error)}`, error instanceof Error ? error.stack : undefined);
+      return undefined;
+    }
   }
 }
 

@@ -4,12 +4,13 @@ import { SessionService, SessionView } from '../../../lib';
 import { AdminService } from '../admin/admin.service';
 import { impersonatorOf, toSessionSummary, userOfSession } from '../auth/session-summary';
 import { CartService } from '../cart/cart.service';
+import type { ApiErrorBody } from '../common/api-exception';
 import { LoginRedirect } from '../common/login-redirect';
 import { DEFAULT_PREFERENCES, PreferencesService } from '../preferences/preferences.service';
 import { UsersService } from '../users/users.service';
 import { WizardService } from '../wizard/wizard.service';
 import { PageName } from './page.decorators';
-import { accountPage, adminPage, cartPage, loginPage, PageContext, sessionsPage, wizardPage } from './views';
+import { accountPage, adminPage, cartPage, errorPage, loginPage, PageContext, sessionsPage, wizardPage } from './views';
 
 /** Content type of every page. */
 export const HTML_CONTENT_TYPE = 'text/html; charset=utf-8';
@@ -62,6 +63,28 @@ export class PageRenderer {
       case 'admin':
         return adminPage(ctx, await this.admin.listUsers(), await this.admin.listEvents({ limit: ADMIN_PAGE_EVENTS }));
     }
+  }
+
+  /**
+   * The error page of a failed page request (the caller sets the status). Synchronous and without database reads,
+   * so the exception filter can use it for any failure: who is signed in comes from the session the guard loaded, if
+   * any (a pending one shows as nobody).
+   */
+  error(req: Request, res: Response, error: ApiErrorBody): string {
+    const session = this.sessions.peek(req);
+    const ctx: PageContext =
+      session?.stage === 'complete'
+        ? {
+            nonce: nonceOf(res),
+            user: userOfSession(session),
+            impersonator: impersonatorOf(session),
+            preferences: this.preferences.view(session),
+          }
+        : { nonce: nonceOf(res), preferences: DEFAULT_PREFERENCES };
+    const page = errorPage(ctx, error);
+    // Only once the page exists: if rendering throws, the filter still answers JSON under a JSON content type.
+    prepare(res);
+    return page;
   }
 
   /** The second-factor state for the account page: the one page that reads the account itself. */

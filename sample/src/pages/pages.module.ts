@@ -14,5 +14,7 @@ import { PagesController } from './pages.controller';
   imports: [AuthModule, AdminModule, UsersModule, CartModule, PreferencesModule, WizardModule],
   controllers: [PagesController, AssetsController],
   providers: [PageRenderer],
+  // For the app's exception filter, which answers a failed page request with a page.
+  exports: [PageRenderer],
 })
 export class PagesModule {}

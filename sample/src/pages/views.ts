@@ -6,6 +6,7 @@ import { LANGUAGES, THEMES } from '../preferences/preferences.dto';
 import type { Preferences } from '../preferences/preferences.service';
 import type { AdminEventView, AdminUserView } from '../admin/admin.service';
 import type { SecondFactorMethod } from '../auth/auth.service';
+import type { ApiErrorBody } from '../common/api-exception';
 import { ROLES, type PublicUser } from '../users/user.entity';
 import type { WizardState } from '../wizard/wizard.service';
 import { passkeyReauthButton, passkeySection, passkeySignInButton } from '../passkeys/passkey-views';
@@ -257,6 +258,30 @@ export function adminPage(ctx: PageContext & { user: PublicUser }, users: AdminU
     <thead><tr><th>Time</th><th>Event</th><th>Outcome</th><th>Reason</th><th>User</th><th>IP</th></tr></thead>
     <tbody>${eventRows}</tbody>
   </table>
+</section>`,
+  );
+}
+
+/** Titles of the error pages, by code; anything else by status. The text is always the server's message. */
+const ERROR_TITLES: Record<string, string> = {
+  INSUFFICIENT_ROLE: 'Not allowed',
+  MFA_REQUIRED: 'Two-step verification needed',
+};
+
+/**
+ * The page a browser gets when a page request fails (403 `INSUFFICIENT_ROLE` on `/admin`, 403 `MFA_REQUIRED`, a
+ * store outage): the site's layout and script nonce, the server's message as text, the stable code, and a way on.
+ */
+export function errorPage(ctx: PageContext, error: ApiErrorBody): string {
+  const title =
+    ERROR_TITLES[error.code] ?? (error.statusCode >= 500 ? 'Something went wrong' : error.statusCode === 404 ? 'Not found' : 'Not allowed');
+  return layout(
+    ctx,
+    title,
+    html`<section data-testid="error-page">
+  <p data-testid="error-message">${error.message}</p>
+  <p class="muted">Error ${error.statusCode}: <code data-testid="error-code">${error.code}</code></p>
+  <p>${ctx.user ? html`<a href="/account">Back to your account</a>` : html`<a href="/login">Sign in</a>`}</p>
 </section>`,
   );
 }
