@@ -2,8 +2,8 @@
  * Passkeys on the sample's pages in chromium, with a CDP virtual authenticator (a platform passkey): alice adds a
  * passkey from /account (the page's nonce'd script runs `navigator.credentials.create()`), signs out, signs in again
  * and completes the second step with the passkey (`navigator.credentials.get()`), ending on /account at AAL2; later
- * it removes the passkey, confirming with password and passkey in the "confirm it is you" dialog. The
- * page is served from http://localhost, so the RP ID is `localhost` (PUBLIC_ORIGIN unset: derived for localhost only).
+ * it removes the passkey, confirming with password and passkey in the "confirm it is you" dialog. Adding a passkey on
+ * a stale sign-in opens that same dialog, then goes on. The page is served from http://localhost, so the RP ID is `localhost` (PUBLIC_ORIGIN unset: derived for localhost only).
  */
 import type { Page } from 'playwright-core';
 import { BrowserSession, launchChromium } from './support/chromium';
@@ -91,5 +91,27 @@ describe('a passkey as the second factor, through the pages', () => {
     // Chromium logs the removal's first answer (401 REAUTH_REQUIRED, which opened the dialog) as a failed load.
     const expected = /status of 401 .*\/account\/mfa\/passkeys\/[0-9a-f-]{36}\)$/;
     expect(watch.problems().filter((p) => !expected.test(p))).toEqual([]);
+  });
+
+  it('on a stale sign-in, "Add a passkey" opens the "confirm it is you" dialog and then adds the passkey', async () => {
+    await signIn(page, sample, 'alice');
+    await page.getByTestId('passkey-status').filter({ hasText: 'No passkey yet.' }).waitFor();
+    sample.harness.clock.advance(REAUTH_MAX_AGE_MS + 1000);
+
+    await page.getByTestId('passkey-add').click();
+    const dialog = page.getByTestId('reauth-dialog');
+    await dialog.waitFor({ state: 'visible' });
+    await dialog.locator('input[name="password"]').fill(PASSWORDS.alice);
+    // Confirming re-authenticates, then the add goes on by itself: the ceremony runs and the page reloads.
+    await Promise.all([page.waitForEvent('load'), dialog.getByRole('button', { name: 'Confirm', exact: true }).click()]);
+
+    await page.getByTestId('passkey-item').first().waitFor();
+    await expect(page.getByTestId('passkey-item').count()).resolves.toBe(1);
+    await expect(page.getByTestId('account-aal').textContent()).resolves.toBe('AAL2');
+    expect(await authenticator!.credentials()).toHaveLength(1);
+    // Chromium logs the first answer (401 REAUTH_REQUIRED, which opened the dialog) as a failed load.
+    const expected = /status of 401 .*\/account\/mfa\/passkeys\/options\)$/;
+    expect(watch.problems().filter((p) => !expected.test(p))).toEqual([]);
+    expect(watch.apiErrors).toEqual([expect.stringMatching(/^POST \/account\/mfa\/passkeys\/options 401 .*REAUTH_REQUIRED/)]);
   });
 });

@@ -14,7 +14,8 @@
  * `textContent` or an `img.src` data URL, never as HTML. A field marked `data-array` is sent as a one-element list.
  *
  * A 401 `REAUTH_REQUIRED` opens the "confirm it is you" dialog; once `/auth/reauth` accepts the password (and code),
- * the action is sent again, once.
+ * the action is sent again, once. The passkey script (served after this one) sends its calls through the same
+ * `callApi`, published as `window.nskSample.callApi`, so adding a passkey meets the same dialog.
  */
 export const APP_JS = String.raw`'use strict';
 (function () {
@@ -166,6 +167,9 @@ export const APP_JS = String.raw`'use strict';
       element.removeAttribute('aria-busy');
     }
   }
+
+  // For the passkey script that follows in this file: its calls get the CSRF header and the re-auth dialog too.
+  window.nskSample = Object.freeze({ callApi: callApi });
 
   document.addEventListener('submit', function (event) {
     var form = event.target.closest('form[data-api]');

@@ -12,8 +12,9 @@
  * - In the "confirm it is you" dialog, `[data-passkey-reauth]` sends the dialog's password and a passkey answer to
  *   `POST /auth/reauth/passkey`, then fires `reauthenticated` on the dialog so that `app.js` retries the action.
  *
- * A 401 `REAUTH_REQUIRED` on the script's own calls (adding a passkey needs a recent sign-in) is shown as a message
- * pointing at the "Confirm it is you" form of the page.
+ * Every call goes through `app.js`'s `callApi` (`window.nskSample.callApi`): the CSRF header, and on a 401
+ * `REAUTH_REQUIRED` (adding a passkey needs a recent sign-in) the same "confirm it is you" dialog as every other
+ * re-authenticated action, after which the call is sent again, once.
  */
 export const PASSKEYS_JS = String.raw`'use strict';
 (function () {
@@ -69,18 +70,8 @@ export const PASSKEYS_JS = String.raw`'use strict';
     };
   }
 
-  async function call(method, url, body) {
-    var csrf = await fetch('/auth/csrf', { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
-    var headers = { Accept: 'application/json', 'x-csrf-token': (await csrf.json()).token };
-    var init = { method: method, headers: headers, credentials: 'same-origin' };
-    if (body !== undefined) { headers['Content-Type'] = 'application/json'; init.body = JSON.stringify(body); }
-    var res = await fetch(url, init);
-    var payload = res.status === 204 ? null : await res.json().catch(function () { return null; });
-    if (res.ok) return payload;
-    if (res.status === 401 && payload && payload.code === 'REAUTH_REQUIRED') {
-      throw new Error('This needs a recent sign-in: use "Confirm it is you" on this page, then try again.');
-    }
-    throw new Error((payload && payload.message) || 'The request failed (' + res.status + ').');
+  function call(method, url, body) {
+    return window.nskSample.callApi(method, url, body);
   }
 
   function show(scope, error) {
