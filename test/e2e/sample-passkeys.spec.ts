@@ -2,34 +2,101 @@
  * Passkeys as the sample's second factor over HTTP, with real signed WebAuthn answers from a software
  * authenticator (no browser): enrolment behind re-authentication, the list without key material, sign-in from a
  * pending session to `aal: 2`, forged signatures, counter regressions, single-use challenges, the same attempt
- * limits as TOTP codes, removal, and no access to another account's passkeys. On the memory store and on Redis.
+ * limits as TOTP codes, removal, and no access to another account's passkeys.
+ *
+ * The `sample_passkeys` table lives in the users database (DATABASE_URL), so the suite runs on each SQL database the
+ * sample supports: SQLite (with the memory and the Redis session store), and PostgreSQL and MariaDB, each holding the
+ * users and the sessions as `sample-backends.spec.ts` runs them. Those two get a database of their own, created for
+ * this run and dropped after it: the suite empties the passkeys table and resets the users' second-factor counters
+ * between tests, which must not reach another file using the shared `test` database at the same time. A missing
+ * server FAILS these tests with how to start it; they never skip.
  */
-import { DataSource } from 'typeorm';
+import { DataSource, DataSourceOptions } from 'typeorm';
 import { AuditEvent } from '../../sample/src/audit/audit-event.entity';
 import { PasskeyCredential } from '../../sample/src/passkeys/passkey.entity';
 import { User } from '../../sample/src/users/user.entity';
 import { SoftwareAuthenticator } from '../unit/mfa/software-authenticator';
-import { parseConfig } from '../../sample/src/config';
+import { parseConfig, SampleEnv } from '../../sample/src/config';
 import { PASSWORDS, SampleClient, SampleHarness, settle, startSample } from './sample-helpers';
 
 const ORIGIN = 'http://localhost:3000';
 const RP_ID = 'localhost';
 const REAUTH_MAX_AGE_MS = 5 * 60_000;
-const BACKENDS = [
-  { name: 'memory', env: { PUBLIC_ORIGIN: ORIGIN } },
-  { name: 'redis', env: { PUBLIC_ORIGIN: ORIGIN, SESSION_STORE: 'redis', REDIS_URL: 'redis://127.0.0.1:6379' } },
+/** A database of this run's own on a shared server (see the file comment). */
+const DATABASE = `nsk_sample_passkeys_${process.pid}`;
+
+/** A SQL server on 127.0.0.1 that gets {@link DATABASE} for the run. */
+interface SqlServer {
+  /** Where to connect to create and drop the database. */
+  admin: DataSourceOptions;
+  /** The run's database, as the sample's DATABASE_URL. */
+  url: string;
+  create: string;
+  drop: string;
+  /** How to start the server, for the failure message. */
+  start: string;
+}
+
+const POSTGRES: SqlServer = {
+  admin: { type: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test' },
+  url: `postgres://postgres@127.0.0.1:5432/${DATABASE}`,
+  create: `CREATE DATABASE ${DATABASE}`,
+  drop: `DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`,
+  start: 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start',
+};
+const MARIADB: SqlServer = {
+  admin: { type: 'mysql', url: 'mysql://root@127.0.0.1:3306/test' },
+  url: `mysql://root@127.0.0.1:3306/${DATABASE}`,
+  create: `CREATE DATABASE ${DATABASE} CHARACTER SET utf8mb4`,
+  drop: `DROP DATABASE IF EXISTS ${DATABASE}`,
+  start: 'start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd',
+};
+
+/** Runs `sql` on the server, or fails saying which server is missing and how to start it. */
+async function onServer(server: SqlServer, sql: string): Promise<void> {
+  const admin = new DataSource(server.admin);
+  await admin.initialize().catch((error: Error) => {
+    throw new Error(`${server.admin.type} on 127.0.0.1 is needed for these tests (${error.message}); start it with: ${server.start}`);
+  });
+  try {
+    await admin.query(sql);
+  } finally {
+    await admin.destroy();
+  }
+}
+
+const BACKENDS: { name: string; env: SampleEnv; server?: SqlServer }[] = [
+  { name: 'memory (users in SQLite)', env: { PUBLIC_ORIGIN: ORIGIN } },
+  { name: 'redis (users in SQLite)', env: { PUBLIC_ORIGIN: ORIGIN, SESSION_STORE: 'redis', REDIS_URL: 'redis://127.0.0.1:6379' } },
+  {
+    name: 'postgres for users and sessions',
+    env: { PUBLIC_ORIGIN: ORIGIN, SESSION_STORE: 'postgres', DATABASE_URL: POSTGRES.url },
+    server: POSTGRES,
+  },
+  {
+    name: 'mariadb for users and sessions',
+    env: { PUBLIC_ORIGIN: ORIGIN, SESSION_STORE: 'mariadb', DATABASE_URL: MARIADB.url },
+    server: MARIADB,
+  },
 ];
 
 type Username = keyof typeof PASSWORDS;
 type AssertionInput = Parameters<SoftwareAuthenticator['authenticate']>[0];
 
-describe.each(BACKENDS)('sample app passkeys on $name', ({ env }) => {
+describe.each(BACKENDS)('sample app passkeys on $name', ({ env, server }) => {
   let sample: SampleHarness;
 
   beforeAll(async () => {
+    if (server) {
+      await onServer(server, server.drop);
+      await onServer(server, server.create);
+    }
     sample = await startSample(env);
   });
-  afterAll(() => sample?.close());
+  afterAll(async () => {
+    await sample?.close();
+    if (server) await onServer(server, server.drop);
+  });
 
   async function events(type: string, reason?: string): Promise<AuditEvent[]> {
     await settle();
