@@ -11,6 +11,7 @@ import { AuditModule } from './audit/audit.module';
 import { SecurityLog } from './audit/security-log';
 import { TypeOrmAuditSink } from './audit/typeorm-audit.sink';
 import { AuthModule } from './auth/auth.module';
+import { PENDING_SESSION_MAX_AGE_MS } from './auth/auth.service';
 import { PageAwareSessionGuard } from './auth/page-aware-session.guard';
 import { CartModule } from './cart/cart.module';
 import { ApiExceptionFilter } from './common/api-exception.filter';
@@ -79,6 +80,9 @@ export class AppModule {
             closeStoreOnShutdown: false,
             idleTimeout: config.session.idleTimeoutMs,
             absoluteTimeout: config.session.absoluteTimeoutMs,
+            // Said here although it is the library's default: the sample's sign-in promises this much time for the
+            // second factor, and the library is what holds the promise.
+            pendingTimeout: PENDING_SESSION_MAX_AGE_MS,
             rotationInterval: config.session.rotationIntervalMs,
             rotationGrace: config.session.rotationGraceMs,
             maxConcurrentSessions: config.session.maxConcurrentSessions,

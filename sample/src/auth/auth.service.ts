@@ -34,7 +34,10 @@ export interface AccountView {
 export const PENDING_SESSION_MFA_ATTEMPTS = 5;
 /** Failed re-authentications (password or code) one session may make; after the last one it is ended. */
 export const REAUTH_ATTEMPTS = 5;
-/** How long a pending (pre-MFA) session may wait for its second factor. */
+/**
+ * How long a pending (pre-MFA) session may wait for its second factor: the session module's `pendingTimeout` (the
+ * library ends it then, 401 `SESSION_EXPIRED`, before any route sees it).
+ */
 export const PENDING_SESSION_MAX_AGE_MS = 5 * 60_000;
 
 /** What a pending session keeps in its data (key `pendingLogin`). */
@@ -116,10 +119,6 @@ export class AuthService {
   async completeMfa(req: Request, res: Response, session: SessionView, code: string): Promise<AccountView> {
     if (session.stage !== 'pending')
       throw ApiException.conflict('MFA_NOT_PENDING', 'This session has no sign-in waiting for a second factor.');
-    if (this.clock.now() - session.createdAt > PENDING_SESSION_MAX_AGE_MS) {
-      await this.sessions.destroy(req, res);
-      throw ApiException.unauthorized('MFA_EXPIRED', 'The sign-in took too long. Sign in again.');
-    }
     const user = await this.requireUser(req, res, session);
     // The attempt is counted in the session before the code is checked, from the data as stored (the update re-runs
     // on a parallel write): parallel guesses on one pending session are all counted.
