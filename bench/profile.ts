@@ -3,6 +3,7 @@
  *
  *   node bench/run.js profile [variant ...]      (default: bare kit-memory kit-redis)
  *   BENCH_PROFILE_SECONDS=10                       measured seconds per variant
+ *   BENCH_PROFILE_SIDE=1                           all variants at once on one core (see profileSideBySide)
  *
  * Each variant runs as in the benchmark (own process on the server core, 50 logged-in connections); after a
  * warm-up its CPU is sampled with the in-process inspector for exactly the measured window. Writes the raw
@@ -195,33 +196,76 @@ async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   const redis = variants.some((v) => v.endsWith('redis')) ? await PrivateRedis.start(pinned ? 0 : undefined) : undefined;
   const summaries: Summary[] = [];
+  const side = process.env.BENCH_PROFILE_SIDE === '1';
   try {
-    for (const v of variants) {
-      const server = await AppServer.start(v, { core: pinned ? 1 : undefined, env: { BENCH_REDIS_URL: redis?.url } });
-      try {
-        const cookies = v === 'bare' ? undefined : await loginMany(server.port, 50, v === 'sample' ? 'sample' : 'bench');
-        const load = (durationS: number) => runLoad({ port: server.port, method: 'GET', path: '/me', durationS, connections: 50, cookies });
-        await load(3);
-        const file = join(OUT, `${v}.cpuprofile`);
-        await server.profileStart();
-        const result = await load(seconds);
-        await server.profileStop(file);
-        const summary = summariseProfile(v, JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, result.requests);
-        summaries.push(summary);
-        console.log(
-          `[profile] ${v}: ${result.rps.toFixed(0)} req/s, ${summary.usPerRequest.toFixed(1)} µs sampled CPU/request → ${relative(ROOT, file)}`,
-        );
-      } finally {
-        await server.stop();
+    if (side) summaries.push(...(await profileSideBySide(variants, seconds, pinned, redis)));
+    else
+      for (const v of variants) {
+        const server = await AppServer.start(v, { core: pinned ? 1 : undefined, env: { BENCH_REDIS_URL: redis?.url } });
+        try {
+          const cookies = v === 'bare' ? undefined : await loginMany(server.port, 50, v === 'sample' ? 'sample' : 'bench');
+          const load = (durationS: number) =>
+            runLoad({ port: server.port, method: 'GET', path: '/me', durationS, connections: 50, cookies });
+          await load(3);
+          const file = join(OUT, `${v}.cpuprofile`);
+          await server.profileStart();
+          const result = await load(seconds);
+          await server.profileStop(file);
+          const summary = summariseProfile(v, JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, result.requests);
+          summaries.push(summary);
+          console.log(
+            `[profile] ${v}: ${result.rps.toFixed(0)} req/s, ${summary.usPerRequest.toFixed(1)} µs sampled CPU/request → ${relative(ROOT, file)}`,
+          );
+        } finally {
+          await server.stop();
+        }
       }
-    }
   } finally {
     await redis?.stop();
   }
-  const markdown = `# CPU profiles under GET /me (${seconds} s per variant)\n\n${render(summaries)}`;
+  const how = side ? 'all variants on one core, loaded and sampled at the same time' : 'one variant after another';
+  const markdown = `# CPU profiles under GET /me (${seconds} s per variant; ${how})\n\n${render(summaries)}`;
   writeFileSync(join(OUT, 'summary.md'), markdown);
   writeFileSync(join(OUT, 'summary.json'), JSON.stringify(summaries, null, 2));
   console.log(markdown);
+}
+
+/**
+ * Side by side (`BENCH_PROFILE_SIDE=1`): every variant runs at once on the server core, each under its own load,
+ * and all are sampled over the same window. Profiles taken one after another differ by 20-35% on this kind of VM
+ * for identical code; taken together, the machine's drift hits all variants alike, so their differences are the
+ * apps' own.
+ */
+async function profileSideBySide(
+  variants: Variant[],
+  seconds: number,
+  pinned: boolean,
+  redis: PrivateRedis | undefined,
+): Promise<Summary[]> {
+  const servers: AppServer[] = [];
+  try {
+    for (const v of variants)
+      servers.push(await AppServer.start(v, { core: pinned ? 1 : undefined, env: { BENCH_REDIS_URL: redis?.url } }));
+    const cookies = await Promise.all(
+      servers.map((s, i) => (variants[i] === 'bare' ? undefined : loginMany(s.port, 50, variants[i] === 'sample' ? 'sample' : 'bench'))),
+    );
+    const loadAll = (durationS: number) =>
+      Promise.all(
+        servers.map((s, i) => runLoad({ port: s.port, method: 'GET', path: '/me', durationS, connections: 50, cookies: cookies[i] })),
+      );
+    await loadAll(3);
+    await Promise.all(servers.map((s) => s.profileStart()));
+    const results = await loadAll(seconds);
+    const files = variants.map((v) => join(OUT, `${v}.cpuprofile`));
+    await Promise.all(servers.map((s, i) => s.profileStop(files[i])));
+    return variants.map((v, i) => {
+      const summary = summariseProfile(v, JSON.parse(readFileSync(files[i], 'utf8')) as CpuProfile, results[i].requests);
+      console.log(`[profile] ${v}: ${results[i].rps.toFixed(0)} req/s, ${summary.usPerRequest.toFixed(1)} µs sampled CPU/request`);
+      return summary;
+    });
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+  }
 }
 
 /** Runs the profiler and exits the process (bench/run.js calls this after compiling). */
