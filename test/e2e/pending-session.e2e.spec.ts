@@ -5,10 +5,8 @@
  * escapes until its completion meets it (`evict-oldest` ends the oldest device; `deny-new` answers 409
  * `TOO_MANY_SESSIONS` and leaves the sign-in pending). Time moves with the module's ManualClock.
  */
-import { randomBytes } from 'node:crypto';
 import { Body, Controller, Get, INestApplication, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { createClient } from 'redis';
 import request from 'supertest';
 import {
   AllowPendingSession,
@@ -18,13 +16,11 @@ import {
   SessionModuleOptions,
   SessionOptionsError,
   SessionService,
-  SessionStore,
   SessionView,
 } from '../../lib';
-import { RedisSessionStore } from '../../lib/stores/redis';
+import { httpBackends } from '../support/http-backends';
 import { bootSessionApp, cookieOf, cookiesOf } from '../support/session-app';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 
@@ -65,33 +61,7 @@ class SignInController {
   }
 }
 
-interface Backend {
-  name: string;
-  store(): { store: SessionStore | 'memory'; cleanup(): Promise<void> };
-}
-
-const backends: Backend[] = [
-  { name: 'memory', store: () => ({ store: 'memory', cleanup: async () => undefined }) },
-  {
-    name: 'redis',
-    store: () => {
-      const prefix = `{nsk-pending-${randomBytes(6).toString('hex')}}:`;
-      return {
-        store: new RedisSessionStore({ url: REDIS_URL, prefix }),
-        async cleanup() {
-          const admin = createClient({ url: REDIS_URL });
-          admin.on('error', () => undefined);
-          await admin.connect();
-          try {
-            for await (const keys of admin.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) if (keys.length > 0) await admin.del(keys);
-          } finally {
-            admin.destroy();
-          }
-        },
-      };
-    },
-  },
-];
+const backends = httpBackends('pending');
 
 describe('pendingTimeout at start-up', () => {
   it('refuses a pendingTimeout longer than absoluteTimeout, saying how to fix it', async () => {

@@ -4,16 +4,13 @@
  * devices, role changes reaching live sessions (an elevation rotates, a demotion does not), and the capped, listed
  * impersonation session.
  */
-import { randomBytes } from 'node:crypto';
 import { Body, Controller, Get, INestApplication, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { createClient } from 'redis';
 import request from 'supertest';
-import { CurrentSession, ManualClock, Public, SessionModuleOptions, SessionService, SessionStore, SessionView } from '../../lib';
-import { RedisSessionStore } from '../../lib/stores/redis';
+import { CurrentSession, ManualClock, Public, SessionModuleOptions, SessionService, SessionView } from '../../lib';
+import { httpBackends } from '../support/http-backends';
 import { bootSessionApp, cookieOf, cookiesOf } from '../support/session-app';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const MIN = 60_000;
 const DAY = 86_400_000;
 
@@ -70,34 +67,7 @@ function maxAgeOf(res: request.Response): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-/** A store for one test, and how to remove what it left behind (remembered sessions keep Redis keys for 90 days). */
-interface Backend {
-  name: string;
-  store(): { store: SessionStore | 'memory'; cleanup(): Promise<void> };
-}
-
-const backends: Backend[] = [
-  { name: 'memory', store: () => ({ store: 'memory', cleanup: async () => undefined }) },
-  {
-    name: 'redis',
-    store: () => {
-      const prefix = `{nsk-tiers-${randomBytes(6).toString('hex')}}:`;
-      return {
-        store: new RedisSessionStore({ url: REDIS_URL, prefix }),
-        async cleanup() {
-          const admin = createClient({ url: REDIS_URL });
-          admin.on('error', () => undefined);
-          await admin.connect();
-          try {
-            for await (const keys of admin.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) if (keys.length > 0) await admin.del(keys);
-          } finally {
-            admin.destroy();
-          }
-        },
-      };
-    },
-  },
-];
+const backends = httpBackends('tiers');
 
 describe.each(backends)('roles, tiers, impersonation and limits over HTTP ($name store)', (backend) => {
   let app: INestApplication | undefined;
