@@ -183,6 +183,27 @@ describe('sample app: security headers and caching on every response (HD-01..03,
     expect(seen.flatMap(headerProblems)).toEqual([]);
   });
 
+  it('the cacheable assets never carry a session cookie: not with a forged one, a rotation due or an expired session', async () => {
+    const alice = await signedIn('alice');
+    const cookieName = sample.config.cookie.name;
+    const seen: Seen[] = [];
+    const fetchAssets = async (label: string, headers: Record<string, string> = {}): Promise<void> => {
+      for (const path of PUBLIC_ASSETS) seen.push({ label: `${label} ${path}`, path, res: await alice.get(path, headers) });
+    };
+    await fetchAssets('forged cookie', { Cookie: `${cookieName}=forged` });
+    // Past the rotation interval: a route that read the session would issue a new id here.
+    sample.clock.advance(sample.config.session.rotationIntervalMs + 1);
+    await fetchAssets('rotation due');
+    // Past the idle timeout: a route that read the session would clear the cookie here.
+    sample.clock.advance(sample.config.session.idleTimeoutMs + 1);
+    await fetchAssets('session expired');
+    expect(seen.map((s) => [s.res.status, s.res.headers['cache-control']])).toEqual(seen.map(() => [200, 'public, max-age=300']));
+    expect(seen.flatMap(headerProblems)).toEqual([]);
+    // The same requests on a session route do answer with a cookie: the checks above look at the right thing.
+    const me = await sample.client().get('/me', { Cookie: `${cookieName}=forged` });
+    expect(setCookies(me).some((line) => line.startsWith(`${cookieName}=;`))).toBe(true);
+  });
+
   it('a session store outage (503) on a JSON route and a page', async () => {
     const alice = await signedIn('alice');
     const store = sample.app.get(SessionStore);
