@@ -18,6 +18,7 @@ import type { Response } from 'supertest';
 import request from 'supertest';
 import { SessionStore } from '../../lib';
 import { SessionStoreUnavailableError } from '../../lib/core/errors';
+import { CartService } from '../../sample/src/cart/cart.service';
 import { SampleClient, SampleHarness, setCookies, startSample } from './sample-helpers';
 import { concretePath, SampleRoute, sampleRoutes } from './sample-routes';
 
@@ -76,7 +77,8 @@ describe('sample app: security headers and caching on every response (HD-01..03,
   let routes: SampleRoute[];
 
   beforeAll(async () => {
-    sample = await startSample();
+    // Quiet: the outage and the failing handler below are logged as errors on purpose.
+    sample = await startSample({}, { logger: false });
     routes = sampleRoutes(sample.app);
   });
   afterAll(() => sample.close());
@@ -218,6 +220,28 @@ describe('sample app: security headers and caching on every response (HD-01..03,
       read.mockRestore();
     }
     expect(seen.map((s) => s.res.status)).toEqual([503, 503]);
+    expect(seen.flatMap(headerProblems)).toEqual([]);
+  });
+
+  it('an unexpected failure (500) on a JSON route and a page', async () => {
+    const alice = await signedIn('alice');
+    // A bug in a handler, as the filter sees one: a plain Error, not an HttpException.
+    const view = jest.spyOn(sample.app.get(CartService), 'view').mockImplementation(() => {
+      throw new Error('a bug in the cart');
+    });
+    let seen: Seen[];
+    try {
+      seen = [
+        { label: 'GET /cart failing', path: '/cart', res: await alice.get('/cart') },
+        { label: 'GET /cart (html) failing', path: '/cart', res: await alice.get('/cart', HTML) },
+      ];
+    } finally {
+      view.mockRestore();
+    }
+    expect(seen.map((s) => [s.res.status, s.res.headers['content-type']])).toEqual([
+      [500, 'application/json; charset=utf-8'],
+      [500, 'text/html; charset=utf-8'],
+    ]);
     expect(seen.flatMap(headerProblems)).toEqual([]);
   });
 
