@@ -181,7 +181,11 @@ describe('sample app: security headers and caching on every response (HD-01..03,
         res: await sample.client().get('/me', { Cookie: `${sample.config.cookie.name}=forged` }),
       },
     ];
-    expect(seen.map((s) => s.res.status)).toEqual([404, 404, 404, 400, 413, 400, 400, 415, 400, 401]);
+    // The router and the body parser answer before any guard. The two bodies the parser leaves alone (text/plain, a
+    // form) reach the guards and the validation, whose answer (400 today; a CSRF or content-type refusal later) may
+    // change: any client error will do for them.
+    const statuses = seen.map((s) => (/ body$/.test(s.label) && s.res.status >= 400 && s.res.status < 500 ? 'client error' : s.res.status));
+    expect(statuses).toEqual([404, 404, 404, 400, 413, 'client error', 'client error', 415, 400, 401]);
     expect(seen.flatMap(headerProblems)).toEqual([]);
   });
 
