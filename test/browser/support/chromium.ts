@@ -45,8 +45,11 @@ export interface BrowserSession {
   close(): Promise<void>;
 }
 
-/** Launches chromium headless on a fresh profile directory. */
-export async function launchChromium(options: BrowserContextOptions = {}): Promise<BrowserSession> {
+/**
+ * Launches chromium headless on a fresh profile directory, with {@link CHROMIUM_ARGS} and `extraArgs` (e.g. a
+ * `--host-resolver-rules` mapping test host names to loopback).
+ */
+export async function launchChromium(options: BrowserContextOptions = {}, extraArgs: string[] = []): Promise<BrowserSession> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
       `Browser tests need chromium at ${CHROMIUM_PATH}: run \`apt-get install -y chromium\` ` +
@@ -60,7 +63,7 @@ export async function launchChromium(options: BrowserContextOptions = {}): Promi
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM_PATH,
       headless: true,
-      args: CHROMIUM_ARGS,
+      args: [...CHROMIUM_ARGS, ...extraArgs],
       timeout: LAUNCH_TIMEOUT_MS,
       ...options,
     });
