@@ -5,7 +5,7 @@ import { Clock } from './clock';
 import type { ClientInfo } from './client-info';
 import { isStoreConnectionError, SessionGoneError, SessionInputError, SessionStoreUnavailableError, TooManySessionsError } from './errors';
 import { absoluteCap, countsTowardLimit, DEFAULT_PENDING_TIMEOUT_MS, freshDeadlines, startsCounting, tierTimeouts } from './lifecycle';
-import { SessionCheck, SessionCheckEvent } from './session-check';
+import { AUTHENTICATION_VOIDED, SessionCheck, SessionCheckEvent } from './session-check';
 import {
   clip,
   isAssuranceLevel,
@@ -494,12 +494,18 @@ export class SessionManager {
   }
 
   private async runChecks(outcome: Extract<ResolveOutcome, { kind: 'active' }>, client: ClientInfo, now: number): Promise<ResolveOutcome> {
-    const record = outcome.session.record;
+    let record = outcome.session.record;
     for (const check of this.checks) {
       const verdict = await check.check({ session: record, client, now });
       if (!verdict || verdict.action === 'allow') continue;
       if (verdict.action === 'record') {
         this.emitCheckEvent(check, verdict.event, record, client);
+        continue;
+      }
+      if (verdict.action === 'challenge') {
+        if (verdict.event) this.emitCheckEvent(check, verdict.event, record, client);
+        if (!(await this.voidAuthentication(outcome.session, now))) return { kind: 'unknown' };
+        record = outcome.session.record;
         continue;
       }
       if (verdict.event) this.emitCheckEvent(check, verdict.event, record, client);
@@ -508,6 +514,25 @@ export class SessionManager {
       return { kind: 'ended', record, reason: verdict.reason };
     }
     return outcome;
+  }
+
+  /**
+   * Sets `authenticatedAt` to {@link AUTHENTICATION_VOIDED} with compare-and-set (no rotation: the new token would
+   * go to whoever sent the suspicious request). False when the session is gone.
+   */
+  private async voidAuthentication(session: ActiveSession, now: number): Promise<boolean> {
+    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
+      if (session.record.authenticatedAt === AUTHENTICATION_VOIDED) return true;
+      const current = session.record;
+      const res = await this.call('update', () =>
+        this.store.update(session.id, current.version, { authenticatedAt: AUTHENTICATION_VOIDED }, now),
+      );
+      if (res.status === 'missing') return false;
+      session.id = res.id;
+      session.record = res.record;
+      if (res.status === 'ok') return true;
+    }
+    throw new Error(`Session update still conflicting after ${MAX_UPDATE_ATTEMPTS} attempts: something rewrites this session in a loop`);
   }
 
   private emitCheckEvent(check: SessionCheck, event: SessionCheckEvent, record: SessionRecord, client: ClientInfo): void {
