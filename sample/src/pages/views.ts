@@ -1,6 +1,6 @@
-import type { SessionListing } from '../../../lib';
 import type { SessionSummary } from '../auth/session-summary';
 import type { Cart } from '../cart/cart.service';
+import type { DeviceListing } from '../devices/device-list.service';
 import { MAX_QUANTITY } from '../cart/cart.dto';
 import { LANGUAGES, THEMES } from '../preferences/preferences.dto';
 import type { Preferences } from '../preferences/preferences.service';
@@ -286,14 +286,17 @@ export function errorPage(ctx: PageContext, error: ApiErrorBody): string {
   );
 }
 
-/** `/sessions`: active devices, each with a revoke button. User agents are attacker-chosen text: escaped. */
-export function sessionsPage(ctx: PageContext, sessions: SessionListing[]): string {
+/**
+ * `/sessions`: active devices as a person reads them ("Chrome on Linux", a place, "active 3 minutes ago"), each with a
+ * revoke button. User agents and places are attacker-influenced text: escaped (the raw user agent is in a `title`).
+ */
+export function sessionsPage(ctx: PageContext, sessions: DeviceListing[]): string {
   const rows = sessions.map(
     (s) => html`<tr data-testid="session-row">
-  <td class="ua">${s.userAgent || 'Unknown device'}${s.current ? html` <span class="badge">this device</span>` : ''}</td>
-  <td>${s.ip}</td>
+  <td class="ua" title="${s.userAgent}"><span data-testid="device">${s.device}</span>${s.current ? html` <span class="badge">this device</span>` : ''}</td>
+  <td><span data-testid="place">${s.place ?? 'Unknown place'}</span><br><span class="muted">${s.ip}</span></td>
   <td>${time(s.createdAt)}</td>
-  <td>${time(s.lastSeenAt)}</td>
+  <td><span data-testid="last-active">Active ${s.lastActive}</span><br>${time(s.lastSeenAt)}</td>
   <td><button type="button" data-api="/sessions/${encodeURIComponent(s.handle)}" data-method="DELETE"${s.current ? html` data-then="/login"` : ''} data-testid="revoke">${s.current ? 'Sign out' : 'Revoke'}</button></td>
 </tr>`,
   );
@@ -302,7 +305,7 @@ export function sessionsPage(ctx: PageContext, sessions: SessionListing[]): stri
     'Your devices',
     html`<section>
   <table>
-    <thead><tr><th>Device</th><th>IP address</th><th>Signed in</th><th>Last active</th><th></th></tr></thead>
+    <thead><tr><th>Device</th><th>Where</th><th>Signed in</th><th>Last active</th><th></th></tr></thead>
     <tbody>${rows}</tbody>
   </table>
   <p class="error" data-error role="alert" hidden></p>
