@@ -119,6 +119,8 @@ export function computeTargets(report: BenchReport): Target[] {
   throughput('kit-memory', 0.9);
   // Issue 6: role checks on top of the session guard (RolesGuard reads the roles snapshot; no lookup).
   throughput('kit-roles', 0.85);
+  // Issue 7: session binding and anomaly detection (monitor) on every guarded request.
+  throughput('kit-anomaly', 0.85);
   // Issue 6: the sample's GET /me at most 1.5x the library alone (no per-request user lookup).
   const sampleSide = sidePair(report, 'kit-memory', 'sample');
   if (sampleSide) {
