@@ -45,8 +45,14 @@ export interface SessionAnomalyOptions {
    */
   loginFailures?: { failures?: number; window?: Duration };
   /**
-   * Sessions whose recent networks are remembered (bounded memory, least recently used forgotten first), and
-   * accounts whose failed sign-ins are counted. Default 10000 each.
+   * `authn_login_new_device`: a successful sign-in (`authn_login_success`) from a device (browser family and OS) that
+   * none of the account's earlier sign-ins remembered here used. Default `true`. The first sign-in an instance sees
+   * of an account only starts its list (it cannot tell new from forgotten).
+   */
+  newDevice?: boolean;
+  /**
+   * Sessions whose recent networks are remembered (bounded memory, least recently used forgotten first), accounts
+   * whose failed sign-ins are counted, and accounts whose sign-in devices are remembered. Default 10000 each.
    */
   maxTracked?: number;
   /** Called when a resolver, parser or other part of detection fails; the request goes on. Default: one line on stderr. */
@@ -68,6 +74,7 @@ export interface ResolvedAnomalyOptions {
   minDistanceKm: number;
   loginFailures: number;
   loginFailureWindowMs: number;
+  newDevice: boolean;
   maxTracked: number;
   onError: (error: unknown, where: string) => void;
 }
@@ -156,6 +163,7 @@ export function resolveAnomalyOptions(raw: SessionAnomalyOptions = {}): Resolved
     minDistanceKm: positive('impossibleTravel.minDistanceKm', raw.impossibleTravel?.minDistanceKm, ANOMALY_DEFAULTS.minDistanceKm),
     loginFailures: whole('loginFailures.failures', raw.loginFailures?.failures, ANOMALY_DEFAULTS.loginFailures, 1, 1000),
     loginFailureWindowMs: duration('loginFailures.window', raw.loginFailures?.window, ANOMALY_DEFAULTS.loginFailureWindowMs),
+    newDevice: flag('newDevice', raw.newDevice),
     maxTracked: whole('maxTracked', raw.maxTracked, ANOMALY_DEFAULTS.maxTracked, 1, 10_000_000),
     onError:
       typeof raw.onError === 'function'

@@ -75,10 +75,11 @@ interface SessionTrack {
  * re-authenticates; the interceptor then adopts that request's network and device. A failure inside detection
  * (a resolver that throws...) is reported to `onError` and the request goes on.
  *
- * **Failed sign-ins then a success.** Once attached to the event bus (the interceptor does it), it counts
- * `authn_login_fail` per account and emits `authn_login_successafterfail` on the success that follows enough of
- * them: an event to notify the user or an operator, nothing more (the person who just typed the right password is
- * most likely the owner after typos; a guessed password is for the brute-force defence and MFA to stop).
+ * **Sign-ins.** Once attached to the event bus (the interceptor does it), it counts `authn_login_fail` per account and
+ * emits `authn_login_successafterfail` on the success that follows enough of them, and `authn_login_new_device` on a
+ * success from a browser family and OS the account's earlier sign-ins did not use: events to notify the user or an
+ * operator, nothing more (the person who just typed the right password is most likely the owner after typos; a
+ * guessed password is for the brute-force defence and MFA to stop).
  *
  * **Memory and several instances.** History lives in this process, in two LRU caches bounded by `maxTracked`
  * (default 10000 sessions and 10000 accounts, a few hundred bytes each). The binding itself compares with the
@@ -99,6 +100,8 @@ export class SessionAnomalyDetector implements SessionCheck {
   readonly options: ResolvedAnomalyOptions;
   private readonly tracks: ReturnType<typeof createLRU<string, SessionTrack>>;
   private readonly failures: ReturnType<typeof createLRU<string, { count: number; since: number }>>;
+  /** Per account, the device keys of its sign-ins (at most {@link MAX_TRUSTED}). */
+  private readonly devices: ReturnType<typeof createLRU<string, string[]>>;
   private readonly maxVisits: number;
   private bus: SecurityEventBus | undefined;
 
@@ -107,6 +110,7 @@ export class SessionAnomalyDetector implements SessionCheck {
     this.options = resolveAnomalyOptions(options);
     this.tracks = createLRU({ max: this.options.maxTracked });
     this.failures = createLRU({ max: this.options.maxTracked });
+    this.devices = createLRU({ max: this.options.maxTracked });
     this.maxVisits = Math.max(this.options.churnNetworks, 4);
   }
 
@@ -280,6 +284,31 @@ export class SessionAnomalyDetector implements SessionCheck {
     return { action: 'challenge', reason: signals[0], event };
   }
 
+  /** A successful sign-in: `authn_login_new_device` when its device is not one the account signed in with before. */
+  private noteDevice(event: SecurityEvent, userId: string): void {
+    if (!this.options.newDevice || event.userAgent === undefined) return;
+    const device = describeDevice(event.userAgent);
+    const known = this.devices.get(userId);
+    if (known === undefined) {
+      this.devices.set(userId, [device.key]);
+      return;
+    }
+    if (known.includes(device.key)) return;
+    trust(known, device.key);
+    this.bus?.emit({
+      type: 'authn_login_new_device',
+      time: event.time,
+      level: 'INFO',
+      outcome: 'success',
+      userId,
+      sessionHandle: event.sessionHandle,
+      ip: event.ip,
+      userAgent: event.userAgent,
+      reason: 'new_device',
+      detail: { device: device.label, knownDevices: known.length - 1 },
+    });
+  }
+
   /** Distinct networks used within the churn window (the current one included). */
   private recentNetworks(track: SessionTrack, now: number): number {
     const since = now - this.options.churnWindowMs;
@@ -298,6 +327,7 @@ export class SessionAnomalyDetector implements SessionCheck {
       return;
     }
     if (event.type !== 'authn_login_success') return;
+    this.noteDevice(event, event.userId);
     const entry = this.failures.get(event.userId);
     if (entry === undefined) return;
     this.failures.delete(event.userId);

@@ -57,7 +57,12 @@ export type SecurityEventType =
   /** WARN: a session hopped across many networks in a short window (`detail.networks` in `detail.windowMs`). */
   | 'session_ip_churn'
   /** WARN: a session alternated between two networks within a short window: two clients are likely using it at once. */
-  | 'session_concurrent_networks';
+  | 'session_concurrent_networks'
+  /**
+   * INFO: a sign-in from a device (browser family and OS) the account did not sign in with before (as far as this
+   * instance remembers): the hook to tell the user "a new device signed in".
+   */
+  | 'authn_login_new_device';
 
 /** Severity, as the OWASP vocabulary uses it. */
 export type SecurityEventLevel = 'INFO' | 'WARN' | 'CRITICAL';

@@ -89,6 +89,22 @@ describe('sample app: SESSION_BINDING', () => {
       expect(await eventsOf(sample, ...ANOMALY_TYPES)).toHaveLength(before);
     });
 
+    it('logs authn_login_new_device when an account signs in from a browser it did not use before', async () => {
+      await sample.client(CHROME_120).login('carol');
+      sample.clock.advance(60_000);
+      await sample.client(CHROME_121).login('carol');
+      sample.clock.advance(60_000);
+      expect(await eventsOf(sample, 'authn_login_new_device')).toEqual([]);
+      await sample.client(FIREFOX_WINDOWS).login('carol');
+      expect(await eventsOf(sample, 'authn_login_new_device')).toEqual([
+        expect.objectContaining({
+          userAgent: FIREFOX_WINDOWS,
+          reason: 'new_device',
+          detail: { device: 'Firefox on Windows', knownDevices: 1 },
+        }),
+      ]);
+    });
+
     it('logs authn_login_successafterfail when a sign-in succeeds after five failures', async () => {
       const client = sample.client(CHROME_120);
       for (let i = 0; i < 5; i++) {

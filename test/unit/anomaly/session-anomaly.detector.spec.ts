@@ -371,6 +371,32 @@ describe('SessionAnomalyDetector', () => {
       expect(t.events.some((e) => e.type === 'authn_login_successafterfail')).toBe(false);
     });
 
+    it('emits authn_login_new_device on a sign-in from a browser family and OS the account did not use before', () => {
+      const t = setup();
+      t.detector.attach(t.bus);
+      const now = t.clock.now();
+      const signIn = (userAgent: string, userId = 'alice') => t.bus.emit({ ...success(now, userId), userAgent });
+      signIn(CHROME_120); // the first one an instance sees only starts the list
+      signIn(CHROME_121); // a browser update
+      signIn(FIREFOX);
+      signIn(FIREFOX);
+      signIn(FIREFOX, 'bob');
+      expect(t.events.filter((e) => e.type === 'authn_login_new_device')).toEqual([
+        expect.objectContaining({
+          userId: 'alice',
+          level: 'INFO',
+          userAgent: FIREFOX,
+          reason: 'new_device',
+          detail: { device: 'Firefox on Linux', knownDevices: 1 },
+        }),
+      ]);
+      const quiet = setup({ newDevice: false });
+      quiet.detector.attach(quiet.bus);
+      quiet.bus.emit({ ...success(now), userAgent: CHROME_120 });
+      quiet.bus.emit({ ...success(now), userAgent: FIREFOX });
+      expect(quiet.events.some((e) => e.type === 'authn_login_new_device')).toBe(false);
+    });
+
     it('keeps bounded memory: the least recently failed accounts are forgotten first', () => {
       const t = setup({ loginFailures: { failures: 1 }, maxTracked: 2 });
       t.detector.attach(t.bus);
