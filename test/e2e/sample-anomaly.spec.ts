@@ -182,6 +182,8 @@ describe('sample app: SESSION_BINDING', () => {
       expect(refused.status).toBe(401);
       expect(refused.body).toMatchObject({ code: 'REAUTH_REQUIRED', reauth: { reason: 'challenged', path: '/auth/reauth' } });
       expect(refused.body.message).toContain('unfamiliar network or device');
+      const account = await laptop.get('/account', { ...HTML, ...from(MOBILE) });
+      expect(account.text).toContain('this session was used from an unfamiliar network or device');
 
       const proof = await laptop.post('/auth/reauth', { password: PASSWORDS.alice }, from(MOBILE));
       expect(proof.status).toBe(200);

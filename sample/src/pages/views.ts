@@ -1,4 +1,5 @@
 import type { SessionSummary } from '../auth/session-summary';
+import { AUTHENTICATION_VOIDED } from '../../../lib';
 import type { Cart } from '../cart/cart.service';
 import type { DeviceListing } from '../devices/device-list.service';
 import { MAX_QUANTITY } from '../cart/cart.dto';
@@ -132,7 +133,12 @@ export function accountPage(ctx: PageContext & { user: PublicUser }, session: Se
     <dt>Username</dt><dd data-testid="account-username">${ctx.user.username}</dd>
     <dt>User id</dt><dd><code>${ctx.user.id}</code></dd>
     <dt>Roles</dt><dd>${ctx.user.roles.join(', ')}</dd>
-    <dt>Signed in</dt><dd>${time(session.authenticatedAt)}</dd>
+    <dt>Signed in</dt><dd>${
+      // Voided by session binding (SESSION_BINDING_ACTION=reauth): the next sensitive action asks for the password.
+      session.authenticatedAt === AUTHENTICATION_VOIDED
+        ? 'Confirm it is you: this session was used from an unfamiliar network or device'
+        : time(session.authenticatedAt)
+    }</dd>
     <dt>Session started</dt><dd>${time(session.createdAt)}</dd>
     <dt>Ends if idle at</dt><dd>${time(session.idleExpiresAt)}</dd>
     <dt>Ends at the latest</dt><dd>${time(session.absoluteExpiresAt)}</dd>
