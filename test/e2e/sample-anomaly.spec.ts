@@ -289,7 +289,7 @@ describe('sample app: /sessions as a person reads it', () => {
     expect(current).toContain('<span data-testid="place">Unknown place</span>');
     expect(current).toContain('<span data-testid="last-active">Active just now</span>');
     expect(probed).toContain('<span data-testid="last-active">Active 20 minutes ago</span>');
-    expect(probed).toContain('title="&lt;img src=x onerror=alert(1)&gt;');
+    expect(probed).toContain('<small class="muted" data-testid="user-agent">&lt;img src=x onerror=alert(1)&gt;');
     expect(page.text).not.toContain('<img src=x');
   });
 });

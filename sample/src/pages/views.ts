@@ -294,12 +294,13 @@ export function errorPage(ctx: PageContext, error: ApiErrorBody): string {
 
 /**
  * `/sessions`: active devices as a person reads them ("Chrome on Linux", a place, "active 3 minutes ago"), each with a
- * revoke button. User agents and places are attacker-influenced text: escaped (the raw user agent is in a `title`).
+ * revoke button. User agents and places are attacker-influenced text: escaped (the raw user agent is shown small
+ * under the device, for people who want the detail).
  */
 export function sessionsPage(ctx: PageContext, sessions: DeviceListing[]): string {
   const rows = sessions.map(
     (s) => html`<tr data-testid="session-row">
-  <td class="ua" title="${s.userAgent}"><span data-testid="device">${s.device}</span>${s.current ? html` <span class="badge">this device</span>` : ''}</td>
+  <td class="ua"><span data-testid="device">${s.device}</span>${s.current ? html` <span class="badge">this device</span>` : ''}<br><small class="muted" data-testid="user-agent">${s.userAgent}</small></td>
   <td><span data-testid="place">${s.place ?? 'Unknown place'}</span><br><span class="muted">${s.ip}</span></td>
   <td>${time(s.createdAt)}</td>
   <td><span data-testid="last-active">Active ${s.lastActive}</span><br>${time(s.lastSeenAt)}</td>
