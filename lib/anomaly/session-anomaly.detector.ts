@@ -47,6 +47,8 @@ interface SessionTrack {
   lastSeenAt: number;
   /** When churn was last reported: once per churn window. */
   churnReportedAt: number;
+  /** When two networks at once were last reported: once per its window, not on every switch of an ongoing pair. */
+  concurrentReportedAt: number;
   /** When this session was challenged (`strictAction: 'reauth'`) and has not re-authenticated since. */
   challengedAt: number | undefined;
 }
@@ -197,7 +199,10 @@ export class SessionAnomalyDetector implements SessionCheck {
           detail.networks = networks;
           detail.windowMs = o.churnWindowMs;
         }
-        if (alternates(track.visits, now - o.concurrentWindowMs)) signals.push('concurrent_networks');
+        if (alternates(track.visits, now - o.concurrentWindowMs) && now - track.concurrentReportedAt > o.concurrentWindowMs) {
+          signals.push('concurrent_networks');
+          track.concurrentReportedAt = now;
+        }
         if (o.resolver) travelFrom = { ip: previousIp, at: track.lastSeenAt };
       }
     }
@@ -365,6 +370,7 @@ function startTrack(session: Readonly<SessionRecord>, o: ResolvedAnomalyOptions)
     visits: [{ prefix, until: session.createdAt }],
     lastSeenAt: session.createdAt,
     churnReportedAt: Number.NEGATIVE_INFINITY,
+    concurrentReportedAt: Number.NEGATIVE_INFINITY,
     challengedAt: undefined,
   };
 }

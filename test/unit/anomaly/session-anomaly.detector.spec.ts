@@ -251,6 +251,17 @@ describe('SessionAnomalyDetector', () => {
       await t.request(token, thief, 20_000);
       expect(t.anomalies().map((e) => e.type)).toEqual(['session_binding_mismatch', 'session_concurrent_networks']);
       expect(t.anomalies()[1]).toMatchObject({ reason: 'concurrent_networks', detail: { signals: 'concurrent_networks' } });
+      // The pair goes on switching: reported once per window, not on every switch.
+      for (const client of [home, thief, home]) await t.request(token, client, 20_000);
+      expect(t.anomalies()).toHaveLength(2);
+      // Past the window, a new run of switches is reported again.
+      await t.request(token, thief, 6 * MIN);
+      for (const client of [home, thief, home]) await t.request(token, client, 20_000);
+      expect(t.anomalies().map((e) => e.type)).toEqual([
+        'session_binding_mismatch',
+        'session_concurrent_networks',
+        'session_concurrent_networks',
+      ]);
     });
 
     it('does not report one switch back and forth spread over hours (home, office, home, office)', async () => {
