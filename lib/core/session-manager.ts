@@ -259,7 +259,15 @@ export class SessionManager {
       }
     }
     if (outcome.kind !== 'active' || this.checks.length === 0) return outcome;
-    return this.runChecks(outcome, client, now);
+    // The steady state: every check answers at once with nothing to do. That costs no promise and no await; the
+    // first check with something to say (or a promise) hands over to runChecks, from that check on.
+    const checks = this.checks;
+    for (let i = 0; i < checks.length; i++) {
+      const verdict = checks[i].check({ session: outcome.session.record, client, now });
+      if (verdict === undefined || (!isPromiseLike(verdict) && (!verdict || verdict.action === 'allow'))) continue;
+      return this.runChecks(outcome, client, now, i, verdict);
+    }
+    return outcome;
   }
 
   /**
@@ -493,10 +501,18 @@ export class SessionManager {
     return limit;
   }
 
-  private async runChecks(outcome: Extract<ResolveOutcome, { kind: 'active' }>, client: ClientInfo, now: number): Promise<ResolveOutcome> {
+  /** The checks from `start` on, the verdict of `checks[start]` already asked for (`first`). */
+  private async runChecks(
+    outcome: Extract<ResolveOutcome, { kind: 'active' }>,
+    client: ClientInfo,
+    now: number,
+    start: number,
+    first: ReturnType<SessionCheck['check']>,
+  ): Promise<ResolveOutcome> {
     let record = outcome.session.record;
-    for (const check of this.checks) {
-      const verdict = await check.check({ session: record, client, now });
+    for (let i = start; i < this.checks.length; i++) {
+      const check = this.checks[i];
+      const verdict = await (i === start ? first : check.check({ session: record, client, now }));
       if (!verdict || verdict.action === 'allow') continue;
       if (verdict.action === 'record') {
         this.emitCheckEvent(check, verdict.event, record, client);
@@ -580,6 +596,10 @@ export class SessionManager {
     // .catch, not an async wrapper: this is on every request's path.
     return pending.catch(wrap);
   }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
 /** `changes` without the keys present as `undefined`, which leave their field as it was (see `applyChanges`). */
