@@ -89,11 +89,14 @@ describe('SessionAnomalyInterceptor with SessionAnomalyDetector', () => {
   let errors: string[];
   let clock: ManualClock;
 
-  async function start(options: SessionAnomalyOptions, { interceptor = true, throwingSink = false } = {}): Promise<void> {
+  async function start(
+    options: SessionAnomalyOptions,
+    { interceptor = true, throwingSink = false, Detector = SessionAnomalyDetector } = {},
+  ): Promise<void> {
     events = [];
     errors = [];
     clock = new ManualClock(Date.parse('2026-11-30T08:00:00Z'));
-    const detector = new SessionAnomalyDetector({ onError: (error, where) => void errors.push(`${where}: ${String(error)}`), ...options });
+    const detector = new Detector({ onError: (error, where) => void errors.push(`${where}: ${String(error)}`), ...options });
     const sinks = [{ handle: (e: SecurityEvent) => void events.push(e) }];
     if (throwingSink) sinks.unshift({ handle: () => Promise.reject(new Error('audit table gone')) } as never);
     const moduleRef = await Test.createTestingModule({
@@ -165,6 +168,20 @@ describe('SessionAnomalyInterceptor with SessionAnomalyDetector', () => {
     expect(events.filter((e) => e.type === 'authn_login_successafterfail')).toEqual([
       expect.objectContaining({ userId: 'alice', detail: { failures: 3, windowMs: 15 * MIN } }),
     ]);
+  });
+
+  it('never fails a request when learning after the handler breaks: reported to onError', async () => {
+    class BrokenDetector extends SessionAnomalyDetector {
+      override acceptProof(): void {
+        throw new Error('history corrupted');
+      }
+    }
+    await start({ policy: 'strict', strictAction: 'reauth' }, { Detector: BrokenDetector });
+    const cookie = await login();
+    await http().get('/me').set('Cookie', cookie).set(from(AWAY, MIN)).expect(200);
+    await http().post('/reauth').set('Cookie', cookie).set(from(AWAY)).expect(200);
+    // Both requests of the challenged session went through the interceptor's learning step, and both were served.
+    expect(errors).toEqual(['SessionAnomalyInterceptor: Error: history corrupted', 'SessionAnomalyInterceptor: Error: history corrupted']);
   });
 
   it('never fails a request when the resolver throws and a sink rejects', async () => {
