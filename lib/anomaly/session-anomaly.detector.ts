@@ -97,6 +97,7 @@ interface SessionTrack {
  * ...SessionAnomalyInterceptor.providers(anomaly)
  */
 export class SessionAnomalyDetector implements SessionCheck {
+  /** The check's name, in `detail.check` of its events. */
   readonly name = 'session-anomaly';
   /** The options in force, defaults filled in. */
   readonly options: ResolvedAnomalyOptions;
@@ -116,12 +117,13 @@ export class SessionAnomalyDetector implements SessionCheck {
     this.maxVisits = Math.max(this.options.churnNetworks, 4);
   }
 
-  /** The sink that counts failed sign-ins (see the class comment); {@link attach} subscribes it. */
+  /** The sink that counts failed sign-ins and remembers sign-in devices (see the class comment); {@link attach} subscribes it. */
   readonly loginSink: SecurityEventSink = { handle: (event) => this.onLoginEvent(event) };
 
   /**
-   * Connects the failed-sign-in counter to the module's event bus: it listens there and emits
-   * `authn_login_successafterfail` there. `SessionAnomalyInterceptor` calls it at start-up. Idempotent.
+   * Connects the sign-in signals to the module's event bus: {@link loginSink} listens there, and
+   * `authn_login_successafterfail` and `authn_login_new_device` are emitted there. `SessionAnomalyInterceptor` calls it
+   * at start-up. Idempotent.
    */
   attach(bus: SecurityEventBus): void {
     if (this.bus === bus) return;
