@@ -11,7 +11,8 @@ export interface DeviceDescription {
   label: string;
   /**
    * What stays the same across a browser update: browser family and OS, without versions. Two user agents of one
-   * device have the same key; `Chrome on Linux` and `Firefox on Linux` do not.
+   * device have the same key; `Chrome on Linux` and `Firefox on Linux` do not. A user agent the parser does not
+   * recognise is keyed by its whole text without version numbers.
    */
   key: string;
 }
@@ -23,6 +24,9 @@ const cache = createLRU<string, DeviceDescription>({ max: CACHE_SIZE });
 
 /** A product token without its version: `curl/8.5.0` → `curl`. Bounded (32 characters) and printable only. */
 const PRODUCT = /^([A-Za-z][A-Za-z0-9._-]{0,31})/;
+
+/** Version numbers (`8.5.0`, `121`), which a client's updates change. */
+const VERSION = /\d+(?:\.\d+)*/g;
 
 /**
  * Describes a user agent: browser family and OS, parsed by ua-parser-js 1.x (MIT), cached, so a browser update
@@ -42,11 +46,16 @@ export function describeDevice(userAgent: string): DeviceDescription {
 
 function parse(userAgent: string): DeviceDescription {
   const result = new UAParser(userAgent).getResult();
-  let browser = result.browser.name ?? '';
+  const browser = result.browser.name ?? '';
   const os = result.os.name ?? '';
-  // Not a browser (an API client, a script): its product name is the family, e.g. `curl` or `okhttp`.
-  if (browser === '' && os === '') browser = PRODUCT.exec(userAgent.trim())?.[1] ?? '';
-  const label = browser && os ? `${browser} on ${os}` : browser || (os ? `A browser on ${os}` : 'Unknown device');
+  if (browser === '' && os === '') {
+    // Not a browser the parser knows (an API client, a script): named by its product (`curl`, `okhttp`), and compared
+    // as the whole string without its version numbers, so `curl/8.5.0` and `curl/8.6.0` are one client while two
+    // unknown agents that share a first word are not.
+    const product = PRODUCT.exec(userAgent.trim())?.[1] ?? '';
+    return { browser: product, os, label: product || 'Unknown device', key: `?${userAgent.replace(VERSION, '#')}` };
+  }
+  const label = browser && os ? `${browser} on ${os}` : browser || `A browser on ${os}`;
   return { browser, os, label, key: `${browser}|${os}` };
 }
 

@@ -152,6 +152,13 @@ describe('sample app: SESSION_BINDING', () => {
       expect((await alice.get('/me', from(PARIS))).status).toBe(401);
     });
 
+    it('ends it for any other user agent the parser does not know, as long as more than its version changed', async () => {
+      const scripted = sample.client('Mozilla/5.0 TestAgent-A/1.0');
+      await loginFrom(scripted, PARIS);
+      expect((await thiefOf(sample, scripted, 'Mozilla/5.0 TestAgent-A/1.1').get('/me', from(PARIS))).status).toBe(200);
+      expect((await thiefOf(sample, scripted, 'Mozilla/5.0 TestAgent-B/1.1').get('/me', from(PARIS))).status).toBe(401);
+    });
+
     it('keeps the session across a browser update and another address of the same /24', async () => {
       const alice = sample.client(CHROME_120);
       await loginFrom(alice, PARIS);

@@ -52,9 +52,11 @@ describe('describeDevice', () => {
     expect(describeDevice(SAFARI_IPHONE).label).toBe('Mobile Safari on iOS');
   });
 
-  it('names a non-browser client by its product, without the version', () => {
+  it('names a client it does not recognise by its product, and compares its whole text without versions', () => {
     expect(describeDevice('curl/8.5.0')).toMatchObject({ label: 'curl', key: describeDevice('curl/7.1').key });
     expect(describeDevice('curl/8.5.0').key).not.toBe(describeDevice('python-requests/2.31').key);
+    expect(describeDevice('Mozilla/5.0 TestAgent-A').label).toBe('Mozilla');
+    expect(describeDevice('Mozilla/5.0 TestAgent-A').key).not.toBe(describeDevice('Mozilla/5.0 TestAgent-B').key);
     expect(describeDevice('').label).toBe('Unknown device');
   });
 
