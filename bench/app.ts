@@ -11,6 +11,8 @@
  * - `kit-redis`   the same with RedisSessionStore.
  * - `kit-roles`   kit-memory plus RolesGuard after SessionAuthGuard; `GET /me` carries `@Roles('user')`, and
  *                 logins get roles ['user'] (issue 6: the cost of role checks next to the plain session guard).
+ * - `kit-anomaly` kit-memory plus a SessionAnomalyDetector (monitor) as the module's request-time check and its
+ *                 SessionAnomalyInterceptor application-wide (issue 7: at least 0.85x bare with CSRF).
  * - `sample`      the sample app itself (sample/src/app.factory.ts): memory sessions, in-memory SQLite users,
  *                 helmet, its guards; `GET /me` as the contract defines it (issue 6: at most 1.5x kit-memory).
  *
@@ -52,6 +54,8 @@ import {
   Public,
   Roles,
   RolesGuard,
+  SessionAnomalyDetector,
+  SessionAnomalyInterceptor,
   SessionAuthGuard,
   SessionModule,
   SessionModuleOptions,
@@ -171,11 +175,15 @@ class KitRolesController {
   }
 }
 
-function kitModule(options: SessionModuleOptions, withRoles = false): Type<unknown> {
+function kitModule(options: SessionModuleOptions, withRoles = false, anomaly?: SessionAnomalyDetector): Type<unknown> {
   @Module({
-    imports: [SessionModule.forRoot(options)],
+    imports: [SessionModule.forRoot(anomaly ? { ...options, checks: [anomaly] } : options)],
     controllers: [withRoles ? KitRolesController : KitController],
-    providers: [{ provide: APP_GUARD, useClass: SessionAuthGuard }, ...(withRoles ? [{ provide: APP_GUARD, useClass: RolesGuard }] : [])],
+    providers: [
+      { provide: APP_GUARD, useClass: SessionAuthGuard },
+      ...(withRoles ? [{ provide: APP_GUARD, useClass: RolesGuard }] : []),
+      ...(anomaly ? SessionAnomalyInterceptor.providers(anomaly) : []),
+    ],
   })
   class KitModule {}
   return KitModule;
@@ -235,6 +243,8 @@ async function createApp(variant: Variant, redisUrl: string | undefined, closers
     }
     case 'kit-roles':
       return NestFactory.create(kitModule({ ...KIT_OPTIONS, roles: { hierarchy: { admin: ['user'] } } }, true), { logger: false });
+    case 'kit-anomaly':
+      return NestFactory.create(kitModule(KIT_OPTIONS, false, new SessionAnomalyDetector({ policy: 'monitor' })), { logger: false });
     case 'kit-redis': {
       const store = await createKitRedisStore(needRedis());
       closers.push(() => store.close());

@@ -119,6 +119,8 @@ export function computeTargets(report: BenchReport): Target[] {
   throughput('kit-memory', 0.9);
   // Issue 6: role checks on top of the session guard (RolesGuard reads the roles snapshot; no lookup).
   throughput('kit-roles', 0.85);
+  // Issue 7: session binding and anomaly detection (monitor) on every guarded request.
+  throughput('kit-anomaly', 0.85);
   // Issue 6: the sample's GET /me at most 1.5x the library alone (no per-request user lookup).
   const sampleSide = sidePair(report, 'kit-memory', 'sample');
   if (sampleSide) {
@@ -229,7 +231,8 @@ export function renderMarkdown(report: BenchReport): { markdown: string; targets
     `  \`express-session\` reads \`req.session.user\`;`,
     `  \`kit-*\` = \`SessionModule.forRoot()\` with \`SessionAuthGuard\` as \`APP_GUARD\`, handler returns \`@CurrentUser()\` /`,
     `  \`@CurrentSession()\` fields; \`kit-roles\` = kit-memory with \`RolesGuard\` after the session guard and \`@Roles('user')\` on`,
-    `  the handler (sessions created with roles \`['user']\`): what role checks add.`,
+    `  the handler (sessions created with roles \`['user']\`): what role checks add; \`kit-anomaly\` = kit-memory with a`,
+    `  \`SessionAnomalyDetector\` (monitor) as request-time check and its \`SessionAnomalyInterceptor\`: what session binding adds.`,
     `- Login: \`POST /login\` without a cookie, ${config.loginRounds} rounds × ${config.durationS} s, interleaved; a new user id per login`,
     `  (so the kit's per-user session limit never evicts: this measures creation itself). Kit:`,
     `  \`sessionService.create()\` (no password hashing). express-session: \`req.session.regenerate()\` + set user + \`save()\`.`,

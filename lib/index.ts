@@ -74,3 +74,12 @@ export {
 } from './core/session-record';
 export * as lifecycle from './core/lifecycle';
 export { InMemorySessionStore, InMemorySessionStoreOptions } from './stores/memory/in-memory-session.store';
+
+// Session binding and anomaly detection, and the device view
+export { SessionAnomalyDetector, SessionAnomalySignal } from './anomaly/session-anomaly.detector';
+export { SessionAnomalyInterceptor } from './anomaly/session-anomaly.interceptor';
+export { SessionAnomalyOptions, SessionBindingPolicy, SessionAnomalyOptionsError, ANOMALY_DEFAULTS } from './anomaly/anomaly.options';
+export { IpLocation, IpLocationResolver, StaticIpLocationResolver, distanceKm } from './anomaly/ip-location';
+export { networkPrefix, NetworkPrefixLengths } from './anomaly/network-prefix';
+export { describeDevice, DeviceDescription, relativeTime } from './anomaly/device';
+export { AUTHENTICATION_VOIDED } from './core/session-check';

@@ -5,7 +5,7 @@ import { Clock } from './clock';
 import type { ClientInfo } from './client-info';
 import { isStoreConnectionError, SessionGoneError, SessionInputError, SessionStoreUnavailableError, TooManySessionsError } from './errors';
 import { absoluteCap, countsTowardLimit, DEFAULT_PENDING_TIMEOUT_MS, freshDeadlines, startsCounting, tierTimeouts } from './lifecycle';
-import { SessionCheck, SessionCheckEvent } from './session-check';
+import { AUTHENTICATION_VOIDED, SessionCheck, SessionCheckEvent } from './session-check';
 import {
   clip,
   isAssuranceLevel,
@@ -259,7 +259,15 @@ export class SessionManager {
       }
     }
     if (outcome.kind !== 'active' || this.checks.length === 0) return outcome;
-    return this.runChecks(outcome, client, now);
+    // The steady state: every check answers at once with nothing to do. That costs no promise and no await; the
+    // first check with something to say (or a promise) hands over to runChecks, from that check on.
+    const checks = this.checks;
+    for (let i = 0; i < checks.length; i++) {
+      const verdict = checks[i].check({ session: outcome.session.record, client, now });
+      if (verdict === undefined || (!isPromiseLike(verdict) && (!verdict || verdict.action === 'allow'))) continue;
+      return this.runChecks(outcome, client, now, i, verdict);
+    }
+    return outcome;
   }
 
   /**
@@ -493,13 +501,27 @@ export class SessionManager {
     return limit;
   }
 
-  private async runChecks(outcome: Extract<ResolveOutcome, { kind: 'active' }>, client: ClientInfo, now: number): Promise<ResolveOutcome> {
-    const record = outcome.session.record;
-    for (const check of this.checks) {
-      const verdict = await check.check({ session: record, client, now });
+  /** The checks from `start` on, the verdict of `checks[start]` already asked for (`first`). */
+  private async runChecks(
+    outcome: Extract<ResolveOutcome, { kind: 'active' }>,
+    client: ClientInfo,
+    now: number,
+    start: number,
+    first: ReturnType<SessionCheck['check']>,
+  ): Promise<ResolveOutcome> {
+    let record = outcome.session.record;
+    for (let i = start; i < this.checks.length; i++) {
+      const check = this.checks[i];
+      const verdict = await (i === start ? first : check.check({ session: record, client, now }));
       if (!verdict || verdict.action === 'allow') continue;
       if (verdict.action === 'record') {
         this.emitCheckEvent(check, verdict.event, record, client);
+        continue;
+      }
+      if (verdict.action === 'challenge') {
+        if (verdict.event) this.emitCheckEvent(check, verdict.event, record, client);
+        if (!(await this.voidAuthentication(outcome.session, now))) return { kind: 'unknown' };
+        record = outcome.session.record;
         continue;
       }
       if (verdict.event) this.emitCheckEvent(check, verdict.event, record, client);
@@ -508,6 +530,25 @@ export class SessionManager {
       return { kind: 'ended', record, reason: verdict.reason };
     }
     return outcome;
+  }
+
+  /**
+   * Sets `authenticatedAt` to {@link AUTHENTICATION_VOIDED} with compare-and-set (no rotation: the new token would
+   * go to whoever sent the suspicious request). False when the session is gone.
+   */
+  private async voidAuthentication(session: ActiveSession, now: number): Promise<boolean> {
+    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
+      if (session.record.authenticatedAt === AUTHENTICATION_VOIDED) return true;
+      const current = session.record;
+      const res = await this.call('update', () =>
+        this.store.update(session.id, current.version, { authenticatedAt: AUTHENTICATION_VOIDED }, now),
+      );
+      if (res.status === 'missing') return false;
+      session.id = res.id;
+      session.record = res.record;
+      if (res.status === 'ok') return true;
+    }
+    throw new Error(`Session update still conflicting after ${MAX_UPDATE_ATTEMPTS} attempts: something rewrites this session in a loop`);
   }
 
   private emitCheckEvent(check: SessionCheck, event: SessionCheckEvent, record: SessionRecord, client: ClientInfo): void {
@@ -555,6 +596,10 @@ export class SessionManager {
     // .catch, not an async wrapper: this is on every request's path.
     return pending.catch(wrap);
   }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
 /** `changes` without the keys present as `undefined`, which leave their field as it was (see `applyChanges`). */

@@ -48,7 +48,21 @@ export type SecurityEventType =
   /** WARN: a single-use recovery code completed a sign-in or re-authentication (`detail.remaining` tells how many are left). */
   | 'mfa_recovery_code_used'
   /** CRITICAL: too many wrong second factors in a row: checks for the account pause (`detail.retryAfterMs`). */
-  | 'mfa_lockout';
+  | 'mfa_lockout'
+  // Session anomalies (SessionAnomalyDetector). The OWASP vocabulary has only `authn_impossible_travel` for these;
+  // the others follow its `session_*` names. `detail.signals` lists every signal of the request, `detail.action`
+  // what was done (`recorded`, `challenged`, `ended`).
+  /** WARN: a session was used from a network (IP prefix) or a device (browser family and OS) it was not bound to. */
+  | 'session_binding_mismatch'
+  /** WARN: a session hopped across many networks in a short window (`detail.networks` in `detail.windowMs`). */
+  | 'session_ip_churn'
+  /** WARN: a session alternated between two networks within a short window: two clients are likely using it at once. */
+  | 'session_concurrent_networks'
+  /**
+   * INFO: a sign-in from a device (browser family and OS) the account did not sign in with before (as far as this
+   * instance remembers): the hook to tell the user "a new device signed in".
+   */
+  | 'authn_login_new_device';
 
 /** Severity, as the OWASP vocabulary uses it. */
 export type SecurityEventLevel = 'INFO' | 'WARN' | 'CRITICAL';

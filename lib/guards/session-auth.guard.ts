@@ -97,6 +97,8 @@ export class SessionAuthGuard implements CanActivate {
   protected rejection(outcome: Exclude<ResolveOutcome, { kind: 'active' }>, _context: ExecutionContext): HttpException {
     if (outcome.kind === 'expired') return new SessionExpiredException();
     if (outcome.kind === 'rotated') return new SessionRotatedException();
+    // A request-time check (binding, anomaly) ended it on this request: same code, a message that says why.
+    if (outcome.kind === 'ended') return new SessionRequiredException('Your session was ended to protect your account. Sign in again.');
     return new SessionRequiredException();
   }
 }

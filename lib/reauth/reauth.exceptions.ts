@@ -9,8 +9,11 @@ export interface ReAuthRequiredBody extends SessionErrorBody {
     method: 'POST';
     /** How recent the authentication must be for this route (ms). */
     maxAgeMs: number;
-    /** Why the session is not fresh enough: too old, a "remember me" login, or an impersonation session. */
-    reason: 'stale' | 'remembered' | 'impersonation';
+    /**
+     * Why the session is not fresh enough: too old, a "remember me" login, an impersonation session, or `challenged`:
+     * a request-time check (session anomaly) voided its last authentication.
+     */
+    reason: 'stale' | 'remembered' | 'impersonation' | 'challenged';
   };
 }
 
@@ -25,7 +28,9 @@ export class ReAuthRequiredException extends HttpException {
     readonly reauth: ReAuthRequiredBody['reauth'],
     message = reauth.reason === 'impersonation'
       ? 'An impersonation session cannot confirm the user\u2019s identity: this action is not available while impersonating.'
-      : 'Confirm it is you: re-enter your password to continue.',
+      : reauth.reason === 'challenged'
+        ? 'This session was used from an unfamiliar network or device. Confirm it is you: re-enter your password to continue.'
+        : 'Confirm it is you: re-enter your password to continue.',
   ) {
     super(
       { statusCode: HttpStatus.UNAUTHORIZED, code: 'REAUTH_REQUIRED', message, reauth } satisfies ReAuthRequiredBody,

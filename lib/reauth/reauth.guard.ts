@@ -1,6 +1,7 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Clock } from '../core/clock';
+import { AUTHENTICATION_VOIDED } from '../core/session-check';
 import { Public } from '../decorators/public.decorator';
 import { SessionPendingException, SessionRequiredException } from '../errors/session.exceptions';
 import { httpRequestResponse, RouteMetadataCache } from '../guards/route-context';
@@ -13,7 +14,8 @@ import { ReAuthRequiredBody, ReAuthRequiredException } from './reauth.exceptions
 /**
  * Enforces `@ReAuth()`: the session's `authenticatedAt` must be within the route's `maxAge` (default: the
  * module's `reauth.maxAge`, `5m`). A session created by a "remember me" login is fresh only after a
- * re-authentication, and an impersonation session never is. Register it after `SessionAuthGuard` (and
+ * re-authentication, an impersonation session never is, and neither is a session whose authentication a request-time
+ * check voided (a binding anomaly under `strictAction: 'reauth'`) until it re-authenticates. Register it after `SessionAuthGuard` (and
  * `RolesGuard`):
  *
  * @example
@@ -47,6 +49,8 @@ export class ReAuthGuard implements CanActivate {
   /** Why `view` is not fresh enough for `maxAgeMs`, or null when it is. */
   static staleness(view: SessionView, maxAgeMs: number, now: number): ReAuthRequiredBody['reauth']['reason'] | null {
     if (view.impersonatedBy !== null) return 'impersonation';
+    // A request-time check (session anomaly, `challenge`) voided the last proof of presence: only a new one counts.
+    if (view.authenticatedAt === AUTHENTICATION_VOIDED) return 'challenged';
     // A remembered login is a convenience, not a proof of presence: only a later re-authentication counts.
     if (view.tier === 'remember' && view.authenticatedAt <= view.createdAt) return 'remembered';
     return now - view.authenticatedAt <= maxAgeMs ? null : 'stale';

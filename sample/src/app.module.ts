@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { Clock, ReAuthGuard, RolesGuard, SessionModule } from '../../lib';
+import { Clock, ReAuthGuard, RolesGuard, SessionAnomalyInterceptor, SessionModule } from '../../lib';
 import { AccountModule } from './account/account.module';
 import { AdminMfaGuard } from './admin/admin-mfa.guard';
 import { AdminModule } from './admin/admin.module';
@@ -16,6 +16,8 @@ import { PageAwareSessionGuard } from './auth/page-aware-session.guard';
 import { CartModule } from './cart/cart.module';
 import { ApiExceptionFilter } from './common/api-exception.filter';
 import { createValidationPipe } from './common/validation';
+import { DevicesModule } from './devices/devices.module';
+import { sessionBindingOf } from './devices/session-binding';
 import type { SampleConfig } from './config';
 import { connectionOptionsFor, describeTarget } from './database/data-source-options';
 import { HealthModule } from './health/health.module';
@@ -43,6 +45,8 @@ export interface AppModuleOptions {
 export class AppModule {
   /** The app for this configuration; `options.clock` drives every session decision (tests move it). */
   static register(config: SampleConfig, options: AppModuleOptions = {}): DynamicModule {
+    // SESSION_BINDING: one detector, run by the session module as a request-time check and by its interceptor.
+    const binding = sessionBindingOf(config);
     return {
       module: AppModule,
       imports: [
@@ -94,6 +98,7 @@ export class AppModule {
             cookie: { name: config.cookie.name, secure: config.cookie.secure },
             clock: options.clock,
             eventSinks: [log.sink, audit],
+            checks: [binding],
           }),
         }),
         UsersModule,
@@ -107,6 +112,7 @@ export class AppModule {
         HealthModule,
         PagesModule,
         PasskeysModule,
+        DevicesModule,
       ],
       providers: [
         // Deny by default: every route needs a session unless it carries @Public(). In this order: a session
@@ -120,6 +126,7 @@ export class AppModule {
         { provide: APP_GUARD, useExisting: ReAuthGuard },
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
         { provide: APP_PIPE, useFactory: createValidationPipe },
+        ...SessionAnomalyInterceptor.providers(binding),
       ],
     };
   }

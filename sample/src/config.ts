@@ -19,6 +19,9 @@ export type SessionLimitPolicy = 'evict-oldest' | 'deny-new';
 /** `SESSION_BINDING`: what to do when a session is used from another IP or user agent. */
 export type SessionBindingMode = 'off' | 'monitor' | 'strict';
 
+/** `SESSION_BINDING_ACTION`: what `strict` binding does to an anomalous session: end it, or demand a re-authentication. */
+export type SessionBindingAction = 'end' | 'reauth';
+
 /** Express's `trust proxy` value: `false` (trust none), a hop count, or the proxy addresses/subnets to trust. */
 export type TrustProxySetting = boolean | number | string[];
 
@@ -38,6 +41,8 @@ export interface SampleConfig {
     /** 0 = unlimited. */
     maxConcurrentSessions: number;
     binding: SessionBindingMode;
+    /** What `strict` binding does: `end` the session (the contract's behaviour) or `reauth` (`SESSION_BINDING_ACTION`). */
+    bindingAction: SessionBindingAction;
     /** How recent the last authentication must be for re-auth routes. */
     reauthMaxAgeMs: number;
     /** What a login beyond `maxConcurrentSessions` does (`SESSION_LIMIT_POLICY`). */
@@ -94,6 +99,7 @@ export class ConfigError extends Error {
 
 const STORE_KINDS: readonly SessionStoreKind[] = ['memory', 'redis', 'postgres', 'mariadb', 'sqlite'];
 const BINDING_MODES: readonly SessionBindingMode[] = ['off', 'monitor', 'strict'];
+const BINDING_ACTIONS: readonly SessionBindingAction[] = ['end', 'reauth'];
 const LIMIT_POLICIES: readonly SessionLimitPolicy[] = ['evict-oldest', 'deny-new'];
 /** The subnet names Express (proxy-addr) understands in `trust proxy`. */
 const NAMED_SUBNETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
@@ -110,6 +116,7 @@ export const CONFIG_DEFAULTS = {
   rotationGrace: '10s',
   maxConcurrent: 10,
   binding: 'monitor',
+  bindingAction: 'end',
   reauthMaxAge: '5m',
   limitPolicy: 'evict-oldest',
   rememberIdleTimeout: '30d',
@@ -209,6 +216,7 @@ export function parseConfig(env: SampleEnv): SampleConfig {
   }
   const maxConcurrentSessions = integer('SESSION_MAX_CONCURRENT', CONFIG_DEFAULTS.maxConcurrent, 0, 10_000);
   const binding = oneOf('SESSION_BINDING', BINDING_MODES, CONFIG_DEFAULTS.binding);
+  const bindingAction = oneOf('SESSION_BINDING_ACTION', BINDING_ACTIONS, CONFIG_DEFAULTS.bindingAction);
   const reauthMaxAgeMs = duration('REAUTH_MAX_AGE', CONFIG_DEFAULTS.reauthMaxAge, MIN_TIMEOUT_MS);
   const limitPolicy = oneOf('SESSION_LIMIT_POLICY', LIMIT_POLICIES, CONFIG_DEFAULTS.limitPolicy);
   const rememberIdleTimeoutMs = duration('REMEMBER_IDLE_TIMEOUT', CONFIG_DEFAULTS.rememberIdleTimeout, MIN_TIMEOUT_MS);
@@ -260,6 +268,7 @@ export function parseConfig(env: SampleEnv): SampleConfig {
       rotationGraceMs,
       maxConcurrentSessions,
       binding,
+      bindingAction,
       reauthMaxAgeMs,
       limitPolicy,
       rememberIdleTimeoutMs,

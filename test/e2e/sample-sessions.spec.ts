@@ -30,6 +30,10 @@ describe('sample app: GET /sessions, DELETE /sessions/:handle', () => {
         userAgent: 'Laptop browser',
         tier: 'standard',
         impersonatedBy: null,
+        // How a person reads it: no browser or OS in this user agent, so its product name; loopback has no place.
+        device: 'Laptop',
+        place: null,
+        lastActive: 'just now',
       },
       {
         handle: expect.any(String),
@@ -40,6 +44,10 @@ describe('sample app: GET /sessions, DELETE /sessions/:handle', () => {
         userAgent: 'Phone browser',
         tier: 'standard',
         impersonatedBy: null,
+        // How a person reads it: no browser or OS in this user agent, so its product name; loopback has no place.
+        device: 'Phone',
+        place: null,
+        lastActive: 'just now',
       },
     ]);
     expect(res.body[1].handle).toBe((await phone.get('/me')).body.session.handle);

@@ -58,6 +58,17 @@ describe('nest-session-kit public API', () => {
         'legacyRecordFields',
         'lifecycle',
         'parseDuration',
+        // Session binding and anomaly detection, and the device view
+        'ANOMALY_DEFAULTS',
+        'AUTHENTICATION_VOIDED',
+        'SessionAnomalyDetector',
+        'SessionAnomalyInterceptor',
+        'SessionAnomalyOptionsError',
+        'StaticIpLocationResolver',
+        'describeDevice',
+        'distanceKm',
+        'networkPrefix',
+        'relativeTime',
       ].sort(),
     );
   });

@@ -4,6 +4,7 @@ import { SessionService, SessionView } from '../../../lib';
 import { AdminService } from '../admin/admin.service';
 import { impersonatorOf, toSessionSummary, userOfSession } from '../auth/session-summary';
 import { CartService } from '../cart/cart.service';
+import { DeviceList } from '../devices/device-list.service';
 import type { ApiErrorBody } from '../common/api-exception';
 import { LoginRedirect } from '../common/login-redirect';
 import { DEFAULT_PREFERENCES, PreferencesService } from '../preferences/preferences.service';
@@ -32,6 +33,7 @@ export class PageRenderer {
     private readonly preferences: PreferencesService,
     private readonly cart: CartService,
     private readonly wizard: WizardService,
+    private readonly devices: DeviceList,
   ) {}
 
   /** The sign-in page (the request may have no session). */
@@ -55,7 +57,7 @@ export class PageRenderer {
       case 'account':
         return accountPage(ctx, toSessionSummary(session), await this.security(session));
       case 'sessions':
-        return sessionsPage(ctx, await this.sessions.list(session.userId, req));
+        return sessionsPage(ctx, await this.devices.list(session.userId, req));
       case 'cart':
         return cartPage(ctx, this.cart.view(session));
       case 'wizard':

@@ -1,6 +1,7 @@
-import type { SessionListing } from '../../../lib';
 import type { SessionSummary } from '../auth/session-summary';
+import { AUTHENTICATION_VOIDED } from '../../../lib';
 import type { Cart } from '../cart/cart.service';
+import type { DeviceListing } from '../devices/device-list.service';
 import { MAX_QUANTITY } from '../cart/cart.dto';
 import { LANGUAGES, THEMES } from '../preferences/preferences.dto';
 import type { Preferences } from '../preferences/preferences.service';
@@ -132,7 +133,12 @@ export function accountPage(ctx: PageContext & { user: PublicUser }, session: Se
     <dt>Username</dt><dd data-testid="account-username">${ctx.user.username}</dd>
     <dt>User id</dt><dd><code>${ctx.user.id}</code></dd>
     <dt>Roles</dt><dd>${ctx.user.roles.join(', ')}</dd>
-    <dt>Signed in</dt><dd>${time(session.authenticatedAt)}</dd>
+    <dt>Signed in</dt><dd>${
+      // Voided by session binding (SESSION_BINDING_ACTION=reauth): the next sensitive action asks for the password.
+      session.authenticatedAt === AUTHENTICATION_VOIDED
+        ? 'Confirm it is you: this session was used from an unfamiliar network or device'
+        : time(session.authenticatedAt)
+    }</dd>
     <dt>Session started</dt><dd>${time(session.createdAt)}</dd>
     <dt>Ends if idle at</dt><dd>${time(session.idleExpiresAt)}</dd>
     <dt>Ends at the latest</dt><dd>${time(session.absoluteExpiresAt)}</dd>
@@ -286,14 +292,18 @@ export function errorPage(ctx: PageContext, error: ApiErrorBody): string {
   );
 }
 
-/** `/sessions`: active devices, each with a revoke button. User agents are attacker-chosen text: escaped. */
-export function sessionsPage(ctx: PageContext, sessions: SessionListing[]): string {
+/**
+ * `/sessions`: active devices as a person reads them ("Chrome on Linux", a place, "active 3 minutes ago"), each with a
+ * revoke button. User agents and places are attacker-influenced text: escaped (the raw user agent is shown small
+ * under the device, for people who want the detail).
+ */
+export function sessionsPage(ctx: PageContext, sessions: DeviceListing[]): string {
   const rows = sessions.map(
     (s) => html`<tr data-testid="session-row">
-  <td class="ua">${s.userAgent || 'Unknown device'}${s.current ? html` <span class="badge">this device</span>` : ''}</td>
-  <td>${s.ip}</td>
+  <td class="ua"><span data-testid="device">${s.device}</span>${s.current ? html` <span class="badge">this device</span>` : ''}<br><small class="muted" data-testid="user-agent">${s.userAgent}</small></td>
+  <td><span data-testid="place">${s.place ?? 'Unknown place'}</span><br><span class="muted">${s.ip}</span></td>
   <td>${time(s.createdAt)}</td>
-  <td>${time(s.lastSeenAt)}</td>
+  <td><span data-testid="last-active">Active ${s.lastActive}</span><br>${time(s.lastSeenAt)}</td>
   <td><button type="button" data-api="/sessions/${encodeURIComponent(s.handle)}" data-method="DELETE"${s.current ? html` data-then="/login"` : ''} data-testid="revoke">${s.current ? 'Sign out' : 'Revoke'}</button></td>
 </tr>`,
   );
@@ -302,7 +312,7 @@ export function sessionsPage(ctx: PageContext, sessions: SessionListing[]): stri
     'Your devices',
     html`<section>
   <table>
-    <thead><tr><th>Device</th><th>IP address</th><th>Signed in</th><th>Last active</th><th></th></tr></thead>
+    <thead><tr><th>Device</th><th>Where</th><th>Signed in</th><th>Last active</th><th></th></tr></thead>
     <tbody>${rows}</tbody>
   </table>
   <p class="error" data-error role="alert" hidden></p>
