@@ -74,3 +74,7 @@ export {
 } from './core/session-record';
 export * as lifecycle from './core/lifecycle';
 export { InMemorySessionStore, InMemorySessionStoreOptions } from './stores/memory/in-memory-session.store';
+
+// Audit trail and log safety (the TypeORM audit table is the sub-path entry nest-session-kit/events/typeorm)
+export { SECURITY_EVENT_TYPES } from './events/security-event';
+export { neutralizeLogText, neutralizeEvent } from './events/neutralize';
