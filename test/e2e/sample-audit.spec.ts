@@ -99,6 +99,7 @@ describe('sample app: security event metadata and secrets (LG-01..LG-04)', () =>
     const totpSecret: string = start.body.secret;
     secrets.add(totpSecret);
     const codeNow = (): string => generateSync({ secret: totpSecret, epoch: Math.floor(sample.clock.now() / 1000) });
+    expect((await alice.post('/account/mfa/totp/confirm', { code: '000000' })).status).toBe(401);
     const confirmCode = codeNow();
     secrets.add(confirmCode);
     const confirm = await alice.post('/account/mfa/totp/confirm', { code: confirmCode });
@@ -132,10 +133,23 @@ describe('sample app: security event metadata and secrets (LG-01..LG-04)', () =>
     const carolId = users.find((u) => u.username === 'carol')!.id;
     expect((await bob.post(`/admin/users/${carolId}/sessions/revoke`)).status).toBe(200);
     expect((await bob.get('/admin/events?limit=5')).status).toBe(200);
+    await bob.reauth('bob');
+    expect((await bob.put(`/admin/users/${carolId}/roles`, { roles: ['user'] })).status).toBe(200);
 
-    // Bob over his session limit (2): the oldest session is evicted.
-    await client('bob-2').login('bob');
+    // Bob ends one of his other sessions, then goes over his session limit (2): the oldest session is evicted.
+    const bob2 = client('bob-2');
+    await bob2.login('bob');
+    const other = ((await bob.get('/sessions')).body as { handle: string; current: boolean }[]).find((s) => !s.current)!;
+    expect((await bob.delete(`/sessions/${other.handle}`)).status).toBe(204);
     await client('bob-3').login('bob');
+    await client('bob-4').login('bob');
+
+    // Alice removes TOTP from her phone's session (a fresh re-authentication with a new code first).
+    sample.clock.advance(30_000);
+    const removeCode = codeNow();
+    secrets.add(removeCode);
+    expect((await phone.post('/auth/reauth', { password: NEW_PASSWORD, code: removeCode })).status).toBe(200);
+    expect((await phone.delete('/account/mfa/totp')).status).toBe(204);
 
     // Alice's phone stays idle past the timeout, then comes back.
     sample.clock.advance(sample.config.session.idleTimeoutMs + 1000);
@@ -169,7 +183,12 @@ describe('sample app: security event metadata and secrets (LG-01..LG-04)', () =>
     excess_sessions_exceeded: { level: ['WARN', 'INFO'], outcome: ['success', 'failure'], user: true, session: 'some' },
     authz_fail: { level: ['WARN'], outcome: ['failure'], user: true, session: true },
     authz_admin: { level: ['WARN'], outcome: ['success'], user: true, session: true },
+    session_revoked: { level: ['INFO', 'WARN'], outcome: ['success'], user: true, session: true },
+    // About the user, not one session: every live session of the user gets the new roles.
+    authz_change: { level: ['INFO'], outcome: ['success'], user: true, session: false },
     mfa_enrollment_started: { level: ['INFO'], outcome: ['success'], user: true, session: true },
+    mfa_enrollment_fail: { level: ['WARN'], outcome: ['failure'], user: true, session: true },
+    mfa_removed: { level: ['WARN'], outcome: ['success'], user: true, session: true },
     mfa_enrolled: { level: ['INFO'], outcome: ['success'], user: true, session: true },
     mfa_challenge_fail: { level: ['WARN'], outcome: ['failure'], user: true, session: true },
     mfa_reuse: { level: ['CRITICAL'], outcome: ['failure'], user: true, session: true },

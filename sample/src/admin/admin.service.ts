@@ -63,7 +63,8 @@ export class AdminService {
       throw ApiException.conflict('LAST_ADMIN', 'This is the last active administrator: make someone else an admin first.');
     }
     await this.users.setRoles(user.id, unique);
-    const sessionsUpdated = await this.sessions.setRoles(user.id, unique);
+    // With the request, so authz_change names where the change came from (the admin's IP and user agent).
+    const sessionsUpdated = await this.sessions.setRoles(user.id, unique, req);
     this.record(req, admin, 'roles_changed', user, { from: user.roles.join(','), to: unique.join(','), sessionsUpdated });
     return { ...(await this.view({ ...user, roles: unique } as User)), sessionsUpdated };
   }
