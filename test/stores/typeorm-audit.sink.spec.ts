@@ -275,6 +275,33 @@ describe.each(BACKENDS)('TypeOrmAuditSink on $name', (backend) => {
     expect((await sink.query({ limit: 100 })).events.map((e) => e.detail!.i)).toEqual([...Array(20).keys()].reverse());
   });
 
+  it('stays bounded and never makes the caller wait while a write hangs (a slow database), then catches up', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const query = dataSource.query.bind(dataSource);
+    const spy = jest.spyOn(dataSource, 'query').mockImplementation(async (sql: string, params?: Parameters<DataSource['query']>[1]) => {
+      await gate;
+      return query(sql, params);
+    });
+    try {
+      for (let i = 0; i < 30; i++) expect(sink.handle(event({ time: T0 + i }))).toBeUndefined();
+      // One INSERT hangs with the first event; the buffer holds at most 20 (the hanging one included), the rest is counted.
+      expect(sink.stats()).toEqual({ buffered: 20, written: 0, dropped: 10, unavailable: false });
+      // Reported once, not once per event.
+      expect(reports.errors).toEqual([expect.stringMatching(/dropped 1 security event: 20 events are already waiting/)]);
+      // One statement under way, and it is the only one: the others wait for it instead of piling up on the database.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(spy).toHaveBeenCalledTimes(1);
+      release();
+      await sink.flush();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(sink.stats()).toEqual({ buffered: 0, written: 20, dropped: 10, unavailable: false });
+    expect(reports.errors.at(-1)).toMatch(/9 more security events dropped \(10 in all\)/);
+    expect((await sink.query({ limit: 100 })).events).toHaveLength(20);
+  });
+
   it('drops only the row the database refuses, reports it, and writes the rest of the batch', async () => {
     // neutralizeEvent makes every string fit its column, so forge a row no server accepts: text in the bigint time.
     const bad = event({ time: T0 + 1 });
