@@ -83,3 +83,7 @@ export { IpLocation, IpLocationResolver, StaticIpLocationResolver, distanceKm } 
 export { networkPrefix, NetworkPrefixLengths } from './anomaly/network-prefix';
 export { describeDevice, DeviceDescription, relativeTime } from './anomaly/device';
 export { AUTHENTICATION_VOIDED } from './core/session-check';
+
+// Audit trail and log safety (the TypeORM audit table is the sub-path entry nest-session-kit/events/typeorm)
+export { SECURITY_EVENT_TYPES } from './events/security-event';
+export { neutralizeLogText, neutralizeEvent } from './events/neutralize';

@@ -573,8 +573,10 @@ export class SessionManager {
       outcome: 'success',
       userId: record.userId,
       sessionHandle: record.handle,
-      ip: client?.ip,
-      userAgent: client?.userAgent,
+      // Without a request of its own (an admin ending a user's sessions, logout everywhere from elsewhere), the
+      // event still says where the session was used from, as the session recorded it (LG-01..03: IP and UA where known).
+      ip: client ? client.ip : record.ip || undefined,
+      userAgent: client ? client.userAgent : record.userAgent || undefined,
       ...extra,
     });
   }

@@ -1,12 +1,16 @@
 import { createWriteStream, openSync } from 'node:fs';
 import { Writable } from 'node:stream';
+import { neutralizeEvent } from './neutralize';
 import { SecurityEvent, SecurityEventSink } from './security-event';
 
 /**
  * Writes each security event as one line of JSON.
  *
- * JSON encoding escapes control characters, so a user agent or username holding a newline cannot forge a
- * second log line (log injection). Events never hold session tokens.
+ * One event is always one line, whatever it holds (LG-05): every string is neutralised first (`neutralizeEvent`:
+ * control characters, ANSI escapes, `U+2028`/`U+2029` and bidi overrides become visible text such as `\x0a`,
+ * over-long values are clipped with a marker), and JSON encoding escapes what is left. A user agent or username
+ * holding a newline cannot forge a second line, nor recolour or reorder a line on a terminal. Events never hold
+ * session tokens.
  *
  * @example new JsonLinesEventSink('-')                 // stdout
  * @example new JsonLinesEventSink('/var/log/app/security.jsonl')
@@ -45,7 +49,8 @@ export class JsonLinesEventSink implements SecurityEventSink {
     this.stream.on('error', onError);
   }
 
-  handle(event: SecurityEvent): void {
+  handle(raw: SecurityEvent): void {
+    const event = neutralizeEvent(raw);
     this.stream.write(JSON.stringify({ ...event, timestamp: new Date(event.time).toISOString(), event: eventLabel(event) }) + '\n');
   }
 

@@ -1,16 +1,17 @@
-import { clip, MAX_IP_LENGTH, MAX_USER_AGENT_LENGTH, MAX_USER_ID_LENGTH } from '../core/session-record';
+import { neutralizeEvent } from './neutralize';
 import { SecurityEvent, SecurityEventSink } from './security-event';
 
-/** Longest `reason` or string `detail` value kept in an event (characters). */
-export const MAX_EVENT_TEXT_LENGTH = 256;
+export { MAX_EVENT_TEXT_LENGTH } from './neutralize';
 
 /**
  * Fans security events out to sinks. A sink that throws or rejects is reported through `onSinkError` and
  * never breaks the request that emitted the event.
  *
- * Every client-supplied string is clipped here, whoever emits the event (the module, a feature, the app):
- * user agent to 256 characters, IP to 64, user id to 255, `reason` and string `detail` values to 256. A client
- * sending a 15 KB user agent on every failed login must not be able to fill the security log.
+ * Every string of an event is neutralised here, whoever emits it (the module, a feature, the app), before any sink
+ * sees it (`neutralizeEvent`, LG-05): control characters, ANSI escapes, Unicode line separators and bidi overrides
+ * become visible text, and values are clipped with a marker: user agent to 256 characters, IP to 64, user id to
+ * 255, `reason` and string `detail` values to 256. A client sending a 15 KB user agent or a username holding a
+ * forged log line on every failed login can neither fill the security log nor write into it.
  */
 export class SecurityEventBus {
   private readonly sinks: SecurityEventSink[] = [];
@@ -35,7 +36,7 @@ export class SecurityEventBus {
   /** Delivers the event (clipped, see the class comment) to every sink; never throws. */
   emit(raw: SecurityEvent): void {
     if (this.sinks.length === 0) return;
-    const event = clipEvent(raw);
+    const event = neutralizeEvent(raw);
     for (const sink of this.sinks) {
       try {
         const pending = sink.handle(event);
@@ -47,20 +48,4 @@ export class SecurityEventBus {
       }
     }
   }
-}
-
-function clipEvent(event: SecurityEvent): SecurityEvent {
-  const out: SecurityEvent = { ...event };
-  if (typeof out.ip === 'string') out.ip = clip(out.ip, MAX_IP_LENGTH);
-  if (typeof out.userAgent === 'string') out.userAgent = clip(out.userAgent, MAX_USER_AGENT_LENGTH);
-  if (typeof out.userId === 'string') out.userId = clip(out.userId, MAX_USER_ID_LENGTH);
-  if (typeof out.reason === 'string') out.reason = clip(out.reason, MAX_EVENT_TEXT_LENGTH);
-  if (out.detail) {
-    const detail: Record<string, string | number | boolean> = {};
-    for (const [key, value] of Object.entries(out.detail)) {
-      detail[clip(key, 64)] = typeof value === 'string' ? clip(value, MAX_EVENT_TEXT_LENGTH) : value;
-    }
-    out.detail = detail;
-  }
-  return out;
 }

@@ -64,6 +64,56 @@ export type SecurityEventType =
    */
   | 'authn_login_new_device';
 
+/**
+ * Every {@link SecurityEventType}, for validating a type that comes from outside (an admin filter, a query string).
+ * A type added to the union must be added here too: the compiler refuses the list until it is complete.
+ *
+ * @example SECURITY_EVENT_TYPES.includes(req.query.type as SecurityEventType)
+ */
+export const SECURITY_EVENT_TYPES = Object.freeze([
+  'session_created',
+  'session_renewed',
+  'session_expired',
+  'session_use_after_expire',
+  'session_logout',
+  'session_revoked',
+  'session_store_unavailable',
+  'excess_sessions_exceeded',
+  'authn_login_success',
+  'authn_login_successafterfail',
+  'authn_login_fail',
+  'authn_login_fail_max',
+  'authn_login_lock',
+  'authn_password_change',
+  'authn_password_change_fail',
+  'authn_token_created',
+  'authn_token_revoked',
+  'authn_token_reuse',
+  'authn_impossible_travel',
+  'authz_fail',
+  'authz_change',
+  'authz_admin',
+  'malicious_csrf',
+  'excess_rate_limit_exceeded',
+  'mfa_enrollment_started',
+  'mfa_enrollment_fail',
+  'mfa_enrolled',
+  'mfa_removed',
+  'mfa_challenge_fail',
+  'mfa_reuse',
+  'mfa_recovery_code_used',
+  'mfa_lockout',
+  'session_binding_mismatch',
+  'session_ip_churn',
+  'session_concurrent_networks',
+  'authn_login_new_device',
+] as const satisfies readonly SecurityEventType[]);
+
+/** Compile-time proof that {@link SECURITY_EVENT_TYPES} names every type of the union (the error names the missing ones). */
+type MissingEventTypes = Exclude<SecurityEventType, (typeof SECURITY_EVENT_TYPES)[number]>;
+const everyTypeListed: [MissingEventTypes] extends [never] ? true : MissingEventTypes = true;
+void everyTypeListed;
+
 /** Severity, as the OWASP vocabulary uses it. */
 export type SecurityEventLevel = 'INFO' | 'WARN' | 'CRITICAL';
 

@@ -6,10 +6,10 @@ import { Clock, ReAuthGuard, RolesGuard, SessionAnomalyInterceptor, SessionModul
 import { AccountModule } from './account/account.module';
 import { AdminMfaGuard } from './admin/admin-mfa.guard';
 import { AdminModule } from './admin/admin.module';
-import { AuditEvent } from './audit/audit-event.entity';
+import { AUDIT_MIGRATIONS } from '../../lib/events/typeorm';
+import { AuditTrail } from './audit/audit-trail';
 import { AuditModule } from './audit/audit.module';
 import { SecurityLog } from './audit/security-log';
-import { TypeOrmAuditSink } from './audit/typeorm-audit.sink';
 import { AuthModule } from './auth/auth.module';
 import { PENDING_SESSION_MAX_AGE_MS } from './auth/auth.service';
 import { PageAwareSessionGuard } from './auth/page-aware-session.guard';
@@ -54,10 +54,15 @@ export class AppModule {
         TypeOrmModule.forRootAsync({
           useFactory: () => ({
             ...connectionOptionsFor(config.database),
-            entities: [User, AuditEvent, PasskeyCredential],
+            entities: [User, PasskeyCredential],
             // The sample creates its two small tables from the entities so it starts on an empty database.
-            // A production app would use migrations, as the session store does.
+            // A production app would use migrations, as the session store and the audit table do.
             synchronize: true,
+            // The audit table (nsk_audit_event) comes from the library's migration. Its own record table: the session
+            // store's DataSource may open the same database at the same moment and create TypeORM's default one.
+            migrations: AUDIT_MIGRATIONS,
+            migrationsRun: true,
+            migrationsTableName: 'sample_migrations',
             // Fail start-up at once rather than retrying for half a minute...
             toRetry: () => false,
           }),
@@ -77,8 +82,8 @@ export class AppModule {
           // Global: every feature module can inject SessionService without importing the module again.
           isGlobal: true,
           imports: [SessionBackendModule.register(config.sessionStore), AuditModule],
-          inject: [SessionBackend, SecurityLog, TypeOrmAuditSink],
-          useFactory: (backend: SessionBackend, log: SecurityLog, audit: TypeOrmAuditSink) => ({
+          inject: [SessionBackend, SecurityLog, AuditTrail],
+          useFactory: (backend: SessionBackend, log: SecurityLog, audit: AuditTrail) => ({
             store: backend.store,
             // SessionBackend closes the store, then the DataSource under it, in that order.
             closeStoreOnShutdown: false,
@@ -97,7 +102,7 @@ export class AppModule {
             reauth: { maxAge: config.session.reauthMaxAgeMs, path: '/auth/reauth' },
             cookie: { name: config.cookie.name, secure: config.cookie.secure },
             clock: options.clock,
-            eventSinks: [log.sink, audit],
+            eventSinks: [log.sink, audit.sink],
             checks: [binding],
           }),
         }),

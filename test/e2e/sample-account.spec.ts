@@ -3,9 +3,10 @@
  * signing out the other sessions), and re-authentication in front of logout-all and session revocation. On the
  * memory store and on Redis.
  */
+import type { SecurityEventType } from '../../lib';
+import type { StoredSecurityEvent } from '../../lib/events/typeorm';
 import { DataSource } from 'typeorm';
 import { isCommonPassword, COMMON_PASSWORD_COUNT } from '../../sample/src/account/common-passwords';
-import { AuditEvent } from '../../sample/src/audit/audit-event.entity';
 import { User } from '../../sample/src/users/user.entity';
 import { UsersService } from '../../sample/src/users/users.service';
 import { PASSWORDS, SampleHarness, settle, startSample, totpCode } from './sample-helpers';
@@ -61,10 +62,7 @@ describe.each(BACKENDS)('sample app account routes on $name', ({ env }) => {
       expect((await sample.client().post('/auth/login', { username: 'alice', password: PASSWORDS.alice })).status).toBe(401);
       expect((await sample.client().post('/auth/login', { username: 'alice', password: NEW_PASSWORD })).status).toBe(200);
       await settle();
-      const event = await sample.app
-        .get(DataSource)
-        .getRepository(AuditEvent)
-        .findOneOrFail({ where: { type: 'authn_password_change' }, order: { id: 'DESC' } });
+      const event = await sample.lastAuditEvent({ type: 'authn_password_change' });
       expect(event).toMatchObject({ outcome: 'success', detail: { signOutOthers: true, sessionsEnded: 1 } });
       await restorePassword('alice');
     });
@@ -95,10 +93,7 @@ describe.each(BACKENDS)('sample app account routes on $name', ({ env }) => {
       expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: { currentPassword: expect.any(Array) } });
       expect(client.sessionCookie).toBe(cookie);
       await settle();
-      const fail = await sample.app
-        .get(DataSource)
-        .getRepository(AuditEvent)
-        .findOneOrFail({ where: { type: 'authn_password_change_fail' }, order: { id: 'DESC' } });
+      const fail = await sample.lastAuditEvent({ type: 'authn_password_change_fail' });
       expect(fail.reason).toBe('wrong_current_password');
     });
 
@@ -216,12 +211,9 @@ describe.each(BACKENDS)('sample app account routes on $name', ({ env }) => {
   });
 
   describe('POST /auth/reauth with a second factor: the MFA events', () => {
-    async function lastOf(type: string): Promise<AuditEvent | null> {
+    async function lastOf(type: SecurityEventType): Promise<StoredSecurityEvent | null> {
       await settle();
-      return sample.app
-        .get(DataSource)
-        .getRepository(AuditEvent)
-        .findOne({ where: { type }, order: { id: 'DESC' } });
+      return (await sample.auditEvents({ type })).at(-1) ?? null;
     }
 
     it('logs a wrong code as mfa_challenge_fail and a replayed one as mfa_reuse, with action reauthentication', async () => {

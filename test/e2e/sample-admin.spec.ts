@@ -4,11 +4,11 @@
  * re-authenticate or change credentials, the admin's own session back afterwards), and the audit trail. On the
  * memory store and on Redis.
  */
+import type { StoredSecurityEvent } from '../../lib/events/typeorm';
 import { generateSync } from 'otplib';
-import { DataSource, FindOptionsWhere } from 'typeorm';
-import { AuditEvent } from '../../sample/src/audit/audit-event.entity';
+import { DataSource } from 'typeorm';
 import { User } from '../../sample/src/users/user.entity';
-import { PASSWORDS, SampleClient, SampleHarness, setCookieFor, settle, startSample } from './sample-helpers';
+import { AuditFilter, PASSWORDS, SampleClient, SampleHarness, setCookieFor, settle, startSample } from './sample-helpers';
 
 const BACKENDS = [
   { name: 'memory', env: {} },
@@ -44,12 +44,9 @@ describe.each(BACKENDS)('sample app admin routes on $name', ({ env }) => {
     return client;
   }
 
-  async function lastEvent(where: FindOptionsWhere<AuditEvent>): Promise<AuditEvent> {
+  async function lastEvent(where: AuditFilter): Promise<StoredSecurityEvent> {
     await settle();
-    return sample.app
-      .get(DataSource)
-      .getRepository(AuditEvent)
-      .findOneOrFail({ where, order: { id: 'DESC' } });
+    return sample.lastAuditEvent(where);
   }
 
   describe('access', () => {
@@ -360,7 +357,7 @@ describe.each(BACKENDS)('sample app admin routes on $name', ({ env }) => {
       const all = await bob.get('/admin/events?limit=5');
       expect(all.status).toBe(200);
       expect(all.body).toHaveLength(5);
-      const times = all.body.map((e: AuditEvent) => e.time);
+      const times = all.body.map((e: StoredSecurityEvent) => e.time);
       expect([...times].sort((a, b) => b - a)).toEqual(times);
       const fails = await bob.get(`/admin/events?userId=${ids.alice}&type=authn_login_fail`);
       expect(fails.body.length).toBeGreaterThan(0);
@@ -406,10 +403,7 @@ describe('sample app admin routes with ADMIN_REQUIRE_MFA=true (RA-03 for every a
     await bob.login('bob');
     expect((await bob.get('/admin/users')).status).toBe(403);
     await settle();
-    const logged = await sample.app
-      .get(DataSource)
-      .getRepository(AuditEvent)
-      .findOneOrFail({ where: { type: 'authz_fail', reason: 'mfa_required' }, order: { id: 'DESC' } });
+    const logged = await sample.lastAuditEvent({ type: 'authz_fail', reason: 'mfa_required' });
     expect(JSON.parse(JSON.stringify(logged))).toMatchObject({
       userId: (await bob.get('/me')).body.user.id,
       detail: { requiredAal: 2, aal: 1, method: 'GET', path: '/admin/users' },

@@ -57,6 +57,14 @@ describe.each(BACKENDS)('sample app on $name', ({ name, env, start }) => {
     expect(res.body).toEqual({ status: 'ok' });
   });
 
+  it('records the sign-in in the audit table of DATABASE_URL (nsk_audit_event, from the library migration)', async () => {
+    // Unique per run: the users-and-sessions variants share the test database, and its audit table, with other runs.
+    const agent = `audit-${name}-${process.pid}-${Date.now()}`;
+    await sample.client(agent).login('alice');
+    const types = (await sample.auditEvents({ userAgent: agent })).map((e) => e.type);
+    expect(types).toEqual(['session_created', 'authn_login_success']);
+  });
+
   it('signs in, reads /me, adds to the cart and signs out', async () => {
     const client = sample.client(`backend-${name}`);
     const login = await client.login('alice');

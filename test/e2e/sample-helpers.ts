@@ -13,7 +13,9 @@ import { join } from 'node:path';
 import { createGuardrails, generateSync } from 'otplib';
 import request, { Response } from 'supertest';
 import { ManualClock } from '../../lib';
+import type { StoredSecurityEvent } from '../../lib/events/typeorm';
 import { createApp, CreateAppOptions } from '../../sample/src/app.factory';
+import { AuditTrail } from '../../sample/src/audit/audit-trail';
 import { parseConfig, SampleConfig, SampleEnv } from '../../sample/src/config';
 
 /** Demo passwords, as the contract seeds them. */
@@ -45,11 +47,21 @@ export interface SampleHarness {
   url: string;
   /** The JSON-lines security log so far (after `close()`: all of it, flushed). */
   securityLog(): string;
+  /**
+   * Events of the audit table matching every given field, oldest first. Writes what the sink still buffers first
+   * (it writes in the background), so every event of the requests made so far is there.
+   */
+  auditEvents(filter?: AuditFilter): Promise<StoredSecurityEvent[]>;
+  /** The newest audit event matching `filter`; throws when there is none. */
+  lastAuditEvent(filter?: AuditFilter): Promise<StoredSecurityEvent>;
   /** A new client without cookies. */
   client(userAgent?: string): SampleClient;
   /** Closes the app and removes its temporary files (keeping the security log's text). Idempotent. */
   close(): Promise<void>;
 }
+
+/** Fields an audit event must have, for {@link SampleHarness.auditEvents}. */
+export type AuditFilter = Partial<Pick<StoredSecurityEvent, 'type' | 'userId' | 'reason' | 'userAgent' | 'outcome'>>;
 
 /**
  * Boots the sample with test defaults (in-memory users database, security log in a temporary file, a
@@ -74,12 +86,31 @@ export async function startSample(env: SampleEnv = {}, options: { logger?: Creat
   const url = `http://127.0.0.1:${port}`;
   let finalLog: string | undefined;
   const readLog = (): string => (existsSync(securityLogPath) ? readFileSync(securityLogPath, 'utf8') : '');
+  const auditEvents = async (filter: AuditFilter = {}): Promise<StoredSecurityEvent[]> => {
+    const sink = app.get(AuditTrail).sink;
+    await sink.flush();
+    const found: StoredSecurityEvent[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await sink.query({ type: filter.type, userId: filter.userId, limit: 500, cursor });
+      found.push(...page.events);
+      cursor = page.next;
+    } while (cursor);
+    const wanted = Object.entries(filter).filter(([, value]) => value !== undefined);
+    return found.filter((e) => wanted.every(([key, value]) => e[key as keyof AuditFilter] === value)).reverse();
+  };
   return {
     app,
     config,
     clock,
     url,
     securityLog: () => finalLog ?? readLog(),
+    auditEvents,
+    lastAuditEvent: async (filter: AuditFilter = {}) => {
+      const last = (await auditEvents(filter)).at(-1);
+      if (!last) throw new Error(`no audit event matches ${JSON.stringify(filter)}`);
+      return last;
+    },
     client: (userAgent?: string) => new SampleClient(url, config.cookie.name, userAgent, clock),
     close: async () => {
       if (finalLog !== undefined) return;

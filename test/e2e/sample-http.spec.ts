@@ -5,7 +5,6 @@
 import { DataSource } from 'typeorm';
 import { SessionStore } from '../../lib';
 import { hashToken } from '../../lib/core/token';
-import { AuditEvent } from '../../sample/src/audit/audit-event.entity';
 import { CsrfService } from '../../sample/src/auth/csrf.service';
 import { PASSWORDS, SampleHarness, settle, startSample } from './sample-helpers';
 
@@ -233,10 +232,7 @@ describe('sample app: HTTP surface', () => {
       await client.login('carol');
       await client.post('/auth/logout');
       await settle();
-      const events = await sample.app
-        .get(DataSource)
-        .getRepository(AuditEvent)
-        .find({ where: { userAgent: 'audit-agent' }, order: { id: 'ASC' } });
+      const events = await sample.auditEvents({ userAgent: 'audit-agent' });
       // carol has TOTP: her pending session is created, then renewed (new id, aal 2) by the second factor.
       expect(events.map((e) => e.type)).toEqual([
         'authn_login_fail',
@@ -298,7 +294,7 @@ describe('sample app: a failing audit sink', () => {
   it('never fails the request', async () => {
     const sample = await startSample();
     try {
-      await sample.app.get(DataSource).query('DROP TABLE sample_audit_events');
+      await sample.app.get(DataSource).query('DROP TABLE nsk_audit_event');
       const client = sample.client();
       const res = await client.login('alice');
       expect(res.status).toBe(200);

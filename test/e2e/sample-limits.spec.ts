@@ -4,7 +4,6 @@
  * the sign-in events' details. On the memory store and on Redis.
  */
 import { DataSource } from 'typeorm';
-import { AuditEvent } from '../../sample/src/audit/audit-event.entity';
 import { User } from '../../sample/src/users/user.entity';
 import { PASSWORDS, SampleHarness, setCookieFor, settle, startSample } from './sample-helpers';
 
@@ -84,10 +83,7 @@ describe.each(BACKENDS)('sample app tiers and limits on $name', ({ env }) => {
     const client = sample.client('events-agent');
     await client.login('alice');
     await settle();
-    const success = await sample.app
-      .get(DataSource)
-      .getRepository(AuditEvent)
-      .findOneOrFail({ where: { type: 'authn_login_success', userAgent: 'events-agent' }, order: { id: 'DESC' } });
+    const success = await sample.lastAuditEvent({ type: 'authn_login_success', userAgent: 'events-agent' });
     expect(success.detail).toEqual({ aal: 1, tier: 'standard' });
     await client.post('/auth/logout');
 

@@ -3,8 +3,9 @@
  * recovery codes, per-session and per-account limits), re-authentication with the second factor, and TOTP
  * enrolment and removal by a user (alice). On the memory store and on Redis. Time moves on the app's ManualClock.
  */
+import type { SecurityEventType } from '../../lib';
+import type { StoredSecurityEvent } from '../../lib/events/typeorm';
 import { DataSource } from 'typeorm';
-import { AuditEvent } from '../../sample/src/audit/audit-event.entity';
 import { User } from '../../sample/src/users/user.entity';
 import { CAROL_TOTP_SECRET, PASSWORDS, SampleClient, SampleHarness, settle, startSample, totpCode } from './sample-helpers';
 import { generateSync } from 'otplib';
@@ -32,10 +33,9 @@ describe.each(BACKENDS)('sample app second factor on $name', ({ env }) => {
     return client;
   }
 
-  async function events(type?: string): Promise<AuditEvent[]> {
+  async function events(type?: SecurityEventType): Promise<StoredSecurityEvent[]> {
     await settle();
-    const repo = sample.app.get(DataSource).getRepository(AuditEvent);
-    return repo.find({ where: type ? { type } : {}, order: { id: 'ASC' } });
+    return sample.auditEvents({ type });
   }
 
   async function carolRow(): Promise<User> {
@@ -330,7 +330,7 @@ describe.each(BACKENDS)('sample app second factor on $name', ({ env }) => {
       const plain = await sample.client().post('/auth/login', { username: 'alice', password: PASSWORDS.alice });
       expect(plain.body.mfaRequired).toBe(false);
       expect((await alice.delete('/account/mfa/totp')).body.code).toBe('TOTP_NOT_ENABLED');
-      const own = async (type: string) => (await events(type)).filter((e) => e.userId === row.id);
+      const own = async (type: SecurityEventType) => (await events(type)).filter((e) => e.userId === row.id);
       expect(await own('mfa_enrollment_started')).toEqual([expect.objectContaining({ level: 'INFO', detail: { method: 'totp' } })]);
       expect(await own('mfa_enrollment_fail')).toEqual([expect.objectContaining({ reason: 'invalid', detail: { method: 'totp' } })]);
       expect(await own('mfa_enrolled')).toEqual([
@@ -393,7 +393,7 @@ describe.each(BACKENDS)('sample app second factor on $name', ({ env }) => {
         const res = await bob.get(`/admin/events?type=${type}&limit=500`);
         expect(res.status).toBe(200);
         expect(res.body.length).toBeGreaterThan(0);
-        expect(new Set(res.body.map((e: AuditEvent) => e.type))).toEqual(new Set([type]));
+        expect(new Set(res.body.map((e: StoredSecurityEvent) => e.type))).toEqual(new Set([type]));
       }
     });
   });

@@ -11,8 +11,9 @@
  * between tests, which must not reach another file using the shared `test` database at the same time. A missing
  * server FAILS these tests with how to start it; they never skip.
  */
+import type { SecurityEventType } from '../../lib';
+import type { StoredSecurityEvent } from '../../lib/events/typeorm';
 import { DataSource, DataSourceOptions } from 'typeorm';
-import { AuditEvent } from '../../sample/src/audit/audit-event.entity';
 import { PasskeyCredential } from '../../sample/src/passkeys/passkey.entity';
 import { User } from '../../sample/src/users/user.entity';
 import { SoftwareAuthenticator } from '../unit/mfa/software-authenticator';
@@ -98,10 +99,9 @@ describe.each(BACKENDS)('sample app passkeys on $name', ({ env, server }) => {
     if (server) await onServer(server, server.drop);
   });
 
-  async function events(type: string, reason?: string): Promise<AuditEvent[]> {
+  async function events(type: SecurityEventType, reason?: string): Promise<StoredSecurityEvent[]> {
     await settle();
-    const repo = sample.app.get(DataSource).getRepository(AuditEvent);
-    return repo.find({ where: reason ? { type, reason } : { type }, order: { id: 'ASC' } });
+    return sample.auditEvents({ type, reason });
   }
 
   function passkeyRows(): Promise<PasskeyCredential[]> {

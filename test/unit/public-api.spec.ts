@@ -34,6 +34,7 @@ describe('nest-session-kit public API', () => {
         'ManualClock',
         'Public',
         'RequireAal',
+        'SECURITY_EVENT_TYPES',
         'SESSION_DEFAULTS',
         'SESSION_MODULE_OPTIONS',
         'SecurityEventBus',
@@ -57,6 +58,8 @@ describe('nest-session-kit public API', () => {
         'isStoreConnectionError',
         'legacyRecordFields',
         'lifecycle',
+        'neutralizeEvent',
+        'neutralizeLogText',
         'parseDuration',
         // Session binding and anomaly detection, and the device view
         'ANOMALY_DEFAULTS',

@@ -511,7 +511,7 @@ describe('SecurityEventBus', () => {
     expect(seen[0].ip).toHaveLength(64);
     expect(seen[0].userId).toHaveLength(255);
     expect(seen[0].reason).toHaveLength(256);
-    expect(seen[0].detail).toEqual({ note: 'n'.repeat(256), count: 3 });
+    expect(seen[0].detail).toEqual({ note: 'n'.repeat(256 - '…[clipped]'.length) + '…[clipped]', count: 3 });
     expect(JSON.stringify(seen[0]).length).toBeLessThan(1500);
   });
 });

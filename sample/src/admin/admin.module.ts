@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { AuditEvent } from '../audit/audit-event.entity';
+import { AuditModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
 import { UsersModule } from '../users/users.module';
 import { AdminController, ImpersonationController } from './admin.controller';
@@ -9,7 +8,7 @@ import { ImpersonationService } from './impersonation.service';
 
 /** Administration: users and roles, revocation, disabling, impersonation, the audit trail. */
 @Module({
-  imports: [AuthModule, UsersModule, TypeOrmModule.forFeature([AuditEvent])],
+  imports: [AuthModule, UsersModule, AuditModule],
   controllers: [AdminController, ImpersonationController],
   providers: [AdminService, ImpersonationService],
   exports: [AdminService],

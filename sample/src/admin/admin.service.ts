@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import type { Request } from 'express';
-import { FindOptionsWhere, Repository } from 'typeorm';
 import { SessionService, SessionView } from '../../../lib';
-import { AuditEvent } from '../audit/audit-event.entity';
+import type { StoredSecurityEvent } from '../../../lib/events/typeorm';
+import { AuditTrail } from '../audit/audit-trail';
 import { EventRecorder } from '../audit/event-recorder';
 import { AuthService, SecondFactorMethod } from '../auth/auth.service';
 import { ApiException } from '../common/api-exception';
@@ -22,11 +21,16 @@ export interface AdminUserView {
   mfaMethods: SecondFactorMethod[];
 }
 
-/** An audit event as `GET /admin/events` answers it. */
-export type AdminEventView = Omit<AuditEvent, 'id'> & { id: number };
+/**
+ * An audit event as `GET /admin/events` answers it: `id`, `time` (ms), `type`, `level`, `outcome`, and where known
+ * `userId`, `sessionHandle`, `ip`, `userAgent`, `reason`, `detail`.
+ */
+export type AdminEventView = StoredSecurityEvent;
 
-/** Default and largest page of `GET /admin/events`. */
+/** Default page of `GET /admin/events`. */
 export const EVENTS_DEFAULT_LIMIT = 50;
+/** Largest page of `GET /admin/events` (the audit sink's own bound). */
+export const EVENTS_MAX_LIMIT = 500;
 
 /**
  * What administrators do to accounts. Each action changes the database first, then the live sessions through the
@@ -39,7 +43,7 @@ export class AdminService {
     private readonly sessions: SessionService,
     private readonly events: EventRecorder,
     private readonly auth: AuthService,
-    @InjectRepository(AuditEvent) private readonly audit: Repository<AuditEvent>,
+    private readonly audit: AuditTrail,
   ) {}
 
   async listUsers(): Promise<AdminUserView[]> {
@@ -59,7 +63,8 @@ export class AdminService {
       throw ApiException.conflict('LAST_ADMIN', 'This is the last active administrator: make someone else an admin first.');
     }
     await this.users.setRoles(user.id, unique);
-    const sessionsUpdated = await this.sessions.setRoles(user.id, unique);
+    // With the request, so authz_change names where the change came from (the admin's IP and user agent).
+    const sessionsUpdated = await this.sessions.setRoles(user.id, unique, req);
     this.record(req, admin, 'roles_changed', user, { from: user.roles.join(','), to: unique.join(','), sessionsUpdated });
     return { ...(await this.view({ ...user, roles: unique } as User)), sessionsUpdated };
   }
@@ -89,12 +94,15 @@ export class AdminService {
     return this.view({ ...user, disabled: false } as User);
   }
 
-  /** Security events, newest first, optionally of one user and/or one type. */
+  /**
+   * Security events from the audit table, newest first, optionally of one user and/or one type. Events still on
+   * their way to the table (emitted by this very request, or during a burst) are written first, so the view is
+   * never behind what already happened.
+   */
   async listEvents(query: { userId?: string; type?: string; limit?: number }): Promise<AdminEventView[]> {
-    const where: FindOptionsWhere<AuditEvent> = {};
-    if (query.userId !== undefined) where.userId = query.userId;
-    if (query.type !== undefined) where.type = query.type;
-    return this.audit.find({ where, order: { time: 'DESC', id: 'DESC' }, take: query.limit ?? EVENTS_DEFAULT_LIMIT });
+    await this.audit.sink.flush();
+    const page = await this.audit.sink.query({ userId: query.userId, type: query.type, limit: query.limit ?? EVENTS_DEFAULT_LIMIT });
+    return page.events;
   }
 
   /** Enabled admins besides `id`: the app must keep at least one, or no one could ever administer it again. */

@@ -1,13 +1,10 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { AuditEvent } from './audit-event.entity';
+import { AuditTrail } from './audit-trail';
 import { SecurityLog } from './security-log';
-import { TypeOrmAuditSink } from './typeorm-audit.sink';
 
-/** Where security events go: the JSON-lines log and the audit table. */
+/** Where security events go: the JSON-lines log (`SECURITY_LOG`) and the audit table of the users database. */
 @Module({
-  imports: [TypeOrmModule.forFeature([AuditEvent])],
-  providers: [SecurityLog, TypeOrmAuditSink],
-  exports: [SecurityLog, TypeOrmAuditSink],
+  providers: [SecurityLog, AuditTrail],
+  exports: [SecurityLog, AuditTrail],
 })
 export class AuditModule {}

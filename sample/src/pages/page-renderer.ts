@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { SessionService, SessionView } from '../../../lib';
+import { SECURITY_EVENT_TYPES, SessionService, SessionView } from '../../../lib';
 import { AdminService } from '../admin/admin.service';
 import { impersonatorOf, toSessionSummary, userOfSession } from '../auth/session-summary';
 import { CartService } from '../cart/cart.service';
@@ -11,7 +11,8 @@ import { DEFAULT_PREFERENCES, PreferencesService } from '../preferences/preferen
 import { UsersService } from '../users/users.service';
 import { WizardService } from '../wizard/wizard.service';
 import { PageName } from './page.decorators';
-import { accountPage, adminPage, cartPage, errorPage, loginPage, PageContext, sessionsPage, wizardPage } from './views';
+import { isUUID } from 'class-validator';
+import { accountPage, AdminEventFilter, adminPage, cartPage, errorPage, loginPage, PageContext, sessionsPage, wizardPage } from './views';
 
 /** Content type of every page. */
 export const HTML_CONTENT_TYPE = 'text/html; charset=utf-8';
@@ -62,8 +63,11 @@ export class PageRenderer {
         return cartPage(ctx, this.cart.view(session));
       case 'wizard':
         return wizardPage(ctx, this.wizard.view(session));
-      case 'admin':
-        return adminPage(ctx, await this.admin.listUsers(), await this.admin.listEvents({ limit: ADMIN_PAGE_EVENTS }));
+      case 'admin': {
+        const filter = adminEventFilter(req);
+        const events = await this.admin.listEvents({ userId: filter.userId, type: filter.type, limit: ADMIN_PAGE_EVENTS });
+        return adminPage(ctx, await this.admin.listUsers(), events, filter);
+      }
     }
   }
 
@@ -98,6 +102,24 @@ export class PageRenderer {
     }
     return { totpEnabled: account.totpSecret !== null, recoveryCodesLeft: account.recoveryCodeHashes?.length ?? 0 };
   }
+}
+
+/**
+ * The `/admin` page's event filter from its query string, validated as `GET /admin/events` validates it (a UUID, a
+ * known event type). A page does not answer 400: what is invalid is ignored, and the page says so.
+ */
+function adminEventFilter(req: Request): AdminEventFilter {
+  const filter: AdminEventFilter = { invalid: [] };
+  const { userId, type } = req.query;
+  if (typeof userId === 'string' && userId !== '') {
+    if (isUUID(userId)) filter.userId = userId;
+    else filter.invalid!.push('user');
+  }
+  if (typeof type === 'string' && type !== '') {
+    if ((SECURITY_EVENT_TYPES as readonly string[]).includes(type)) filter.type = type;
+    else filter.invalid!.push('event type');
+  }
+  return filter;
 }
 
 function prepare(res: Response): void {

@@ -1,5 +1,5 @@
+import { AUTHENTICATION_VOIDED, SECURITY_EVENT_TYPES } from '../../../lib';
 import type { SessionSummary } from '../auth/session-summary';
-import { AUTHENTICATION_VOIDED } from '../../../lib';
 import type { Cart } from '../cart/cart.service';
 import type { DeviceListing } from '../devices/device-list.service';
 import { MAX_QUANTITY } from '../cart/cart.dto';
@@ -211,8 +211,24 @@ ${passkeySection()}
   );
 }
 
-/** `/admin`: users with their roles and what an admin can do to each, and the latest security events. */
-export function adminPage(ctx: PageContext & { user: PublicUser }, users: AdminUserView[], events: AdminEventView[]): string {
+/** The events section's filter on `/admin` (`?userId=&type=`), as validated; `invalid` names what was ignored. */
+export interface AdminEventFilter {
+  userId?: string;
+  type?: string;
+  invalid?: string[];
+}
+
+/**
+ * `/admin`: users with their roles and what an admin can do to each, and the latest security events from the audit
+ * table, filtered by user and type through a plain GET form (no script needed). Every value is escaped: user agents,
+ * attempted usernames and reasons come from clients.
+ */
+export function adminPage(
+  ctx: PageContext & { user: PublicUser },
+  users: AdminUserView[],
+  events: AdminEventView[],
+  filter: AdminEventFilter = {},
+): string {
   const rows = users.map((u) => {
     const id = encodeURIComponent(u.id);
     const self = u.id === ctx.user.id;
@@ -242,11 +258,19 @@ export function adminPage(ctx: PageContext & { user: PublicUser }, users: AdminU
   </td>
 </tr>`;
   });
+  const usernames = new Map(users.map((u) => [u.id, u.username]));
   const eventRows = events.map(
-    (e) => html`<tr>
-  <td>${time(e.time)}</td><td>${e.type}</td><td>${e.outcome}</td><td>${e.reason ?? ''}</td><td><code>${e.userId ?? ''}</code></td><td>${e.ip ?? ''}</td>
+    (e) => html`<tr data-testid="admin-event-row">
+  <td>${time(e.time)}</td><td data-testid="admin-event-type">${e.type}</td><td>${e.level}</td><td>${e.outcome}</td><td>${e.reason ?? ''}</td>
+  <td data-testid="admin-event-user">${e.userId === undefined ? '' : (usernames.get(e.userId) ?? html`<code>${e.userId}</code>`)}</td>
+  <td><code>${e.sessionHandle ?? ''}</code></td><td>${e.ip ?? ''}</td><td data-testid="admin-event-agent">${e.userAgent ?? ''}</td>
+  <td><code>${e.detail ? JSON.stringify(e.detail) : ''}</code></td>
 </tr>`,
   );
+  const userOptions = users.map(
+    (u) => html`<option value="${u.id}"${u.id === filter.userId ? html` selected` : ''}>${u.username}</option>`,
+  );
+  const typeOptions = SECURITY_EVENT_TYPES.map((t) => html`<option value="${t}"${t === filter.type ? html` selected` : ''}>${t}</option>`);
   return layout(
     ctx,
     'Administration',
@@ -260,10 +284,17 @@ export function adminPage(ctx: PageContext & { user: PublicUser }, users: AdminU
 </section>
 <section>
   <h2>Latest security events</h2>
+  <form method="get" action="/admin" data-testid="admin-events-filter">
+    <label>User <select name="userId"><option value="">all users</option>${userOptions}</select></label>
+    <label>Event <select name="type"><option value="">all events</option>${typeOptions}</select></label>
+    <button type="submit">Filter</button>
+  </form>
+  ${filter.invalid?.length ? html`<p class="error" role="alert" data-testid="admin-events-invalid">Ignored an invalid filter: ${filter.invalid.join(', ')}.</p>` : ''}
   <table>
-    <thead><tr><th>Time</th><th>Event</th><th>Outcome</th><th>Reason</th><th>User</th><th>IP</th></tr></thead>
+    <thead><tr><th>Time</th><th>Event</th><th>Level</th><th>Outcome</th><th>Reason</th><th>User</th><th>Session</th><th>IP</th><th>User agent</th><th>Detail</th></tr></thead>
     <tbody>${eventRows}</tbody>
   </table>
+  ${events.length === 0 ? html`<p data-testid="admin-events-empty">No events.</p>` : ''}
 </section>`,
   );
 }
