@@ -74,3 +74,11 @@ export {
 } from './core/session-record';
 export * as lifecycle from './core/lifecycle';
 export { InMemorySessionStore, InMemorySessionStoreOptions } from './stores/memory/in-memory-session.store';
+
+// CSRF: the guard, its decorators and tokens
+export { CsrfGuard, CsrfRequest } from './csrf/csrf.guard';
+export { CsrfService } from './csrf/csrf.service';
+export { SkipCsrf, CsrfFormRoute } from './csrf/csrf.decorators';
+export { CsrfRejectedException, UnsupportedContentTypeException } from './csrf/csrf.exceptions';
+export { SessionCsrfOptions, CsrfMissingOriginPolicy, CSRF_DEFAULTS } from './csrf/csrf.options';
+export type { CsrfRefusalReason } from './csrf/request-origin';
