@@ -112,7 +112,8 @@ export function resolveCsrfOptions(raw: SessionCsrfOptions | undefined, cookieSe
 
   const allowedOrigins = new Set<string>();
   if (options.allowedOrigins !== undefined) {
-    if (!Array.isArray(options.allowedOrigins)) problems.push("csrf.allowedOrigins must be a list of origins such as ['https://app.example.com']");
+    if (!Array.isArray(options.allowedOrigins))
+      problems.push("csrf.allowedOrigins must be a list of origins such as ['https://app.example.com']");
     else
       for (const origin of options.allowedOrigins as unknown[]) {
         const normalised = normaliseOrigin(origin);
@@ -139,7 +140,9 @@ export function resolveCsrfOptions(raw: SessionCsrfOptions | undefined, cookieSe
   if (typeof cookieName !== 'string' || !COOKIE_NAME.test(cookieName))
     problems.push(`csrf.cookieName is ${JSON.stringify(cookieName)}: give a cookie name such as "__Host-csrf"`);
   else if ((cookieName.startsWith('__Host-') || cookieName.startsWith('__Secure-')) && !cookieSecure)
-    problems.push(`csrf.cookieName "${cookieName}" has a prefix that needs a Secure cookie, but cookie.secure is false: drop the prefix (e.g. "csrf")`);
+    problems.push(
+      `csrf.cookieName "${cookieName}" has a prefix that needs a Secure cookie, but cookie.secure is false: drop the prefix (e.g. "csrf")`,
+    );
 
   const rejectSimpleContentTypes = options.rejectSimpleContentTypes ?? true;
   if (typeof rejectSimpleContentTypes !== 'boolean') problems.push('csrf.rejectSimpleContentTypes must be true or false');

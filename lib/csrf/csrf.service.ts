@@ -35,7 +35,13 @@ export class CsrfService {
   ) {
     this.options = options.csrf;
     this.tokens = new CsrfTokens(options.csrf.secrets);
-    this.nonceCookie = new CookiePolicy({ name: options.csrf.cookie.name, secure: options.csrf.cookie.secure, httpOnly: true, sameSite: 'lax', path: '/' });
+    this.nonceCookie = new CookiePolicy({
+      name: options.csrf.cookie.name,
+      secure: options.csrf.cookie.secure,
+      httpOnly: true,
+      sameSite: 'lax',
+      path: '/',
+    });
     this.sessionCookie = new CookiePolicy(options.cookie);
   }
 
