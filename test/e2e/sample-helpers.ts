@@ -29,6 +29,9 @@ export const CAROL_TOTP_SECRET = 'JBSWY3DPEHPK3PXP';
 /** The `MFA_ENCRYPTION_KEYS` the test apps run with (a test value, never a real key). */
 export const TEST_MFA_KEYS = `test:${Buffer.alloc(32, 7).toString('base64url')}`;
 
+/** The `CSRF_SECRET` the test apps run with (a test value, never a real key). */
+export const TEST_CSRF_SECRET = 'test-csrf-secret-0123456789abcdefghij';
+
 const SHORT_SECRETS = createGuardrails({ MIN_SECRET_BYTES: 10 });
 
 /** The TOTP code of `secret` at `atMs` (ms since the epoch), as an authenticator app would show it. */
@@ -63,6 +66,8 @@ export async function startSample(env: SampleEnv = {}, options: { logger?: Creat
     SECURITY_LOG: securityLogPath,
     // A fixed test key, so the app does not warn about a random one on every start.
     MFA_ENCRYPTION_KEYS: TEST_MFA_KEYS,
+    // The same for the CSRF token key.
+    CSRF_SECRET: TEST_CSRF_SECRET,
     ...env,
   });
   // Starts at the real time: Redis key TTLs and the SQL store's background cleanup use the real clock, and
@@ -92,12 +97,26 @@ export async function startSample(env: SampleEnv = {}, options: { logger?: Creat
 
 type Method = 'get' | 'post' | 'put' | 'delete';
 
-/** An HTTP client that keeps the session cookie the way a browser would (set on Set-Cookie, dropped when cleared). */
+/** Header of the CSRF token, as the contract names it. */
+export const CSRF_HEADER = 'x-csrf-token';
+
+/**
+ * An HTTP client that keeps the session cookie the way a browser would (set on Set-Cookie, dropped when cleared),
+ * and sends the CSRF token the way the pages do: on every unsafe method (POST, PUT, PATCH, DELETE) it adds
+ * `x-csrf-token`, fetched from `GET /auth/csrf` when it has none for the current session cookie (a login, a second
+ * factor, a re-authentication or a privilege rotation sets a new cookie, and the token is fetched again).
+ *
+ * Negative tests opt out per request: an explicit `x-csrf-token` header is sent as given, and an empty one
+ * (`{ 'x-csrf-token': '' }`, see {@link NO_CSRF}) sends no token at all.
+ */
 export class SampleClient {
   /** `name=value` of the session cookie, or undefined. */
   sessionCookie: string | undefined;
   /** Other cookies the app set (the CSRF pre-session nonce), as `name=value`. */
   readonly otherCookies = new Map<string, string>();
+  /** The CSRF token fetched for {@link csrfFor} (the session cookie then, or none). */
+  private csrfToken: string | undefined;
+  private csrfFor: string | undefined;
 
   constructor(
     private readonly url: string,
@@ -154,12 +173,35 @@ export class SampleClient {
     return res;
   }
 
-  /** Sends a request with this client's cookies and records the cookies of the answer. */
+  /**
+   * The CSRF token for this client's current context (its session, or its pre-login nonce), from `GET /auth/csrf`;
+   * fetched again only when the session cookie changed since.
+   */
+  async csrf(): Promise<string> {
+    if (this.csrfToken === undefined || this.csrfFor !== this.sessionCookie) {
+      const res = await this.send('get', '/auth/csrf');
+      if (res.status !== 200 || typeof res.body?.token !== 'string')
+        throw new Error(`GET /auth/csrf failed: ${res.status} ${JSON.stringify(res.body)}`);
+      this.csrfToken = res.body.token;
+      this.csrfFor = this.sessionCookie;
+    }
+    return this.csrfToken!;
+  }
+
+  /** Forgets the CSRF token, so the next unsafe request fetches a new one (after a role change made elsewhere). */
+  forgetCsrf(): void {
+    this.csrfToken = undefined;
+  }
+
+  /** Sends a request with this client's cookies (and CSRF token, see the class comment); records the answer's cookies. */
   async send(method: Method, path: string, body?: object, headers: Record<string, string> = {}): Promise<Response> {
+    const explicit = Object.keys(headers).find((name) => name.toLowerCase() === CSRF_HEADER);
+    const token = method === 'get' || explicit !== undefined ? undefined : await this.csrf();
     let req = request(this.url)[method](path).set('User-Agent', this.userAgent);
     const cookies = [...this.otherCookies.values(), ...(this.sessionCookie ? [this.sessionCookie] : [])];
     if (cookies.length > 0) req = req.set('Cookie', cookies.join('; '));
-    for (const [name, value] of Object.entries(headers)) req = req.set(name, value);
+    if (token !== undefined) req = req.set(CSRF_HEADER, token);
+    for (const [name, value] of Object.entries(headers)) if (name !== explicit || value !== '') req = req.set(name, value);
     const res = body === undefined ? await req : await req.send(body);
     this.remember(res);
     return res;
@@ -176,6 +218,9 @@ export class SampleClient {
     }
   }
 }
+
+/** Headers that make {@link SampleClient} send an unsafe request without any CSRF token. */
+export const NO_CSRF: Readonly<Record<string, string>> = Object.freeze({ [CSRF_HEADER]: '' });
 
 /** The Set-Cookie lines of a response (possibly none). */
 export function setCookies(res: Response): string[] {
