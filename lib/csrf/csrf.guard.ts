@@ -30,7 +30,8 @@ const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form
  * authenticate, `@Public()` routes included (the login itself, against login CSRF). In order:
  *
  * 1. Fetch Metadata and origin (defence in depth, no store access): `Sec-Fetch-Site: cross-site` is refused,
- *    `same-site` only passes from an origin in `csrf.allowedOrigins`; an `Origin` must be the app's own or allowed;
+ *    `same-site` only passes from an origin in `csrf.allowedOrigins`; an `Origin` must be the app's own or allowed
+ *    (`null` only with `Sec-Fetch-Site: same-origin`: a form post under `Referrer-Policy: no-referrer`);
  *    without `Origin` the `csrf.missingOrigin` policy decides (default: check the `Referer` when there is one).
  * 2. The synchronizer token, from the `x-csrf-token` header (or the `_csrf` field of a form post on a
  *    `@CsrfFormRoute()` route): it must be one issued for this session (or, before sign-in, for this pre-login nonce

@@ -64,6 +64,16 @@ export class CsrfService {
   }
 
   /**
+   * A token for `session` (the view `SessionAuthGuard` loaded, e.g. from `@CurrentSession()` or
+   * `SessionService.peek()`): synchronous, for pages rendered on the server with the token in a form field or a
+   * `<meta>` tag. No cookie, no store access.
+   */
+  tokenFor(session: SessionView): string {
+    this.warnOnce();
+    return this.tokens.issue(sessionContext(session));
+  }
+
+  /**
    * Whether `token` belongs to `session` (the request's live session), or, when it has none, to the request's
    * pre-login nonce. Constant-time comparison.
    */

@@ -49,6 +49,10 @@ export function checkRequestOrigin(
   // A sibling subdomain is "same site" to the browser (SameSite=Lax cookies go along), but not the same origin:
   // it passes only when the app lists it. Subdomains are often less trusted (user content, old apps).
   if (site === 'same-site' && (origin === undefined || !options.allowedOrigins.has(origin.toLowerCase()))) return 'same_site';
+  // Under `Referrer-Policy: no-referrer` browsers send `Origin: null` on their own site's form posts (a navigation
+  // is not a CORS request). `Sec-Fetch-Site: same-origin`, which no page script can set, vouches for those; any
+  // other `null` (a sandboxed frame, a cross-site redirect) is refused.
+  if (origin === 'null' && site === 'same-origin') return null;
   if (origin !== undefined) return isAllowed(origin, own, options.allowedOrigins) ? null : 'origin_not_allowed';
   if (options.missingOrigin === 'reject') return 'origin_missing';
   if (options.missingOrigin === 'referer') {

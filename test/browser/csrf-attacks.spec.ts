@@ -139,3 +139,20 @@ describe.each([
     }
   });
 });
+
+describe('the sign-out form (an HTML form post carrying _csrf)', () => {
+  it('signs out without script, and the browser sends the page token in the _csrf field', async () => {
+    await signIn(page, sample, 'alice');
+    const noScript = await browser.newContext({ javaScriptEnabled: false });
+    await noScript.addCookies(await browser.context.cookies(sample.origin));
+    const plain = await noScript.newPage();
+    await plain.goto(sample.url('/account'));
+    const posted = plain.waitForRequest((r) => r.url() === sample.url('/auth/logout') && r.method() === 'POST');
+    const answered = plain.waitForResponse((r) => r.url() === sample.url('/auth/logout'));
+    await plain.getByTestId('logout').click();
+    expect((await posted).postData()).toMatch(/^_csrf=[A-Za-z0-9_-]{64}$/);
+    expect((await answered).status()).toBe(204);
+    expect((await plain.request.get(sample.url('/me'), { headers: { Accept: 'application/json' } })).status()).toBe(401);
+    await noScript.close();
+  });
+});

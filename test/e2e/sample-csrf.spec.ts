@@ -4,6 +4,7 @@
  * origins and Sec-Fetch-Site cross-site are refused even with a token; CORS-simple bodies get 415; no CORS headers
  * for anyone; refusals are in the security log as `malicious_csrf`; the answers are not cacheable.
  */
+import request from 'supertest';
 import { NO_CSRF, SampleClient, SampleHarness, settle, startSample } from './sample-helpers';
 
 let sample: SampleHarness;
@@ -131,4 +132,43 @@ describe('sample app: CSRF', () => {
     });
     expect(events[0].detail).toMatchObject({ method: 'POST', path: '/cart/items', origin: 'https://evil.example' });
   });
+
+  it('puts the session token in signed-in pages, and the sign-out form works as a plain HTML form post with _csrf', async () => {
+    const alice = sample.client();
+    await alice.login('alice');
+    const page = await alice.get('/account', { Accept: 'text/html' });
+    const meta = /<meta name="csrf-token" content="([A-Za-z0-9_-]{64})">/.exec(page.text)?.[1];
+    const field = /<input type="hidden" name="_csrf" value="([A-Za-z0-9_-]{64})">/.exec(page.text)?.[1];
+    expect(meta).toBeDefined();
+    expect(field).toBe(meta);
+    expect(page.text).toContain('<form class="inline" method="post" action="/auth/logout"');
+    expect((await sample.client().get('/login', { Accept: 'text/html' })).text).not.toContain('csrf-token');
+
+    const form = { 'Content-Type': 'application/x-www-form-urlencoded', ...NO_CSRF };
+    // The field is read on the form route only: a JSON route refuses the form body (415) even with a good token.
+    const cart = await alice.send('post', '/cart/items', undefined, { ...form });
+    expect(cart.status).toBe(403);
+    const formToCart = await sample
+      .client()
+      .send('post', '/cart/items', undefined, { ...form, Cookie: alice.sessionCookie!, 'x-csrf-token': field! });
+    expect(formToCart.status).toBe(415);
+
+    const forged = await alice.send('post', '/auth/logout', undefined, { ...form });
+    expect(forged.status).toBe(403);
+    const wrong = await rawForm(alice, `_csrf=${'A'.repeat(64)}`);
+    expect(wrong.status).toBe(403);
+    expect((await alice.get('/me')).status).toBe(200);
+    const signOut = await rawForm(alice, `_csrf=${field}`);
+    expect(signOut.status).toBe(204);
+    expect((await alice.get('/me')).status).toBe(401);
+  });
 });
+
+/** POST /auth/logout as a browser's form submission: a form-encoded body, no CSRF header. */
+function rawForm(client: SampleClient, body: string) {
+  return request(sample.url)
+    .post('/auth/logout')
+    .set('Cookie', client.sessionCookie!)
+    .set('Content-Type', 'application/x-www-form-urlencoded')
+    .send(body);
+}

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Inject, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { AllowPendingSession, CsrfService, CurrentSession, Public, ReAuth, SessionService, SessionView } from '../../../lib';
+import { AllowPendingSession, CsrfFormRoute, CsrfService, CurrentSession, Public, ReAuth, SessionService, SessionView } from '../../../lib';
 import { ImpersonationCookie } from '../admin/impersonation-cookie';
 import type { SampleConfig } from '../config';
 import { SAMPLE_CONFIG } from '../sample-config.token';
@@ -70,6 +70,8 @@ export class AuthController {
    * get it back.
    */
   @AllowPendingSession()
+  // The pages' sign-out is an HTML form with `_csrf` (it also works without script); script sends the header.
+  @CsrfFormRoute()
   @Post('logout')
   @HttpCode(HttpStatus.NO_CONTENT)
   async logout(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {

@@ -20,7 +20,9 @@
  */
 export const APP_JS = String.raw`'use strict';
 (function () {
-  var csrfToken = null;
+  // A signed-in page carries its session's token; the login page fetches its pre-login one.
+  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  var csrfToken = csrfMeta ? csrfMeta.getAttribute('content') : null;
 
   async function getCsrfToken() {
     if (csrfToken === null) {
@@ -141,7 +143,8 @@ export const APP_JS = String.raw`'use strict';
   function formValues(form) {
     var values = {};
     Array.prototype.forEach.call(form.elements, function (field) {
-      if (!field.name || field.disabled) return;
+      // The token travels in the header; the form field is for posts without script.
+      if (!field.name || field.disabled || field.name === '_csrf') return;
       if (field.type === 'checkbox') values[field.name] = field.checked;
       else if (field.hasAttribute('data-array')) values[field.name] = [field.value];
       else if (field.type === 'number') values[field.name] = field.value === '' ? null : Number(field.value);

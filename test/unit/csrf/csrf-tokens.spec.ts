@@ -146,6 +146,10 @@ describe('checkRequestOrigin', () => {
   it('requires a present Origin to be own or allowed ("null" and repeated headers included)', () => {
     expect(checkRequestOrigin({ origin: 'https://evil.example' }, own, options)).toBe('origin_not_allowed');
     expect(checkRequestOrigin({ origin: 'null' }, own, options)).toBe('origin_not_allowed');
+    expect(checkRequestOrigin({ origin: 'null', 'sec-fetch-site': 'same-site' }, own, options)).toBe('same_site');
+    expect(checkRequestOrigin({ origin: 'null', 'sec-fetch-site': 'none' }, own, options)).toBe('origin_not_allowed');
+    // A same-origin form post under Referrer-Policy: no-referrer: the browser vouches with Sec-Fetch-Site.
+    expect(checkRequestOrigin({ origin: 'null', 'sec-fetch-site': 'same-origin' }, own, options)).toBeNull();
     expect(checkRequestOrigin({ origin: ['https://app.example.com', 'https://app.example.com'] }, own, options)).toBe('origin_not_allowed');
     expect(checkRequestOrigin({ origin: 'http://APP.example.com' }, own, options)).toBeNull();
     expect(checkRequestOrigin({ origin: 'https://admin.example.com' }, own, options)).toBeNull();
