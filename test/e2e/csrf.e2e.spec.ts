@@ -390,8 +390,10 @@ describe('CsrfGuard', () => {
       expect((await alice.send('post', '/form/logout', `_csrf=${encodeURIComponent(token)}`, form)).status).toBe(200);
       expect((await alice.send('post', '/form/logout', '_csrf=wrong', form)).status).toBe(403);
       expect((await alice.send('post', '/form/logout', 'other=1', form)).status).toBe(403);
-      // On a JSON route the field is not a token source.
+      // On a JSON route the field is not a token source, and a token in the URL never is.
       expect((await alice.send('post', '/cart', { sku: 'x', _csrf: token })).status).toBe(403);
+      expect((await alice.send('post', `/cart?_csrf=${token}`, { sku: 'x' })).status).toBe(403);
+      expect((await alice.send('post', `/form/logout?_csrf=${token}`, 'a=1', form)).status).toBe(403);
     });
   });
 });
