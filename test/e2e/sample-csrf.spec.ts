@@ -75,15 +75,35 @@ describe('sample app: CSRF', () => {
     const alice = sample.client();
     await alice.login('alice');
     const item = { sku: 'ORIGIN', qty: 1 };
-    expect((await alice.post('/cart/items', item, { Origin: 'https://evil.example' })).status).toBe(403);
-    expect((await alice.post('/cart/items', item, { Origin: 'null' })).status).toBe(403);
-    expect((await alice.post('/cart/items', item, { 'Sec-Fetch-Site': 'cross-site' })).status).toBe(403);
+    const token = { 'x-csrf-token': await alice.csrf() };
+    expect((await alice.post('/cart/items', item, { ...token, Origin: 'https://evil.example' })).status).toBe(403);
+    expect((await alice.post('/cart/items', item, { ...token, Origin: 'null' })).status).toBe(403);
+    expect((await alice.post('/cart/items', item, { ...token, 'Sec-Fetch-Site': 'cross-site' })).status).toBe(403);
     expect((await alice.post('/cart/items', item, { 'Sec-Fetch-Site': 'same-site', Origin: 'http://sub.127.0.0.1.example' })).status).toBe(
       403,
     );
-    expect((await alice.post('/cart/items', item, { Origin: sample.url, 'Sec-Fetch-Site': 'same-origin' })).status).toBe(200);
+    expect((await alice.post('/cart/items', item, { ...token, Origin: sample.url, 'Sec-Fetch-Site': 'same-origin' })).status).toBe(200);
     // Without Origin (curl, an old browser), the token decides.
     expect((await alice.post('/cart/items', item)).status).toBe(200);
+  });
+
+  it('renews the token at a role change made by an admin: the old one is refused, a new one works', async () => {
+    const carol = sample.client();
+    sample.clock.advance(30_000); // carol's TOTP: a fresh step
+    await carol.login('carol');
+    const before = await carol.csrf();
+    const bob = sample.client();
+    await bob.login('bob');
+    const carolId = (await bob.get('/admin/users')).body.find((u: { username: string }) => u.username === 'carol').id;
+    try {
+      expect((await bob.put(`/admin/users/${carolId}/roles`, { roles: ['user', 'admin'] })).status).toBe(200);
+      const stale = await carol.post('/cart/items', { sku: 'ROLE', qty: 1 }, { 'x-csrf-token': before });
+      expect([stale.status, stale.body.code]).toEqual([403, 'CSRF_REJECTED']);
+      carol.forgetCsrf();
+      expect((await carol.post('/cart/items', { sku: 'ROLE', qty: 1 })).status).toBe(200);
+    } finally {
+      await bob.put(`/admin/users/${carolId}/roles`, { roles: ['user'] });
+    }
   });
 
   it('refuses CORS-simple body types on the JSON routes with 415, even with a valid token', async () => {
@@ -113,7 +133,8 @@ describe('sample app: CSRF', () => {
   it('logs each refusal as malicious_csrf with the session, the client and the reason', async () => {
     const alice = sample.client('csrf-log-agent');
     await alice.login('alice');
-    await alice.post('/cart/items', { sku: 'X', qty: 1 }, { Origin: 'https://evil.example' });
+    // Explicit tokens: the client's own retry with a fresh token would log a second refusal.
+    await alice.post('/cart/items', { sku: 'X', qty: 1 }, { Origin: 'https://evil.example', 'x-csrf-token': await alice.csrf() });
     await alice.post('/cart/items', { sku: 'X', qty: 1 }, { 'x-csrf-token': 'A'.repeat(64) });
     const logged = () =>
       sample

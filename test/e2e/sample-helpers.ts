@@ -104,7 +104,9 @@ export const CSRF_HEADER = 'x-csrf-token';
  * An HTTP client that keeps the session cookie the way a browser would (set on Set-Cookie, dropped when cleared),
  * and sends the CSRF token the way the pages do: on every unsafe method (POST, PUT, PATCH, DELETE) it adds
  * `x-csrf-token`, fetched from `GET /auth/csrf` when it has none for the current session cookie (a login, a second
- * factor, a re-authentication or a privilege rotation sets a new cookie, and the token is fetched again).
+ * factor, a re-authentication or a privilege rotation sets a new cookie, and the token is fetched again). Like the
+ * pages, it fetches a new token and sends the request once more when the app answers 403 `CSRF_REJECTED` to a token
+ * it fetched itself (a role change made elsewhere renews the session's token without a new cookie).
  *
  * Negative tests opt out per request: an explicit `x-csrf-token` header is sent as given, and an empty one
  * (`{ 'x-csrf-token': '' }`, see {@link NO_CSRF}) sends no token at all.
@@ -196,7 +198,21 @@ export class SampleClient {
   /** Sends a request with this client's cookies (and CSRF token, see the class comment); records the answer's cookies. */
   async send(method: Method, path: string, body?: object, headers: Record<string, string> = {}): Promise<Response> {
     const explicit = Object.keys(headers).find((name) => name.toLowerCase() === CSRF_HEADER);
-    const token = method === 'get' || explicit !== undefined ? undefined : await this.csrf();
+    const auto = method !== 'get' && explicit === undefined;
+    const res = await this.sendOnce(method, path, body, headers, auto ? await this.csrf() : undefined);
+    if (!auto || res.status !== 403 || res.body?.code !== 'CSRF_REJECTED') return res;
+    this.forgetCsrf();
+    return this.sendOnce(method, path, body, headers, await this.csrf());
+  }
+
+  private async sendOnce(
+    method: Method,
+    path: string,
+    body: object | undefined,
+    headers: Record<string, string>,
+    token: string | undefined,
+  ): Promise<Response> {
+    const explicit = Object.keys(headers).find((name) => name.toLowerCase() === CSRF_HEADER);
     let req = request(this.url)[method](path).set('User-Agent', this.userAgent);
     const cookies = [...this.otherCookies.values(), ...(this.sessionCookie ? [this.sessionCookie] : [])];
     if (cookies.length > 0) req = req.set('Cookie', cookies.join('; '));
