@@ -26,15 +26,18 @@ export class CsrfService {
   private readonly nonceCookie: CookiePolicy;
   private readonly sessionCookie: CookiePolicy;
   private warned = false;
-  /** The validated `csrf` options. */
-  readonly options: ResolvedCsrfOptions;
+  private readonly generatedSecret: boolean;
+  /** The validated `csrf` options the checks read (the secrets stay inside this service). */
+  readonly options: Readonly<Omit<ResolvedCsrfOptions, 'secrets' | 'generatedSecret'>>;
 
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS) options: ResolvedSessionOptions,
     private readonly sessions: SessionService,
   ) {
-    this.options = options.csrf;
-    this.tokens = new CsrfTokens(options.csrf.secrets);
+    const { secrets, generatedSecret, ...policy } = options.csrf;
+    this.options = policy;
+    this.generatedSecret = generatedSecret;
+    this.tokens = new CsrfTokens(secrets);
     this.nonceCookie = new CookiePolicy({
       name: options.csrf.cookie.name,
       secure: options.csrf.cookie.secure,
@@ -96,7 +99,7 @@ export class CsrfService {
   }
 
   private warnOnce(): void {
-    if (!this.options.generatedSecret || this.warned) return;
+    if (!this.generatedSecret || this.warned) return;
     this.warned = true;
     this.logger.warn(
       'csrf.secret is not set: CSRF tokens are signed with a random key of this process, so they die at every restart and another instance refuses them. Set csrf.secret to 32 or more random bytes shared by every instance.',

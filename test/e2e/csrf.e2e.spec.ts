@@ -5,7 +5,7 @@
  * missing-Origin policy, @SkipCsrf, bearer requests, form posts and CORS-simple content types, and the
  * `malicious_csrf` event.
  */
-import { Body, Controller, Delete, Get, HttpCode, INestApplication, Post, Put, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, INestApplication, Logger, Post, Put, Req, Res } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import type { Request, Response } from 'express';
@@ -409,6 +409,23 @@ describe('CsrfGuard policies', () => {
       const sibling = { 'x-csrf-token': token, Origin: 'https://admin.example.com', 'Sec-Fetch-Site': 'same-site' };
       expect((await alice.send('post', '/login', { user: 'alice' }, sibling)).status).toBe(200);
     } finally {
+      await h.app.close();
+    }
+  });
+
+  it('without csrf.secret, signs with a random key of the process and warns once, naming the option', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const h = await boot({ csrf: {} });
+    try {
+      const alice = new Client(h);
+      await alice.login('alice');
+      expect((await alice.send('post', '/cart', { sku: 'a' }, { 'x-csrf-token': await alice.csrf() })).status).toBe(200);
+      const warnings = warn.mock.calls.map(([message]) => String(message)).filter((m) => m.includes('csrf.secret'));
+      expect(warnings).toEqual([
+        expect.stringContaining('csrf.secret is not set: CSRF tokens are signed with a random key of this process'),
+      ]);
+    } finally {
+      warn.mockRestore();
       await h.app.close();
     }
   });
