@@ -180,14 +180,26 @@ export class SampleClient {
    * fetched again only when the session cookie changed since.
    */
   async csrf(): Promise<string> {
+    const token = await this.currentCsrf();
+    if (typeof token !== 'string') throw new Error(`GET /auth/csrf failed: ${token.status} ${JSON.stringify(token.body)}`);
+    return token;
+  }
+
+  /** The token as {@link csrf} finds it, or the failed answer of `GET /auth/csrf` (e.g. 503 while the store is down). */
+  private async currentCsrf(): Promise<string | Response> {
     if (this.csrfToken === undefined || this.csrfFor !== this.sessionCookie) {
       const res = await this.send('get', '/auth/csrf');
-      if (res.status !== 200 || typeof res.body?.token !== 'string')
-        throw new Error(`GET /auth/csrf failed: ${res.status} ${JSON.stringify(res.body)}`);
+      if (res.status !== 200 || typeof res.body?.token !== 'string') return res;
       this.csrfToken = res.body.token;
       this.csrfFor = this.sessionCookie;
     }
     return this.csrfToken!;
+  }
+
+  /** The token for an unsafe request: none when `GET /auth/csrf` failed, so the app's own answer (a 503) shows. */
+  private async autoCsrf(): Promise<string | undefined> {
+    const token = await this.currentCsrf();
+    return typeof token === 'string' ? token : undefined;
   }
 
   /** Forgets the CSRF token, so the next unsafe request fetches a new one (after a role change made elsewhere). */
@@ -199,10 +211,10 @@ export class SampleClient {
   async send(method: Method, path: string, body?: object, headers: Record<string, string> = {}): Promise<Response> {
     const explicit = Object.keys(headers).find((name) => name.toLowerCase() === CSRF_HEADER);
     const auto = method !== 'get' && explicit === undefined;
-    const res = await this.sendOnce(method, path, body, headers, auto ? await this.csrf() : undefined);
+    const res = await this.sendOnce(method, path, body, headers, auto ? await this.autoCsrf() : undefined);
     if (!auto || res.status !== 403 || res.body?.code !== 'CSRF_REJECTED') return res;
     this.forgetCsrf();
-    return this.sendOnce(method, path, body, headers, await this.csrf());
+    return this.sendOnce(method, path, body, headers, await this.autoCsrf());
   }
 
   private async sendOnce(
