@@ -13,6 +13,10 @@
  *                 logins get roles ['user'] (issue 6: the cost of role checks next to the plain session guard).
  * - `kit-anomaly` kit-memory plus a SessionAnomalyDetector (monitor) as the module's request-time check and its
  *                 SessionAnomalyInterceptor application-wide (issue 7: at least 0.85x bare with CSRF).
+ * - `kit-csrf`    kit-memory plus CsrfGuard as a second APP_GUARD (issue 7): the same `GET /me` (safe: the guard
+ *                 only reads the method), `POST /cart` checked by the guard (send `x-csrf-token` from `GET /csrf`,
+ *                 which needs the session cookie), and `POST /cart-unchecked`, the same handler under `@SkipCsrf()`,
+ *                 so the two writes show the check's cost. Its `POST /login` is `@SkipCsrf()`, like the driver's.
  * - `sample`      the sample app itself (sample/src/app.factory.ts): memory sessions, in-memory SQLite users,
  *                 helmet, its guards; `GET /me` as the contract defines it (issue 6: at most 1.5x kit-memory).
  *
@@ -49,6 +53,8 @@ import { RedisStore } from 'connect-redis';
 import { createClient } from 'redis';
 import { SESSION_SETTINGS, Variant, VARIANTS } from './settings';
 import {
+  CsrfGuard,
+  CsrfService,
   CurrentSession,
   CurrentUser,
   Public,
@@ -61,6 +67,7 @@ import {
   SessionModuleOptions,
   SessionService,
   SessionView,
+  SkipCsrf,
 } from '../lib';
 
 declare module 'express-session' {
@@ -175,6 +182,63 @@ class KitRolesController {
   }
 }
 
+@Controller()
+class KitCsrfController {
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly csrf: CsrfService,
+  ) {}
+
+  /** The driver signs in without a token; login CSRF is not what this variant measures. */
+  @Public()
+  @SkipCsrf()
+  @Post('login')
+  @HttpCode(200)
+  async login(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    const view = await this.sessions.create(req, res, { userId: loginUser(req) });
+    return { userId: view.userId, handle: view.handle, lastSeenAt: view.lastSeenAt };
+  }
+
+  /** The token for the session of the request (one per session cookie, reusable for the whole run). */
+  @Get('csrf')
+  async token(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    return { token: await this.csrf.token(req, res) };
+  }
+
+  @Get('me')
+  me(@CurrentUser() userId: string, @CurrentSession() current: SessionView) {
+    return { userId, handle: current.handle, lastSeenAt: current.lastSeenAt };
+  }
+
+  /** A write the CSRF guard checks (Fetch Metadata, Origin, token); the handler itself does no work. */
+  @Post('cart')
+  @HttpCode(200)
+  cart(@CurrentSession() current: SessionView) {
+    return { handle: current.handle, ok: true };
+  }
+
+  /** The same write, exempt from the guard. */
+  @SkipCsrf()
+  @Post('cart-unchecked')
+  @HttpCode(200)
+  cartUnchecked(@CurrentSession() current: SessionView) {
+    return { handle: current.handle, ok: true };
+  }
+}
+
+function kitCsrfModule(options: SessionModuleOptions): Type<unknown> {
+  @Module({
+    imports: [SessionModule.forRoot(options)],
+    controllers: [KitCsrfController],
+    providers: [
+      { provide: APP_GUARD, useClass: SessionAuthGuard },
+      { provide: APP_GUARD, useExisting: CsrfGuard },
+    ],
+  })
+  class KitCsrfModule {}
+  return KitCsrfModule;
+}
+
 function kitModule(options: SessionModuleOptions, withRoles = false, anomaly?: SessionAnomalyDetector): Type<unknown> {
   @Module({
     imports: [SessionModule.forRoot(anomaly ? { ...options, checks: [anomaly] } : options)],
@@ -245,6 +309,10 @@ async function createApp(variant: Variant, redisUrl: string | undefined, closers
       return NestFactory.create(kitModule({ ...KIT_OPTIONS, roles: { hierarchy: { admin: ['user'] } } }, true), { logger: false });
     case 'kit-anomaly':
       return NestFactory.create(kitModule(KIT_OPTIONS, false, new SessionAnomalyDetector({ policy: 'monitor' })), { logger: false });
+    case 'kit-csrf':
+      return NestFactory.create(kitCsrfModule({ ...KIT_OPTIONS, csrf: { secret: 'bench-csrf-secret-bench-csrf-secret!' } }), {
+        logger: false,
+      });
     case 'kit-redis': {
       const store = await createKitRedisStore(needRedis());
       closers.push(() => store.close());

@@ -63,7 +63,7 @@ export async function loginMany(port: number, count: number, route: LoginRoute =
             port,
             'POST',
             '/auth/login',
-            { 'content-type': 'application/json' },
+            { 'content-type': 'application/json', ...(await sampleCsrf(port)) },
             JSON.stringify({ username: 'alice', password: 'alice-correct-horse-1' }),
           );
     const setCookie = res.headers['set-cookie'];
@@ -72,6 +72,18 @@ export async function loginMany(port: number, count: number, route: LoginRoute =
     cookies.push(first.split(';')[0]);
   }
   return cookies;
+}
+
+/**
+ * The sample's login is CSRF-protected (login CSRF): the headers that carry a pre-login token, its nonce cookie
+ * and the token from `GET /auth/csrf`.
+ */
+async function sampleCsrf(port: number): Promise<Record<string, string>> {
+  const res = await httpRequest(port, 'GET', '/auth/csrf');
+  const setCookie = res.headers['set-cookie'];
+  const nonce = (Array.isArray(setCookie) ? setCookie[0] : setCookie)?.split(';')[0];
+  if (res.status !== 200 || !nonce) throw new Error(`GET /auth/csrf failed: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+  return { cookie: nonce, 'x-csrf-token': (JSON.parse(res.body) as { token: string }).token };
 }
 
 /**

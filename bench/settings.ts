@@ -2,7 +2,17 @@
  * Settings shared by the benchmark servers (bench/app.ts) and the driver (reported in RESULTS.md).
  */
 
-export const VARIANTS = ['bare', 'es-memory', 'es-redis', 'kit-memory', 'kit-redis', 'kit-roles', 'kit-anomaly', 'sample'] as const;
+export const VARIANTS = [
+  'bare',
+  'es-memory',
+  'es-redis',
+  'kit-memory',
+  'kit-redis',
+  'kit-roles',
+  'kit-anomaly',
+  'kit-csrf',
+  'sample',
+] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 /** Human names used in the report. */
@@ -14,6 +24,7 @@ export const VARIANT_LABELS: Record<Variant, string> = {
   'kit-redis': 'kit-redis',
   'kit-roles': 'kit-roles (memory store + RolesGuard, @Roles)',
   'kit-anomaly': 'kit-anomaly (memory store + SessionAnomalyDetector check and interceptor, monitor)',
+  'kit-csrf': 'kit-csrf (memory store + CsrfGuard)',
   sample: 'the sample app (memory store, SQLite users)',
 };
 

@@ -87,3 +87,11 @@ export { AUTHENTICATION_VOIDED } from './core/session-check';
 // Audit trail and log safety (the TypeORM audit table is the sub-path entry nest-session-kit/events/typeorm)
 export { SECURITY_EVENT_TYPES } from './events/security-event';
 export { neutralizeLogText, neutralizeEvent } from './events/neutralize';
+
+// CSRF: the guard, its decorators and tokens
+export { CsrfGuard, CsrfRequest } from './csrf/csrf.guard';
+export { CsrfService } from './csrf/csrf.service';
+export { SkipCsrf, CsrfFormRoute } from './csrf/csrf.decorators';
+export { CsrfRejectedException, UnsupportedContentTypeException } from './csrf/csrf.exceptions';
+export { SessionCsrfOptions, CsrfMissingOriginPolicy, CSRF_DEFAULTS } from './csrf/csrf.options';
+export type { CsrfRefusalReason } from './csrf/request-origin';

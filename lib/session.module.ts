@@ -1,6 +1,8 @@
 import { Inject, Logger, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Clock } from './core/clock';
 import { isStoreConnectionError } from './core/errors';
+import { CsrfGuard } from './csrf/csrf.guard';
+import { CsrfService } from './csrf/csrf.service';
 import { SessionManager } from './core/session-manager';
 import { SecurityEventBus } from './events/security-event-bus';
 import { SessionAuthGuard } from './guards/session-auth.guard';
@@ -21,7 +23,8 @@ import { SessionStore } from './stores/session-store';
  * SessionModule.forRootAsync({ imports: [ConfigModule], inject: [ConfigService], useFactory: (c) => ({ ... }) })
  *
  * Then register the guards in your app module, in this order: `{ provide: APP_GUARD, useClass: SessionAuthGuard }`,
- * then `RolesGuard` (for `@Roles`/`@Permissions`) and `ReAuthGuard` (for `@ReAuth`) if you use them.
+ * then `CsrfGuard` (cross-site request forgery, `csrf` options), `RolesGuard` (for `@Roles`/`@Permissions`) and
+ * `ReAuthGuard` (for `@ReAuth`) if you use them.
  *
  * At start-up the module connects the store (`store.connect()`): a store you construct needs no other call,
  * and an unreachable backend stops start-up with a message that names it.
@@ -64,8 +67,22 @@ import { SessionStore } from './stores/session-store';
     SessionAuthGuard,
     RolesGuard,
     ReAuthGuard,
+    CsrfService,
+    CsrfGuard,
   ],
-  exports: [Clock, SessionStore, SecurityEventBus, SessionService, RolePolicy, ReAuthPolicy, SessionAuthGuard, RolesGuard, ReAuthGuard],
+  exports: [
+    Clock,
+    SessionStore,
+    SecurityEventBus,
+    SessionService,
+    RolePolicy,
+    ReAuthPolicy,
+    SessionAuthGuard,
+    RolesGuard,
+    ReAuthGuard,
+    CsrfService,
+    CsrfGuard,
+  ],
 })
 export class SessionModule extends ConfigurableSessionModule implements OnModuleInit, OnApplicationShutdown {
   constructor(@Inject(RESOLVED_SESSION_OPTIONS) private readonly resolved: ResolvedSessionOptions) {

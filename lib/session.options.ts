@@ -19,6 +19,7 @@ import { SessionOptionsError } from './core/errors';
 import { DEFAULT_PENDING_TIMEOUT_MS, ROTATION_TOMBSTONE_MS } from './core/lifecycle';
 import type { SessionPolicy } from './core/session-manager';
 import type { SessionCheck } from './core/session-check';
+import { ResolvedCsrfOptions, resolveCsrfOptions, SessionCsrfOptions } from './csrf/csrf.options';
 import { SecurityEventSink } from './events/security-event';
 import { InMemorySessionStore } from './stores/memory/in-memory-session.store';
 import { SessionStore } from './stores/session-store';
@@ -163,6 +164,12 @@ export interface SessionModuleOptions {
   clock?: Clock;
   /** Where security events go (log file, audit table, metrics). Default none. */
   eventSinks?: SecurityEventSink[];
+  /**
+   * Cross-site request forgery defence for `CsrfGuard` and `CsrfService`: token secret, allowed origins, the policy
+   * for requests without `Origin`. Default: every field's default (see {@link SessionCsrfOptions}); set `secret` in
+   * production.
+   */
+  csrf?: SessionCsrfOptions;
 }
 
 /** Options after validation, with every default filled in and every duration in milliseconds. */
@@ -190,6 +197,8 @@ export interface ResolvedSessionOptions extends SessionPolicy {
   /** Role hierarchy and permissions, as given (validated). */
   roles: { hierarchy: Record<string, string[]>; permissions: Record<string, string[]> };
   reauth: { maxAgeMs: number; path: string };
+  /** The `csrf` block, validated, with defaults. */
+  csrf: ResolvedCsrfOptions;
 }
 
 /** Defaults, in one place. */
@@ -363,6 +372,8 @@ export function resolveSessionOptions(raw: SessionModuleOptions = {}): ResolvedS
     problems.push('cookie.name starts with "__Secure-", which needs cookie.secure true');
   }
 
+  const csrf = resolveCsrfOptions(raw.csrf, cookie.secure, problems);
+
   let store: SessionStore;
   if (raw.store === undefined || raw.store === 'memory') {
     store = new InMemorySessionStore();
@@ -408,6 +419,7 @@ export function resolveSessionOptions(raw: SessionModuleOptions = {}): ResolvedS
     impersonationMaxAgeMs,
     roles,
     reauth: { maxAgeMs: reauthMaxAgeMs, path: reauthPath },
+    csrf,
     cookie,
     clearSiteDataOnLogout: raw.clearSiteDataOnLogout ?? true,
     clock: raw.clock ?? new SystemClock(),

@@ -55,6 +55,8 @@ export function configureHttp(app: NestExpressApplication, config: SampleConfig)
   app.use(helmet(helmetOptions(config)));
   app.use(noStoreByDefault);
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
+  // For the one HTML form post (sign-out, `@CsrfFormRoute()`); every JSON route refuses form bodies with 415.
+  app.useBodyParser('urlencoded', { limit: JSON_BODY_LIMIT, extended: false });
 }
 
 /** Random bytes drawn from the CSPRNG in blocks: one native call per 256 nonces instead of one per response. */

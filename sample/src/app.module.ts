@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { Clock, ReAuthGuard, RolesGuard, SessionAnomalyInterceptor, SessionModule } from '../../lib';
+import { Clock, CsrfGuard, ReAuthGuard, RolesGuard, SessionAnomalyInterceptor, SessionModule } from '../../lib';
 import { AccountModule } from './account/account.module';
 import { AdminMfaGuard } from './admin/admin-mfa.guard';
 import { AdminModule } from './admin/admin.module';
@@ -12,6 +12,7 @@ import { AuditModule } from './audit/audit.module';
 import { SecurityLog } from './audit/security-log';
 import { AuthModule } from './auth/auth.module';
 import { PENDING_SESSION_MAX_AGE_MS } from './auth/auth.service';
+import { csrfSecretFor } from './auth/csrf-secret';
 import { PageAwareSessionGuard } from './auth/page-aware-session.guard';
 import { CartModule } from './cart/cart.module';
 import { ApiExceptionFilter } from './common/api-exception.filter';
@@ -101,6 +102,10 @@ export class AppModule {
             roles: { hierarchy: ROLE_HIERARCHY },
             reauth: { maxAge: config.session.reauthMaxAgeMs, path: '/auth/reauth' },
             cookie: { name: config.cookie.name, secure: config.cookie.secure },
+            csrf: {
+              secret: csrfSecretFor(config),
+              allowedOrigins: [...config.csrf.allowedOrigins, ...(config.publicOrigin ? [config.publicOrigin] : [])],
+            },
             clock: options.clock,
             eventSinks: [log.sink, audit.sink],
             checks: [binding],
@@ -124,6 +129,8 @@ export class AppModule {
         // first, then its roles (@Roles, from the session's snapshot), then (ADMIN_REQUIRE_MFA) a second factor for
         // admin routes, then how fresh its authentication is (@ReAuth).
         { provide: APP_GUARD, useClass: PageAwareSessionGuard },
+        // Every unsafe request a cookie could authenticate, the public login included: token, Origin, Sec-Fetch-Site.
+        { provide: APP_GUARD, useExisting: CsrfGuard },
         // The module's own instances (`useExisting`, both exported by SessionModule) rather than second copies built
         // in this module: one instance each, with the module's policy.
         { provide: APP_GUARD, useExisting: RolesGuard },

@@ -73,6 +73,18 @@ export interface SampleConfig {
     name: string;
   };
   trustProxy: TrustProxySetting;
+  csrf: {
+    /**
+     * `CSRF_SECRET`: the key of the CSRF token HMAC, at least 32 characters, the same on every instance. Undefined when
+     * unset: the library draws a random key per start and warns (tokens of open pages die at a restart).
+     */
+    secret: string | undefined;
+    /**
+     * `CSRF_ALLOWED_ORIGINS`: comma-separated origins (`https://admin.example.com`) allowed to send state-changing
+     * requests besides the app's own; `PUBLIC_ORIGIN` is always allowed. Default none.
+     */
+    allowedOrigins: string[];
+  };
   /** File for the JSON-lines security log, or `-` for stdout. */
   securityLog: string;
   /**
@@ -250,6 +262,27 @@ export function parseConfig(env: SampleEnv): SampleConfig {
     );
   }
 
+  const csrfSecret = read('CSRF_SECRET');
+  if (csrfSecret !== undefined && Buffer.byteLength(csrfSecret) < 32) {
+    fail(
+      'CSRF_SECRET',
+      `is ${Buffer.byteLength(csrfSecret)} bytes long: give at least 32 random characters, the same on every instance (e.g. node -p "crypto.randomBytes(32).toString('base64url')")`,
+    );
+  }
+  const csrfAllowedOrigins: string[] = [];
+  for (const entry of (read('CSRF_ALLOWED_ORIGINS') ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '')) {
+    const origin = parseOrigin(entry);
+    if (origin === undefined)
+      fail(
+        'CSRF_ALLOWED_ORIGINS',
+        `has ${JSON.stringify(entry)}: give comma-separated origins, scheme://host[:port] with no path, e.g. "https://admin.example.com"`,
+      );
+    else csrfAllowedOrigins.push(origin);
+  }
+
   const rawOrigin = read(PUBLIC_ORIGIN_VARIABLE);
   const publicOrigin = rawOrigin === undefined ? undefined : parsePublicOrigin(rawOrigin);
   if (publicOrigin && 'error' in publicOrigin) fail(PUBLIC_ORIGIN_VARIABLE, publicOrigin.error);
@@ -283,6 +316,7 @@ export function parseConfig(env: SampleEnv): SampleConfig {
       name: secure ? '__Host-sid' : 'sid',
     },
     trustProxy: trustProxy ?? false,
+    csrf: { secret: csrfSecret, allowedOrigins: csrfAllowedOrigins },
     securityLog: read('SECURITY_LOG') ?? CONFIG_DEFAULTS.securityLog,
     ...(publicOrigin && 'origin' in publicOrigin ? { publicOrigin: publicOrigin.origin } : {}),
   };
@@ -412,4 +446,17 @@ function redact(value: string): string {
     // Not a URL: nothing to hide.
   }
   return value;
+}
+
+/** An http(s) origin (`scheme://host[:port]`, nothing else), serialised as browsers send it; undefined otherwise. */
+function parseOrigin(raw: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
+  if (url.pathname !== '/' || url.search || url.hash || url.username || url.password || raw.endsWith('/')) return undefined;
+  return url.origin;
 }

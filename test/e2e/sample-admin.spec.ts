@@ -302,7 +302,12 @@ describe.each(BACKENDS)('sample app admin routes on $name', ({ env }) => {
       expect(setCookieFor(logout, STASH)).toMatch(/Max-Age=0/);
       expect((await sample.client().get('/me', { Cookie: bobCookie })).status).toBe(401);
       // Even with the stash cookie kept by a browser that ignored the clearing, nothing comes back.
-      const stop = await sample.client().post('/auth/impersonation/stop', undefined, { Cookie: `${STASH}=${bobCookie.split('=')[1]}` });
+      // (The visitor's own pre-login nonce cookie goes along, so its CSRF token is valid: only the stash is in question.)
+      const visitor = sample.client();
+      await visitor.csrf();
+      const stop = await visitor.post('/auth/impersonation/stop', undefined, {
+        Cookie: [...visitor.otherCookies.values(), `${STASH}=${bobCookie.split('=')[1]}`].join('; '),
+      });
       expect(stop.body).toEqual({ restored: false });
     });
 

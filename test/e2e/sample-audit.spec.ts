@@ -10,7 +10,7 @@ import { DataSource } from 'typeorm';
 import { SECURITY_EVENT_TYPES, SecurityEventLevel } from '../../lib';
 import { hashToken } from '../../lib/core/token';
 import type { StoredSecurityEvent } from '../../lib/events/typeorm';
-import { PASSWORDS, SampleClient, SampleHarness, startSample, totpCode } from './sample-helpers';
+import { PASSWORDS, SampleClient, SampleHarness, settle, startSample, totpCode } from './sample-helpers';
 
 jest.setTimeout(60_000);
 
@@ -225,6 +225,8 @@ describe('sample app: security event metadata and secrets (LG-01..LG-04)', () =>
   });
 
   it('the JSON-lines log holds the same events, one per line, with the same metadata', async () => {
+    // The file sink writes through a stream: its last lines may still be on their way to the file.
+    for (let waited = 0; logEvents(sample).length < events.length && waited < 5000; waited += 20) await settle(20);
     const logged = logEvents(sample);
     expect(logged.map((e) => e.type)).toEqual(events.map((e) => e.type));
     for (const [i, e] of events.entries()) {

@@ -271,25 +271,32 @@ describe('sample app: authentication', () => {
       const visitor = sample.client();
       const first = await visitor.get('/auth/csrf');
       expect(first.status).toBe(200);
-      expect(first.body).toEqual({ token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+      expect(first.body).toEqual({ token: expect.stringMatching(/^[A-Za-z0-9_-]{64}$/) });
       expect(first.headers['cache-control']).toBe('no-store');
-      expect(setCookieFor(first, '__Host-csrf')).toMatch(/^__Host-csrf=[A-Za-z0-9_-]{22}; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
+      expect(setCookieFor(first, '__Host-csrf')).toMatch(/^__Host-csrf=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
+      // Each answer is a new token (a fresh random salt) for the same nonce: no new cookie, and both work.
       const again = await visitor.get('/auth/csrf');
-      expect(again.body.token).toBe(first.body.token);
+      expect(again.body.token).not.toBe(first.body.token);
       expect(again.headers['set-cookie']).toBeUndefined();
-      expect((await sample.client().get('/auth/csrf')).body.token).not.toBe(first.body.token);
+      for (const token of [first.body.token, again.body.token])
+        expect((await visitor.post('/auth/login', { username: 'alice', password: 'wrong' }, { 'x-csrf-token': token })).status).toBe(401);
+      // Another visitor's token is refused before the password is even looked at.
+      const other = (await sample.client().get('/auth/csrf')).body.token;
+      expect((await visitor.post('/auth/login', { username: 'alice', password: 'wrong' }, { 'x-csrf-token': other })).status).toBe(403);
     });
 
     it('binds the token to the session once signed in, and it survives id rotation', async () => {
       const client = sample.client();
-      const anonymous = (await client.get('/auth/csrf')).body.token;
+      const anonymous = await client.csrf();
       await client.login('alice');
       const signedIn = (await client.get('/auth/csrf')).body.token;
-      expect(signedIn).not.toBe(anonymous);
+      expect((await client.post('/cart/items', { sku: 'tea', qty: 1 }, { 'x-csrf-token': anonymous })).status).toBe(403);
+      expect((await client.post('/cart/items', { sku: 'tea', qty: 1 }, { 'x-csrf-token': signedIn })).status).toBe(200);
       sample.clock.advance(16 * 60_000); // periodic rotation is due
-      const rotated = await client.get('/auth/csrf');
+      const rotated = await client.post('/cart/items', { sku: 'tea', qty: 1 }, { 'x-csrf-token': signedIn });
+      expect(rotated.status).toBe(200);
       expect(setCookieFor(rotated, '__Host-sid')).toBeDefined();
-      expect(rotated.body.token).toBe(signedIn);
+      expect((await client.post('/cart/items', { sku: 'tea', qty: 1 }, { 'x-csrf-token': signedIn })).status).toBe(200);
     });
   });
 });

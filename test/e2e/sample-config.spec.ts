@@ -35,6 +35,7 @@ describe('sample config: parseConfig(env)', () => {
       mfa: { encryptionKeys: undefined, requiredForAdmins: false },
       cookie: { secure: true, name: '__Host-sid' },
       trustProxy: false,
+      csrf: { secret: undefined, allowedOrigins: [] },
       securityLog: '-',
     });
   });
@@ -67,6 +68,8 @@ describe('sample config: parseConfig(env)', () => {
       SECURITY_LOG: '/var/log/sample/security.jsonl',
       COOKIE_SECURE: 'false',
       ADMIN_REQUIRE_MFA: 'TRUE',
+      CSRF_SECRET: 'C'.repeat(32),
+      CSRF_ALLOWED_ORIGINS: 'https://admin.example.com, http://localhost:8080',
     });
     expect(config).toEqual({
       host: '0.0.0.0',
@@ -90,8 +93,15 @@ describe('sample config: parseConfig(env)', () => {
       mfa: { encryptionKeys: `k2:${'A'.repeat(43)}, k1:${'B'.repeat(43)}`, requiredForAdmins: true },
       cookie: { secure: false, name: 'sid' },
       trustProxy: ['loopback', '10.0.0.0/8', '::1'],
+      csrf: { secret: 'C'.repeat(32), allowedOrigins: ['https://admin.example.com', 'http://localhost:8080'] },
       securityLog: '/var/log/sample/security.jsonl',
     });
+  });
+
+  it('refuses a short CSRF_SECRET and origins that are not origins, naming the variable', () => {
+    expect(() => parseConfig({ CSRF_SECRET: 'short', CSRF_ALLOWED_ORIGINS: 'https://ok.example.com,https://x.example.com/path' })).toThrow(
+      /CSRF_SECRET is 5 bytes long: give at least 32 random characters.*CSRF_ALLOWED_ORIGINS has "https:\/\/x\.example\.com\/path"/,
+    );
   });
 
   describe('SESSION_STORE', () => {

@@ -31,6 +31,9 @@ export const CAROL_TOTP_SECRET = 'JBSWY3DPEHPK3PXP';
 /** The `MFA_ENCRYPTION_KEYS` the test apps run with (a test value, never a real key). */
 export const TEST_MFA_KEYS = `test:${Buffer.alloc(32, 7).toString('base64url')}`;
 
+/** The `CSRF_SECRET` the test apps run with (a test value, never a real key). */
+export const TEST_CSRF_SECRET = 'test-csrf-secret-0123456789abcdefghij';
+
 const SHORT_SECRETS = createGuardrails({ MIN_SECRET_BYTES: 10 });
 
 /** The TOTP code of `secret` at `atMs` (ms since the epoch), as an authenticator app would show it. */
@@ -75,6 +78,8 @@ export async function startSample(env: SampleEnv = {}, options: { logger?: Creat
     SECURITY_LOG: securityLogPath,
     // A fixed test key, so the app does not warn about a random one on every start.
     MFA_ENCRYPTION_KEYS: TEST_MFA_KEYS,
+    // The same for the CSRF token key.
+    CSRF_SECRET: TEST_CSRF_SECRET,
     ...env,
   });
   // Starts at the real time: Redis key TTLs and the SQL store's background cleanup use the real clock, and
@@ -123,12 +128,28 @@ export async function startSample(env: SampleEnv = {}, options: { logger?: Creat
 
 type Method = 'get' | 'post' | 'put' | 'delete';
 
-/** An HTTP client that keeps the session cookie the way a browser would (set on Set-Cookie, dropped when cleared). */
+/** Header of the CSRF token, as the contract names it. */
+export const CSRF_HEADER = 'x-csrf-token';
+
+/**
+ * An HTTP client that keeps the session cookie the way a browser would (set on Set-Cookie, dropped when cleared),
+ * and sends the CSRF token the way the pages do: on every unsafe method (POST, PUT, PATCH, DELETE) it adds
+ * `x-csrf-token`, fetched from `GET /auth/csrf` when it has none for the current session cookie (a login, a second
+ * factor, a re-authentication or a privilege rotation sets a new cookie, and the token is fetched again). Like the
+ * pages, it fetches a new token and sends the request once more when the app answers 403 `CSRF_REJECTED` to a token
+ * it fetched itself (a role change made elsewhere renews the session's token without a new cookie).
+ *
+ * Negative tests opt out per request: an explicit `x-csrf-token` header is sent as given, and an empty one
+ * (`{ 'x-csrf-token': '' }`, see {@link NO_CSRF}) sends no token at all.
+ */
 export class SampleClient {
   /** `name=value` of the session cookie, or undefined. */
   sessionCookie: string | undefined;
   /** Other cookies the app set (the CSRF pre-session nonce), as `name=value`. */
   readonly otherCookies = new Map<string, string>();
+  /** The CSRF token fetched for {@link csrfFor} (the session cookie then, or none). */
+  private csrfToken: string | undefined;
+  private csrfFor: string | undefined;
 
   constructor(
     private readonly url: string,
@@ -185,12 +206,63 @@ export class SampleClient {
     return res;
   }
 
-  /** Sends a request with this client's cookies and records the cookies of the answer. */
+  /**
+   * The CSRF token for this client's current context (its session, or its pre-login nonce), from `GET /auth/csrf`;
+   * fetched again only when the session cookie changed since.
+   */
+  async csrf(): Promise<string> {
+    const token = await this.currentCsrf();
+    if (typeof token !== 'string') throw new Error(`GET /auth/csrf failed: ${token.status} ${JSON.stringify(token.body)}`);
+    return token;
+  }
+
+  /** The token as {@link csrf} finds it, or the failed answer of `GET /auth/csrf` (e.g. 503 while the store is down). */
+  private async currentCsrf(context: Record<string, string> = {}): Promise<string | Response> {
+    if (this.csrfToken === undefined || this.csrfFor !== this.sessionCookie) {
+      // Fetched from the same client context as the request it is for (a browser's page fetches it from the same
+      // network): the headers a test uses to play another client (X-Forwarded-For under TRUST_PROXY) go along.
+      const res = await this.send('get', '/auth/csrf', undefined, contextHeaders(context));
+      if (res.status !== 200 || typeof res.body?.token !== 'string') return res;
+      this.csrfToken = res.body.token;
+      this.csrfFor = this.sessionCookie;
+    }
+    return this.csrfToken!;
+  }
+
+  /** The token for an unsafe request: none when `GET /auth/csrf` failed, so the app's own answer (a 503) shows. */
+  private async autoCsrf(context: Record<string, string>): Promise<string | undefined> {
+    const token = await this.currentCsrf(context);
+    return typeof token === 'string' ? token : undefined;
+  }
+
+  /** Forgets the CSRF token, so the next unsafe request fetches a new one (after a role change made elsewhere). */
+  forgetCsrf(): void {
+    this.csrfToken = undefined;
+  }
+
+  /** Sends a request with this client's cookies (and CSRF token, see the class comment); records the answer's cookies. */
   async send(method: Method, path: string, body?: object, headers: Record<string, string> = {}): Promise<Response> {
+    const explicit = Object.keys(headers).find((name) => name.toLowerCase() === CSRF_HEADER);
+    const auto = method !== 'get' && explicit === undefined;
+    const res = await this.sendOnce(method, path, body, headers, auto ? await this.autoCsrf(headers) : undefined);
+    if (!auto || res.status !== 403 || res.body?.code !== 'CSRF_REJECTED') return res;
+    this.forgetCsrf();
+    return this.sendOnce(method, path, body, headers, await this.autoCsrf(headers));
+  }
+
+  private async sendOnce(
+    method: Method,
+    path: string,
+    body: object | undefined,
+    headers: Record<string, string>,
+    token: string | undefined,
+  ): Promise<Response> {
+    const explicit = Object.keys(headers).find((name) => name.toLowerCase() === CSRF_HEADER);
     let req = request(this.url)[method](path).set('User-Agent', this.userAgent);
     const cookies = [...this.otherCookies.values(), ...(this.sessionCookie ? [this.sessionCookie] : [])];
     if (cookies.length > 0) req = req.set('Cookie', cookies.join('; '));
-    for (const [name, value] of Object.entries(headers)) req = req.set(name, value);
+    if (token !== undefined) req = req.set(CSRF_HEADER, token);
+    for (const [name, value] of Object.entries(headers)) if (name !== explicit || value !== '') req = req.set(name, value);
     const res = body === undefined ? await req : await req.send(body);
     this.remember(res);
     return res;
@@ -207,6 +279,15 @@ export class SampleClient {
     }
   }
 }
+
+/** The headers of a request that describe the client (network, browser), for the CSRF token fetched for it. */
+function contextHeaders(headers: Record<string, string>): Record<string, string> {
+  const keep = new Set(['x-forwarded-for', 'user-agent', 'origin', 'sec-fetch-site']);
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => keep.has(name.toLowerCase())));
+}
+
+/** Headers that make {@link SampleClient} send an unsafe request without any CSRF token. */
+export const NO_CSRF: Readonly<Record<string, string>> = Object.freeze({ [CSRF_HEADER]: '' });
 
 /** The Set-Cookie lines of a response (possibly none). */
 export function setCookies(res: Response): string[] {

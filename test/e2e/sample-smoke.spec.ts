@@ -57,7 +57,7 @@ describe('sample app: the built server', () => {
 
   // With MFA_ENCRYPTION_KEYS set stderr stays empty; without it there is exactly one warning saying to set it.
   it.each([
-    ['SIGTERM', { MFA_ENCRYPTION_KEYS: `k1:${'A'.repeat(43)}` }],
+    ['SIGTERM', { MFA_ENCRYPTION_KEYS: `k1:${'A'.repeat(43)}`, CSRF_SECRET: 'B'.repeat(43) }],
     ['SIGINT', {}],
   ] as const)('starts, prints one line, answers /health and a login, and exits 0 on %s', async (signal, extraEnv) => {
     const database = join(dir, `${signal}.sqlite`);
@@ -77,9 +77,13 @@ describe('sample app: the built server', () => {
       const health = await fetch(`${url}/health`);
       expect(health.status).toBe(200);
       expect(await health.json()).toEqual({ status: 'ok' });
+      // Login CSRF: the login carries the token of the pre-login nonce cookie, as the login page sends it.
+      const csrf = await fetch(`${url}/auth/csrf`);
+      const nonce = csrf.headers.get('set-cookie')!.split(';')[0];
+      const { token } = (await csrf.json()) as { token: string };
       const login = await fetch(`${url}/auth/login`, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
+        headers: { 'Content-Type': 'application/json', Cookie: nonce, 'x-csrf-token': token },
         body: JSON.stringify({ username: 'alice', password: 'alice-correct-horse-1' }),
       });
       expect(login.status).toBe(200);
@@ -90,8 +94,9 @@ describe('sample app: the built server', () => {
       if ('MFA_ENCRYPTION_KEYS' in extraEnv) expect(r.stderr()).toBe('');
       else {
         const lines = r.stderr().trimEnd().split('\n');
-        expect(lines).toHaveLength(1);
-        expect(lines[0]).toContain('MFA_ENCRYPTION_KEYS is not set');
+        expect(lines).toHaveLength(2);
+        expect(lines.find((l) => l.includes('MFA_ENCRYPTION_KEYS is not set'))).toBeDefined();
+        expect(lines.find((l) => l.includes('CSRF_SECRET is not set'))).toBeDefined();
       }
     } finally {
       if (r.child.exitCode === null) r.child.kill('SIGKILL');

@@ -13,7 +13,12 @@ describe('nest-session-kit public API', () => {
     expect(values.sort()).toEqual(
       [
         'AllowPendingSession',
+        'CSRF_DEFAULTS',
         'Clock',
+        'CsrfFormRoute',
+        'CsrfGuard',
+        'CsrfRejectedException',
+        'CsrfService',
         'CurrentSession',
         'CurrentUser',
         'InMemorySessionStore',
@@ -51,8 +56,10 @@ describe('nest-session-kit public API', () => {
         'SessionStore',
         'SessionStoreConnectionError',
         'SessionStoreUnavailableException',
+        'SkipCsrf',
         'SystemClock',
         'TooManySessionsException',
+        'UnsupportedContentTypeException',
         'formatDuration',
         'isSessionRecord',
         'isStoreConnectionError',
@@ -85,6 +92,8 @@ describe('nest-session-kit public API', () => {
       'clientInfoOf',
       'resolveSessionOptions',
       'peekSession',
+      'CsrfTokens',
+      'resolveCsrfOptions',
     ]) {
       expect(api).not.toHaveProperty(internal);
     }

@@ -1,12 +1,11 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Inject, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { AllowPendingSession, CurrentSession, Public, ReAuth, SessionService, SessionView } from '../../../lib';
+import { AllowPendingSession, CsrfFormRoute, CsrfService, CurrentSession, Public, ReAuth, SessionService, SessionView } from '../../../lib';
 import { ImpersonationCookie } from '../admin/impersonation-cookie';
 import type { SampleConfig } from '../config';
 import { SAMPLE_CONFIG } from '../sample-config.token';
 import { LoginDto, MfaCodeDto, ReauthDto } from './auth.dto';
 import { AccountView, AuthService, LoginResponse } from './auth.service';
-import { CsrfService } from './csrf.service';
 import { SESSION_KEYS } from './session-summary';
 
 /** Sign-in (password, then second factor), re-authentication, sign-out and the CSRF token the pages send back. */
@@ -23,11 +22,14 @@ export class AuthController {
     this.impersonationCookie = new ImpersonationCookie(config.cookie.name, config.cookie.secure);
   }
 
-  /** `{ token }` for this context: the session once signed in, a pre-session nonce before. */
+  /**
+   * `{ token }` for this context: the session once signed in, a pre-login nonce (HttpOnly cookie) before. The
+   * library's CsrfGuard checks it on every unsafe request; a new one is due after login and privilege changes.
+   */
   @Public()
   @Get('csrf')
   async csrfToken(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<{ token: string }> {
-    return { token: await this.csrf.tokenFor(req, res) };
+    return { token: await this.csrf.token(req, res) };
   }
 
   @Public()
@@ -68,6 +70,8 @@ export class AuthController {
    * get it back.
    */
   @AllowPendingSession()
+  // The pages' sign-out is an HTML form with `_csrf` (it also works without script); script sends the header.
+  @CsrfFormRoute()
   @Post('logout')
   @HttpCode(HttpStatus.NO_CONTENT)
   async logout(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {

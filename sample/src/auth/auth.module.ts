@@ -6,13 +6,12 @@ import { PasskeyStoreModule } from '../passkeys/passkey-store.module';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
-import { CsrfService } from './csrf.service';
 
 /** Sign-in, second factor, re-authentication, sign-out and CSRF tokens. */
 @Module({
   imports: [UsersModule, MfaModule, PasskeyStoreModule],
   controllers: [AuthController],
-  providers: [AuthService, CsrfService, EventRecorder, MfaEvents],
-  exports: [AuthService, CsrfService, EventRecorder, MfaEvents, MfaModule],
+  providers: [AuthService, EventRecorder, MfaEvents],
+  exports: [AuthService, EventRecorder, MfaEvents, MfaModule],
 })
 export class AuthModule {}

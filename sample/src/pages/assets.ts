@@ -8,7 +8,8 @@
  *
  * Behaviour is declared in the markup: an element with `data-api="/path"` (a form on submit, a button on
  * click) calls that JSON route with method `data-method` (default POST), a form's fields as the JSON body,
- * the CSRF token from `GET /auth/csrf` in `x-csrf-token`; on success it goes to `data-then` or reloads, on
+ * the CSRF token from `GET /auth/csrf` in `x-csrf-token` (fetched again after any `/auth/` call, and once more on a
+ * 403 `CSRF_REJECTED`, as a role change elsewhere makes it stale); on success it goes to `data-then` or reloads, on
  * failure it shows the error in the nearest `[data-error]` element. With `data-show="NAME"` the answer is shown in
  * the page by the renderer NAME instead (the TOTP enrolment's QR code, the recovery codes), always through
  * `textContent` or an `img.src` data URL, never as HTML. A field marked `data-array` is sent as a one-element list.
@@ -19,7 +20,9 @@
  */
 export const APP_JS = String.raw`'use strict';
 (function () {
-  var csrfToken = null;
+  // A signed-in page carries its session's token; the login page fetches its pre-login one.
+  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  var csrfToken = csrfMeta ? csrfMeta.getAttribute('content') : null;
 
   async function getCsrfToken() {
     if (csrfToken === null) {
@@ -37,6 +40,9 @@ export const APP_JS = String.raw`'use strict';
       init.body = JSON.stringify(body);
     }
     var res = await fetch(url, init);
+    // Signing in, the second factor and re-authentication change what the token is bound to: the next call
+    // fetches a new one.
+    if (res.ok && url.indexOf('/auth/') === 0) csrfToken = null;
     var payload = res.status === 204 ? null : await res.json().catch(function () { return null; });
     return { res: res, payload: payload };
   }
@@ -47,10 +53,15 @@ export const APP_JS = String.raw`'use strict';
     return error;
   }
 
-  async function callApi(method, url, body, retried) {
+  async function callApi(method, url, body, retried, csrfRetried) {
     var answer = await send(method, url, body);
     var res = answer.res, payload = answer.payload;
     if (res.ok) return payload;
+    if (res.status === 403 && payload && payload.code === 'CSRF_REJECTED' && !csrfRetried) {
+      // The token went stale (roles changed from another device, a server restart): fetch a new one, once.
+      csrfToken = null;
+      return callApi(method, url, body, retried, true);
+    }
     if (res.status === 401 && payload && (payload.code === 'SESSION_REQUIRED' || payload.code === 'SESSION_EXPIRED')) {
       window.location.assign('/login');
     }
@@ -132,7 +143,8 @@ export const APP_JS = String.raw`'use strict';
   function formValues(form) {
     var values = {};
     Array.prototype.forEach.call(form.elements, function (field) {
-      if (!field.name || field.disabled) return;
+      // The token travels in the header; the form field is for posts without script.
+      if (!field.name || field.disabled || field.name === '_csrf') return;
       if (field.type === 'checkbox') values[field.name] = field.checked;
       else if (field.hasAttribute('data-array')) values[field.name] = [field.value];
       else if (field.type === 'number') values[field.name] = field.value === '' ? null : Number(field.value);

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { SECURITY_EVENT_TYPES, SessionService, SessionView } from '../../../lib';
+import { CsrfService, SECURITY_EVENT_TYPES, SessionService, SessionView } from '../../../lib';
 import { AdminService } from '../admin/admin.service';
 import { impersonatorOf, toSessionSummary, userOfSession } from '../auth/session-summary';
 import { CartService } from '../cart/cart.service';
@@ -35,6 +35,7 @@ export class PageRenderer {
     private readonly cart: CartService,
     private readonly wizard: WizardService,
     private readonly devices: DeviceList,
+    private readonly csrf: CsrfService,
   ) {}
 
   /** The sign-in page (the request may have no session). */
@@ -53,6 +54,7 @@ export class PageRenderer {
       user,
       impersonator: impersonatorOf(session),
       preferences: this.preferences.view(session),
+      csrfToken: this.csrf.tokenFor(session),
     };
     switch (page) {
       case 'account':
@@ -85,6 +87,7 @@ export class PageRenderer {
             user: userOfSession(session),
             impersonator: impersonatorOf(session),
             preferences: this.preferences.view(session),
+            csrfToken: this.csrf.tokenFor(session),
           }
         : { nonce: nonceOf(res), preferences: DEFAULT_PREFERENCES };
     const page = errorPage(ctx, error);

@@ -21,6 +21,12 @@ export interface PageContext {
   user?: PublicUser;
   /** On an impersonation session: the admin's username (the banner says who is acting as whom). */
   impersonator?: string;
+  /**
+   * The CSRF token of the signed-in session: in `<meta name="csrf-token">` for the page script, and in the `_csrf`
+   * field of the sign-out form, which also works without script. Absent on the login page (it fetches its
+   * pre-login token).
+   */
+  csrfToken?: string;
   preferences: Preferences;
 }
 
@@ -41,7 +47,9 @@ export function layout(ctx: PageContext, title: string, body: SafeHtml): string 
     ctx.user.roles.includes('admin') ? html`<a href="/admin">Admin</a>` : ''
   }</nav>
   <span class="muted">Signed in as <strong data-testid="username">${ctx.user.username}</strong></span>
-  <button type="button" data-api="/auth/logout" data-then="/login" data-testid="logout">Sign out</button>
+  <form class="inline" method="post" action="/auth/logout" data-api="/auth/logout" data-then="/login">${
+    ctx.csrfToken === undefined ? '' : html`<input type="hidden" name="_csrf" value="${ctx.csrfToken}">`
+  }<button type="submit" data-testid="logout">Sign out</button></form>
 </header>
 ${impersonationBanner(ctx)}`
     : html`<header><nav><strong>nest-session-kit sample</strong></nav></header>`;
@@ -50,7 +58,12 @@ ${impersonationBanner(ctx)}`
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} · nest-session-kit sample</title>
+<title>${title} · nest-session-kit sample</title>${
+    ctx.csrfToken === undefined
+      ? ''
+      : html`
+<meta name="csrf-token" content="${ctx.csrfToken}">`
+  }
 <link rel="stylesheet" href="/assets/app.css">
 <script src="/assets/app.js" nonce="${ctx.nonce}" defer></script>
 </head>
