@@ -11,6 +11,7 @@ import { AuditModule } from './audit/audit.module';
 import { SecurityLog } from './audit/security-log';
 import { TypeOrmAuditSink } from './audit/typeorm-audit.sink';
 import { AuthModule } from './auth/auth.module';
+import { SampleBruteForceModule } from './brute-force/attempt-counters';
 import { PENDING_SESSION_MAX_AGE_MS } from './auth/auth.service';
 import { PageAwareSessionGuard } from './auth/page-aware-session.guard';
 import { CartModule } from './cart/cart.module';
@@ -98,6 +99,7 @@ export class AppModule {
         }),
         UsersModule,
         AuditModule,
+        SampleBruteForceModule.register(config),
         AuthModule,
         AccountModule,
         AdminModule,

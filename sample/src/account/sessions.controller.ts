@@ -1,13 +1,16 @@
 import { Controller, Delete, Get, HttpCode, HttpStatus, Param, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { CurrentSession, ReAuth, SessionListing, SessionService, SessionView } from '../../../lib';
+import { BruteForceService, CurrentSession, ReAuth, SessionListing, SessionService, SessionView } from '../../../lib';
 import { ApiException } from '../common/api-exception';
 import { AlsoAPage } from '../pages/also-a-page.decorator';
 
 /** `GET /sessions`, `DELETE /sessions/:handle`: the user's active devices. A browser visiting `/sessions` gets the page. */
 @Controller('sessions')
 export class SessionsController {
-  constructor(private readonly sessions: SessionService) {}
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly bruteForce: BruteForceService,
+  ) {}
 
   /** This user's live sessions, oldest first; `current` marks the one making the request. */
   @AlsoAPage('sessions')
@@ -19,7 +22,8 @@ export class SessionsController {
   /**
    * Ends one of this user's sessions. A handle that is not one of theirs (another user's included) is 404
    * `SESSION_NOT_FOUND`, the same as one that never existed, so handles cannot be probed. Revoking the current
-   * session is a logout: its cookie is cleared too. Needs a recent authentication (TE-04).
+   * session is a logout: its cookie is cleared too. Needs a recent authentication (TE-04). Unknown handles count as
+   * failures per user and per (user, IP) (BF-07): after `LOCKOUT_THRESHOLD` (at most 10) the route answers 429.
    */
   @ReAuth()
   @Delete(':handle')
@@ -34,8 +38,11 @@ export class SessionsController {
       await this.sessions.destroy(req, res);
       return;
     }
+    const attempt = await this.bruteForce.begin(req, res, { scope: 'revoke', account: session.userId });
     if (!(await this.sessions.revoke(session.userId, handle, req))) {
+      await this.bruteForce.failed(attempt, session.userId);
       throw ApiException.notFound('SESSION_NOT_FOUND', 'You have no session with this handle.');
     }
+    await this.bruteForce.succeeded(attempt);
   }
 }
