@@ -146,6 +146,19 @@ export class TypeOrmAttemptCounterStore extends AttemptCounterStore {
   }
 
   async claim(key: string, ttlMs: number, now: number): Promise<boolean> {
+    if (this.family === 'mysql') {
+      // The SELECT after an upsert may already see a parallel caller's increment, so two callers could both read 2.
+      // LAST_INSERT_ID(expr) hands this statement's own value back in the OK packet instead (0 for a fresh row).
+      const result = (await this.run('claim', () =>
+        this.dataSource.query(
+          `INSERT INTO ${this.table} (counter_key, attempts, last_at, expires_at) VALUES (?, 1, ?, ?) ` +
+            'ON DUPLICATE KEY UPDATE attempts = LAST_INSERT_ID(IF(expires_at > ?, attempts + 1, 1)), last_at = VALUES(last_at), expires_at = VALUES(expires_at)',
+          [key, now, now + Math.ceil(ttlMs), now],
+        ),
+      )) as { insertId?: number | string };
+      const count = Number(result?.insertId ?? 0);
+      return count === 0 || count === 1;
+    }
     const [first] = await this.increment([{ key, ttlMs }], now);
     return first.count === 1;
   }
