@@ -77,7 +77,7 @@ export interface SampleConfig {
     /** `CAPTCHA_AFTER_FAILURES`: failures (per account or per IP) after which sign-in needs a CAPTCHA solution; 0 = never. */
     captchaAfterFailures: number;
     /**
-     * `LOGIN_DELAY`: first wait of the progressive delay (after a client's second failure in a row), doubled after each
+     * `LOGIN_DELAY`: first wait of the progressive delay (after a client's third failure in a row; two typos are free), doubled after each
      * further failure up to 30 s, in ms; 0 turns it off.
      */
     baseDelayMs: number;
