@@ -106,3 +106,4 @@ export {
 } from './brute-force/brute-force.exceptions';
 export { CaptchaVerifier, CaptchaChallenge } from './captcha/captcha-verifier';
 export { AltchaCaptchaVerifier, AltchaCaptchaVerifierOptions, ALTCHA_DEFAULTS } from './captcha/altcha-captcha.verifier';
+export { SessionGuessingDetector, SESSION_GUESSING_DEFAULTS } from './brute-force/session-guessing.detector';

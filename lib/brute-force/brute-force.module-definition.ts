@@ -24,6 +24,11 @@ export interface BruteForceModuleOptions {
   policy?: AttemptPolicy;
   /** Per-scope changes on top of `policy`, e.g. `{ mfa: { lockoutThreshold: 5 } }`. */
   scopes?: Record<string, AttemptPolicy>;
+  /**
+   * Session id guessing detection (`SessionGuessingDetector`): requests with unknown or malformed session ids per
+   * client IP (`threshold`, default 50) within `windowMs` (ms, default 10 minutes) before 429. `false` turns it off.
+   */
+  sessionGuessing?: { threshold?: number; windowMs?: number } | false;
 }
 
 export const { ConfigurableModuleClass: ConfigurableBruteForceModule, MODULE_OPTIONS_TOKEN: BRUTE_FORCE_MODULE_OPTIONS } =

@@ -6,7 +6,7 @@
  * Each test starts its own app, so counters never leak between tests. Clients that must count as different machines
  * send X-Forwarded-For through a trusted loopback proxy (TRUST_PROXY=loopback).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
 import type { Response } from 'supertest';
 import { SessionStore } from '../../lib';
@@ -245,6 +245,31 @@ describe('sample app: other secret-checking routes (BF-07)', () => {
     const refused = await alice.delete('/sessions/guess4');
     expect(refused.status).toBe(429);
     expect(refused.body.code).toBe('TOO_MANY_ATTEMPTS');
+  });
+});
+
+describe('sample app: session id guessing (SID-06)', () => {
+  it('throttles a client sending many unknown or malformed session ids (429, one event), and no one with a valid session', async () => {
+    const app = await start();
+    const alice = app.client();
+    await alice.login('alice');
+    const guesser = app.client();
+    const statuses: number[] = [];
+    for (let i = 0; i < 52; i++) {
+      guesser.sessionCookie = `${app.config.cookie.name}=${i % 2 ? randomBytes(32).toString('base64url') : 'not-a-token'}`;
+      statuses.push((await guesser.get('/me')).status);
+    }
+    expect(statuses.slice(0, 49).every((s) => s === 401)).toBe(true);
+    expect(statuses.slice(49)).toEqual([429, 429, 429]);
+    // Same address, valid session: untouched.
+    expect((await alice.get('/me')).status).toBe(200);
+    app.clock.advance(10 * MIN);
+    guesser.sessionCookie = `${app.config.cookie.name}=not-a-token`;
+    expect((await guesser.get('/me')).status).toBe(401);
+    await app.close();
+    const guessing = events(app, 'excess_rate_limit_exceeded').filter((e) => e.reason === 'session_guessing');
+    expect(guessing).toHaveLength(1);
+    expect(guessing[0]).toMatchObject({ level: 'CRITICAL', ip: expect.stringMatching(/127\.0\.0\.1$/) });
   });
 });
 
