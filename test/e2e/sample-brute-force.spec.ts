@@ -237,6 +237,18 @@ describe('sample app: other secret-checking routes (BF-07)', () => {
     expect(events(app, 'excess_rate_limit_exceeded').some((e) => (e.detail as Record<string, unknown>).scope === 'reauth')).toBe(true);
   });
 
+  it('limits TOTP enrolment confirmation per user: wrong codes are counted, then 429', async () => {
+    const app = await start({ LOCKOUT_THRESHOLD: '3' });
+    const alice = app.client();
+    await alice.login('alice');
+    expect((await alice.post('/account/mfa/totp')).status).toBe(200);
+    for (let n = 1; n <= 3; n++)
+      expect((await alice.post('/account/mfa/totp/confirm', { code: '000000' })).body.code).toBe('INVALID_MFA_CODE');
+    const refused = await alice.post('/account/mfa/totp/confirm', { code: '000000' });
+    expect(refused.status).toBe(429);
+    expect(refused.body.code).toBe('TOO_MANY_ATTEMPTS');
+  });
+
   it('limits session revocation: unknown handles are counted, then 429', async () => {
     const app = await start({ LOCKOUT_THRESHOLD: '3' });
     const alice = app.client();
@@ -319,7 +331,10 @@ describe('sample app: brute-force counters on Redis', () => {
   });
 
   it('fails closed with 503 while the counter store is down, checking no password, and recovers by itself (AV-03)', async () => {
-    const app = await start({ SESSION_STORE: 'redis', REDIS_URL: redis.url });
+    const logged: string[] = [];
+    const logger = { log: () => undefined, warn: (m: unknown) => logged.push(String(m)), error: (m: unknown) => logged.push(String(m)) };
+    sample = await startSample({ ...BRUTE_FORCE_DEFAULTS, SESSION_STORE: 'redis', REDIS_URL: redis.url }, { logger });
+    const app = sample;
     const alice = app.client();
     expect((await alice.login('alice')).status).toBe(200);
     await redis.signal('SIGTERM');
@@ -327,6 +342,7 @@ describe('sample app: brute-force counters on Redis', () => {
     expect(down.status).toBe(503);
     expect(down.body.code).toBe('ATTEMPT_LIMITER_UNAVAILABLE');
     expect(down.headers['set-cookie']).toBeUndefined();
+    expect(logged.some((line) => /Attempt counter store operation "read" failed: .*Failing closed with 503/.test(line))).toBe(true);
     await redis.start();
     const deadline = Date.now() + 15_000;
     let status = 0;

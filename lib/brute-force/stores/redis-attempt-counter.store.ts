@@ -149,8 +149,13 @@ function decode(value: unknown, now: number): AttemptCount {
   return { count: Number(match[1]), lastAt: Number(match[2]) };
 }
 
-/** A reply Redis sent as an error (`ERR ...`, `NOSCRIPT`, `WRONGTYPE`): the server answered, so it is not an outage. */
+/**
+ * A reply Redis sent as an error (`ERR ...`, `NOSCRIPT`, `WRONGTYPE`): the server answered, so it is a bug, not an
+ * outage. `BUSY` (a script still running) and `LOADING` (a restart reading its data) are outages: fail closed.
+ */
 function isErrorReply(error: unknown): boolean {
+  const message = String((error as Error | undefined)?.message);
+  if (/^(BUSY|LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/.test(message)) return false;
   const name = (error as Error | undefined)?.constructor?.name ?? '';
-  return name === 'ErrorReply' || /^(ERR|NOSCRIPT|WRONGTYPE|BUSY)\b/.test(String((error as Error | undefined)?.message));
+  return name === 'ErrorReply' || /^(ERR|NOSCRIPT|WRONGTYPE)\b/.test(message);
 }
