@@ -31,6 +31,11 @@ export interface BruteForceModuleOptions {
   sessionGuessing?: { threshold?: number; windowMs?: number } | false;
 }
 
+/**
+ * The builder output of `BruteForceModule`: `forRoot(options)` and `forRootAsync({ useFactory, useClass, useExisting,
+ * imports, inject, isGlobal })` (factory method `createBruteForceOptions`). `BRUTE_FORCE_MODULE_OPTIONS` is the
+ * injection token of the {@link BruteForceModuleOptions} as given.
+ */
 export const { ConfigurableModuleClass: ConfigurableBruteForceModule, MODULE_OPTIONS_TOKEN: BRUTE_FORCE_MODULE_OPTIONS } =
   new ConfigurableModuleBuilder<BruteForceModuleOptions>({ moduleName: 'BruteForce' })
     .setClassMethodName('forRoot')
