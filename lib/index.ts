@@ -95,3 +95,36 @@ export { SkipCsrf, CsrfFormRoute } from './csrf/csrf.decorators';
 export { CsrfRejectedException, UnsupportedContentTypeException } from './csrf/csrf.exceptions';
 export { SessionCsrfOptions, CsrfMissingOriginPolicy, CSRF_DEFAULTS } from './csrf/csrf.options';
 export type { CsrfRefusalReason } from './csrf/request-origin';
+
+// Brute-force defence and CAPTCHA: attempt counters (their own storage), the limiter, the Nest service and module
+export {
+  AttemptCounterStore,
+  AttemptCount,
+  AttemptIncrement,
+  AttemptCounterStoreUnavailableError,
+} from './brute-force/attempt-counter.store';
+export {
+  InMemoryAttemptCounterStore,
+  InMemoryAttemptCounterStoreOptions,
+  DEFAULT_MAX_ATTEMPT_COUNTERS,
+} from './brute-force/in-memory-attempt-counter.store';
+export {
+  AttemptLimiter,
+  AttemptLimiterOptions,
+  AttemptSubject,
+  AttemptState,
+  AttemptDecision,
+  FailureOutcome,
+  ATTEMPT_LIMITER_DEFAULTS,
+} from './brute-force/attempt-limiter';
+export { BruteForceModule } from './brute-force/brute-force.module';
+export { BRUTE_FORCE_MODULE_OPTIONS, BruteForceModuleOptions, AttemptPolicy } from './brute-force/brute-force.module-definition';
+export { BruteForceService, AttemptTicket, BeginAttemptInput } from './brute-force/brute-force.service';
+export {
+  TooManyAttemptsException,
+  CaptchaRequiredException,
+  AttemptLimiterUnavailableException,
+} from './brute-force/brute-force.exceptions';
+export { CaptchaVerifier, CaptchaChallenge } from './captcha/captcha-verifier';
+export { AltchaCaptchaVerifier, AltchaCaptchaVerifierOptions, ALTCHA_DEFAULTS } from './captcha/altcha-captcha.verifier';
+export { SessionGuessingDetector, SESSION_GUESSING_DEFAULTS } from './brute-force/session-guessing.detector';

@@ -1,5 +1,6 @@
-import { CanActivate, ExecutionContext, HttpException, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, HttpException, Inject, Injectable, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { SessionGuessingDetector } from '../brute-force/session-guessing.detector';
 import { ResolveOutcome } from '../core/session-manager';
 import { Public } from '../decorators/public.decorator';
 import { AllowPendingSession, RequireAal } from '../decorators/session-stage.decorator';
@@ -57,6 +58,8 @@ export class SessionAuthGuard implements CanActivate {
   constructor(
     protected readonly reflector: Reflector,
     protected readonly sessions: SessionService,
+    /** Present when `BruteForceModule` is global: counts unknown and malformed session ids per client (SID-06). */
+    @Optional() @Inject(SessionGuessingDetector) protected readonly guessing?: SessionGuessingDetector,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -64,7 +67,11 @@ export class SessionAuthGuard implements CanActivate {
     const route = this.routePolicy(context);
     const { req, res } = this.getRequestResponse(context);
     const outcome = await this.sessions.load(req, res);
-    if (outcome.kind !== 'active') throw this.rejection(outcome, context);
+    if (outcome.kind !== 'active') {
+      // Only on this refusal path: a valid session never pays for guessing detection.
+      if (this.guessing && (outcome.kind === 'unknown' || outcome.kind === 'malformed')) await this.guessing.record(req, res, outcome.kind);
+      throw this.rejection(outcome, context);
+    }
     const record = outcome.session.record;
     if (record.stage !== 'complete' && !route.allowPending) throw new SessionPendingException();
     if (record.aal < route.minAal) throw new InsufficientAssuranceException(route.minAal);

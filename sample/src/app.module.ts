@@ -11,6 +11,7 @@ import { AuditTrail } from './audit/audit-trail';
 import { AuditModule } from './audit/audit.module';
 import { SecurityLog } from './audit/security-log';
 import { AuthModule } from './auth/auth.module';
+import { SampleBruteForceModule } from './brute-force/attempt-counters';
 import { PENDING_SESSION_MAX_AGE_MS } from './auth/auth.service';
 import { csrfSecretFor } from './auth/csrf-secret';
 import { PageAwareSessionGuard } from './auth/page-aware-session.guard';
@@ -113,6 +114,7 @@ export class AppModule {
         }),
         UsersModule,
         AuditModule,
+        SampleBruteForceModule.register(config),
         AuthModule,
         AccountModule,
         AdminModule,

@@ -85,6 +85,22 @@ export interface SampleConfig {
      */
     allowedOrigins: string[];
   };
+  /** Brute-force defence of sign-in (and, without the CAPTCHA step, of the other secret-checking routes). */
+  bruteForce: {
+    /** `LOCKOUT_THRESHOLD`: failures per account (or per client on it) before a temporary lock (1-100). */
+    lockoutThreshold: number;
+    /** `LOCKOUT_DURATION`: how long the lock lasts, in ms. */
+    lockoutDurationMs: number;
+    /** `CAPTCHA_AFTER_FAILURES`: failures (per account or per IP) after which sign-in needs a CAPTCHA solution; 0 = never. */
+    captchaAfterFailures: number;
+    /**
+     * `LOGIN_DELAY`: first wait of the progressive delay (after a client's third failure in a row; two typos are free), doubled after each
+     * further failure up to 30 s, in ms; 0 turns it off.
+     */
+    baseDelayMs: number;
+    /** Key prefix of the counters on Redis (not from the environment: every instance must share it; tests isolate theirs). */
+    redisPrefix: string;
+  };
   /** File for the JSON-lines security log, or `-` for stdout. */
   securityLog: string;
   /**
@@ -135,6 +151,10 @@ export const CONFIG_DEFAULTS = {
   rememberAbsoluteTimeout: '90d',
   impersonationMaxAge: '1h',
   securityLog: '-',
+  lockoutThreshold: 10,
+  lockoutDuration: '15m',
+  captchaAfterFailures: 3,
+  loginDelay: '1s',
   /** Session databases used when neither SESSION_DATABASE_URL nor DATABASE_URL is of the store's kind. */
   sessionDatabases: {
     postgres: 'postgres://postgres@127.0.0.1:5432/test',
@@ -282,6 +302,11 @@ export function parseConfig(env: SampleEnv): SampleConfig {
       );
     else csrfAllowedOrigins.push(origin);
   }
+  const lockoutThreshold = integer('LOCKOUT_THRESHOLD', CONFIG_DEFAULTS.lockoutThreshold, 1, 100);
+  const lockoutDurationMs = duration('LOCKOUT_DURATION', CONFIG_DEFAULTS.lockoutDuration, MIN_TIMEOUT_MS);
+  const captchaAfterFailures = integer('CAPTCHA_AFTER_FAILURES', CONFIG_DEFAULTS.captchaAfterFailures, 0, 100);
+  const baseDelayMs = duration('LOGIN_DELAY', CONFIG_DEFAULTS.loginDelay, 0);
+  if (baseDelayMs > 30_000) fail('LOGIN_DELAY', `is ${formatDuration(baseDelayMs)}: keep it at most 30s (the longest wait of the delay)`);
 
   const rawOrigin = read(PUBLIC_ORIGIN_VARIABLE);
   const publicOrigin = rawOrigin === undefined ? undefined : parsePublicOrigin(rawOrigin);
@@ -317,6 +342,7 @@ export function parseConfig(env: SampleEnv): SampleConfig {
     },
     trustProxy: trustProxy ?? false,
     csrf: { secret: csrfSecret, allowedOrigins: csrfAllowedOrigins },
+    bruteForce: { lockoutThreshold, lockoutDurationMs, captchaAfterFailures, baseDelayMs, redisPrefix: 'nsk:attempts:' },
     securityLog: read('SECURITY_LOG') ?? CONFIG_DEFAULTS.securityLog,
     ...(publicOrigin && 'origin' in publicOrigin ? { publicOrigin: publicOrigin.origin } : {}),
   };

@@ -36,6 +36,13 @@ describe('sample config: parseConfig(env)', () => {
       cookie: { secure: true, name: '__Host-sid' },
       trustProxy: false,
       csrf: { secret: undefined, allowedOrigins: [] },
+      bruteForce: {
+        lockoutThreshold: 10,
+        lockoutDurationMs: 15 * 60_000,
+        captchaAfterFailures: 3,
+        baseDelayMs: 1000,
+        redisPrefix: 'nsk:attempts:',
+      },
       securityLog: '-',
     });
   });
@@ -65,6 +72,10 @@ describe('sample config: parseConfig(env)', () => {
       IMPERSONATION_MAX_AGE: '15m',
       MFA_ENCRYPTION_KEYS: `k2:${'A'.repeat(43)}, k1:${'B'.repeat(43)}`,
       TRUST_PROXY: 'loopback, 10.0.0.0/8, ::1',
+      LOCKOUT_THRESHOLD: '5',
+      LOCKOUT_DURATION: '2m',
+      CAPTCHA_AFTER_FAILURES: '0',
+      LOGIN_DELAY: '500',
       SECURITY_LOG: '/var/log/sample/security.jsonl',
       COOKIE_SECURE: 'false',
       ADMIN_REQUIRE_MFA: 'TRUE',
@@ -94,6 +105,13 @@ describe('sample config: parseConfig(env)', () => {
       cookie: { secure: false, name: 'sid' },
       trustProxy: ['loopback', '10.0.0.0/8', '::1'],
       csrf: { secret: 'C'.repeat(32), allowedOrigins: ['https://admin.example.com', 'http://localhost:8080'] },
+      bruteForce: {
+        lockoutThreshold: 5,
+        lockoutDurationMs: 120_000,
+        captchaAfterFailures: 0,
+        baseDelayMs: 500,
+        redisPrefix: 'nsk:attempts:',
+      },
       securityLog: '/var/log/sample/security.jsonl',
     });
   });
@@ -187,6 +205,12 @@ describe('sample config: parseConfig(env)', () => {
       ['TRUST_PROXY', { TRUST_PROXY: 'everyone' }],
       ['TRUST_PROXY', { TRUST_PROXY: '10.0.0.0/33' }],
       ['TRUST_PROXY', { TRUST_PROXY: ',' }],
+      ['LOCKOUT_THRESHOLD', { LOCKOUT_THRESHOLD: '0' }],
+      ['LOCKOUT_THRESHOLD', { LOCKOUT_THRESHOLD: '101' }],
+      ['LOCKOUT_DURATION', { LOCKOUT_DURATION: 'a while' }],
+      ['LOCKOUT_DURATION', { LOCKOUT_DURATION: '10' }],
+      ['CAPTCHA_AFTER_FAILURES', { CAPTCHA_AFTER_FAILURES: 'three' }],
+      ['LOGIN_DELAY', { LOGIN_DELAY: '1m' }],
       ['PORT', { PORT: '70000' }],
       ['PORT', { PORT: 'http' }],
       ['HOST', { HOST: 'bad host' }],

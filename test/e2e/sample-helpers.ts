@@ -6,6 +6,7 @@
  * `Secure` cookie over the plain-HTTP test connection.
  */
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -40,6 +41,12 @@ const SHORT_SECRETS = createGuardrails({ MIN_SECRET_BYTES: 10 });
 export function totpCode(atMs: number, secret = CAROL_TOTP_SECRET): string {
   return generateSync({ secret, epoch: Math.floor(atMs / 1000), guardrails: SHORT_SECRETS });
 }
+
+/** The brute-force settings of {@link startSample} unless `env` says otherwise: CAPTCHA and delay off, lock at 100. */
+export const BRUTE_FORCE_OFF = { CAPTCHA_AFTER_FAILURES: '0', LOGIN_DELAY: '0', LOCKOUT_THRESHOLD: '100' } as const;
+
+/** The contract's brute-force defaults, for suites that test them. */
+export const BRUTE_FORCE_DEFAULTS = { CAPTCHA_AFTER_FAILURES: '3', LOGIN_DELAY: '1s', LOCKOUT_THRESHOLD: '10' } as const;
 
 /** A running sample app. */
 export interface SampleHarness {
@@ -80,8 +87,14 @@ export async function startSample(env: SampleEnv = {}, options: { logger?: Creat
     MFA_ENCRYPTION_KEYS: TEST_MFA_KEYS,
     // The same for the CSRF token key.
     CSRF_SECRET: TEST_CSRF_SECRET,
+    // Every client of a suite signs in from 127.0.0.1 to one app whose clock stands still, so the brute-force steps
+    // would hold suites that fail logins on purpose for other reasons: off here, on (with the contract's defaults) in
+    // sample-brute-force.spec.ts and wherever a suite asks for them.
+    ...BRUTE_FORCE_OFF,
     ...env,
   });
+  // Counters on the shared Redis must not meet those of another run (same accounts, same 127.0.0.1).
+  config.bruteForce.redisPrefix = `nsk-test:${randomUUID()}:attempts:`;
   // Starts at the real time: Redis key TTLs and the SQL store's background cleanup use the real clock, and
   // would see sessions from a clock set in the past as long expired.
   const clock = new ManualClock(Date.now());

@@ -19,3 +19,6 @@ export {
 } from './redis-session.store';
 export type { RedisSessionClient, RedisSessionStoreOptions } from './redis-session.store';
 export { RedisSessionStoreError, RedisStoreTimeoutError, RedisStoreUnavailableError } from './redis-session-store.errors';
+// The brute-force defence's attempt counters on Redis (they live in lib/brute-force; exported here with the other Redis code).
+export { RedisAttemptCounterStore, DEFAULT_ATTEMPT_PREFIX } from '../../brute-force/stores/redis-attempt-counter.store';
+export type { RedisAttemptCounterClient, RedisAttemptCounterStoreOptions } from '../../brute-force/stores/redis-attempt-counter.store';

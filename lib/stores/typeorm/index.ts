@@ -44,3 +44,7 @@ export const SESSION_MIGRATIONS = [
   SessionStageAndPointerUntil1796007977546,
   SessionRolesTierImpersonation1796400000000,
 ];
+
+// The brute-force defence's attempt counters in SQL (they live in lib/brute-force; exported here with the other TypeORM code).
+export { TypeOrmAttemptCounterStore, DEFAULT_ATTEMPT_TABLE } from '../../brute-force/stores/typeorm-attempt-counter.store';
+export type { TypeOrmAttemptCounterStoreOptions } from '../../brute-force/stores/typeorm-attempt-counter.store';

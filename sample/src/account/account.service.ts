@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { SessionService, SessionView } from '../../../lib';
+import { BruteForceService, SessionService, SessionView } from '../../../lib';
 import type { TotpEnrolment } from '../../../lib/mfa';
 import { EventRecorder } from '../audit/event-recorder';
 import { MfaEvents } from '../audit/mfa-events';
@@ -37,6 +37,7 @@ export class AccountService {
     private readonly factors: SecondFactorService,
     private readonly events: EventRecorder,
     private readonly mfaEvents: MfaEvents,
+    private readonly bruteForce: BruteForceService,
   ) {}
 
   /**
@@ -111,12 +112,15 @@ export class AccountService {
    */
   async confirmTotp(req: Request, res: Response, session: SessionView, code: string, signOutOthers: boolean): Promise<TotpConfirmation> {
     const user = await this.auth.requireUser(req, res, session);
+    const attempt = await this.bruteForce.begin(req, res, { scope: 'mfa-enrol', account: user.id });
     const result = await this.factors.confirm(user, code);
     if ('error' in result) {
+      if (result.error !== 'no_enrolment') await this.bruteForce.failed(attempt, user.id);
       this.mfaEvents.enrollmentFailed(req, session, 'totp', result.error);
       if (result.error === 'no_enrolment') throw ApiException.conflict('NO_TOTP_ENROLMENT', 'Start a TOTP enrolment first.');
       throw ApiException.unauthorized('INVALID_MFA_CODE', 'That code is not valid.');
     }
+    await this.bruteForce.succeeded(attempt);
     const renewed = await this.sessions.reauthenticate(req, res, { aal: 2 });
     const ended = signOutOthers ? await this.sessions.destroyAllForUser(user.id, { exceptCurrentOf: req, reason: 'mfa_change' }) : 0;
     // RA-05 "send notifications": the sample has no mail; the event is the notification hook.

@@ -1,6 +1,6 @@
 import { Controller, Delete, Get, HttpCode, HttpStatus, Param, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { CurrentSession, ReAuth, SessionService, SessionView } from '../../../lib';
+import { BruteForceService, CurrentSession, ReAuth, SessionService, SessionView } from '../../../lib';
 import { ApiException } from '../common/api-exception';
 import { DeviceList, DeviceListing } from '../devices/device-list.service';
 import { AlsoAPage } from '../pages/also-a-page.decorator';
@@ -11,6 +11,7 @@ export class SessionsController {
   constructor(
     private readonly sessions: SessionService,
     private readonly devices: DeviceList,
+    private readonly bruteForce: BruteForceService,
   ) {}
 
   /**
@@ -27,7 +28,8 @@ export class SessionsController {
   /**
    * Ends one of this user's sessions. A handle that is not one of theirs (another user's included) is 404
    * `SESSION_NOT_FOUND`, the same as one that never existed, so handles cannot be probed. Revoking the current
-   * session is a logout: its cookie is cleared too. Needs a recent authentication (TE-04).
+   * session is a logout: its cookie is cleared too. Needs a recent authentication (TE-04). Unknown handles count as
+   * failures per user and per (user, IP) (BF-07): after `LOCKOUT_THRESHOLD` (at most 10) the route answers 429.
    */
   @ReAuth()
   @Delete(':handle')
@@ -42,8 +44,11 @@ export class SessionsController {
       await this.sessions.destroy(req, res);
       return;
     }
+    const attempt = await this.bruteForce.begin(req, res, { scope: 'revoke', account: session.userId });
     if (!(await this.sessions.revoke(session.userId, handle, req))) {
+      await this.bruteForce.failed(attempt, session.userId);
       throw ApiException.notFound('SESSION_NOT_FOUND', 'You have no session with this handle.');
     }
+    await this.bruteForce.succeeded(attempt);
   }
 }

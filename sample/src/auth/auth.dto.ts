@@ -15,7 +15,10 @@ export class LoginDto {
   @Length(1, MAX_PASSWORD_LENGTH)
   password: string;
 
-  /** A CAPTCHA solution; accepted now so clients can send it, checked once CAPTCHA protection arrives. */
+  /**
+   * A CAPTCHA solution (base64 of the ALTCHA payload JSON), needed after `CAPTCHA_AFTER_FAILURES` failures: the
+   * answer to a 401 `CAPTCHA_REQUIRED`'s `challenge`.
+   */
   @IsOptional()
   @IsString()
   @MaxLength(2048)

@@ -1,6 +1,6 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { Clock, SessionRequiredException, SessionService, SessionView } from '../../../lib';
+import { BruteForceService, Clock, SessionRequiredException, SessionService, SessionView } from '../../../lib';
 import { EventRecorder } from '../audit/event-recorder';
 import { MfaAction, MfaEvents } from '../audit/mfa-events';
 import { ApiException } from '../common/api-exception';
@@ -64,6 +64,7 @@ export class AuthService {
     private readonly mfaEvents: MfaEvents,
     private readonly clock: Clock,
     private readonly passkeys: PasskeyStore,
+    private readonly bruteForce: BruteForceService,
   ) {}
 
   /**
@@ -73,13 +74,25 @@ export class AuthService {
    *
    * An account with a second factor gets a distinct, low-privilege `pending` session that reaches only
    * `POST /auth/mfa` (RA-03); the remember-me choice waits in it until the factor is proven.
+   *
+   * Before the password is checked, the brute-force counters of the typed username, the client IP and the pair are
+   * read (one store round trip): a locked or too-early attempt gets 429 `TOO_MANY_ATTEMPTS` with `Retry-After`, and
+   * after `CAPTCHA_AFTER_FAILURES` failures one without a valid `captcha` gets 401 `CAPTCHA_REQUIRED`. An unknown
+   * username is counted exactly like an existing one, so the counters do not reveal which accounts exist either.
    */
-  async login(req: Request, res: Response, input: { username: string; password: string; remember?: boolean }): Promise<LoginResponse> {
+  async login(
+    req: Request,
+    res: Response,
+    input: { username: string; password: string; captcha?: string; remember?: boolean },
+  ): Promise<LoginResponse> {
+    const attempt = await this.bruteForce.begin(req, res, { scope: 'login', account: input.username, captcha: input.captcha });
     const check = await this.users.verifyCredentials(input.username, input.password);
     if (!check.ok) {
       this.recordFailure(req, check, 'login');
+      await this.bruteForce.failed(attempt, check.reason === 'unknown_user' ? undefined : check.userId);
       throw ApiException.invalidCredentials();
     }
+    await this.bruteForce.succeeded(attempt);
     const user = check.user;
     const remember = input.remember === true;
     const methods = await this.secondFactorsOf(user);
@@ -188,7 +201,10 @@ export class AuthService {
       await this.sessions.destroy(req, res);
       throw ApiException.unauthorized('REAUTH_ATTEMPTS_EXCEEDED', 'Too many failed attempts. Sign in again.');
     }
+    // Also counted per user and per (user, IP) beyond this session: signing in again does not buy new guesses.
+    const limited = await this.bruteForce.begin(req, res, { scope: 'reauth', account: user.id });
     if (!(await this.users.verifyPassword(user, password))) {
+      await this.bruteForce.failed(limited, user.id);
       this.recordFailure(req, { ok: false, reason: 'wrong_password', userId: user.id }, 'reauthentication', session.handle);
       if (attempt >= REAUTH_ATTEMPTS) {
         await this.sessions.destroy(req, res);
@@ -208,11 +224,13 @@ export class AuthService {
       }
       method = await this.factors.verify(user, code);
       if (!method.ok) {
+        await this.bruteForce.failed(limited, user.id);
         this.recordFactorFailure(req, session, method, 'reauthentication');
         if (isLocked(method)) throw this.locked(res, method);
         throw wrongCode(method);
       }
     }
+    await this.bruteForce.succeeded(limited);
     await this.sessions.update(req, (data) => {
       delete data[SESSION_KEYS.reauthFailures];
     });

@@ -90,7 +90,8 @@ export function loginPage(ctx: PageContext): string {
   <label>Password <input name="password" type="password" autocomplete="current-password" required maxlength="1024"></label>
   <label><span><input name="remember" type="checkbox" data-testid="remember"> Keep me signed in on this device</span></label>
   <button type="submit">Sign in</button>
-  <p class="error" data-error role="alert" hidden></p>
+  <p class="muted" data-captcha-status role="status" data-testid="captcha-status" hidden></p>
+  <p class="error" data-error role="alert" data-testid="login-error" hidden></p>
 </form>
 <form data-api="/auth/mfa" data-then="/account" data-mfa-form data-testid="mfa-form" hidden>
   <p>Enter the code from your authenticator app, or one of your recovery codes.</p>

@@ -1,6 +1,6 @@
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { Clock, SessionService, SessionView } from '../../../lib';
+import { BruteForceService, Clock, SessionService, SessionView } from '../../../lib';
 import {
   PasskeyService,
   PasskeyVerificationError,
@@ -60,6 +60,7 @@ export class PasskeysService {
     private readonly mfaEvents: MfaEvents,
     private readonly clock: Clock,
     @Inject(SAMPLE_CONFIG) private readonly config: SampleConfig,
+    private readonly bruteForce: BruteForceService,
   ) {}
 
   /** The user's passkeys, without key material. */
@@ -228,7 +229,10 @@ export class PasskeysService {
       throw ApiException.unauthorized('REAUTH_ATTEMPTS_EXCEEDED', 'Too many failed attempts. Sign in again.');
     };
     if (attempt > REAUTH_ATTEMPTS) return tooMany();
+    // The password is counted per user and per (user, IP) with POST /auth/reauth's: one limit for both routes.
+    const limited = await this.bruteForce.begin(req, res, { scope: 'reauth', account: user.id });
     if (!(await this.users.verifyPassword(user, password))) {
+      await this.bruteForce.failed(limited, user.id);
       this.events.record(req, {
         type: 'authn_login_fail',
         level: 'WARN',
@@ -241,6 +245,7 @@ export class PasskeysService {
       if (attempt >= REAUTH_ATTEMPTS) return tooMany();
       throw ApiException.invalidCredentials();
     }
+    await this.bruteForce.succeeded(limited);
     this.refuseWhileLocked(res, user);
     const account = await this.users.countMfaAttempt(user.id);
     const check = account > ACCOUNT_MFA_FAILURE_LIMIT ? undefined : await this.checkAssertion(req, rp, user, 'reauth', response);
