@@ -13,6 +13,8 @@
  *                 logins get roles ['user'] (issue 6: the cost of role checks next to the plain session guard).
  * - `kit-anomaly` kit-memory plus a SessionAnomalyDetector (monitor) as the module's request-time check and its
  *                 SessionAnomalyInterceptor application-wide (issue 7: at least 0.85x bare with CSRF).
+ * - `kit-defended` kit-csrf plus the anomaly detector (monitor) and its interceptor: the issue 7 target, the guarded
+ *                 `GET /me` with both defences at least 0.85x bare.
  * - `kit-csrf`    kit-memory plus CsrfGuard as a second APP_GUARD (issue 7): the same `GET /me` (safe: the guard
  *                 only reads the method), `POST /cart` checked by the guard (send `x-csrf-token` from `GET /csrf`,
  *                 which needs the session cookie), and `POST /cart-unchecked`, the same handler under `@SkipCsrf()`,
@@ -226,13 +228,14 @@ class KitCsrfController {
   }
 }
 
-function kitCsrfModule(options: SessionModuleOptions): Type<unknown> {
+function kitCsrfModule(options: SessionModuleOptions, anomaly?: SessionAnomalyDetector): Type<unknown> {
   @Module({
-    imports: [SessionModule.forRoot(options)],
+    imports: [SessionModule.forRoot(anomaly ? { ...options, checks: [anomaly] } : options)],
     controllers: [KitCsrfController],
     providers: [
       { provide: APP_GUARD, useClass: SessionAuthGuard },
       { provide: APP_GUARD, useExisting: CsrfGuard },
+      ...(anomaly ? SessionAnomalyInterceptor.providers(anomaly) : []),
     ],
   })
   class KitCsrfModule {}
@@ -258,6 +261,9 @@ const KIT_OPTIONS: SessionModuleOptions = {
   touchInterval: SESSION_SETTINGS.touchInterval,
   rotationInterval: SESSION_SETTINGS.rotationInterval,
 };
+
+/** The CSRF options of the variants with `CsrfGuard` (a fixed bench key). */
+const BENCH_CSRF = { secret: 'bench-csrf-secret-bench-csrf-secret!' };
 
 // ------------------------------------------------------------------------------------------ start-up
 
@@ -310,7 +316,9 @@ async function createApp(variant: Variant, redisUrl: string | undefined, closers
     case 'kit-anomaly':
       return NestFactory.create(kitModule(KIT_OPTIONS, false, new SessionAnomalyDetector({ policy: 'monitor' })), { logger: false });
     case 'kit-csrf':
-      return NestFactory.create(kitCsrfModule({ ...KIT_OPTIONS, csrf: { secret: 'bench-csrf-secret-bench-csrf-secret!' } }), {
+      return NestFactory.create(kitCsrfModule({ ...KIT_OPTIONS, csrf: BENCH_CSRF }), { logger: false });
+    case 'kit-defended':
+      return NestFactory.create(kitCsrfModule({ ...KIT_OPTIONS, csrf: BENCH_CSRF }, new SessionAnomalyDetector({ policy: 'monitor' })), {
         logger: false,
       });
     case 'kit-redis': {

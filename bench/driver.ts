@@ -7,7 +7,7 @@
  *   BENCH_WARMUP=3          seconds of warm-up per variant before the first round
  *   BENCH_LOGIN_ROUNDS=4    measured rounds of POST /login per variant
  *   BENCH_CONNECTIONS=50    autocannon connections (one logged-in session each)
- *   BENCH_VARIANTS=a,b      subset of bare,es-memory,es-redis,kit-memory,kit-redis,kit-roles,kit-anomaly,kit-csrf,sample
+ *   BENCH_VARIANTS=a,b      subset of bare,es-memory,es-redis,kit-memory,kit-redis,kit-roles,kit-anomaly,kit-csrf,kit-defended,sample
  *   BENCH_HEAP_COUNT=100000 sessions for the heap measurement
  *   BENCH_RESULTS=path      where to write the Markdown (default bench/RESULTS.md)
  *   BENCH_SIDE_ROUNDS=12    side-by-side rounds per pair (server CPU ratios; see sideBySide())
@@ -163,6 +163,69 @@ async function sideBySide(
   return { round, reference: ref, variant: v, cpuRatio: ref.cpuUsPerReq / v.cpuUsPerReq };
 }
 
+/**
+ * A CSRF-checked write next to an unchecked one (issue 7): `POST /cart` (CsrfGuard checks Fetch Metadata, Origin and
+ * the session's token) on the `kit-csrf` server against `POST /cart-unchecked` (the same handler under `@SkipCsrf()`)
+ * on a second `kit-csrf` server, side by side. Both send the same headers and body, each session its own valid token.
+ */
+async function csrfWrites(checked: AppServer, checkedJar: string[], core: number | undefined): Promise<SideBySideResult> {
+  const twin = await AppServer.start('kit-csrf', { core });
+  try {
+    const twinJar = await loginMany(twin.port, CONFIG.connections);
+    const tokensOf = (server: AppServer, jar: string[]) =>
+      Promise.all(
+        jar.map(async (cookie) => {
+          const res = await httpRequest(server.port, 'GET', '/csrf', { cookie });
+          if (res.status !== 200) throw new Error(`kit-csrf: GET /csrf answered ${res.status} ${res.body.slice(0, 200)}`);
+          return { 'x-csrf-token': (JSON.parse(res.body) as { token: string }).token, 'content-type': 'application/json' };
+        }),
+      );
+    const [checkedHeaders, twinHeaders] = await Promise.all([tokensOf(checked, checkedJar), tokensOf(twin, twinJar)]);
+    const load = (server: AppServer, durationS: number) =>
+      server === twin
+        ? runLoad({
+            port: twin.port,
+            method: 'POST',
+            path: '/cart-unchecked',
+            durationS,
+            connections: CONFIG.connections,
+            cookies: twinJar,
+            headers: twinHeaders,
+            body: '{}',
+          })
+        : runLoad({
+            port: checked.port,
+            method: 'POST',
+            path: '/cart',
+            durationS,
+            connections: CONFIG.connections,
+            cookies: checkedJar,
+            headers: checkedHeaders,
+            body: '{}',
+          });
+    const probe = await httpRequest(checked.port, 'POST', '/cart', { cookie: checkedJar[0], ...checkedHeaders[0] }, '{}');
+    if (probe.status !== 200) throw new Error(`kit-csrf: POST /cart answered ${probe.status} ${probe.body.slice(0, 200)}`);
+    log(`warm-up CSRF writes (${CONFIG.warmupS}s)`);
+    await Promise.all([load(twin, CONFIG.warmupS), load(checked, CONFIG.warmupS)]);
+    const result: SideBySideResult = {
+      reference: 'kit-csrf: POST /cart-unchecked (@SkipCsrf)',
+      variant: 'kit-csrf: POST /cart (checked)',
+      rounds: [],
+    };
+    for (let round = 0; round < CONFIG.sideRounds; round++) {
+      const r = await sideBySide(twin, checked, round, (server) => load(server, CONFIG.durationS));
+      if (r.variant.requests === 0 || r.reference.requests === 0) throw new Error('CSRF writes: a side served no request');
+      result.rounds.push(r);
+      log(
+        `CSRF writes ${round + 1}/${CONFIG.sideRounds} unchecked ${r.reference.cpuUsPerReq.toFixed(1)} vs checked ${r.variant.cpuUsPerReq.toFixed(1)} µs CPU/req: ${r.cpuRatio.toFixed(3)}`,
+      );
+    }
+    return result;
+  } finally {
+    await twin.stop();
+  }
+}
+
 async function audit(redis: PrivateRedis, load: () => Promise<LoadResult>): Promise<AuditResult> {
   const { result, client, lua } = await redis.audit(load);
   const per = (counts: Record<string, number>): Record<string, number> =>
@@ -312,6 +375,9 @@ async function main(): Promise<void> {
       }
     }
     results.sideBySide = sideResults;
+    if (variants.includes('kit-csrf')) {
+      results.sideBySide.push(await csrfWrites(servers.get('kit-csrf')!, cookies.get('kit-csrf')!, serverCore));
+    }
 
     for (const v of variants) {
       if (v.startsWith('kit')) {

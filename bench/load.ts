@@ -100,12 +100,17 @@ export function runLoad(options: {
   durationS: number;
   connections: number;
   cookies?: string[];
+  /** Extra headers of the request made with `cookies[i]` (e.g. that session's CSRF token). */
+  headers?: Record<string, string>[];
+  /** Request body (sent with every request). */
+  body?: string;
 }): Promise<LoadResult> {
   const headers: Record<string, string> = { 'user-agent': USER_AGENT };
-  const requests = (options.cookies ?? [undefined]).map((cookie) => ({
+  const requests = (options.cookies ?? [undefined]).map((cookie, i) => ({
     method: options.method,
     path: options.path,
-    headers: cookie === undefined ? headers : { ...headers, cookie },
+    headers: { ...headers, ...(cookie === undefined ? {} : { cookie }), ...(options.headers?.[i] ?? {}) },
+    ...(options.body === undefined ? {} : { body: options.body }),
   }));
   return new Promise((resolve, reject) => {
     autocannon(

@@ -11,6 +11,7 @@ export const VARIANTS = [
   'kit-roles',
   'kit-anomaly',
   'kit-csrf',
+  'kit-defended',
   'sample',
 ] as const;
 export type Variant = (typeof VARIANTS)[number];
@@ -25,6 +26,7 @@ export const VARIANT_LABELS: Record<Variant, string> = {
   'kit-roles': 'kit-roles (memory store + RolesGuard, @Roles)',
   'kit-anomaly': 'kit-anomaly (memory store + SessionAnomalyDetector check and interceptor, monitor)',
   'kit-csrf': 'kit-csrf (memory store + CsrfGuard)',
+  'kit-defended': 'kit-defended (memory store + CsrfGuard + SessionAnomalyDetector, monitor)',
   sample: 'the sample app (memory store, SQLite users)',
 };
 
