@@ -86,7 +86,14 @@ export interface AttemptState {
 export type AttemptDecision =
   | { kind: 'allow'; captchaRequired: boolean; state: AttemptState }
   /** Locked (`account`, `client` or `ip`) or waiting out the progressive delay (`delay`); retry after `retryAfterMs`. */
-  | { kind: 'refuse'; reason: 'account' | 'client' | 'ip' | 'delay'; retryAfterMs: number; state: AttemptState };
+  | {
+      kind: 'refuse';
+      reason: 'account' | 'client' | 'ip' | 'delay';
+      retryAfterMs: number;
+      state: AttemptState;
+      /** For a `delay`: whether the attempt, once the wait is over, will also need a CAPTCHA solution. */
+      captchaRequired?: boolean;
+    };
 
 /** What a failure changed. */
 export interface FailureOutcome {
@@ -214,7 +221,10 @@ export class AttemptLimiter {
   }
 }
 
-/** The decision for a set of counters at `now`: a lock first, then the progressive delay, then the CAPTCHA step. */
+/**
+ * The decision for a set of counters at `now`: a lock first, then the progressive delay, then the CAPTCHA step (a
+ * delay refusal says whether the CAPTCHA step is due too, so that a caller can ask for the solution first).
+ */
 export function decide(state: AttemptState, now: number, policy: AttemptLimiter['policy']): AttemptDecision {
   // Clamped: a failure stamped in the future by an instance whose clock runs ahead never locks for longer.
   const until = (count: AttemptCount) => Math.min(count.lastAt + policy.lockoutDurationMs - now, policy.lockoutDurationMs);
@@ -229,10 +239,10 @@ export function decide(state: AttemptState, now: number, policy: AttemptLimiter[
   if (!state.known && state.account.count >= policy.lockoutThreshold && until(state.account) > 0) {
     return { kind: 'refuse', reason: 'account', retryAfterMs: until(state.account), state };
   }
-  const wait = state.client.lastAt + delayAfter(state.client.count, policy) - now;
-  if (state.client.count > 0 && wait > 0) return { kind: 'refuse', reason: 'delay', retryAfterMs: wait, state };
   const n = policy.captchaAfterFailures;
   const captchaRequired = n > 0 && (state.client.count >= n || (!state.known && (state.ip.count >= n || state.account.count >= n)));
+  const wait = state.client.lastAt + delayAfter(state.client.count, policy) - now;
+  if (state.client.count > 0 && wait > 0) return { kind: 'refuse', reason: 'delay', retryAfterMs: wait, state, captchaRequired };
   return { kind: 'allow', captchaRequired, state };
 }
 

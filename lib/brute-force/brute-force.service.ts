@@ -91,6 +91,14 @@ export class BruteForceService implements OnApplicationShutdown {
     const client = clientInfoOf(req);
     const subject = { account: input.account, ip: client.ip };
     const decision = await this.unlessDown(() => this.limiter(input.scope).check(subject));
+    // Without a CAPTCHA solution no secret is checked, so a client that owes one is told so at once, even while it
+    // waits out the progressive delay: it solves the challenge during the wait, and its attempt meets the delay next.
+    const owesCaptcha = decision.kind === 'refuse' && decision.reason === 'delay' && decision.captchaRequired === true;
+    if (owesCaptcha && this.captcha && (typeof input.captcha !== 'string' || input.captcha === '')) {
+      throw new CaptchaRequiredException(
+        await this.captcha.createChallenge(captchaContext(input.scope, input.account, client.ip, client.userAgent)),
+      );
+    }
     if (decision.kind === 'refuse') {
       const seconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
       this.emit(req, 'excess_rate_limit_exceeded', input.scope, input.account, {

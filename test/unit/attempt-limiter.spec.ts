@@ -30,6 +30,21 @@ describe('AttemptLimiter', () => {
     expect(delayAfter(5, { ...policy, baseDelayMs: 0 })).toBe(0);
   });
 
+  it('says inside the delay whether the CAPTCHA step is due too, so the caller can ask for a solution first', async () => {
+    const { limiter: l, clock } = limiter({ captchaAfterFailures: 3 });
+    await fail(l, 'dave', '192.0.2.7');
+    await fail(l, 'dave', '192.0.2.7');
+    await fail(l, 'dave', '192.0.2.7');
+    expect(await l.check({ account: 'dave', ip: '192.0.2.7' })).toMatchObject({
+      kind: 'refuse',
+      reason: 'delay',
+      retryAfterMs: 1000,
+      captchaRequired: true,
+    });
+    clock.advance(1000);
+    expect(await l.check({ account: 'dave', ip: '192.0.2.7' })).toMatchObject({ kind: 'allow', captchaRequired: true });
+  });
+
   it('treats the account name case-insensitively and an unknown account like a known one', async () => {
     const { limiter: l, clock } = limiter({ baseDelayMs: 0 });
     for (const name of ['Alice', ' alice', 'ALICE']) await fail(l, name, '192.0.2.1');
