@@ -2,7 +2,7 @@ import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { AppModule } from './login.controller';
 
-it('counts failures per account and client, and answers the third in a row with a progressive delay (429, Retry-After)', async () => {
+it('counts failures per account and client: after the third in a row a sign-in needs a CAPTCHA solution first', async () => {
   const ref = await Test.createTestingModule({ imports: [AppModule] }).compile();
   const app = ref.createNestApplication({ logger: false });
   await app.init();
@@ -12,9 +12,10 @@ it('counts failures per account and client, and answers the third in a row with 
     for (let n = 1; n <= 2; n++) expect((await login(`wrong-${n}`)).status).toBe(401);
     expect((await login('wrong-3')).body.message).toBe('Wrong username or password.');
     const next = await login('correct horse battery staple');
-    // The third failure started the progressive delay: 429 with Retry-After, even for the right password.
-    expect(next.status).toBe(429);
-    expect(next.headers['retry-after']).toBe('1');
+    // The third failure started the CAPTCHA step (and a 1 s delay): without a solution no password is checked, even
+    // the right one, and the answer carries the challenge to solve.
+    expect(next.status).toBe(401);
+    expect(next.body).toMatchObject({ code: 'CAPTCHA_REQUIRED', challenge: { algorithm: 'SHA-256' } });
   } finally {
     await app.close();
   }

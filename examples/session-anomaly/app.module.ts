@@ -16,7 +16,7 @@ const offices = new StaticIpLocationResolver({
   '198.51.100.0/24': { latitude: -33.8688, longitude: 151.2093, place: 'Sydney office' },
 });
 
-/** One detector: the session module runs it on every request, the interceptor learns from re-authentications. */
+/** One detector: the session module runs it on every request; on the event bus it learns from re-authentications. */
 const anomaly = new SessionAnomalyDetector({
   policy: 'strict', // 'off' | 'monitor' (events only, the default) | 'strict'
   strictAction: 'reauth', // or 'end' (the default): 401 and the session destroyed

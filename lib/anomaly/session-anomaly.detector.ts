@@ -325,7 +325,20 @@ export class SessionAnomalyDetector implements SessionCheck {
   }
 
   private onLoginEvent(event: SecurityEvent): void {
-    if (this.options.policy === 'off' || event.userId === undefined) return;
+    if (this.options.policy === 'off') return;
+    // A re-authentication (password, or password and second factor, or a passkey) answers a challenge: the session
+    // manager announces it synchronously, with the request's IP and user agent, as the rotation completes.
+    if (event.type === 'session_renewed' && event.reason === 'reauthentication' && event.sessionHandle !== undefined) {
+      try {
+        if (this.awaitsProof(event.sessionHandle)) {
+          this.acceptProof(event.sessionHandle, event.time, { ip: event.ip ?? '', userAgent: event.userAgent ?? '' });
+        }
+      } catch (error) {
+        this.options.onError(error, 'acceptProof');
+      }
+      return;
+    }
+    if (event.userId === undefined) return;
     if (event.type === 'authn_login_fail') {
       const entry = this.failures.get(event.userId);
       if (entry === undefined || event.time - entry.since > this.options.loginFailureWindowMs) {

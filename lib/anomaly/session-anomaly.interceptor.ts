@@ -14,12 +14,14 @@ import { SessionAnomalyDetector } from './session-anomaly.detector';
  * the only place that can end a replayed session before anything uses it. What needs the Nest layer lives here:
  * - At start-up it attaches the detector to the module's `SecurityEventBus`, where failed sign-ins are counted and
  *   `authn_login_successafterfail` is emitted.
- * - After the handler, it learns from what the handler did: when a challenged session (`strictAction: 'reauth'`)
- *   has just re-authenticated, the network and device of that request become the session's own. The check cannot
- *   know this: it runs before the handler proves anything.
+ * - When a challenged session (`strictAction: 'reauth'`) re-authenticates, the network and device of that request
+ *   become the session's own. The check cannot know this: it runs before the handler proves anything. The detector
+ *   learns it from the bus (`session_renewed`, reason `reauthentication`); used as an interceptor (see
+ *   {@link SessionAnomalyInterceptor.providers}), this class also learns it after the handler.
  *
- * It costs one `Map` lookup on a request whose session is not challenged (no observable is piped), and never fails
- * a request: a failure while learning is reported to the detector's `onError`.
+ * As an interceptor it costs one `Map` lookup on a request whose session is not challenged (no observable is
+ * piped), on top of Nest's own interceptor pipeline, and never fails a request: a failure while learning is
+ * reported to the detector's `onError`.
  *
  * @example
  * const anomaly = new SessionAnomalyDetector({ policy: 'strict' });
@@ -37,13 +39,23 @@ export class SessionAnomalyInterceptor implements NestInterceptor, OnModuleInit 
   ) {}
 
   /**
-   * The providers that register `detector` (the same instance given to `SessionModule`'s `checks`) and this
-   * interceptor application-wide (`APP_INTERCEPTOR`).
+   * The providers that register `detector` (the same instance given to `SessionModule`'s `checks`) and this class,
+   * which attaches the detector to the module's event bus at start-up.
+   *
+   * By default the class is a plain provider, not an application-wide interceptor: the detector learns a
+   * re-authentication from the bus (`session_renewed`, reason `reauthentication`), so nothing is needed around each
+   * handler, and a global interceptor is expensive on Nest 11: its interceptor pipeline binds an `AsyncResource` per
+   * request, which measured 0.57x bare Nest's server CPU per request against 0.86x without it (`npm run bench`,
+   * kit-anomaly vs kit-memory, Node 20). `{ global: true }` registers it as `APP_INTERCEPTOR` anyway (it then also
+   * learns after the handler, the same thing twice); `@UseInterceptors(SessionAnomalyInterceptor)` on chosen routes
+   * works too.
+   *
+   * @param options.global register as `APP_INTERCEPTOR`; default `false`.
    */
-  static providers(detector: SessionAnomalyDetector): Provider[] {
+  static providers(detector: SessionAnomalyDetector, options: { global?: boolean } = {}): Provider[] {
     return [
       { provide: SessionAnomalyDetector, useValue: detector },
-      { provide: APP_INTERCEPTOR, useClass: SessionAnomalyInterceptor },
+      options.global === true ? { provide: APP_INTERCEPTOR, useClass: SessionAnomalyInterceptor } : SessionAnomalyInterceptor,
     ];
   }
 

@@ -91,7 +91,7 @@ describe('SessionAnomalyInterceptor with SessionAnomalyDetector', () => {
 
   async function start(
     options: SessionAnomalyOptions,
-    { interceptor = true, throwingSink = false, Detector = SessionAnomalyDetector } = {},
+    { interceptor = true as boolean | 'global', throwingSink = false, Detector = SessionAnomalyDetector } = {},
   ): Promise<void> {
     events = [];
     errors = [];
@@ -106,7 +106,7 @@ describe('SessionAnomalyInterceptor with SessionAnomalyDetector', () => {
       providers: [
         { provide: APP_GUARD, useClass: SessionAuthGuard },
         { provide: APP_GUARD, useClass: ReAuthGuard },
-        ...(interceptor ? SessionAnomalyInterceptor.providers(detector) : []),
+        ...(interceptor ? SessionAnomalyInterceptor.providers(detector, { global: interceptor === 'global' }) : []),
       ],
     }).compile();
     const nest = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
@@ -149,13 +149,19 @@ describe('SessionAnomalyInterceptor with SessionAnomalyDetector', () => {
     ).body.authenticatedAt;
   }
 
-  it('adopts the network of a re-authentication that answered a challenge (only with the interceptor)', async () => {
+  it('adopts the network of a re-authentication that answered a challenge (learned on the event bus, global interceptor or not)', async () => {
     await start({ policy: 'strict', strictAction: 'reauth' });
     expect(await roam()).toBeGreaterThan(0);
     expect(events.filter((e) => e.type === 'session_binding_mismatch')).toHaveLength(1);
     await app!.close();
 
-    // Without the interceptor nobody sees the proof: the away network is challenged again on the way back.
+    await start({ policy: 'strict', strictAction: 'reauth' }, { interceptor: 'global' });
+    expect(await roam()).toBeGreaterThan(0);
+    expect(events.filter((e) => e.type === 'session_binding_mismatch')).toHaveLength(1);
+    await app!.close();
+
+    // Without its providers the detector is not on the bus and nobody sees the proof: the away network is
+    // challenged again on the way back.
     await start({ policy: 'strict', strictAction: 'reauth' }, { interceptor: false });
     expect(await roam()).toBe(0);
     expect(events.filter((e) => e.type === 'session_binding_mismatch')).toHaveLength(2);
@@ -177,11 +183,23 @@ describe('SessionAnomalyInterceptor with SessionAnomalyDetector', () => {
       }
     }
     await start({ policy: 'strict', strictAction: 'reauth' }, { Detector: BrokenDetector });
-    const cookie = await login();
+    let cookie = await login();
+    await http().get('/me').set('Cookie', cookie).set(from(AWAY, MIN)).expect(200);
+    cookie = cookieOf(await http().post('/reauth').set('Cookie', cookie).set(from(AWAY)).expect(200));
+    // The re-authentication was learned from the bus: the failure is reported, and the request was served.
+    expect(errors).toEqual(['acceptProof: Error: history corrupted']);
+    await app!.close();
+
+    // As a global interceptor it also learns after each handler of the challenged session: reported there too.
+    await start({ policy: 'strict', strictAction: 'reauth' }, { Detector: BrokenDetector, interceptor: 'global' });
+    cookie = await login();
     await http().get('/me').set('Cookie', cookie).set(from(AWAY, MIN)).expect(200);
     await http().post('/reauth').set('Cookie', cookie).set(from(AWAY)).expect(200);
-    // Both requests of the challenged session went through the interceptor's learning step, and both were served.
-    expect(errors).toEqual(['SessionAnomalyInterceptor: Error: history corrupted', 'SessionAnomalyInterceptor: Error: history corrupted']);
+    expect(errors).toEqual([
+      'SessionAnomalyInterceptor: Error: history corrupted', // after GET /me
+      'acceptProof: Error: history corrupted', // during POST /reauth
+      'SessionAnomalyInterceptor: Error: history corrupted', // after it
+    ]);
   });
 
   it('never fails a request when the resolver throws and a sink rejects', async () => {
