@@ -11,8 +11,8 @@
  * - `kit-redis`   the same with RedisSessionStore.
  * - `kit-roles`   kit-memory plus RolesGuard after SessionAuthGuard; `GET /me` carries `@Roles('user')`, and
  *                 logins get roles ['user'] (issue 6: the cost of role checks next to the plain session guard).
- * - `kit-anomaly` kit-memory plus a SessionAnomalyDetector (monitor) as the module's request-time check and its
- *                 SessionAnomalyInterceptor application-wide (issue 7: at least 0.85x bare with CSRF).
+ * - `kit-anomaly` kit-memory plus a SessionAnomalyDetector (monitor) as the module's request-time check, wired by
+ *                 SessionAnomalyInterceptor.providers() (the detector on the event bus; no global interceptor).
  * - `kit-defended` kit-csrf plus the anomaly detector (monitor) and its interceptor: the issue 7 target, the guarded
  *                 `GET /me` with both defences at least 0.85x bare.
  * - `kit-csrf`    kit-memory plus CsrfGuard as a second APP_GUARD (issue 7): the same `GET /me` (safe: the guard
