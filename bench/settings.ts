@@ -24,7 +24,7 @@ export const VARIANT_LABELS: Record<Variant, string> = {
   'kit-memory': 'kit-memory',
   'kit-redis': 'kit-redis',
   'kit-roles': 'kit-roles (memory store + RolesGuard, @Roles)',
-  'kit-anomaly': 'kit-anomaly (memory store + SessionAnomalyDetector check and interceptor, monitor)',
+  'kit-anomaly': 'kit-anomaly (memory store + SessionAnomalyDetector, monitor)',
   'kit-csrf': 'kit-csrf (memory store + CsrfGuard)',
   'kit-defended': 'kit-defended (memory store + CsrfGuard + SessionAnomalyDetector, monitor)',
   sample: 'the sample app (memory store, SQLite users)',
