@@ -157,20 +157,8 @@ export class AuthService {
       }
       throw wrongCode(check);
     }
-    const completed = await this.completeSecondFactor(req, res, session, user);
-    this.events.record(req, {
-      type: 'authn_login_success',
-      level: 'INFO',
-      outcome: 'success',
-      userId: user.id,
-      sessionHandle: completed.handle,
-      reason: `mfa_${check.method}`,
-      detail: {
-        aal: 2,
-        method: check.method,
-        tier: completed.tier,
-        ...(check.method === 'recovery_code' ? { remaining: check.remaining } : {}),
-      },
+    const completed = await this.completeSecondFactor(req, res, session, user, check.method, {
+      ...(check.method === 'recovery_code' ? { remaining: check.remaining } : {}),
     });
     if (check.method === 'recovery_code') this.mfaEvents.recoveryCodeUsed(req, session, completed.handle, 'login', check.remaining);
     return {
@@ -289,22 +277,45 @@ export class AuthService {
    * Ends a pending sign-in once its second factor (TOTP, recovery code or passkey) is proven. `complete` rotates the
    * pending session into the full one (new id, aal 2). A remembered sign-in needs the longer tier, which only a new
    * session can have: it is created in its place (also a new id, the pending one destroyed), so the pending session
-   * itself never had the long lifetime.
+   * itself never had the long lifetime. Records the sign-in (`authn_login_success`, reason `mfa_<method>`, with the
+   * tier and `detail`): one place for every second factor.
+   *
+   * @param method the factor that was proven: `totp`, `recovery_code` or `passkey`
+   * @param detail what the factor adds to the event (recovery codes left, user verification)
    */
-  async completeSecondFactor(req: Request, res: Response, session: SessionView, user: User): Promise<SessionView> {
+  async completeSecondFactor(
+    req: Request,
+    res: Response,
+    session: SessionView,
+    user: User,
+    method: string,
+    detail: Record<string, string | number | boolean> = {},
+  ): Promise<SessionView> {
+    let completed: SessionView;
     if (pendingOf(session).remember) {
-      return this.sessions.create(req, res, {
+      completed = await this.sessions.create(req, res, {
         userId: user.id,
         roles: user.roles,
         aal: 2,
         remember: true,
         data: { [SESSION_KEYS.username]: user.username },
       });
+    } else {
+      await this.sessions.update(req, (data) => {
+        delete data[SESSION_KEYS.pendingLogin];
+      });
+      completed = await this.sessions.complete(req, res, { aal: 2 });
     }
-    await this.sessions.update(req, (data) => {
-      delete data[SESSION_KEYS.pendingLogin];
+    this.events.record(req, {
+      type: 'authn_login_success',
+      level: 'INFO',
+      outcome: 'success',
+      userId: user.id,
+      sessionHandle: completed.handle,
+      reason: `mfa_${method}`,
+      detail: { aal: 2, method, tier: completed.tier, ...detail },
     });
-    return this.sessions.complete(req, res, { aal: 2 });
+    return completed;
   }
 
   private locked(res: Response, check: FactorCheck & { ok: false }): ApiException {

@@ -174,16 +174,7 @@ export class PasskeysService {
     const attempts = await this.countAttempt(req, res, session, user);
     const check = await this.checkAssertion(req, rp, user, 'login', response);
     if (!check.ok) return this.loginFailed(req, res, session, user, attempts, check.why, check.passkey);
-    const completed = await this.auth.completeSecondFactor(req, res, session, user);
-    this.events.record(req, {
-      type: 'authn_login_success',
-      level: 'INFO',
-      outcome: 'success',
-      userId: user.id,
-      sessionHandle: completed.handle,
-      reason: 'mfa_passkey',
-      detail: { aal: 2, method: 'passkey', tier: completed.tier, userVerified: check.userVerified },
-    });
+    const completed = await this.auth.completeSecondFactor(req, res, session, user, 'passkey', { userVerified: check.userVerified });
     return { user: toPublicUser(user), session: toSessionSummary(completed) };
   }
 
