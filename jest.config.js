@@ -33,8 +33,11 @@ const packageSources = Object.fromEntries(
 const common = {
   testEnvironment: 'node',
   transform: { '^.+\\.(t|j)s$': swc },
-  // otplib 13 (nest-session-kit/mfa) loads the ESM-only @scure/base and @noble/hashes (also when nested under @otplib/*).
-  transformIgnorePatterns: ['/node_modules/(?!(.*/node_modules/)?(@scure/base|@noble/hashes)/)'],
+  // ESM-only packages jest must transform: otplib 13's @scure/base and @noble/hashes (also when nested under
+  // @otplib/*), jose 6 (API tokens), openid-client 6 and oauth4webapi 3 (OIDC login), oidc-provider 9 (OIDC tests).
+  transformIgnorePatterns: [
+    '/node_modules/(?!(.*/node_modules/)?(@scure/base|@noble/hashes|jose|openid-client|oauth4webapi|oidc-provider)/)',
+  ],
   moduleFileExtensions: ['ts', 'js', 'json'],
   moduleNameMapper: packageSources,
 };
