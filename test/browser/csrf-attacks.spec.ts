@@ -13,20 +13,13 @@
  */
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Page } from 'playwright-core';
-import { BrowserSession, launchChromium } from './support/chromium';
+import { useBrowserSample } from './support/browser-suite';
 import { until } from './support/page-watch';
 import { signIn } from './support/sample-pages';
-import { BrowserSample, startBrowserSample } from './support/sample-server';
 
-let sample: BrowserSample;
-let browser: BrowserSession;
+const suite = useBrowserSample();
 let attacker: Server;
 let attackerPort: number;
-let page: Page;
-
-let sampleStart: Promise<BrowserSample> | undefined;
-let browserStart: Promise<BrowserSession> | undefined;
 
 /** The attack pages, by path; `APP` is replaced by the app's origin. Inline script is fine: this site has no CSP. */
 const ATTACKS: Record<string, string> = {
@@ -52,13 +45,10 @@ Promise.allSettled([
 };
 
 beforeAll(async () => {
-  sampleStart = startBrowserSample();
-  browserStart = launchChromium();
-  [sample, browser] = await Promise.all([sampleStart, browserStart]);
   attacker = createServer((req, res) => {
     const body = ATTACKS[req.url ?? ''];
     res.writeHead(body ? 200 : 404, { 'Content-Type': 'text/html; charset=utf-8' });
-    res.end(body ? `<!doctype html><title>win a prize</title>${body.replaceAll('APP', sample.origin)}` : 'not found');
+    res.end(body ? `<!doctype html><title>win a prize</title>${body.replaceAll('APP', suite.sample.origin)}` : 'not found');
   });
   await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
   attackerPort = (attacker.address() as AddressInfo).port;
@@ -67,42 +57,32 @@ beforeAll(async () => {
 afterAll(async () => {
   attacker?.closeAllConnections();
   await new Promise((resolve) => (attacker ? attacker.close(resolve) : resolve(undefined)));
-  await Promise.allSettled([browserStart?.then((b) => b.close()), sampleStart?.then((s) => s.close())]);
-});
-
-beforeEach(async () => {
-  await browser.context.clearCookies();
-  page = await browser.newPage();
-});
-
-afterEach(async () => {
-  await page?.close();
 });
 
 /** The victim's state as the app sees it, asked with the victim's own cookies. */
 async function victimState(): Promise<{ me: number; userId: unknown; cart: unknown; preferences: unknown }> {
-  const me = await page.request.get(sample.url('/me'), { headers: { Accept: 'application/json' } });
+  const me = await suite.page.request.get(suite.sample.url('/me'), { headers: { Accept: 'application/json' } });
   const userId = me.status() === 200 ? (await me.json()).user.id : undefined;
-  const cart = await page.request.get(sample.url('/cart'), { headers: { Accept: 'application/json' } });
-  const preferences = await page.request.get(sample.url('/preferences'), { headers: { Accept: 'application/json' } });
+  const cart = await suite.page.request.get(suite.sample.url('/cart'), { headers: { Accept: 'application/json' } });
+  const preferences = await suite.page.request.get(suite.sample.url('/preferences'), { headers: { Accept: 'application/json' } });
   return { me: me.status(), userId, cart: await cart.json(), preferences: await preferences.json() };
 }
 
 /** Opens an attack page and waits until its requests reached the app (form posts) or settled (fetch). */
 async function runAttack(attackerOrigin: string, path: string): Promise<void> {
   if (path === '/fetch') {
-    await page.goto(attackerOrigin + path);
-    await page.waitForFunction(() => (globalThis as unknown as { document: { title: string } }).document.title === 'done');
+    await suite.page.goto(attackerOrigin + path);
+    await suite.page.waitForFunction(() => (globalThis as unknown as { document: { title: string } }).document.title === 'done');
     return;
   }
-  const answered = page.waitForResponse((r) => r.url().startsWith(sample.origin) && r.request().method() === 'POST');
-  await page.goto(attackerOrigin + path);
+  const answered = suite.page.waitForResponse((r) => r.url().startsWith(suite.sample.origin) && r.request().method() === 'POST');
+  await suite.page.goto(attackerOrigin + path);
   await answered;
 }
 
 /** `malicious_csrf` events of the security log that name this user (their session cookie reached the app). */
 function refusalsOf(userId: unknown): { reason: string }[] {
-  return sample.harness
+  return suite.sample.harness
     .securityLog()
     .split('\n')
     .filter((line) => line.includes('"malicious_csrf"'))
@@ -115,7 +95,7 @@ describe.each([
   ['another site', '127.0.0.1'],
 ])('an attacker page on %s', (_label, host) => {
   it.each(Object.keys(ATTACKS))('cannot change state with %s', async (path) => {
-    await signIn(page, sample, 'alice');
+    await signIn(suite.page, suite.sample, 'alice');
     const before = await victimState();
     expect(before.me).toBe(200);
     const refusedBefore = refusalsOf(before.userId).length;
@@ -129,7 +109,7 @@ describe.each([
       // (The log file is written asynchronously: wait for the line.)
       await until(() => refusalsOf(before.userId).length > refusedBefore).catch(() => {
         throw new Error(
-          `no malicious_csrf event for alice; the log has: ${sample.harness
+          `no malicious_csrf event for alice; the log has: ${suite.sample.harness
             .securityLog()
             .split('\n')
             .filter((l) => l.includes('csrf'))
@@ -142,17 +122,17 @@ describe.each([
 
 describe('the sign-out form (an HTML form post carrying _csrf)', () => {
   it('signs out without script, and the browser sends the page token in the _csrf field', async () => {
-    await signIn(page, sample, 'alice');
-    const noScript = await browser.newContext({ javaScriptEnabled: false });
-    await noScript.addCookies(await browser.context.cookies(sample.origin));
+    await signIn(suite.page, suite.sample, 'alice');
+    const noScript = await suite.browser.newContext({ javaScriptEnabled: false });
+    await noScript.addCookies(await suite.browser.context.cookies(suite.sample.origin));
     const plain = await noScript.newPage();
-    await plain.goto(sample.url('/account'));
-    const posted = plain.waitForRequest((r) => r.url() === sample.url('/auth/logout') && r.method() === 'POST');
-    const answered = plain.waitForResponse((r) => r.url() === sample.url('/auth/logout'));
+    await plain.goto(suite.sample.url('/account'));
+    const posted = plain.waitForRequest((r) => r.url() === suite.sample.url('/auth/logout') && r.method() === 'POST');
+    const answered = plain.waitForResponse((r) => r.url() === suite.sample.url('/auth/logout'));
     await plain.getByTestId('logout').click();
     expect((await posted).postData()).toMatch(/^_csrf=[A-Za-z0-9_-]{64}$/);
     expect((await answered).status()).toBe(204);
-    expect((await plain.request.get(sample.url('/me'), { headers: { Accept: 'application/json' } })).status()).toBe(401);
+    expect((await plain.request.get(suite.sample.url('/me'), { headers: { Accept: 'application/json' } })).status()).toBe(401);
     await noScript.close();
   });
 });

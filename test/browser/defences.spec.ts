@@ -13,25 +13,18 @@
  */
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Page, Response } from 'playwright-core';
-import { BrowserSession, launchChromium } from './support/chromium';
-import { PageWatch, until, watchPage } from './support/page-watch';
+import type { Response } from 'playwright-core';
+import { useBrowserSample } from './support/browser-suite';
+import { until } from './support/page-watch';
 import { scriptVisibleCookies, signIn } from './support/sample-pages';
-import { BrowserSample, startBrowserSample } from './support/sample-server';
 
 const SESSION_COOKIE = '__Host-sid';
 
-let sample: BrowserSample;
-let browser: BrowserSession;
+const suite = useBrowserSample();
 let otherSite: { origin: string; server: Server };
 let otherSiteCacheableHits = 0;
 /** While true, the sample's answers go out without `Clear-Site-Data` (reset before each test). */
 let dropClearSiteData = false;
-let page: Page;
-let watch: PageWatch;
-
-let sampleStart: Promise<BrowserSample> | undefined;
-let browserStart: Promise<BrowserSession> | undefined;
 let otherStart: Promise<{ origin: string; server: Server }> | undefined;
 
 /**
@@ -69,34 +62,21 @@ function startOtherSite(): Promise<{ origin: string; server: Server }> {
 }
 
 beforeAll(async () => {
-  sampleStart = startBrowserSample();
-  browserStart = launchChromium();
   otherStart = startOtherSite();
-  [sample, browser, otherSite] = await Promise.all([sampleStart, browserStart, otherStart]);
+  otherSite = await otherStart;
   // Runs before Express for every request: drops the header when a test asks for it.
-  (sample.harness.app.getHttpServer() as Server).prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+  (suite.sample.harness.app.getHttpServer() as Server).prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
     const setHeader = res.setHeader.bind(res);
     res.setHeader = (name, value) => (dropClearSiteData && name.toLowerCase() === 'clear-site-data' ? res : setHeader(name, value));
   });
 });
 
 afterAll(async () => {
-  await Promise.allSettled([
-    browserStart?.then((b) => b.close()),
-    sampleStart?.then((s) => s.close()),
-    otherStart?.then(({ server }) => new Promise((resolve) => server.close(resolve))),
-  ]);
+  await otherStart?.then(({ server }) => new Promise((resolve) => server.close(resolve)));
 });
 
-beforeEach(async () => {
+beforeEach(() => {
   dropClearSiteData = false;
-  await browser.context.clearCookies();
-  page = await browser.newPage();
-  watch = await watchPage(page);
-});
-
-afterEach(async () => {
-  await page?.close();
 });
 
 /** The browser's `window`, as far as these tests use it (the project type-checks without the DOM library). */
@@ -110,20 +90,24 @@ type TestWindow = {
 
 describe('framing (HD-01)', () => {
   it('a page of another site cannot frame /login or /account, signed in or not; a framable page does render', async () => {
-    await signIn(page, sample, 'alice');
-    const framed = [sample.url('/login'), sample.url('/account'), `${otherSite.origin.replace('127.0.0.1', 'localhost')}/plain`];
+    await signIn(suite.page, suite.sample, 'alice');
+    const framed = [
+      suite.sample.url('/login'),
+      suite.sample.url('/account'),
+      `${otherSite.origin.replace('127.0.0.1', 'localhost')}/plain`,
+    ];
     const parent = `${otherSite.origin}/frame?${framed.map((src) => `src=${encodeURIComponent(src)}`).join('&')}`;
 
-    await page.goto(parent);
-    await page.waitForFunction(`window.framesLoaded === ${framed.length}`);
+    await suite.page.goto(parent);
+    await suite.page.waitForFunction(`window.framesLoaded === ${framed.length}`);
 
-    const children = page.mainFrame().childFrames();
+    const children = suite.page.mainFrame().childFrames();
     expect(children).toHaveLength(framed.length);
     const byName = new Map(children.map((frame) => [frame.name(), frame]));
     for (const name of ['f0', 'f1']) {
       const frame = byName.get(name)!;
       // Chromium replaced the refused document with its error page: nothing of the app is in the frame.
-      expect(frame.url()).not.toContain(sample.origin);
+      expect(frame.url()).not.toContain(suite.sample.origin);
       const content = await frame.content();
       expect(content).not.toContain('data-testid');
       expect(content).not.toContain('alice');
@@ -131,7 +115,7 @@ describe('framing (HD-01)', () => {
     // The control: a page without the protection, framed the same way, is there.
     await expect(byName.get('f2')!.getByTestId('plain').textContent()).resolves.toBe('a page anyone may frame');
     // Chromium names the reason, for both frames.
-    await until(() => watch.consoleErrors.filter((m) => m.includes("frame-ancestors 'none'")).length === 2);
+    await until(() => suite.watch.consoleErrors.filter((m) => m.includes("frame-ancestors 'none'")).length === 2);
   });
 });
 
@@ -143,46 +127,46 @@ describe('user-controlled values in pages (HD-02)', () => {
   };
 
   it('wizard fields holding markup come back as the same text, and nothing in them runs', async () => {
-    await signIn(page, sample, 'alice');
-    await page.goto(sample.url('/wizard'));
-    const step1 = page.getByTestId('wizard-step-1');
+    await signIn(suite.page, suite.sample, 'alice');
+    await suite.page.goto(suite.sample.url('/wizard'));
+    const step1 = suite.page.getByTestId('wizard-step-1');
     await step1.locator('input[name="name"]').fill(PROBES.name);
     await step1.locator('input[name="email"]').fill('alice@example.com');
     await step1.getByRole('button', { name: 'Save step 1' }).click();
-    await page.getByTestId('wizard-status').filter({ hasText: 'Step 2 of 3' }).waitFor();
-    const step2 = page.getByTestId('wizard-step-2');
+    await suite.page.getByTestId('wizard-status').filter({ hasText: 'Step 2 of 3' }).waitFor();
+    const step2 = suite.page.getByTestId('wizard-step-2');
     await step2.locator('input[name="street"]').fill(PROBES.street);
     await step2.locator('input[name="city"]').fill(PROBES.city);
     await step2.locator('input[name="postalCode"]').fill('75001');
     await step2.locator('input[name="country"]').fill('FR');
     await step2.getByRole('button', { name: 'Save step 2' }).click();
-    await page.getByTestId('wizard-status').filter({ hasText: 'Step 3 of 3' }).waitFor();
+    await suite.page.getByTestId('wizard-status').filter({ hasText: 'Step 3 of 3' }).waitFor();
 
     // A fresh load of the page the server rendered with the saved values.
-    await page.reload();
-    await expect(page.locator('input[name="name"]').inputValue()).resolves.toBe(PROBES.name);
-    await expect(page.locator('input[name="street"]').inputValue()).resolves.toBe(PROBES.street);
-    await expect(page.locator('input[name="city"]').inputValue()).resolves.toBe(PROBES.city);
+    await suite.page.reload();
+    await expect(suite.page.locator('input[name="name"]').inputValue()).resolves.toBe(PROBES.name);
+    await expect(suite.page.locator('input[name="street"]').inputValue()).resolves.toBe(PROBES.street);
+    await expect(suite.page.locator('input[name="city"]').inputValue()).resolves.toBe(PROBES.city);
     // No element came out of the values: the page's own scripts only, no image, no svg; nothing ran or was refused.
-    await expect(page.locator('script:not([src^="/assets/"])').count()).resolves.toBe(0);
-    await expect(page.locator('main img, main svg').count()).resolves.toBe(0);
-    expect(watch.problems()).toEqual([]);
+    await expect(suite.page.locator('script:not([src^="/assets/"])').count()).resolves.toBe(0);
+    await expect(suite.page.locator('main img, main svg').count()).resolves.toBe(0);
+    expect(suite.watch.problems()).toEqual([]);
   });
 
   it('markup that does get into a page cannot run: an inline handler and an inline script are refused by the CSP', async () => {
-    await signIn(page, sample, 'alice');
-    await page.goto(sample.url('/account'));
+    await signIn(suite.page, suite.sample, 'alice');
+    await suite.page.goto(suite.sample.url('/account'));
     // As an escaping bug would: markup straight into the document.
-    await page.evaluate(() => {
+    await suite.page.evaluate(() => {
       const w = globalThis as unknown as TestWindow;
       w.document.body.insertAdjacentHTML('beforeend', '<img src="/assets/none.png" onerror="window.__injected = true">');
       w.document.body.insertAdjacentHTML('beforeend', '<svg onload="window.__injected = true"></svg>');
     });
-    await until(() => watch.cspViolations.filter((v) => v.startsWith('script-src-attr')).length >= 2);
-    await page.addScriptTag({ content: 'window.__injected = true;' }).catch(() => undefined);
-    await until(() => watch.cspViolations.some((v) => /^script-src(-elem)? inline/.test(v)));
-    expect(await page.evaluate(() => (globalThis as unknown as TestWindow).__injected === true)).toBe(false);
-    expect(watch.dialogs).toEqual([]);
+    await until(() => suite.watch.cspViolations.filter((v) => v.startsWith('script-src-attr')).length >= 2);
+    await suite.page.addScriptTag({ content: 'window.__injected = true;' }).catch(() => undefined);
+    await until(() => suite.watch.cspViolations.some((v) => /^script-src(-elem)? inline/.test(v)));
+    expect(await suite.page.evaluate(() => (globalThis as unknown as TestWindow).__injected === true)).toBe(false);
+    expect(suite.watch.dialogs).toEqual([]);
   });
 });
 
@@ -191,8 +175,8 @@ describe('the session token never reaches script (HD-04)', () => {
     const tokens = new Set<string>();
     const bodies: Array<{ url: string; body: string }> = [];
     const urls: string[] = [];
-    page.on('request', (request) => urls.push(request.url()));
-    page.on('response', (response: Response) => {
+    suite.page.on('request', (request) => urls.push(request.url()));
+    suite.page.on('response', (response: Response) => {
       void response.headerValues('set-cookie').then((lines) => {
         for (const line of lines) {
           const match = new RegExp(`^${SESSION_COOKIE}=([^;]+)`).exec(line);
@@ -202,8 +186,8 @@ describe('the session token never reaches script (HD-04)', () => {
     });
     // The bodies the page's script reads (fetch), taken on the way: Chromium drops a body once the page moves on
     // (sign-in navigates as soon as its answer is in), so reading them afterwards from the response is unreliable.
-    await page.route(
-      (url) => url.origin === sample.origin,
+    await suite.page.route(
+      (url) => url.origin === suite.sample.origin,
       async (route) => {
         if (route.request().resourceType() !== 'fetch') return route.continue();
         const response = await route.fetch();
@@ -212,12 +196,12 @@ describe('the session token never reaches script (HD-04)', () => {
       },
     );
 
-    await signIn(page, sample, 'alice');
+    await signIn(suite.page, suite.sample, 'alice');
     for (const path of ['/account', '/sessions', '/cart', '/wizard']) {
-      await page.goto(sample.url(path));
-      const html = await page.content();
-      const cookies = await scriptVisibleCookies(page);
-      const storage = await page.evaluate(() => {
+      await suite.page.goto(suite.sample.url(path));
+      const html = await suite.page.content();
+      const cookies = await scriptVisibleCookies(suite.page);
+      const storage = await suite.page.evaluate(() => {
         const w = globalThis as unknown as TestWindow;
         const dump = (s: TestWindow['localStorage']): string[] =>
           Array.from({ length: s.length }, (_, i) => `${s.key(i)}=${s.getItem(s.key(i) ?? '')}`);
@@ -231,7 +215,7 @@ describe('the session token never reaches script (HD-04)', () => {
       expect(cookies).not.toContain(SESSION_COOKIE);
     }
 
-    const current = (await browser.context.cookies(sample.origin)).find((c) => c.name === SESSION_COOKIE);
+    const current = (await suite.browser.context.cookies(suite.sample.origin)).find((c) => c.name === SESSION_COOKIE);
     expect(current?.httpOnly).toBe(true);
     tokens.add(current!.value);
     // The tokens were seen (the sign-in set one), so the checks above compared against something.
@@ -254,26 +238,26 @@ describe('after sign-out', () => {
    */
   async function backAfterSignOut(withoutClearSiteData: boolean): Promise<void> {
     dropClearSiteData = withoutClearSiteData;
-    await signIn(page, sample, 'alice');
-    await expect(page.getByTestId('account-username').textContent()).resolves.toBe('alice');
-    const logout = page.waitForResponse(sample.url('/auth/logout'));
-    await Promise.all([page.waitForURL(sample.url('/login')), page.getByTestId('logout').click()]);
+    await signIn(suite.page, suite.sample, 'alice');
+    await expect(suite.page.getByTestId('account-username').textContent()).resolves.toBe('alice');
+    const logout = suite.page.waitForResponse(suite.sample.url('/auth/logout'));
+    await Promise.all([suite.page.waitForURL(suite.sample.url('/login')), suite.page.getByTestId('logout').click()]);
     expect((await (await logout).allHeaders())['clear-site-data']).toBe(withoutClearSiteData ? undefined : '"cache", "storage"');
 
     const accountRequests: string[] = [];
-    page.on('request', (request) => {
+    suite.page.on('request', (request) => {
       if (new URL(request.url()).pathname === '/account') accountRequests.push(request.method());
     });
     // goBack() settles once the history entry has loaded, after the server's redirect if it sent one.
-    await page.goBack();
+    await suite.page.goBack();
 
     // Not restored from the back/forward cache nor the HTTP cache: the browser asked the server again, which
     // answered the signed-out visitor with the sign-in page.
     expect(accountRequests).toEqual(['GET']);
-    expect(page.url()).toBe(sample.url('/login'));
-    await expect(page.getByTestId('login-form').isVisible()).resolves.toBe(true);
-    await expect(page.getByTestId('account-username').count()).resolves.toBe(0);
-    await expect(page.getByTestId('username').count()).resolves.toBe(0);
+    expect(suite.page.url()).toBe(suite.sample.url('/login'));
+    await expect(suite.page.getByTestId('login-form').isVisible()).resolves.toBe(true);
+    await expect(suite.page.getByTestId('account-username').count()).resolves.toBe(0);
+    await expect(suite.page.getByTestId('username').count()).resolves.toBe(0);
   }
 
   it('the back button shows no account data: /account is fetched again and sends the visitor to /login', async () => {
@@ -287,37 +271,37 @@ describe('after sign-out', () => {
   it('the check can fail: a page the browser may keep is shown again by the back button without asking the server', async () => {
     const origin = otherSite.origin.replace('127.0.0.1', 'localhost');
     const hitsBefore = otherSiteCacheableHits;
-    await page.goto(`${origin}/cacheable`);
-    await Promise.all([page.waitForURL(`${origin}/plain`), page.getByRole('link', { name: 'sign out' }).click()]);
-    await page.goBack();
-    await page.waitForURL(`${origin}/cacheable`);
+    await suite.page.goto(`${origin}/cacheable`);
+    await Promise.all([suite.page.waitForURL(`${origin}/plain`), suite.page.getByRole('link', { name: 'sign out' }).click()]);
+    await suite.page.goBack();
+    await suite.page.waitForURL(`${origin}/cacheable`);
     expect(otherSiteCacheableHits - hitsBefore).toBe(1);
-    await expect(page.getByTestId('account-username').textContent()).resolves.toBe('alice');
+    await expect(suite.page.getByTestId('account-username').textContent()).resolves.toBe('alice');
   });
 
   for (const host of ['localhost', '127.0.0.1']) {
     it(`Clear-Site-Data empties the site's web storage (http://${host}, a secure context)`, async () => {
-      const origin = sample.origin.replace('localhost', host);
-      await page.goto(`${origin}/login`);
-      const form = page.getByTestId('login-form');
+      const origin = suite.sample.origin.replace('localhost', host);
+      await suite.page.goto(`${origin}/login`);
+      const form = suite.page.getByTestId('login-form');
       await form.locator('input[name="username"]').fill('alice');
       await form.locator('input[name="password"]').fill('alice-correct-horse-1');
-      await Promise.all([page.waitForURL(`${origin}/account`), form.getByRole('button', { name: 'Sign in' }).click()]);
+      await Promise.all([suite.page.waitForURL(`${origin}/account`), form.getByRole('button', { name: 'Sign in' }).click()]);
       // What a page might have left behind: a draft in localStorage, a step in sessionStorage.
-      await page.evaluate(() => {
+      await suite.page.evaluate(() => {
         const w = globalThis as unknown as TestWindow;
         w.localStorage.setItem('draft', 'account data');
         w.sessionStorage.setItem('step', 'account data');
       });
 
-      await Promise.all([page.waitForURL(`${origin}/login`), page.getByTestId('logout').click()]);
+      await Promise.all([suite.page.waitForURL(`${origin}/login`), suite.page.getByTestId('logout').click()]);
 
-      const left = await page.evaluate(() => {
+      const left = await suite.page.evaluate(() => {
         const w = globalThis as unknown as TestWindow;
         return [w.localStorage.getItem('draft'), w.sessionStorage.getItem('step')];
       });
       expect(left).toEqual([null, null]);
-      expect(watch.problems()).toEqual([]);
+      expect(suite.watch.problems()).toEqual([]);
     });
   }
 });

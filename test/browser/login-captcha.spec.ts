@@ -3,47 +3,20 @@
  * solves the proof-of-work CAPTCHA by itself (WebCrypto, under the nonce-only CSP) and signs in; once the account is
  * locked it shows the lock message with the wait.
  */
-import type { Page } from 'playwright-core';
-import { BrowserSession, launchChromium } from './support/chromium';
-import { PageWatch, watchPage } from './support/page-watch';
+import { useBrowserSample } from './support/browser-suite';
 import { arriveAt } from './support/sample-pages';
-import { BrowserSample, PASSWORDS, startBrowserSample } from './support/sample-server';
+import { PASSWORDS } from './support/sample-server';
 import { BRUTE_FORCE_DEFAULTS } from '../e2e/sample-helpers';
 
-let sample: BrowserSample;
-let browser: BrowserSession;
-let page: Page;
-let watch: PageWatch;
-let sampleStart: Promise<BrowserSample> | undefined;
-let browserStart: Promise<BrowserSession> | undefined;
-
-beforeAll(async () => {
-  sampleStart = startBrowserSample({ ...BRUTE_FORCE_DEFAULTS, LOCKOUT_THRESHOLD: '5' });
-  browserStart = launchChromium();
-  [sample, browser] = await Promise.all([sampleStart, browserStart]);
-});
-
-afterAll(async () => {
-  await Promise.allSettled([browserStart?.then((b) => b.close()), sampleStart?.then((s) => s.close())]);
-});
-
-beforeEach(async () => {
-  await browser.context.clearCookies();
-  page = await browser.newPage();
-  watch = await watchPage(page);
-});
-
-afterEach(async () => {
-  await page?.close();
-});
+const suite = useBrowserSample({ ...BRUTE_FORCE_DEFAULTS, LOCKOUT_THRESHOLD: '5' });
 
 /** What went wrong in the page, apart from the refusals these tests cause on purpose (Chromium logs each 4xx fetch). */
 function unexpectedProblems(): string[] {
-  return watch.problems().filter((p) => !/Failed to load resource: the server responded with a status of (401|429)/.test(p));
+  return suite.watch.problems().filter((p) => !/Failed to load resource: the server responded with a status of (401|429)/.test(p));
 }
 
 async function submit(username: string, password: string): Promise<void> {
-  const form = page.getByTestId('login-form');
+  const form = suite.page.getByTestId('login-form');
   await form.locator('input[name="username"]').fill(username);
   await form.locator('input[name="password"]').fill(password);
   await form.getByRole('button', { name: 'Sign in' }).click();
@@ -51,7 +24,7 @@ async function submit(username: string, password: string): Promise<void> {
 
 /** Submits a wrong password and waits for the page's error message. */
 async function fail(username: string, password: string): Promise<string> {
-  const error = page.getByTestId('login-error');
+  const error = suite.page.getByTestId('login-error');
   await error.evaluate((el) => {
     el.textContent = '';
     el.setAttribute('hidden', '');
@@ -63,29 +36,29 @@ async function fail(username: string, password: string): Promise<string> {
 
 describe('/login and the brute-force defence', () => {
   it('solves the CAPTCHA in the page after three failures and signs in', async () => {
-    await page.goto(sample.url('/login'));
+    await suite.page.goto(suite.sample.url('/login'));
     for (let n = 1; n <= 3; n++) {
       expect(await fail('alice', `wrong-${n}`)).toContain('Wrong username or password');
-      sample.harness.clock.advance(60_000);
+      suite.sample.harness.clock.advance(60_000);
     }
     // The server now answers 401 CAPTCHA_REQUIRED first; the page solves the challenge and sends the form again.
     await submit('alice', PASSWORDS.alice);
-    await arriveAt(page, sample.url('/account'), page.getByTestId('login-form'), watch);
-    await expect(page.getByTestId('username').textContent()).resolves.toBe('alice');
-    expect(watch.apiErrors.some((e) => e.startsWith('POST /auth/login 401') && e.includes('CAPTCHA_REQUIRED'))).toBe(true);
+    await arriveAt(suite.page, suite.sample.url('/account'), suite.page.getByTestId('login-form'), suite.watch);
+    await expect(suite.page.getByTestId('username').textContent()).resolves.toBe('alice');
+    expect(suite.watch.apiErrors.some((e) => e.startsWith('POST /auth/login 401') && e.includes('CAPTCHA_REQUIRED'))).toBe(true);
     expect(unexpectedProblems()).toEqual([]);
   });
 
   it('shows the lock message with the wait once the account is locked', async () => {
-    await page.goto(sample.url('/login'));
+    await suite.page.goto(suite.sample.url('/login'));
     let last = '';
     for (let n = 1; n <= 6; n++) {
       last = await fail('bob', `wrong-${n}`);
-      sample.harness.clock.advance(60_000);
+      suite.sample.harness.clock.advance(60_000);
     }
     // Five failures lock bob for LOCKOUT_DURATION (15 minutes, minus the minute just advanced).
     expect(last).toMatch(/Too many failed attempts\. Try again in 14 minutes\./);
-    expect(watch.apiErrors.some((e) => e.startsWith('POST /auth/login 429'))).toBe(true);
+    expect(suite.watch.apiErrors.some((e) => e.startsWith('POST /auth/login 429'))).toBe(true);
     expect(unexpectedProblems()).toEqual([]);
   });
 });

@@ -5,113 +5,93 @@
  * it removes the passkey, confirming with password and passkey in the "confirm it is you" dialog. Adding a passkey on
  * a stale sign-in opens that same dialog, then goes on. The page is served from http://localhost, so the RP ID is `localhost` (PUBLIC_ORIGIN unset: derived for localhost only).
  */
-import type { Page } from 'playwright-core';
-import { BrowserSession, launchChromium } from './support/chromium';
-import { PageWatch, watchPage } from './support/page-watch';
+import { useBrowserSample } from './support/browser-suite';
 import { signIn } from './support/sample-pages';
-import { BrowserSample, PASSWORDS, startBrowserSample } from './support/sample-server';
+import { PASSWORDS } from './support/sample-server';
 import { addVirtualAuthenticator, VirtualAuthenticator } from './support/webauthn';
 
-let sample: BrowserSample;
-let browser: BrowserSession;
-let page: Page;
-let watch: PageWatch;
 let authenticator: VirtualAuthenticator | undefined;
 
 const REAUTH_MAX_AGE_MS = 5 * 60_000;
 
-let sampleStart: Promise<BrowserSample> | undefined;
-let browserStart: Promise<BrowserSession> | undefined;
+const suite = useBrowserSample();
 
-beforeAll(async () => {
-  sampleStart = startBrowserSample();
-  browserStart = launchChromium();
-  [sample, browser] = await Promise.all([sampleStart, browserStart]);
-});
-
-afterAll(async () => {
-  await Promise.allSettled([browserStart?.then((b) => b.close()), sampleStart?.then((s) => s.close())]);
-});
-
+// After the suite's own beforeEach, so the test's new tab is there.
 beforeEach(async () => {
-  await browser.context.clearCookies();
-  page = await browser.newPage();
-  watch = await watchPage(page);
-  authenticator = await addVirtualAuthenticator(page);
+  authenticator = await addVirtualAuthenticator(suite.page);
 });
 
 afterEach(async () => {
   await authenticator?.remove().catch(() => undefined);
-  await page?.close();
 });
 
 describe('a passkey as the second factor, through the pages', () => {
   it('is added on /account, completes the next sign-in at AAL2, and is removed after re-authenticating with it', async () => {
-    await signIn(page, sample, 'alice');
-    await expect(page.getByTestId('account-aal').textContent()).resolves.toBe('AAL1');
-    await page.getByTestId('passkey-status').filter({ hasText: 'No passkey yet.' }).waitFor();
+    await signIn(suite.page, suite.sample, 'alice');
+    await expect(suite.page.getByTestId('account-aal').textContent()).resolves.toBe('AAL1');
+    await suite.page.getByTestId('passkey-status').filter({ hasText: 'No passkey yet.' }).waitFor();
 
-    const section = page.getByTestId('passkeys');
+    const section = suite.page.getByTestId('passkeys');
     await section.locator('input[data-passkey-name]').fill('Virtual <laptop>');
-    await Promise.all([page.waitForEvent('load'), page.getByTestId('passkey-add').click()]);
+    await Promise.all([suite.page.waitForEvent('load'), suite.page.getByTestId('passkey-add').click()]);
 
-    const item = page.getByTestId('passkey-item');
+    const item = suite.page.getByTestId('passkey-item');
     await item.first().waitFor();
     await expect(item.count()).resolves.toBe(1);
     // The label is text, never markup.
     await expect(item.first().textContent()).resolves.toContain('Virtual <laptop>');
-    await expect(page.getByTestId('account-aal').textContent()).resolves.toBe('AAL2');
+    await expect(suite.page.getByTestId('account-aal').textContent()).resolves.toBe('AAL2');
     const held = await authenticator!.credentials();
     expect(held).toHaveLength(1);
     expect(held[0].rpId).toBe('localhost');
 
-    await Promise.all([page.waitForURL(sample.url('/login')), page.getByTestId('logout').click()]);
+    await Promise.all([suite.page.waitForURL(suite.sample.url('/login')), suite.page.getByTestId('logout').click()]);
 
-    const form = page.getByTestId('login-form');
+    const form = suite.page.getByTestId('login-form');
     await form.locator('input[name="username"]').fill('alice');
     await form.locator('input[name="password"]').fill(PASSWORDS.alice);
     await form.getByRole('button', { name: 'Sign in' }).click();
-    const usePasskey = page.getByTestId('passkey-signin');
+    const usePasskey = suite.page.getByTestId('passkey-signin');
     await usePasskey.waitFor({ state: 'visible' });
-    await Promise.all([page.waitForURL(sample.url('/account')), usePasskey.click()]);
+    await Promise.all([suite.page.waitForURL(suite.sample.url('/account')), usePasskey.click()]);
 
-    await expect(page.getByTestId('account-username').textContent()).resolves.toBe('alice');
-    await expect(page.getByTestId('account-aal').textContent()).resolves.toBe('AAL2');
+    await expect(suite.page.getByTestId('account-username').textContent()).resolves.toBe('alice');
+    await expect(suite.page.getByTestId('account-aal').textContent()).resolves.toBe('AAL2');
     expect((await authenticator!.credentials())[0].signCount).toBeGreaterThan(0);
 
     // Later, removing it needs a recent sign-in: the dialog takes the password and the passkey, then the removal runs.
-    sample.harness.clock.advance(REAUTH_MAX_AGE_MS + 1000);
-    await page.getByTestId('passkey-remove').click();
-    const dialog = page.getByTestId('reauth-dialog');
+    suite.sample.harness.clock.advance(REAUTH_MAX_AGE_MS + 1000);
+    await suite.page.getByTestId('passkey-remove').click();
+    const dialog = suite.page.getByTestId('reauth-dialog');
     await dialog.waitFor({ state: 'visible' });
     await dialog.locator('input[name="password"]').fill(PASSWORDS.alice);
-    await Promise.all([page.waitForEvent('load'), dialog.getByTestId('passkey-reauth').click()]);
-    await page.getByTestId('passkey-status').filter({ hasText: 'No passkey yet.' }).waitFor();
-    await expect(page.getByTestId('account-aal').textContent()).resolves.toBe('AAL2');
+    await Promise.all([suite.page.waitForEvent('load'), dialog.getByTestId('passkey-reauth').click()]);
+    await suite.page.getByTestId('passkey-status').filter({ hasText: 'No passkey yet.' }).waitFor();
+    await expect(suite.page.getByTestId('account-aal').textContent()).resolves.toBe('AAL2');
     // Chromium logs the removal's first answer (401 REAUTH_REQUIRED, which opened the dialog) as a failed load.
     const expected = /status of 401 .*\/account\/mfa\/passkeys\/[0-9a-f-]{36}\)$/;
-    expect(watch.problems().filter((p) => !expected.test(p))).toEqual([]);
+    expect(suite.watch.problems().filter((p) => !expected.test(p))).toEqual([]);
   });
 
   it('on a stale sign-in, "Add a passkey" opens the "confirm it is you" dialog and then adds the passkey', async () => {
-    await signIn(page, sample, 'alice');
-    await page.getByTestId('passkey-status').filter({ hasText: 'No passkey yet.' }).waitFor();
-    sample.harness.clock.advance(REAUTH_MAX_AGE_MS + 1000);
+    await signIn(suite.page, suite.sample, 'alice');
+    await suite.page.getByTestId('passkey-status').filter({ hasText: 'No passkey yet.' }).waitFor();
+    suite.sample.harness.clock.advance(REAUTH_MAX_AGE_MS + 1000);
 
-    await page.getByTestId('passkey-add').click();
-    const dialog = page.getByTestId('reauth-dialog');
+    await suite.page.getByTestId('passkey-add').click();
+    const dialog = suite.page.getByTestId('reauth-dialog');
     await dialog.waitFor({ state: 'visible' });
     await dialog.locator('input[name="password"]').fill(PASSWORDS.alice);
     // Confirming re-authenticates, then the add goes on by itself: the ceremony runs and the page reloads.
-    await Promise.all([page.waitForEvent('load'), dialog.getByRole('button', { name: 'Confirm', exact: true }).click()]);
+    await Promise.all([suite.page.waitForEvent('load'), dialog.getByRole('button', { name: 'Confirm', exact: true }).click()]);
 
-    await page.getByTestId('passkey-item').first().waitFor();
-    await expect(page.getByTestId('passkey-item').count()).resolves.toBe(1);
-    await expect(page.getByTestId('account-aal').textContent()).resolves.toBe('AAL2');
+    await suite.page.getByTestId('passkey-item').first().waitFor();
+    await expect(suite.page.getByTestId('passkey-item').count()).resolves.toBe(1);
+    await expect(suite.page.getByTestId('account-aal').textContent()).resolves.toBe('AAL2');
     expect(await authenticator!.credentials()).toHaveLength(1);
     // Chromium logs the first answer (401 REAUTH_REQUIRED, which opened the dialog) as a failed load.
     const expected = /status of 401 .*\/account\/mfa\/passkeys\/options\)$/;
-    expect(watch.problems().filter((p) => !expected.test(p))).toEqual([]);
-    expect(watch.apiErrors).toEqual([expect.stringMatching(/^POST \/account\/mfa\/passkeys\/options 401 .*REAUTH_REQUIRED/)]);
+    expect(suite.watch.problems().filter((p) => !expected.test(p))).toEqual([]);
+    expect(suite.watch.apiErrors).toEqual([expect.stringMatching(/^POST \/account\/mfa\/passkeys\/options 401 .*REAUTH_REQUIRED/)]);
   });
 });
