@@ -102,6 +102,12 @@ export {
   AttemptCount,
   AttemptIncrement,
   AttemptCounterStoreUnavailableError,
+  AttemptHit,
+  HitCount,
+  MAX_HIT_DURATION_MS,
+  MAX_HIT_LIMIT,
+  checkAttemptHit,
+  nextHitWindowEnd,
 } from './brute-force/attempt-counter.store';
 export {
   InMemoryAttemptCounterStore,
