@@ -104,8 +104,6 @@ export {
   AttemptCounterStoreUnavailableError,
   AttemptHit,
   HitCount,
-  MAX_HIT_DURATION_MS,
-  MAX_HIT_LIMIT,
   checkAttemptHit,
   nextHitWindowEnd,
 } from './brute-force/attempt-counter.store';
