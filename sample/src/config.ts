@@ -161,7 +161,7 @@ export const CONFIG_DEFAULTS = {
   lockoutDuration: '15m',
   captchaAfterFailures: 3,
   loginDelay: '1s',
-  rateLimitSensitive: '10/1m',
+  rateLimitSensitive: '30/1m',
   /** Session databases used when neither SESSION_DATABASE_URL nor DATABASE_URL is of the store's kind. */
   sessionDatabases: {
     postgres: 'postgres://postgres@127.0.0.1:5432/test',
@@ -352,7 +352,8 @@ export function parseConfig(env: SampleEnv): SampleConfig {
     trustProxy: trustProxy ?? false,
     csrf: { secret: csrfSecret, allowedOrigins: csrfAllowedOrigins },
     bruteForce: { lockoutThreshold, lockoutDurationMs, captchaAfterFailures, baseDelayMs, redisPrefix: 'nsk:attempts:' },
-    rateLimit: { sensitive: 'error' in sensitiveLimit ? { limit: 10, windowMs: 60_000 } : sensitiveLimit },
+    // A bad value was reported above (and thrown): here it parsed.
+    rateLimit: { sensitive: sensitiveLimit as RateLimitSetting },
     securityLog: read('SECURITY_LOG') ?? CONFIG_DEFAULTS.securityLog,
     ...(publicOrigin && 'origin' in publicOrigin ? { publicOrigin: publicOrigin.origin } : {}),
   };

@@ -47,7 +47,7 @@ export const BRUTE_FORCE_OFF = { CAPTCHA_AFTER_FAILURES: '0', LOGIN_DELAY: '0', 
 
 /**
  * The API rate limit of {@link startSample} unless `env` says otherwise: every client of a suite is 127.0.0.1 and the
- * clock stands still, so the contract's 10 per minute would refuse suites that re-authenticate or revoke often. Still on
+ * clock stands still, so the sample's 30 per minute would refuse suites that re-authenticate or revoke often. Still on
  * (the guard and its counters run on every marked route); sample-rate-limit.spec.ts tests the real limits.
  */
 export const RATE_LIMIT_RELAXED = { RATE_LIMIT_SENSITIVE: '10000/1m' } as const;

@@ -125,8 +125,8 @@ describe('sample app: API rate limits when the counters are down', () => {
 });
 
 describe('sample config: RATE_LIMIT_SENSITIVE', () => {
-  it('defaults to 10 per minute and reads N/DURATION', () => {
-    expect(parseConfig({}).rateLimit.sensitive).toEqual({ limit: 10, windowMs: MIN });
+  it('defaults to 30 per minute and reads N/DURATION', () => {
+    expect(parseConfig({}).rateLimit.sensitive).toEqual({ limit: 30, windowMs: MIN });
     expect(parseConfig({ RATE_LIMIT_SENSITIVE: '100/15m' }).rateLimit.sensitive).toEqual({ limit: 100, windowMs: 15 * MIN });
   });
 

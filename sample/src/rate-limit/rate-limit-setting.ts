@@ -1,4 +1,4 @@
-import { formatDuration, parseDuration } from '../../../lib';
+import { parseDuration } from '../../../lib';
 
 /** One rate limit: at most `limit` requests per client and route within `windowMs`. */
 export interface RateLimitSetting {
@@ -27,9 +27,4 @@ export function parseRateLimit(raw: string): RateLimitSetting | { error: string 
     return { error: `is ${JSON.stringify(raw)}: ${help}` };
   }
   return { limit, windowMs };
-}
-
-/** `10/1m` for a setting, as the variable is written. */
-export function formatRateLimit(setting: RateLimitSetting): string {
-  return `${setting.limit}/${formatDuration(setting.windowMs)}`;
 }
