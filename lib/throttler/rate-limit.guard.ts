@@ -30,10 +30,11 @@ interface Shown {
  * `@Throttle()`, `@SkipThrottle()`, `APP_GUARD`), usually over {@link CounterThrottlerStorage}:
  *
  * - The client is `req.ip` (throttler's default tracker), which believes `X-Forwarded-For` only from the proxies of
- *   Express' `trust proxy`; IPv6 clients are grouped by their /56, as throttler does. Each route has its own budget.
+ *   Express' `trust proxy`; IPv6 clients are grouped by their /64 (throttler's `ipv6SubnetPrefix`). Each route has its own budget.
  * - Headers of draft-ietf-httpapi-ratelimit-headers-06 on every limited response, refusals included:
  *   `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (seconds) and `RateLimit-Policy` (`10;w=60`). With
- *   several named throttlers on a route, the one with the fewest requests left is shown (the draft's advice).
+ *   several named throttlers on a route, the one with the fewest requests left is shown, so a
+ *   client backs off in time.
  * - A refusal is 429 `{ statusCode, code: 'TOO_MANY_REQUESTS', message, retryAfter }` with `Retry-After` (seconds),
  *   and emits `excess_rate_limit_exceeded` on the module's event bus (when `SessionModule` provides one).
  * - A counter store that cannot be reached (any `SessionStoreConnectionError`, such as
