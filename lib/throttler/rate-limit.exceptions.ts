@@ -1,4 +1,5 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
+import { describeWait } from '../brute-force/brute-force.exceptions';
 
 /**
  * 429 `TOO_MANY_REQUESTS`: the client used its budget on this route. `retryAfter` (seconds) repeats the `Retry-After`
@@ -10,7 +11,7 @@ export class TooManyRequestsException extends HttpException {
   constructor(
     /** Seconds until the route accepts this client's requests again. */
     readonly retryAfter: number,
-    message = `Too many requests. Try again in ${retryAfter === 1 ? '1 second' : `${retryAfter} seconds`}.`,
+    message = `Too many requests. Try again in ${describeWait(retryAfter)}.`,
   ) {
     super({ statusCode: HttpStatus.TOO_MANY_REQUESTS, code: 'TOO_MANY_REQUESTS', message, retryAfter }, HttpStatus.TOO_MANY_REQUESTS);
   }
