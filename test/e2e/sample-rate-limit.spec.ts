@@ -74,6 +74,16 @@ describe.each([
     expect(again.headers['ratelimit-remaining']).toBe('2');
   });
 
+  it('loses no request under 12 parallel ones: exactly the limit of them pass', async () => {
+    const app = await start(env);
+    const alice = app.client();
+    await alice.login('alice');
+    await alice.csrf();
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, n) => alice.delete(`/sessions/parallel${n}`, A)));
+    const statuses = answers.map((res) => res.status).sort();
+    expect(statuses).toEqual([...Array(3).fill(404), ...Array(9).fill(429)]);
+  });
+
   it('leaves sign-in to the brute-force defence and unmarked routes alone', async () => {
     const app = await start(env);
     const bob = app.client();
