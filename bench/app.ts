@@ -19,6 +19,9 @@
  *                 only reads the method), `POST /cart` checked by the guard (send `x-csrf-token` from `GET /csrf`,
  *                 which needs the session cookie), and `POST /cart-unchecked`, the same handler under `@SkipCsrf()`,
  *                 so the two writes show the check's cost. Its `POST /login` is `@SkipCsrf()`, like the driver's.
+ * - `kit-throttle` kit-memory plus RateLimitGuard first among the APP_GUARDs (issue 8), every route counted by
+ *                 CounterThrottlerStorage on an InMemoryAttemptCounterStore (a limit no run reaches: 1 000 000 per
+ *                 second), so `GET /me` shows what one rate-limit hit with its headers costs next to kit-memory.
  * - `sample`      the sample app itself (sample/src/app.factory.ts): memory sessions, in-memory SQLite users,
  *                 helmet, its guards; `GET /me` as the contract defines it (issue 6: at most 1.5x kit-memory).
  *
@@ -70,7 +73,10 @@ import {
   SessionService,
   SessionView,
   SkipCsrf,
+  InMemoryAttemptCounterStore,
 } from '../lib';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { CounterThrottlerStorage, RateLimitGuard } from '../lib/throttler';
 
 declare module 'express-session' {
   interface SessionData {
@@ -256,6 +262,25 @@ function kitModule(options: SessionModuleOptions, withRoles = false, anomaly?: S
   return KitModule;
 }
 
+function kitThrottleModule(options: SessionModuleOptions): Type<unknown> {
+  @Module({
+    imports: [
+      SessionModule.forRoot(options),
+      ThrottlerModule.forRoot({
+        throttlers: [{ limit: 1_000_000, ttl: 1000 }],
+        storage: new CounterThrottlerStorage({ store: new InMemoryAttemptCounterStore() }),
+      }),
+    ],
+    controllers: [KitController],
+    providers: [
+      { provide: APP_GUARD, useClass: RateLimitGuard },
+      { provide: APP_GUARD, useClass: SessionAuthGuard },
+    ],
+  })
+  class KitThrottleModule {}
+  return KitThrottleModule;
+}
+
 const KIT_OPTIONS: SessionModuleOptions = {
   idleTimeout: SESSION_SETTINGS.idleTimeout,
   touchInterval: SESSION_SETTINGS.touchInterval,
@@ -321,6 +346,8 @@ async function createApp(variant: Variant, redisUrl: string | undefined, closers
       return NestFactory.create(kitCsrfModule({ ...KIT_OPTIONS, csrf: BENCH_CSRF }, new SessionAnomalyDetector({ policy: 'monitor' })), {
         logger: false,
       });
+    case 'kit-throttle':
+      return NestFactory.create(kitThrottleModule(KIT_OPTIONS), { logger: false });
     case 'kit-redis': {
       const store = await createKitRedisStore(needRedis());
       closers.push(() => store.close());

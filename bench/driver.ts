@@ -7,7 +7,7 @@
  *   BENCH_WARMUP=3          seconds of warm-up per variant before the first round
  *   BENCH_LOGIN_ROUNDS=4    measured rounds of POST /login per variant
  *   BENCH_CONNECTIONS=50    autocannon connections (one logged-in session each)
- *   BENCH_VARIANTS=a,b      subset of bare,es-memory,es-redis,kit-memory,kit-redis,kit-roles,kit-anomaly,kit-csrf,kit-defended,sample
+ *   BENCH_VARIANTS=a,b      subset of bare,es-memory,es-redis,kit-memory,kit-redis,kit-roles,kit-anomaly,kit-csrf,kit-defended,kit-throttle,sample
  *   BENCH_HEAP_COUNT=100000 sessions for the heap measurement
  *   BENCH_RESULTS=path      where to write the Markdown (default bench/RESULTS.md)
  *   BENCH_SIDE_ROUNDS=12    side-by-side rounds per pair (server CPU ratios; see sideBySide())

@@ -12,6 +12,7 @@ export const VARIANTS = [
   'kit-anomaly',
   'kit-csrf',
   'kit-defended',
+  'kit-throttle',
   'sample',
 ] as const;
 export type Variant = (typeof VARIANTS)[number];
@@ -27,6 +28,7 @@ export const VARIANT_LABELS: Record<Variant, string> = {
   'kit-anomaly': 'kit-anomaly (memory store + SessionAnomalyDetector, monitor)',
   'kit-csrf': 'kit-csrf (memory store + CsrfGuard)',
   'kit-defended': 'kit-defended (memory store + CsrfGuard + SessionAnomalyDetector, monitor)',
+  'kit-throttle': 'kit-throttle (memory store + RateLimitGuard on the in-memory counters)',
   sample: 'the sample app (memory store, SQLite users)',
 };
 

@@ -102,6 +102,10 @@ export {
   AttemptCount,
   AttemptIncrement,
   AttemptCounterStoreUnavailableError,
+  AttemptHit,
+  HitCount,
+  checkAttemptHit,
+  nextHitWindowEnd,
 } from './brute-force/attempt-counter.store';
 export {
   InMemoryAttemptCounterStore,

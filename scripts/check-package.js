@@ -27,7 +27,7 @@ const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 /** Packages a consumer app brings itself besides the peers: the HTTP platform, the compiler and the typings its code uses. */
 const APP_PACKAGES = ['@nestjs/platform-express', 'typescript', '@types/node', '@types/express'];
 /**
- * Optional peers that the main entry must never load (they belong to sub-path entries: redis, typeorm, mfa). Read
+ * Optional peers that the main entry must never load (they belong to sub-path entries: redis, typeorm, mfa, throttler). Read
  * from package.json "peerDependenciesMeta", so a new optional peer is covered without an edit here.
  */
 const OPTIONAL_PEERS = Object.entries(readJson(join(ROOT, 'package.json')).peerDependenciesMeta ?? {})

@@ -1,4 +1,13 @@
-import { AttemptCount, AttemptCounterStore, AttemptCounterStoreUnavailableError, AttemptIncrement } from './attempt-counter.store';
+import {
+  AttemptCount,
+  AttemptCounterStore,
+  AttemptCounterStoreUnavailableError,
+  AttemptHit,
+  AttemptIncrement,
+  checkAttemptHit,
+  HitCount,
+  nextHitWindowEnd,
+} from './attempt-counter.store';
 
 /** Options of {@link InMemoryAttemptCounterStore}. */
 export interface InMemoryAttemptCounterStoreOptions {
@@ -77,6 +86,22 @@ export class InMemoryAttemptCounterStore extends AttemptCounterStore {
       return Promise.reject(error);
     }
     return Promise.resolve(true);
+  }
+
+  hit(hit: AttemptHit, now: number): Promise<HitCount> {
+    try {
+      checkAttemptHit(hit);
+      const entry = this.entries.get(hit.key);
+      const previous = entry && entry.expiresAt > now ? { count: entry.count, resetAt: entry.expiresAt } : undefined;
+      const resetAt = nextHitWindowEnd(hit, previous, now);
+      const count = previous ? Math.min(previous.count + 1, hit.limit + 1) : 1;
+      // Like a failure counter: a key past its first hit is never evicted, so a flood of new clients cannot reset a
+      // client's budget (the store refuses new keys, 503, before it forgets one that is counting).
+      this.put(hit.key, { count, lastAt: now, expiresAt: resetAt }, now);
+      return Promise.resolve({ count, resetAt });
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   private live(key: string, now: number): AttemptCount {

@@ -13,8 +13,8 @@ const MIN = 60_000;
 
 /**
  * The conformance suite of the attempt-counter contract (`AttemptCounterStore`), for every backend and for
- * third-party stores: counting, windows decided by the caller's clock, resets, single-use claims, and parallel
- * increments that lose nothing. Each test uses keys of its own, so the suite can run on a shared server.
+ * third-party stores: counting, windows decided by the caller's clock, resets, single-use claims, fixed-window hits
+ * (rate limits), and parallel increments and hits that lose nothing. Each test uses keys of its own, so the suite can run on a shared server.
  *
  * @example describeAttemptCounterStore('redis', async () => ({ store: new RedisAttemptCounterStore({ client }) }), { describe, it, beforeAll, afterAll });
  */
@@ -119,6 +119,57 @@ export function describeAttemptCounterStore(
       assert.equal(Math.max(...answers.map(([a]) => a.count)), 40);
       const claims = await Promise.all(Array.from({ length: 20 }, () => store.claim(key('c'), MIN, t0)));
       assert.equal(claims.filter(Boolean).length, 1);
+    });
+
+    // Fixed-window hits (API rate limits): the rule is nextHitWindowEnd in attempt-counter.store.ts.
+    const hitOf = (k: string, limit: number, windowMs = MIN, blockMs = 0) => ({ key: k, windowMs, limit, blockMs });
+
+    it('counts hits in a fixed window that starts at the first hit, and restarts after it', async (key, t0) => {
+      assert.deepEqual(await store.hit(hitOf(key(), 3), t0), { count: 1, resetAt: t0 + MIN });
+      assert.deepEqual(await store.hit(hitOf(key(), 3), t0 + 1000), { count: 2, resetAt: t0 + MIN }, 'a hit never moves the window');
+      assert.deepEqual(await store.hit(hitOf(key(), 3), t0 + MIN - 1), { count: 3, resetAt: t0 + MIN });
+      assert.deepEqual(await store.hit(hitOf(key(), 3), t0 + MIN), { count: 1, resetAt: t0 + 2 * MIN }, 'a new window at its end');
+      assert.deepEqual(await store.hit(hitOf(key('other'), 3), t0 + 1000), { count: 1, resetAt: t0 + 1000 + MIN }, 'keys are separate');
+    });
+
+    it('refuses past the limit until the window ends (blockMs 0), capping the count at limit + 1', async (key, t0) => {
+      for (let i = 1; i <= 2; i++) assert.equal((await store.hit(hitOf(key(), 2), t0)).count, i);
+      for (let i = 0; i < 3; i++) assert.deepEqual(await store.hit(hitOf(key(), 2), t0 + 10_000 * i), { count: 3, resetAt: t0 + MIN });
+      assert.deepEqual(await store.hit(hitOf(key(), 2), t0 + MIN), { count: 1, resetAt: t0 + 2 * MIN });
+    });
+
+    it('blocks for blockMs from the first refused hit when that ends after the window, and never extends the block', async (key, t0) => {
+      const h = hitOf(key(), 1, MIN, 5 * MIN);
+      assert.deepEqual(await store.hit(h, t0), { count: 1, resetAt: t0 + MIN });
+      assert.deepEqual(await store.hit(h, t0 + 1000), { count: 2, resetAt: t0 + 1000 + 5 * MIN }, 'the block starts');
+      assert.deepEqual(await store.hit(h, t0 + 2 * MIN), { count: 2, resetAt: t0 + 1000 + 5 * MIN }, 'still blocked, not extended');
+      assert.deepEqual(await store.hit(h, t0 + 1000 + 5 * MIN), { count: 1, resetAt: t0 + 1000 + 6 * MIN }, 'free again');
+      // A block shorter than the window left: refused until the window ends.
+      const short = hitOf(key('short'), 1, MIN, 1000);
+      await store.hit(short, t0);
+      assert.deepEqual(await store.hit(short, t0 + 10), { count: 2, resetAt: t0 + MIN });
+      // Limit 0: the first hit is refused already, for the longer of the two.
+      assert.deepEqual(await store.hit(hitOf(key('zero'), 0, MIN, 2 * MIN), t0), { count: 1, resetAt: t0 + 2 * MIN });
+    });
+
+    it('refuses hit numbers outside its bounds as a caller bug (RangeError), not an outage', async (key, t0) => {
+      for (const bad of [hitOf(key(), -1), hitOf(key(), 1.5), hitOf(key(), 1, 0), hitOf(key(), 1, MIN, -1), hitOf(key(), 1, 2 ** 32)]) {
+        await assert.rejects(store.hit(bad, t0), RangeError);
+      }
+    });
+
+    it('loses no hit under 50 parallel hits: exactly limit of them pass, the others see limit + 1', async (key, t0) => {
+      const wide = await Promise.all(Array.from({ length: 50 }, () => store.hit(hitOf(key('wide'), 1000), t0)));
+      assert.deepEqual(
+        wide.map((h) => h.count).sort((a, b) => a - b),
+        Array.from({ length: 50 }, (_, i) => i + 1),
+        'every hit gets a count of its own',
+      );
+      for (const h of wide) assert.equal(h.resetAt, t0 + MIN);
+      const narrow = await Promise.all(Array.from({ length: 50 }, () => store.hit(hitOf(key('narrow'), 10, MIN, 2 * MIN), t0)));
+      assert.equal(narrow.filter((h) => h.count <= 10).length, 10);
+      assert.equal(narrow.filter((h) => h.count === 11).length, 40);
+      assert.deepEqual((await store.hit(hitOf(key('narrow'), 10, MIN, 2 * MIN), t0 + MIN)).resetAt, t0 + 2 * MIN, 'blocked once');
     });
   });
 }

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { formatDuration, parseDuration } from '../../lib';
 import { parsePublicOrigin, PUBLIC_ORIGIN_VARIABLE } from './passkeys/passkey-config';
+import { parseRateLimit, RateLimitSetting } from './rate-limit/rate-limit-setting';
 
 /** Where the sample keeps its sessions (`SESSION_STORE`). */
 export type SessionStoreKind = 'memory' | 'redis' | 'postgres' | 'mariadb' | 'sqlite';
@@ -101,6 +102,11 @@ export interface SampleConfig {
     /** Key prefix of the counters on Redis (not from the environment: every instance must share it; tests isolate theirs). */
     redisPrefix: string;
   };
+  /** API rate limits (BF-07), per client IP and route, on the brute-force defence's counters. */
+  rateLimit: {
+    /** `RATE_LIMIT_SENSITIVE` (`N/DURATION`): requests per window on each abusable route (re-auth, MFA, password, revocations). */
+    sensitive: RateLimitSetting;
+  };
   /** File for the JSON-lines security log, or `-` for stdout. */
   securityLog: string;
   /**
@@ -155,6 +161,7 @@ export const CONFIG_DEFAULTS = {
   lockoutDuration: '15m',
   captchaAfterFailures: 3,
   loginDelay: '1s',
+  rateLimitSensitive: '30/1m',
   /** Session databases used when neither SESSION_DATABASE_URL nor DATABASE_URL is of the store's kind. */
   sessionDatabases: {
     postgres: 'postgres://postgres@127.0.0.1:5432/test',
@@ -307,6 +314,8 @@ export function parseConfig(env: SampleEnv): SampleConfig {
   const captchaAfterFailures = integer('CAPTCHA_AFTER_FAILURES', CONFIG_DEFAULTS.captchaAfterFailures, 0, 100);
   const baseDelayMs = duration('LOGIN_DELAY', CONFIG_DEFAULTS.loginDelay, 0);
   if (baseDelayMs > 30_000) fail('LOGIN_DELAY', `is ${formatDuration(baseDelayMs)}: keep it at most 30s (the longest wait of the delay)`);
+  const sensitiveLimit = parseRateLimit(read('RATE_LIMIT_SENSITIVE') ?? CONFIG_DEFAULTS.rateLimitSensitive);
+  if ('error' in sensitiveLimit) fail('RATE_LIMIT_SENSITIVE', sensitiveLimit.error);
 
   const rawOrigin = read(PUBLIC_ORIGIN_VARIABLE);
   const publicOrigin = rawOrigin === undefined ? undefined : parsePublicOrigin(rawOrigin);
@@ -343,6 +352,8 @@ export function parseConfig(env: SampleEnv): SampleConfig {
     trustProxy: trustProxy ?? false,
     csrf: { secret: csrfSecret, allowedOrigins: csrfAllowedOrigins },
     bruteForce: { lockoutThreshold, lockoutDurationMs, captchaAfterFailures, baseDelayMs, redisPrefix: 'nsk:attempts:' },
+    // A bad value was reported above (and thrown): here it parsed.
+    rateLimit: { sensitive: sensitiveLimit as RateLimitSetting },
     securityLog: read('SECURITY_LOG') ?? CONFIG_DEFAULTS.securityLog,
     ...(publicOrigin && 'origin' in publicOrigin ? { publicOrigin: publicOrigin.origin } : {}),
   };

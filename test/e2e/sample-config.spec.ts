@@ -43,6 +43,7 @@ describe('sample config: parseConfig(env)', () => {
         baseDelayMs: 1000,
         redisPrefix: 'nsk:attempts:',
       },
+      rateLimit: { sensitive: { limit: 30, windowMs: 60_000 } },
       securityLog: '-',
     });
   });
@@ -76,6 +77,7 @@ describe('sample config: parseConfig(env)', () => {
       LOCKOUT_DURATION: '2m',
       CAPTCHA_AFTER_FAILURES: '0',
       LOGIN_DELAY: '500',
+      RATE_LIMIT_SENSITIVE: '100/15m',
       SECURITY_LOG: '/var/log/sample/security.jsonl',
       COOKIE_SECURE: 'false',
       ADMIN_REQUIRE_MFA: 'TRUE',
@@ -112,6 +114,7 @@ describe('sample config: parseConfig(env)', () => {
         baseDelayMs: 500,
         redisPrefix: 'nsk:attempts:',
       },
+      rateLimit: { sensitive: { limit: 100, windowMs: 15 * 60_000 } },
       securityLog: '/var/log/sample/security.jsonl',
     });
   });

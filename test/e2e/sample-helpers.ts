@@ -45,6 +45,13 @@ export function totpCode(atMs: number, secret = CAROL_TOTP_SECRET): string {
 /** The brute-force settings of {@link startSample} unless `env` says otherwise: CAPTCHA and delay off, lock at 100. */
 export const BRUTE_FORCE_OFF = { CAPTCHA_AFTER_FAILURES: '0', LOGIN_DELAY: '0', LOCKOUT_THRESHOLD: '100' } as const;
 
+/**
+ * The API rate limit of {@link startSample} unless `env` says otherwise: every client of a suite is 127.0.0.1 and the
+ * clock stands still, so the sample's 30 per minute would refuse suites that re-authenticate or revoke often. Still on
+ * (the guard and its counters run on every marked route); sample-rate-limit.spec.ts tests the real limits.
+ */
+export const RATE_LIMIT_RELAXED = { RATE_LIMIT_SENSITIVE: '10000/1m' } as const;
+
 /** The contract's brute-force defaults, for suites that test them. */
 export const BRUTE_FORCE_DEFAULTS = { CAPTCHA_AFTER_FAILURES: '3', LOGIN_DELAY: '1s', LOCKOUT_THRESHOLD: '10' } as const;
 
@@ -91,6 +98,7 @@ export async function startSample(env: SampleEnv = {}, options: { logger?: Creat
     // would hold suites that fail logins on purpose for other reasons: off here, on (with the contract's defaults) in
     // sample-brute-force.spec.ts and wherever a suite asks for them.
     ...BRUTE_FORCE_OFF,
+    ...RATE_LIMIT_RELAXED,
     ...env,
   });
   // Counters on the shared Redis must not meet those of another run (same accounts, same 127.0.0.1).

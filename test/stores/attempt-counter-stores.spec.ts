@@ -66,6 +66,17 @@ describe('InMemoryAttemptCounterStore bounds', () => {
     expect((await store.read(['victim'], now))[0].count).toBe(2);
   });
 
+  it("keeps a client's rate-limit window through a flood of new keys (hits are held like failures)", async () => {
+    const store = new InMemoryAttemptCounterStore({ maxEntries: 10 });
+    const now = Date.now();
+    const hit = (key: string) => store.hit({ key, windowMs: 60_000, limit: 2, blockMs: 0 }, now);
+    await hit('client');
+    await hit('client');
+    for (let i = 0; i < 1000; i++) await hit(`flood-${i}`);
+    expect(store.size).toBe(10);
+    expect(await hit('client')).toEqual({ count: 3, resetAt: now + 60_000 });
+  });
+
   it('fails closed (unavailable, 503) when every counter holds repeated failures', async () => {
     const store = new InMemoryAttemptCounterStore({ maxEntries: 2 });
     const now = Date.now();

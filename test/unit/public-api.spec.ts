@@ -13,6 +13,8 @@ describe('nest-session-kit public API', () => {
     expect(values.sort()).toEqual(
       [
         'AllowPendingSession',
+        'checkAttemptHit',
+        'nextHitWindowEnd',
         'CSRF_DEFAULTS',
         'Clock',
         'CsrfFormRoute',

@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import { AttemptCount, AttemptCounterStore, AttemptCounterStoreUnavailableError, AttemptIncrement } from '../attempt-counter.store';
+import {
+  AttemptCount,
+  AttemptCounterStore,
+  AttemptCounterStoreUnavailableError,
+  AttemptHit,
+  AttemptIncrement,
+  checkAttemptHit,
+  HitCount,
+} from '../attempt-counter.store';
 
 /** The part of a node-redis client (v5 or v6) the store uses: raw commands. The store never closes it. */
 export interface RedisAttemptCounterClient {
@@ -50,13 +58,40 @@ if ARGV[1] == '1' then
 end
 return 1`;
 
+// One fixed-window hit, the rule of nextHitWindowEnd (attempt-counter.store.ts; the conformance suite holds this copy to
+// it). ARGV: now, windowMs, limit, blockMs. Answers { count (at most limit + 1), resetAt as a string }.
+const HIT = `
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+local block = tonumber(ARGV[4])
+local count = 0
+local reset = 0
+local value = redis.call('GET', KEYS[1])
+if value then
+  local c, e = string.match(value, '^(%d+):%d+:(%d+)$')
+  if c and tonumber(e) > now then
+    count = tonumber(c)
+    reset = tonumber(e)
+  end
+end
+if count > 0 then
+  if count == limit then reset = math.max(reset, now + block) end
+  count = math.min(count + 1, limit + 1)
+else
+  count = 1
+  if limit == 0 then reset = now + math.max(window, block) else reset = now + window end
+end
+redis.call('SET', KEYS[1], count .. ':' .. ARGV[1] .. ':' .. string.format('%.0f', reset), 'PX', string.format('%.0f', reset - now))
+return {count, string.format('%.0f', reset)}`;
+
 interface Script {
   source: string;
   sha1: string;
 }
 
 const script = (source: string): Script => ({ source, sha1: createHash('sha1').update(source).digest('hex') });
-const SCRIPTS = { increment: script(INCREMENT), reset: script(RESET) };
+const SCRIPTS = { increment: script(INCREMENT), reset: script(RESET), hit: script(HIT) };
 
 /**
  * Attempt counters in Redis, shared by every instance of the app. Each operation is one round trip: reading is
@@ -108,6 +143,18 @@ export class RedisAttemptCounterStore extends AttemptCounterStore {
     const all = keys.map((k) => this.prefix + k);
     if (mark) all.push(this.prefix + mark.key);
     await this.eval('reset', SCRIPTS.reset, all, mark ? ['1', String(mark.now), String(Math.ceil(mark.ttlMs))] : ['0', '0', '0']);
+  }
+
+  async hit(hit: AttemptHit, now: number): Promise<HitCount> {
+    checkAttemptHit(hit);
+    const reply = await this.eval(
+      'hit',
+      SCRIPTS.hit,
+      [this.prefix + hit.key],
+      [String(now), String(hit.windowMs), String(hit.limit), String(hit.blockMs)],
+    );
+    if (!Array.isArray(reply) || reply.length !== 2) throw new TypeError('RedisAttemptCounterStore: the hit script answered no pair');
+    return { count: Number(reply[0]), resetAt: Number(reply[1]) };
   }
 
   async claim(key: string, ttlMs: number, now: number): Promise<boolean> {

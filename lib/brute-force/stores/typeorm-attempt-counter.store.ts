@@ -1,7 +1,16 @@
 import type { DataSource } from 'typeorm';
 import { describeDatabase, isConnectionFailure } from '../../stores/typeorm/connection-errors';
 import { SqlFamily, sqlFamilyOf } from '../../stores/typeorm/sql-dialect';
-import { AttemptCount, AttemptCounterStore, AttemptCounterStoreUnavailableError, AttemptIncrement } from '../attempt-counter.store';
+import {
+  AttemptCount,
+  AttemptCounterStore,
+  AttemptCounterStoreUnavailableError,
+  AttemptHit,
+  AttemptIncrement,
+  checkAttemptHit,
+  HitCount,
+  nextHitWindowEnd,
+} from '../attempt-counter.store';
 
 /** Options of {@link TypeOrmAttemptCounterStore}. */
 export interface TypeOrmAttemptCounterStoreOptions {
@@ -143,6 +152,55 @@ export class TypeOrmAttemptCounterStore extends AttemptCounterStore {
         ]),
       );
     }
+  }
+
+  /**
+   * One statement on every database, the rule of `nextHitWindowEnd` in SQL: a row whose window is live counts one more
+   * (its end moves to `now + blockMs`, when later, on the hit that goes over the limit), a missing or ended one
+   * restarts at 1. `attempts` is not capped in the row (the cap is applied to the answer), so the hit that goes over
+   * is the one that makes it `limit + 1`.
+   */
+  async hit(hit: AttemptHit, now: number): Promise<HitCount> {
+    checkAttemptHit(hit);
+    // Rate-limit rows are swept like failure counters, so the table holds about one window of hits.
+    if (++this.increments % SWEEP_EVERY === 0) void this.sweep(now).catch(() => undefined);
+    const t = this.table;
+    const fresh = nextHitWindowEnd(hit, undefined, now);
+    const blockEnd = now + hit.blockMs;
+    if (this.family === 'mysql') {
+      // MySQL has no RETURNING, and a SELECT after the upsert may see a parallel hit's count. The assignments run left to
+      // right (`expires_at` sees the new `attempts`, the last one both new values), and LAST_INSERT_ID(expr) hands this
+      // statement's own answer back in the OK packet: count * 2^32 + ms left, exact in a double under the bounds of
+      // checkAttemptHit. A new row sets nothing there (insertId 0): count 1, the fresh window.
+      const result = (await this.run('hit', () =>
+        this.dataSource.query(
+          `INSERT INTO ${t} (counter_key, attempts, last_at, expires_at) VALUES (?, 1, ?, ?) ON DUPLICATE KEY UPDATE ` +
+            'attempts = IF(expires_at > ?, attempts + 1, 1), ' +
+            'expires_at = IF(expires_at > ?, IF(attempts = ?, GREATEST(expires_at, ?), expires_at), VALUES(expires_at)), ' +
+            'last_at = IF(LAST_INSERT_ID(LEAST(attempts, ?) * 4294967296 + (expires_at - ?)) IS NULL, 0, VALUES(last_at))',
+          [hit.key, now, fresh, now, now, hit.limit + 1, blockEnd, hit.limit + 1, now],
+        ),
+      )) as { insertId?: number | string };
+      const packed = Number(result?.insertId ?? 0);
+      if (packed === 0) return { count: 1, resetAt: fresh };
+      return { count: Math.floor(packed / 4294967296), resetAt: now + (packed % 4294967296) };
+    }
+    const p = this.family === 'postgres' ? (n: number) => `$${n}` : () => '?';
+    const greatest = this.family === 'postgres' ? 'GREATEST' : 'MAX';
+    // Every right-hand side of DO UPDATE sees the row as it was: `${t}.attempts` is the previous count.
+    const rows = (await this.run('hit', () =>
+      this.dataSource.query(
+        `INSERT INTO ${t} (counter_key, attempts, last_at, expires_at) VALUES (${p(1)}, 1, ${p(2)}, ${p(3)}) ON CONFLICT (counter_key) DO UPDATE SET ` +
+          `attempts = CASE WHEN ${t}.expires_at > ${p(4)} THEN ${t}.attempts + 1 ELSE 1 END, ` +
+          `last_at = excluded.last_at, ` +
+          `expires_at = CASE WHEN ${t}.expires_at > ${p(5)} THEN CASE WHEN ${t}.attempts = ${p(6)} THEN ${greatest}(${t}.expires_at, ${p(7)}) ELSE ${t}.expires_at END ELSE excluded.expires_at END ` +
+          'RETURNING attempts, expires_at',
+        [hit.key, now, fresh, now, now, hit.limit, blockEnd],
+      ),
+    )) as { attempts: number | string; expires_at: number | string }[];
+    const [row] = rows;
+    if (!row) throw new TypeError(`TypeOrmAttemptCounterStore: the hit upsert on ${this.where} returned no row`);
+    return { count: Math.min(Number(row.attempts), hit.limit + 1), resetAt: Number(row.expires_at) };
   }
 
   async claim(key: string, ttlMs: number, now: number): Promise<boolean> {

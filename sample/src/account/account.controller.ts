@@ -4,6 +4,7 @@ import { CurrentSession, ReAuth, RequireAal, SessionView } from '../../../lib';
 import type { TotpEnrolment } from '../../../lib/mfa';
 import { ChangePasswordDto, ConfirmTotpDto, RemoveTotpDto } from './account.dto';
 import { AccountService, TotpConfirmation } from './account.service';
+import { RateLimited } from '../rate-limit/rate-limit.module';
 
 /** The account's credentials: `/account/password`, `/account/mfa/totp`, `/account/security`. */
 @Controller('account')
@@ -11,6 +12,7 @@ export class AccountController {
   constructor(private readonly account: AccountService) {}
 
   @ReAuth()
+  @RateLimited()
   @Post('password')
   @HttpCode(HttpStatus.NO_CONTENT)
   changePassword(
@@ -24,6 +26,7 @@ export class AccountController {
 
   /** A new TOTP secret to scan (`{ secret, otpauthUrl, qrDataUrl }`), not active until confirmed. */
   @ReAuth()
+  @RateLimited()
   @Post('mfa/totp')
   @HttpCode(HttpStatus.OK)
   startTotp(
@@ -35,6 +38,7 @@ export class AccountController {
   }
 
   @ReAuth()
+  @RateLimited()
   @Post('mfa/totp/confirm')
   @HttpCode(HttpStatus.OK)
   confirmTotp(
@@ -47,6 +51,7 @@ export class AccountController {
   }
 
   @ReAuth()
+  @RateLimited()
   @Delete('mfa/totp')
   @HttpCode(HttpStatus.NO_CONTENT)
   removeTotp(

@@ -4,6 +4,7 @@ import { BruteForceService, CurrentSession, ReAuth, SessionService, SessionView 
 import { ApiException } from '../common/api-exception';
 import { DeviceList, DeviceListing } from '../devices/device-list.service';
 import { AlsoAPage } from '../pages/also-a-page.decorator';
+import { RateLimited } from '../rate-limit/rate-limit.module';
 
 /** `GET /sessions`, `DELETE /sessions/:handle`: the user's active devices. A browser visiting `/sessions` gets the page. */
 @Controller('sessions')
@@ -32,6 +33,7 @@ export class SessionsController {
    * failures per user and per (user, IP) (BF-07): after `LOCKOUT_THRESHOLD` (at most 10) the route answers 429.
    */
   @ReAuth()
+  @RateLimited()
   @Delete(':handle')
   @HttpCode(HttpStatus.NO_CONTENT)
   async revoke(

@@ -7,6 +7,7 @@ import type { Role } from '../users/user.entity';
 import { EventsQueryDto, SetRolesDto } from './admin.dto';
 import { AdminEventView, AdminService, AdminUserView } from './admin.service';
 import { ImpersonationService, StopImpersonationResult } from './impersonation.service';
+import { RateLimited } from '../rate-limit/rate-limit.module';
 
 /** A user id in the path: a UUID, else 400 before anything is looked up. */
 const UserId = new ParseUUIDPipe({
@@ -34,6 +35,7 @@ export class AdminController {
     return this.admin.setRoles(req, session, id, body.roles as Role[]);
   }
 
+  @RateLimited()
   @Post('users/:id/sessions/revoke')
   @HttpCode(HttpStatus.OK)
   revoke(@Param('id', UserId) id: string, @CurrentSession() session: SessionView, @Req() req: Request) {

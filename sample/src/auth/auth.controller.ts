@@ -7,6 +7,7 @@ import { SAMPLE_CONFIG } from '../sample-config.token';
 import { LoginDto, MfaCodeDto, ReauthDto } from './auth.dto';
 import { AccountView, AuthService, LoginResponse } from './auth.service';
 import { SESSION_KEYS } from './session-summary';
+import { RateLimited } from '../rate-limit/rate-limit.module';
 
 /** Sign-in (password, then second factor), re-authentication, sign-out and the CSRF token the pages send back. */
 @Controller('auth')
@@ -41,6 +42,7 @@ export class AuthController {
 
   /** Completes a sign-in that answered `mfaRequired: true`. The only route a pending session reaches. */
   @AllowPendingSession()
+  @RateLimited()
   @Post('mfa')
   @HttpCode(HttpStatus.OK)
   mfa(
@@ -52,6 +54,7 @@ export class AuthController {
     return this.auth.completeMfa(req, res, session, body.code);
   }
 
+  @RateLimited()
   @Post('reauth')
   @HttpCode(HttpStatus.OK)
   reauth(
@@ -89,6 +92,7 @@ export class AuthController {
    * its cookie is cleared). Sensitive: needs a recent authentication.
    */
   @ReAuth()
+  @RateLimited()
   @Post('logout-all')
   @HttpCode(HttpStatus.NO_CONTENT)
   async logoutAll(@CurrentSession() session: SessionView, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {

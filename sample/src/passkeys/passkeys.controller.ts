@@ -6,6 +6,7 @@ import type { PasskeyListing } from './passkey.entity';
 import { PasskeyAssertionDto, PasskeyReauthDto, RegisterPasskeyDto } from './passkeys.dto';
 import { PasskeyEnrolment, PasskeysService } from './passkeys.service';
 import type { PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from './webauthn-types';
+import { RateLimited } from '../rate-limit/rate-limit.module';
 
 /** The account's passkeys: enrolment and removal need a recent authentication (RA-01), listing a session. */
 @Controller('account/mfa/passkeys')
@@ -19,6 +20,7 @@ export class AccountPasskeysController {
 
   /** Creation options for `navigator.credentials.create()`; the challenge is kept in the session, good once. */
   @ReAuth()
+  @RateLimited()
   @Post('options')
   @HttpCode(HttpStatus.OK)
   options(
@@ -30,6 +32,7 @@ export class AccountPasskeysController {
   }
 
   @ReAuth()
+  @RateLimited()
   @Post()
   @HttpCode(HttpStatus.CREATED)
   register(
@@ -42,6 +45,7 @@ export class AccountPasskeysController {
   }
 
   @ReAuth()
+  @RateLimited()
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
   remove(
@@ -55,6 +59,7 @@ export class AccountPasskeysController {
 }
 
 /** The passkey second step of a sign-in that answered `mfaRequired: true`: pending sessions only. */
+@RateLimited()
 @Controller('auth/mfa/passkey')
 export class PasskeyLoginController {
   constructor(private readonly passkeys: PasskeysService) {}
@@ -87,6 +92,7 @@ export class PasskeyLoginController {
  * Re-authentication with the password and a passkey, for accounts whose second factor is a passkey (`POST /auth/reauth`
  * takes a TOTP code): 200 with the rotated session at `aal: 2` and a new `authenticatedAt`.
  */
+@RateLimited()
 @Controller('auth/reauth/passkey')
 export class PasskeyReauthController {
   constructor(private readonly passkeys: PasskeysService) {}
