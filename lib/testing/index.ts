@@ -20,3 +20,5 @@ export { makeRecord, newId, FIXTURE_IDLE_TIMEOUT_MS, FIXTURE_ABSOLUTE_TIMEOUT_MS
 export type { StoreFixture } from './session-fixtures';
 export { describeAttemptCounterStore } from './attempt-counter-store.conformance';
 export type { AttemptCounterStoreFixture } from './attempt-counter-store.conformance';
+export { describeTokenStore } from './token-store.conformance';
+export type { TokenStoreFixture } from './token-store.conformance';
