@@ -137,7 +137,7 @@ async function sqlFixture(backend: SqlBackend): Promise<TokenStoreFixture & { da
   await dataSource.runMigrations({ transaction: 'each' });
   const store = new TypeOrmTokenStore({ dataSource, cleanupIntervalMs: 0 });
   await store.connect();
-  const q = (name: string) => (backend.name === 'mariadb' ? `\`${name}\`` : `"${name}"`);
+  const q = (name: string) => (backend.name === 'mariadb' ? `\`${name}\`` : backend.name === 'postgres' ? `"${namespace}"."${name}"` : `"${name}"`);
   const p = (n: number) => (backend.name === 'postgres' ? `$${n}` : '?');
   return {
     dataSource,
