@@ -236,7 +236,11 @@ export function describeTokenStore(name: string, factory: () => Promise<TokenSto
           assert.deepEqual(result, { status: 'grace', family, successorId: winner.successorId, sealedSuccessor: winner.sealedSuccessor });
         }
         for (const loser of rotations.filter((r) => r !== winner)) {
-          assert.deepEqual(await store.rotateRefresh(rotation(loser.successorId, t0 + 2 * MIN)), { status: 'missing' }, 'no forked successor');
+          assert.deepEqual(
+            await store.rotateRefresh(rotation(loser.successorId, t0 + 2 * MIN)),
+            { status: 'missing' },
+            'no forked successor',
+          );
         }
         await rotate(winner.successorId, t0 + 2 * MIN, family);
       });

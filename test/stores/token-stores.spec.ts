@@ -115,7 +115,10 @@ const SQL_BACKENDS: SqlBackend[] = [
     async prepare() {
       const base = { type: 'mariadb', host: '127.0.0.1', port: 3306, username: 'root', password: '', database: 'test' } as const;
       await onServer(this, base, `CREATE DATABASE ${namespace}`);
-      return { options: { ...base, database: namespace, charset: 'utf8mb4' }, drop: () => onServer(this, base, `DROP DATABASE IF EXISTS ${namespace}`) };
+      return {
+        options: { ...base, database: namespace, charset: 'utf8mb4' },
+        drop: () => onServer(this, base, `DROP DATABASE IF EXISTS ${namespace}`),
+      };
     },
   },
   {
@@ -123,21 +126,33 @@ const SQL_BACKENDS: SqlBackend[] = [
     start: 'npm rebuild better-sqlite3',
     async prepare() {
       const dir = mkdtempSync(join(tmpdir(), 'nsk-tokens-'));
-      return { options: { type: 'better-sqlite3', database: join(dir, 'tokens.sqlite') }, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+      return {
+        options: { type: 'better-sqlite3', database: join(dir, 'tokens.sqlite') },
+        drop: async () => rmSync(dir, { recursive: true, force: true }),
+      };
     },
   },
 ];
 
 /** A DataSource in this run's namespace of `backend`, migrated by TOKEN_MIGRATIONS, and a store on it. */
-async function sqlFixture(backend: SqlBackend): Promise<TokenStoreFixture & { dataSource: DataSource; log: StatementLog; store: TypeOrmTokenStore }> {
+async function sqlFixture(
+  backend: SqlBackend,
+): Promise<TokenStoreFixture & { dataSource: DataSource; log: StatementLog; store: TypeOrmTokenStore }> {
   const { options, drop } = await backend.prepare();
   const log = new StatementLog();
-  const dataSource = new DataSource({ ...options, migrations: TOKEN_MIGRATIONS, migrationsTableName: 'nsk_token_migrations', logging: true, logger: log });
+  const dataSource = new DataSource({
+    ...options,
+    migrations: TOKEN_MIGRATIONS,
+    migrationsTableName: 'nsk_token_migrations',
+    logging: true,
+    logger: log,
+  });
   await dataSource.initialize();
   await dataSource.runMigrations({ transaction: 'each' });
   const store = new TypeOrmTokenStore({ dataSource, cleanupIntervalMs: 0 });
   await store.connect();
-  const q = (name: string) => (backend.name === 'mariadb' ? `\`${name}\`` : backend.name === 'postgres' ? `"${namespace}"."${name}"` : `"${name}"`);
+  const q = (name: string) =>
+    backend.name === 'mariadb' ? `\`${name}\`` : backend.name === 'postgres' ? `"${namespace}"."${name}"` : `"${name}"`;
   const p = (n: number) => (backend.name === 'postgres' ? `$${n}` : '?');
   return {
     dataSource,
@@ -145,7 +160,9 @@ async function sqlFixture(backend: SqlBackend): Promise<TokenStoreFixture & { da
     store,
     // A used token without its successor, and a family without its user: rows no write of the store produces.
     corruptToken: async ({ tokenId }) =>
-      void (await dataSource.query(`UPDATE ${q('nsk_refresh_token')} SET used_at = 1, successor_id = NULL WHERE token_id = ${p(1)}`, [tokenId])),
+      void (await dataSource.query(`UPDATE ${q('nsk_refresh_token')} SET used_at = 1, successor_id = NULL WHERE token_id = ${p(1)}`, [
+        tokenId,
+      ])),
     corruptFamily: async ({ familyId }) =>
       void (await dataSource.query(`UPDATE ${q('nsk_refresh_family')} SET user_id = '' WHERE family_id = ${p(1)}`, [familyId])),
     cleanup: async () => {
@@ -159,3 +176,318 @@ async function sqlFixture(backend: SqlBackend): Promise<TokenStoreFixture & { da
 for (const backend of SQL_BACKENDS) {
   describeTokenStore(`typeorm ${backend.name}`, () => sqlFixture(backend), hooks);
 }
+
+const MIN = 60_000;
+const family = (t0: number, userId = `user-${randomBytes(4).toString('hex')}`) => ({
+  familyId: randomBytes(16).toString('base64url'),
+  userId,
+  clientId: 'client-a',
+  scope: 'read',
+  aal: 1,
+  authTime: t0,
+  createdAt: t0,
+  absoluteExpiresAt: t0 + 60 * MIN,
+});
+const tokenId = () => randomBytes(32).toString('base64url');
+const rotation = (id: string, now: number) => ({
+  tokenId: id,
+  successorId: tokenId(),
+  sealedSuccessor: 'sealed',
+  now,
+  idleTimeoutMs: 15 * MIN,
+  graceMs: 10_000,
+});
+
+/** Calls per command from INFO commandstats (the test's own INFO and CONFIG left out). */
+async function commandStats(client: RedisClient): Promise<Record<string, number>> {
+  const stats: Record<string, number> = {};
+  for (const m of (await client.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+),.*?rejected_calls=(\d+)/gm)) {
+    if (m[1] === 'info' || m[1].startsWith('config|')) continue;
+    stats[m[1]] = Number(m[2]) + Number(m[3]);
+  }
+  return stats;
+}
+
+/** Every method of the contract once, for a user whose family and token exist. */
+function everyMethod(store: RedisTokenStore | TypeOrmTokenStore, t0: number, userId: string, token: string, familyId: string) {
+  return {
+    createFamily: () => store.createFamily(family(t0), tokenId(), t0, 15 * MIN),
+    rotateRefresh: () => store.rotateRefresh(rotation(token, t0 + 1)),
+    revokeFamilyOfToken: () => store.revokeFamilyOfToken(tokenId(), t0),
+    revokeFamily: () => store.revokeFamily(familyId, t0 + 2),
+    revokeAllForUser: () => store.revokeAllForUser(userId, t0, t0 + MIN, t0 + 3),
+    listFamilies: () => store.listFamilies(userId, t0),
+    denyAccessToken: () => store.denyAccessToken(`iss ${tokenId()}`, t0 + MIN, t0),
+    denySession: () => store.denySession('sid', t0 + MIN, t0),
+    checkAccess: () => store.checkAccess({ userId, jti: `iss ${tokenId()}`, issuedAt: t0, sid: 'sid' }, t0),
+    ping: () => store.ping(),
+  };
+}
+
+describe('RedisTokenStore on a private redis-server', () => {
+  let redis: PrivateRedis;
+  let store: RedisTokenStore;
+  let admin: RedisClient;
+
+  beforeAll(async () => {
+    redis = new PrivateRedis(await freePort());
+    await redis.start();
+    store = new RedisTokenStore({ url: redis.url, commandTimeoutMs: 1000 });
+    await store.connect();
+    admin = await redisClient(redis.url);
+  });
+  afterAll(async () => {
+    await store?.close();
+    if (admin?.isOpen) admin.destroy();
+    await redis?.dispose();
+  });
+
+  it('sends ONE command per operation: an EVALSHA, or for checkAccess one MGET (INFO commandstats)', async () => {
+    const t0 = Date.now();
+    const f = family(t0);
+    const first = tokenId();
+    await store.createFamily(f, first, t0, 15 * MIN);
+    const methods = everyMethod(store, t0, f.userId, first, f.familyId);
+    for (const call of Object.values(methods)) await call(); // every script cached
+    const counts: Record<string, Record<string, number>> = {};
+    for (const [name, call] of Object.entries(everyMethod(store, t0, f.userId, tokenId(), f.familyId))) {
+      await admin.configResetStat();
+      await call();
+      const stats = await commandStats(admin);
+      counts[name] = stats;
+      const sent = (stats.evalsha ?? 0) + (stats.mget ?? 0) + (stats.ping ?? 0);
+      expect({ name, sent }).toEqual({ name, sent: 1 });
+    }
+    expect(counts.checkAccess).toEqual({ mget: 1 });
+    expect(counts.rotateRefresh.evalsha).toBe(1);
+  });
+
+  it('runs again after Redis lost its script cache (EVAL once, then EVALSHA)', async () => {
+    const t0 = Date.now();
+    const f = family(t0);
+    const first = tokenId();
+    await store.createFamily(f, first, t0, 15 * MIN);
+    await admin.scriptFlush();
+    await admin.configResetStat();
+    expect((await store.rotateRefresh(rotation(first, t0 + 1))).status).toBe('rotated');
+    const stats = await commandStats(admin);
+    expect(stats.evalsha).toBe(1); // answered NOSCRIPT
+    expect(stats.eval).toBe(1);
+  });
+
+  it('keeps every key no longer than its deadline (PTTL against the caller-given deadlines)', async () => {
+    const t0 = Date.now();
+    const f = { ...family(t0), absoluteExpiresAt: t0 + 20 * MIN };
+    const first = tokenId();
+    await store.createFamily(f, first, t0, 15 * MIN);
+    await store.denyAccessToken('iss j', t0 + 5 * MIN, t0);
+    const ttl = async (key: string) => admin.pTTL(`{nsk}:tok:${key}`);
+    expect(await ttl(`{u:${f.userId}}:f:${f.familyId}`)).toBeLessThanOrEqual(20 * MIN);
+    expect(await ttl(`{u:${f.userId}}:f:${f.familyId}`)).toBeGreaterThan(19 * MIN);
+    expect(await ttl(`{u:${f.userId}}:t:${first}`)).toBeLessThanOrEqual(15 * MIN);
+    expect(await ttl(`r:${first}`)).toBeLessThanOrEqual(15 * MIN);
+    expect(await ttl('j:iss j')).toBeLessThanOrEqual(5 * MIN);
+    // A successor's idle deadline is capped at the family's absolute deadline: rotated 10 min in, it lives 10 min, not 15.
+    const next = rotation(first, t0 + 10 * MIN);
+    await store.rotateRefresh(next);
+    expect(await ttl(`{u:${f.userId}}:t:${next.successorId}`)).toBeLessThanOrEqual(10 * MIN);
+    expect(await ttl(`{u:${f.userId}}:t:${next.successorId}`)).toBeGreaterThan(9 * MIN);
+  });
+
+  it('fails closed with TokenStoreUnavailableError on every method while Redis is down, and recovers by itself', async () => {
+    const t0 = Date.now();
+    const f = family(t0);
+    const first = tokenId();
+    await store.createFamily(f, first, t0, 15 * MIN);
+    await redis.signal('SIGKILL');
+    for (const [name, call] of Object.entries(everyMethod(store, t0, f.userId, first, f.familyId))) {
+      const error = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect({ name, unavailable: error instanceof TokenStoreUnavailableError }).toEqual({ name, unavailable: true });
+      expect(isStoreConnectionError(error)).toBe(true);
+    }
+    await redis.start();
+    // The store's own client reconnects with a capped backoff (at most 2 s between attempts).
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      try {
+        await store.ping();
+        break;
+      } catch (error) {
+        if (!(error instanceof TokenStoreUnavailableError) || Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    const again = family(Date.now());
+    await store.createFamily(again, tokenId(), Date.now(), 15 * MIN);
+    expect(await store.listFamilies(again.userId, Date.now())).toEqual([again]);
+  });
+});
+
+describe('RedisTokenStore failures and options', () => {
+  it('throws TokenStoreUnavailableError from every method with a client pointed at a closed port', async () => {
+    const port = await freePort();
+    const client = createClient({ url: `redis://127.0.0.1:${port}`, disableOfflineQueue: true, socket: { reconnectStrategy: false } });
+    client.on('error', () => undefined);
+    await expect(client.connect()).rejects.toBeDefined();
+    const store = new RedisTokenStore({ client });
+    const t0 = Date.now();
+    for (const [name, call] of Object.entries(everyMethod(store, t0, 'u', tokenId(), 'f'))) {
+      const error = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect({ name, unavailable: error instanceof TokenStoreUnavailableError }).toEqual({ name, unavailable: true });
+    }
+    await expect(store.connect()).rejects.toBeInstanceOf(TokenStoreUnavailableError);
+  });
+
+  it('stops start-up with a message naming the URL when its own client cannot connect', async () => {
+    const port = await freePort();
+    const store = new RedisTokenStore({ url: `redis://user:secret@127.0.0.1:${port}`, connectTimeoutMs: 500 });
+    const error = await store.connect().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TokenStoreUnavailableError);
+    expect((error as Error).message).toContain(`127.0.0.1:${port}`);
+    expect((error as Error).message).not.toContain('secret');
+    await store.close();
+  });
+
+  it('times out a stalled Redis after commandTimeoutMs as TokenStoreUnavailableError', async () => {
+    const store = new RedisTokenStore({ client: { sendCommand: () => new Promise(() => undefined) }, commandTimeoutMs: 50 });
+    await expect(store.checkAccess({ userId: 'u', jti: 'iss j', issuedAt: 1 }, 2)).rejects.toBeInstanceOf(TokenStoreUnavailableError);
+  });
+
+  it('reports an error reply (a bug, not an outage) as it is, and a LOADING reply as unavailable', async () => {
+    class ErrorReply extends Error {}
+    const replying = (message: string) => new RedisTokenStore({ client: { sendCommand: () => Promise.reject(new ErrorReply(message)) } });
+    const bug = await replying('ERR wrong number of arguments')
+      .ping()
+      .catch((e: unknown) => e);
+    expect(bug).not.toBeInstanceOf(TokenStoreUnavailableError);
+    await expect(replying('LOADING Redis is loading the dataset in memory').ping()).rejects.toBeInstanceOf(TokenStoreUnavailableError);
+  });
+
+  it('refuses bad options with a message naming the option', () => {
+    const client = { sendCommand: async () => 'OK' };
+    expect(() => new RedisTokenStore({ client, prefix: '' })).toThrow(/prefix/);
+    expect(() => new RedisTokenStore({ client, commandTimeoutMs: 0 })).toThrow(/commandTimeoutMs/);
+    expect(() => new RedisTokenStore({ client, url: 'redis://x' })).toThrow(/client.*url/);
+    expect(() => new RedisTokenStore({ url: 'http://[bad' })).toThrow(/url/);
+  });
+});
+
+describe('TypeOrmTokenStore specifics', () => {
+  const sqlite = SQL_BACKENDS.find((b) => b.name === 'sqlite') as SqlBackend;
+
+  for (const backend of SQL_BACKENDS) {
+    it(`checks an access token in ONE query on ${backend.name}`, async () => {
+      const fixture = await sqlFixture(backend);
+      try {
+        const t0 = Date.now();
+        await fixture.store.denySession('sid-1', t0 + MIN, t0);
+        fixture.log.queries.length = 0;
+        expect(await fixture.store.checkAccess({ userId: 'u', jti: 'iss j', issuedAt: t0, sid: 'sid-1' }, t0)).toBe('session');
+        expect(fixture.log.queries).toHaveLength(1);
+        fixture.log.queries.length = 0;
+        expect(await fixture.store.checkAccess({ userId: 'u', jti: 'iss j', issuedAt: t0 }, t0)).toBeNull();
+        expect(fixture.log.queries).toHaveLength(1);
+      } finally {
+        await fixture.cleanup?.();
+      }
+    });
+  }
+
+  it('deletes what nothing can use any more, and nothing else (deleteExpired)', async () => {
+    const fixture = await sqlFixture(sqlite);
+    const { store, dataSource } = fixture;
+    try {
+      const t0 = Date.now();
+      const short = { ...family(t0), absoluteExpiresAt: t0 + MIN };
+      const long = family(t0);
+      const longToken = tokenId();
+      await store.createFamily(short, tokenId(), t0, 15 * MIN);
+      await store.createFamily(long, longToken, t0, 5 * MIN);
+      const next = rotation(longToken, t0 + 1);
+      await store.rotateRefresh(next);
+      await store.denyAccessToken('iss j', t0 + MIN, t0);
+      await store.revokeAllForUser('v', t0, t0 + 10 * MIN, t0);
+      const count = async (table: string) => Number((await dataSource.query(`SELECT COUNT(*) AS n FROM ${table}`))[0].n);
+      expect([await count('nsk_refresh_family'), await count('nsk_refresh_token'), await count('nsk_token_revocation')]).toEqual([2, 3, 2]);
+      // At t0 + 2 min: the short family (and its token) and the jti entry are over; the long family lives on.
+      expect(await store.deleteExpired(t0 + 2 * MIN)).toBe(3);
+      expect([await count('nsk_refresh_family'), await count('nsk_refresh_token'), await count('nsk_token_revocation')]).toEqual([1, 2, 1]);
+      // At t0 + 5 min the first token of the long family idled out; its successor (15 min from t0 + 1) did not.
+      expect(await store.deleteExpired(t0 + 5 * MIN)).toBe(1);
+      expect((await store.rotateRefresh(rotation(next.successorId, t0 + 5 * MIN))).status).toBe('rotated');
+    } finally {
+      await fixture.cleanup?.();
+    }
+  });
+
+  it('connect() names TOKEN_MIGRATIONS when the tables are missing', async () => {
+    const dataSource = await new DataSource({ type: 'better-sqlite3', database: ':memory:' }).initialize();
+    try {
+      await expect(new TypeOrmTokenStore({ dataSource, cleanupIntervalMs: 0 }).connect()).rejects.toThrow(/TOKEN_MIGRATIONS/);
+    } finally {
+      await dataSource.destroy();
+    }
+  });
+
+  it('fails closed with TokenStoreUnavailableError once the DataSource is gone, on every method', async () => {
+    const fixture = await sqlFixture(SQL_BACKENDS[0]);
+    const { store, dataSource } = fixture;
+    const t0 = Date.now();
+    const f = family(t0);
+    const first = tokenId();
+    await store.createFamily(f, first, t0, 15 * MIN);
+    await dataSource.destroy();
+    try {
+      for (const [name, call] of Object.entries(everyMethod(store, t0, f.userId, first, f.familyId))) {
+        const error = await call().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect({ name, unavailable: error instanceof TokenStoreUnavailableError }).toEqual({ name, unavailable: true });
+      }
+    } finally {
+      await dataSource.initialize();
+      await fixture.cleanup?.();
+    }
+  });
+
+  it('refuses bad options with a message naming the option', async () => {
+    const dataSource = new DataSource({ type: 'better-sqlite3', database: ':memory:' });
+    expect(() => new TypeOrmTokenStore({ dataSource, cleanupIntervalMs: -1 })).toThrow(/cleanupIntervalMs/);
+    expect(() => new TypeOrmTokenStore({} as never)).toThrow(/dataSource/);
+  });
+
+  it('migrates down and up again on MariaDB through the mysql driver', async () => {
+    const database = `nsk_tokmig_${run}`;
+    const server = { host: '127.0.0.1', port: 3306, username: 'root', password: '' } as const;
+    const admin = new DataSource({ type: 'mysql', ...server, database: 'test' });
+    await admin.initialize();
+    await admin.query(`CREATE DATABASE ${database}`);
+    const dataSource = new DataSource({ type: 'mysql', ...server, database, charset: 'utf8mb4', migrations: TOKEN_MIGRATIONS });
+    try {
+      await dataSource.initialize();
+      await dataSource.runMigrations();
+      await new TypeOrmTokenStore({ dataSource, cleanupIntervalMs: 0 }).connect();
+      await dataSource.undoLastMigration();
+      await expect(new TypeOrmTokenStore({ dataSource, cleanupIntervalMs: 0 }).connect()).rejects.toThrow(/TOKEN_MIGRATIONS/);
+      await dataSource.runMigrations();
+      const store = new TypeOrmTokenStore({ dataSource, cleanupIntervalMs: 0 });
+      await store.connect();
+      // Ids compare exactly (utf8mb4_bin): users differing only in case are two users.
+      const t0 = Date.now();
+      await store.revokeAllForUser('Alice', t0, t0 + MIN, t0);
+      expect(await store.checkAccess({ userId: 'alice', jti: 'iss j', issuedAt: t0 - 1 }, t0)).toBeNull();
+      expect(await store.checkAccess({ userId: 'Alice', jti: 'iss j', issuedAt: t0 - 1 }, t0)).toBe('user');
+    } finally {
+      if (dataSource.isInitialized) await dataSource.destroy();
+      await admin.query(`DROP DATABASE IF EXISTS ${database}`);
+      await admin.destroy();
+    }
+  });
+});

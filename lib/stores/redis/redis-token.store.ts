@@ -1,7 +1,15 @@
 import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { createClient } from 'redis';
-import { AccessCheck, AccessRevocation, RefreshFamily, RefreshRotation, RefreshRotationResult, TokenStore, TokenStoreUnavailableError } from '../../tokens/token-store';
+import {
+  AccessCheck,
+  AccessRevocation,
+  RefreshFamily,
+  RefreshRotation,
+  RefreshRotationResult,
+  TokenStore,
+  TokenStoreUnavailableError,
+} from '../../tokens/token-store';
 import {
   CREATE_FAMILY_SCRIPT,
   DENY_SCRIPT,
@@ -150,7 +158,9 @@ export class RedisTokenStore extends TokenStore {
       }
     }
     if (options.client && options.url) {
-      throw new TypeError('RedisTokenStore: give either `client` (yours, e.g. the session store\'s) or `url` (the store connects), not both');
+      throw new TypeError(
+        "RedisTokenStore: give either `client` (yours, e.g. the session store's) or `url` (the store connects), not both",
+      );
     }
     if (options.client) {
       if (typeof options.client.sendCommand !== 'function') {
@@ -376,7 +386,9 @@ export class RedisTokenStore extends TokenStore {
         },
       });
     } catch (error) {
-      throw new TypeError(`RedisTokenStore: url ${this.target} is not a Redis URL (${errorMessage(error)}); use redis://HOST:PORT or rediss://HOST:PORT`);
+      throw new TypeError(
+        `RedisTokenStore: url ${this.target} is not a Redis URL (${errorMessage(error)}); use redis://HOST:PORT or rediss://HOST:PORT`,
+      );
     }
     // Without a listener, node-redis' 'error' event (emitted on every dropped connection) would crash the process.
     let lost = false;
@@ -402,16 +414,22 @@ export class RedisTokenStore extends TokenStore {
       await Promise.race([
         opening,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${this.connectTimeoutMs} ms (connectTimeoutMs)`)), this.connectTimeoutMs);
+          timer = setTimeout(
+            () => reject(new Error(`no answer within ${this.connectTimeoutMs} ms (connectTimeoutMs)`)),
+            this.connectTimeoutMs,
+          );
         }),
       ]);
     } catch (error) {
       if (client.isOpen) client.destroy();
       throw new TokenStoreUnavailableError(
         'connect',
-        new Error(`Redis at ${this.target} did not answer (${errorMessage(error)}); check that it runs and that the url option (often REDIS_URL) points to it`, {
-          cause: error,
-        }),
+        new Error(
+          `Redis at ${this.target} did not answer (${errorMessage(error)}); check that it runs and that the url option (often REDIS_URL) points to it`,
+          {
+            cause: error,
+          },
+        ),
       );
     } finally {
       clearTimeout(timer);
@@ -511,7 +529,11 @@ function errorMessage(error: unknown): string {
 
 /** Redis answered with an error (node-redis' `ErrorReply`, by class name along the prototype chain). */
 function isErrorReply(error: unknown): boolean {
-  for (let proto = typeof error === 'object' && error !== null ? Object.getPrototypeOf(error) : null; proto; proto = Object.getPrototypeOf(proto)) {
+  for (
+    let proto = typeof error === 'object' && error !== null ? Object.getPrototypeOf(error) : null;
+    proto;
+    proto = Object.getPrototypeOf(proto)
+  ) {
     if (proto.constructor?.name === 'ErrorReply') return true;
   }
   return false;

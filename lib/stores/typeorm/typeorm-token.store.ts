@@ -131,7 +131,8 @@ export class TypeOrmTokenStore extends TokenStore {
 
   constructor(options: TypeOrmTokenStoreOptions) {
     super();
-    if (!options?.dataSource) throw new TypeError('TypeOrmTokenStore: the dataSource option is required (an initialized TypeORM DataSource)');
+    if (!options?.dataSource)
+      throw new TypeError('TypeOrmTokenStore: the dataSource option is required (an initialized TypeORM DataSource)');
     this.dataSource = options.dataSource;
     const family = sqlFamilyOf(this.dataSource);
     const schema = family === 'postgres' ? (this.dataSource.options as { schema?: string }).schema : undefined;
@@ -250,7 +251,9 @@ export class TypeOrmTokenStore extends TokenStore {
     assertId(tokenId, 'tokenId', TOKEN_ID_LENGTH);
     assertNumber(now, 'now');
     return this.withConnection('revokeFamilyOfToken', async (db) => {
-      const [tokenRow] = await db.rows<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM ${this.tokens} WHERE ${this.dialect.eq('token_id')}`, [tokenId]);
+      const [tokenRow] = await db.rows<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM ${this.tokens} WHERE ${this.dialect.eq('token_id')}`, [
+        tokenId,
+      ]);
       const token = tokenRow ? decodeToken(tokenRow) : null;
       if (!token) return null;
       return this.endLiveFamily(db, token.familyId, now);
@@ -348,10 +351,10 @@ export class TypeOrmTokenStore extends TokenStore {
   async deleteExpired(now: number): Promise<number> {
     assertNumber(now, 'now');
     return this.withConnection('deleteExpired', async (db) => {
-      let deleted = await db.exec(
-        `DELETE FROM ${this.tokens} WHERE idle_expires_at <= ? AND (grace_until IS NULL OR grace_until <= ?)`,
-        [now, now],
-      );
+      let deleted = await db.exec(`DELETE FROM ${this.tokens} WHERE idle_expires_at <= ? AND (grace_until IS NULL OR grace_until <= ?)`, [
+        now,
+        now,
+      ]);
       deleted += await db.exec(
         `DELETE FROM ${this.tokens} WHERE family_id IN (SELECT family_id FROM ${this.families} WHERE absolute_expires_at <= ?)`,
         [now],
@@ -380,11 +383,17 @@ export class TypeOrmTokenStore extends TokenStore {
   }
 
   private async insertToken(db: Connection, tokenId: string, familyId: string, idleExpiresAt: number): Promise<void> {
-    await db.exec(`INSERT INTO ${this.tokens} (${TOKEN_COLUMNS}) VALUES (?, ?, ?, NULL, NULL, NULL, NULL)`, [tokenId, familyId, idleExpiresAt]);
+    await db.exec(`INSERT INTO ${this.tokens} (${TOKEN_COLUMNS}) VALUES (?, ?, ?, NULL, NULL, NULL, NULL)`, [
+      tokenId,
+      familyId,
+      idleExpiresAt,
+    ]);
   }
 
   private async selectFamily(db: Connection, familyId: string): Promise<StoredFamily | null> {
-    const [row] = await db.rows<FamilyRow>(`SELECT ${FAMILY_COLUMNS} FROM ${this.families} WHERE ${this.dialect.eq('family_id')}`, [familyId]);
+    const [row] = await db.rows<FamilyRow>(`SELECT ${FAMILY_COLUMNS} FROM ${this.families} WHERE ${this.dialect.eq('family_id')}`, [
+      familyId,
+    ]);
     return row ? decodeFamily(row) : null;
   }
 
@@ -566,8 +575,13 @@ function decodeToken(row: TokenRow): StoredToken | null {
     return row.successor_id === null && row.grace_until === null ? { familyId: row.family_id, idleExpiresAt, used: null } : null;
   }
   const graceUntil = ms(row.grace_until);
-  if (!Number.isFinite(usedAt) || !Number.isFinite(graceUntil) || !row.successor_id || typeof row.sealed_successor !== 'string') return null;
-  return { familyId: row.family_id, idleExpiresAt, used: { graceUntil, successorId: row.successor_id, sealedSuccessor: row.sealed_successor } };
+  if (!Number.isFinite(usedAt) || !Number.isFinite(graceUntil) || !row.successor_id || typeof row.sealed_successor !== 'string')
+    return null;
+  return {
+    familyId: row.family_id,
+    idleExpiresAt,
+    used: { graceUntil, successorId: row.successor_id, sealedSuccessor: row.sealed_successor },
+  };
 }
 
 function assertFamily(family: RefreshFamily): void {
@@ -581,7 +595,9 @@ function assertFamily(family: RefreshFamily): void {
 
 function assertId(value: unknown, what: string, maxLength: number): void {
   if (typeof value !== 'string' || value.length === 0 || value.length > maxLength) {
-    throw new TypeError(`TypeOrmTokenStore: ${what} must be a non-empty string${Number.isFinite(maxLength) ? ` of at most ${maxLength} characters` : ''}`);
+    throw new TypeError(
+      `TypeOrmTokenStore: ${what} must be a non-empty string${Number.isFinite(maxLength) ? ` of at most ${maxLength} characters` : ''}`,
+    );
   }
 }
 
