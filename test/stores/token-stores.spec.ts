@@ -13,7 +13,7 @@ import { createClient } from 'redis';
 import { DataSource, DataSourceOptions, Logger as TypeOrmLogger } from 'typeorm';
 import { isStoreConnectionError } from '../../lib/core/errors';
 import { RedisTokenStore } from '../../lib/stores/redis';
-import { TOKEN_MIGRATIONS, TypeOrmTokenStore } from '../../lib/stores/typeorm';
+import { TOKEN_ENTITIES, TOKEN_MIGRATIONS, TypeOrmTokenStore } from '../../lib/stores/typeorm';
 import { describeTokenStore, TokenStoreFixture } from '../../lib/testing';
 import { TokenStoreUnavailableError } from '../../lib/tokens/token-store';
 import { PrivateRedis, freePort } from '../support/private-redis';
@@ -137,6 +137,7 @@ const SQL_BACKENDS: SqlBackend[] = [
 /** A DataSource in this run's namespace of `backend`, migrated by TOKEN_MIGRATIONS, and a store on it. */
 async function sqlFixture(
   backend: SqlBackend,
+  synchronize = false,
 ): Promise<TokenStoreFixture & { dataSource: DataSource; log: StatementLog; store: TypeOrmTokenStore }> {
   const { options, drop } = await backend.prepare();
   const log = new StatementLog();
@@ -176,6 +177,8 @@ async function sqlFixture(
 for (const backend of SQL_BACKENDS) {
   describeTokenStore(`typeorm ${backend.name}`, () => sqlFixture(backend), hooks);
 }
+// The same tables made by `synchronize` from TOKEN_ENTITIES instead of the migration.
+describeTokenStore('typeorm sqlite (synchronize)', () => sqlFixture(SQL_BACKENDS[2], true), hooks);
 
 const MIN = 60_000;
 const family = (t0: number, userId = `user-${randomBytes(4).toString('hex')}`) => ({
@@ -425,6 +428,18 @@ describe('TypeOrmTokenStore specifics', () => {
       await fixture.cleanup?.();
     }
   });
+
+  for (const backend of SQL_BACKENDS) {
+    it(`matches the entities on ${backend.name}: synchronize after the migration has nothing to change`, async () => {
+      const fixture = await sqlFixture(backend);
+      try {
+        const pending = await fixture.dataSource.driver.createSchemaBuilder().log();
+        expect(pending.upQueries.map((q) => q.query)).toEqual([]);
+      } finally {
+        await fixture.cleanup?.();
+      }
+    });
+  }
 
   it('connect() names TOKEN_MIGRATIONS when the tables are missing', async () => {
     const dataSource = await new DataSource({ type: 'better-sqlite3', database: ':memory:' }).initialize();

@@ -51,8 +51,10 @@ export type { TypeOrmAttemptCounterStoreOptions } from '../../brute-force/stores
 
 // The API-token layer's store (refresh families, access-token revocation) in SQL, beside the sessions.
 import { CreateTokenTables1797000000000 } from './migrations/1797000000000-create-token-tables';
+import { RefreshFamilyEntity, RefreshTokenEntity, TokenRevocationEntity } from './token.entities';
 export { CreateTokenTables1797000000000 } from './migrations/1797000000000-create-token-tables';
 export { TypeOrmTokenStore } from './typeorm-token.store';
+export { RefreshFamilyEntity, RefreshTokenEntity, TokenRevocationEntity } from './token.entities';
 export type { TypeOrmTokenStoreOptions } from './typeorm-token.store';
 
 /**
@@ -63,3 +65,12 @@ export type { TypeOrmTokenStoreOptions } from './typeorm-token.store';
  * new DataSource({ ..., migrations: [...SESSION_MIGRATIONS, ...TOKEN_MIGRATIONS], migrationsRun: true });
  */
 export const TOKEN_MIGRATIONS = [CreateTokenTables1797000000000];
+
+/**
+ * Every entity of the token store, for a DataSource's `entities` (needed for `synchronize` and
+ * `migration:generate`; the store itself works from the tables alone).
+ *
+ * @example
+ * new DataSource({ ..., entities: [...appEntities, ...SESSION_ENTITIES, ...TOKEN_ENTITIES] });
+ */
+export const TOKEN_ENTITIES = [RefreshFamilyEntity, RefreshTokenEntity, TokenRevocationEntity];
