@@ -143,13 +143,15 @@ async function sqlFixture(
   const log = new StatementLog();
   const dataSource = new DataSource({
     ...options,
+    entities: TOKEN_ENTITIES,
     migrations: TOKEN_MIGRATIONS,
     migrationsTableName: 'nsk_token_migrations',
     logging: true,
     logger: log,
   });
   await dataSource.initialize();
-  await dataSource.runMigrations({ transaction: 'each' });
+  if (synchronize) await dataSource.synchronize();
+  else await dataSource.runMigrations({ transaction: 'each' });
   const store = new TypeOrmTokenStore({ dataSource, cleanupIntervalMs: 0 });
   await store.connect();
   const q = (name: string) =>
