@@ -299,6 +299,19 @@ describe('RedisTokenStore on a private redis-server', () => {
     expect(await ttl(`{u:${f.userId}}:t:${next.successorId}`)).toBeGreaterThan(9 * MIN);
   });
 
+  it("prunes the user's index of families Redis has expired as new families are created", async () => {
+    const t0 = Date.now();
+    const userId = `user-${randomBytes(4).toString('hex')}`;
+    const gone = Array.from({ length: 5 }, (_, i) => ({ ...family(t0 + i, userId) }));
+    for (const f of gone) await store.createFamily(f, tokenId(), t0, 15 * MIN);
+    // As Redis does at each family's absolute deadline: the family key disappears, its index entry stays.
+    for (const f of gone) await admin.del(`{nsk}:tok:{u:${userId}}:f:${f.familyId}`);
+    expect(await admin.zCard(`{nsk}:tok:{u:${userId}}:fams`)).toBe(5);
+    const live = family(t0 + 10, userId);
+    await store.createFamily(live, tokenId(), t0, 15 * MIN);
+    expect(await admin.zRange(`{nsk}:tok:{u:${userId}}:fams`, 0, -1)).toEqual([live.familyId]);
+  });
+
   it('fails closed with TokenStoreUnavailableError on every method while Redis is down, and recovers by itself', async () => {
     const t0 = Date.now();
     const f = family(t0);

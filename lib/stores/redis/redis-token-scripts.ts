@@ -13,6 +13,9 @@
  * @internal Not part of the public API.
  */
 
+/** Index entries checked per `createFamily` for a family Redis has already expired (see the script). */
+export const PRUNE_ON_CREATE = 16;
+
 /** Helpers every token script starts with. `PREFIX` is `ARGV[1]`. */
 const PRELUDE = `
 local PREFIX = ARGV[1]
@@ -99,6 +102,11 @@ redis.call('HSET', familyKey, 'revokedAt', '', unpack(fields))
 redis.call('PEXPIRE', familyKey, ttl(absolute, now))
 redis.call('SET', KEYS[2], f.userId, 'PX', ttl(absolute, now))
 local index = U .. 'fams'
+-- Drop a few index entries whose family Redis has already expired, oldest first, so the index of a user who signs in
+-- often and never lists or logs out everywhere stays near the number of live families.
+for _, other in ipairs(redis.call('ZRANGE', index, 0, ${PRUNE_ON_CREATE - 1})) do
+  if redis.call('EXISTS', U .. 'f:' .. other) == 0 then redis.call('ZREM', index, other) end
+end
 redis.call('ZADD', index, f.createdAt, f.familyId)
 if redis.call('PTTL', index) < absolute - now then redis.call('PEXPIRE', index, ttl(absolute, now)) end
 putToken(U, f.userId, tokenId, f.familyId, math.min(now + idleTimeoutMs, absolute), now)
