@@ -12,7 +12,7 @@ export async function onRedis(url: string, prefix = '{nsk}:tok:') {
   const sessions = new RedisSessionStore({ client });
   const tokens = new RedisTokenStore({ client, prefix });
   await tokens.connect(); // checks that Redis answers
-  return { sessions, tokens, close: async () => void (await client.close()) };
+  return { client, sessions, tokens, close: async () => void (await client.close()) };
 }
 
 /** Sessions and API tokens in one database: one DataSource, both sets of migrations. */
