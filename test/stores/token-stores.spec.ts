@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { AddressInfo, Server, Socket, connect as connectTcp, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'redis';
@@ -484,6 +485,60 @@ describe('TypeOrmTokenStore specifics', () => {
     } finally {
       await dataSource.initialize();
       await fixture.cleanup?.();
+    }
+  });
+
+  it('fails closed with TokenStoreUnavailableError while PostgreSQL is unreachable, and recovers by itself', async () => {
+    // A TCP proxy in front of the shared server: closing it is an outage of this test's connections only.
+    const sockets = new Set<Socket>();
+    const listen = (port: number) =>
+      new Promise<Server>((resolve) => {
+        const proxy = createServer((client) => {
+          const upstream = connectTcp(5432, '127.0.0.1');
+          for (const socket of [client, upstream]) {
+            sockets.add(socket);
+            socket.on('error', () => undefined);
+            socket.on('close', () => sockets.delete(socket));
+          }
+          client.pipe(upstream).pipe(client);
+        });
+        proxy.listen(port, '127.0.0.1', () => resolve(proxy));
+      });
+    let proxy = await listen(0);
+    const port = (proxy.address() as AddressInfo).port;
+    const postgres = SQL_BACKENDS[0];
+    const { options, drop } = await postgres.prepare();
+    const dataSource = new DataSource({
+      ...options,
+      port,
+      migrations: TOKEN_MIGRATIONS,
+      migrationsTableName: 'nsk_token_migrations',
+    } as DataSourceOptions);
+    await dataSource.initialize();
+    try {
+      await dataSource.runMigrations();
+      const store = new TypeOrmTokenStore({ dataSource, cleanupIntervalMs: 0 });
+      const t0 = Date.now();
+      const f = family(t0);
+      const first = tokenId();
+      await store.createFamily(f, first, t0, 15 * MIN);
+      const closed = new Promise((resolve) => proxy.close(resolve));
+      sockets.forEach((socket) => socket.destroy());
+      await closed;
+      for (const [name, call] of Object.entries(everyMethod(store, t0, f.userId, first, f.familyId))) {
+        const error = await call().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect({ name, unavailable: error instanceof TokenStoreUnavailableError }).toEqual({ name, unavailable: true });
+      }
+      proxy = await listen(port);
+      expect(await store.listFamilies(f.userId, t0)).toEqual([f]);
+    } finally {
+      proxy.close();
+      sockets.forEach((socket) => socket.destroy());
+      if (dataSource.isInitialized) await dataSource.destroy();
+      await drop();
     }
   });
 
