@@ -13,6 +13,11 @@
  * import { after, before, describe, it } from 'node:test';
  * import { describeSessionStore } from 'nest-session-kit/testing';
  * describeSessionStore('my-store', async () => ({ store: new MyStore() }), { describe, it, before, after });
+ *
+ * @example
+ * // The token-store contract (refresh families, access-token revocation), the same way
+ * import { describeTokenStore } from 'nest-session-kit/testing';
+ * describeTokenStore('my-token-store', async () => ({ store: new MyTokenStore() }), { describe, it, beforeAll, afterAll });
  */
 export { describeSessionStore } from './session-store.conformance';
 export type { TestFrameworkHooks } from './session-store.conformance';
@@ -20,3 +25,5 @@ export { makeRecord, newId, FIXTURE_IDLE_TIMEOUT_MS, FIXTURE_ABSOLUTE_TIMEOUT_MS
 export type { StoreFixture } from './session-fixtures';
 export { describeAttemptCounterStore } from './attempt-counter-store.conformance';
 export type { AttemptCounterStoreFixture } from './attempt-counter-store.conformance';
+export { describeTokenStore } from './token-store.conformance';
+export type { TokenStoreFixture } from './token-store.conformance';

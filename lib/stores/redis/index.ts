@@ -22,3 +22,6 @@ export { RedisSessionStoreError, RedisStoreTimeoutError, RedisStoreUnavailableEr
 // The brute-force defence's attempt counters on Redis (they live in lib/brute-force; exported here with the other Redis code).
 export { RedisAttemptCounterStore, DEFAULT_ATTEMPT_PREFIX } from '../../brute-force/stores/redis-attempt-counter.store';
 export type { RedisAttemptCounterClient, RedisAttemptCounterStoreOptions } from '../../brute-force/stores/redis-attempt-counter.store';
+// The API-token layer's store (refresh families, access-token revocation) on Redis, beside the sessions.
+export { RedisTokenStore, DEFAULT_REDIS_TOKEN_PREFIX } from './redis-token.store';
+export type { RedisTokenClient, RedisTokenStoreOptions } from './redis-token.store';

@@ -48,3 +48,29 @@ export const SESSION_MIGRATIONS = [
 // The brute-force defence's attempt counters in SQL (they live in lib/brute-force; exported here with the other TypeORM code).
 export { TypeOrmAttemptCounterStore, DEFAULT_ATTEMPT_TABLE } from '../../brute-force/stores/typeorm-attempt-counter.store';
 export type { TypeOrmAttemptCounterStoreOptions } from '../../brute-force/stores/typeorm-attempt-counter.store';
+
+// The API-token layer's store (refresh families, access-token revocation) in SQL, beside the sessions.
+import { CreateTokenTables1797000000000 } from './migrations/1797000000000-create-token-tables';
+import { RefreshFamilyEntity, RefreshTokenEntity, TokenRevocationEntity } from './token.entities';
+export { CreateTokenTables1797000000000 } from './migrations/1797000000000-create-token-tables';
+export { TypeOrmTokenStore } from './typeorm-token.store';
+export { RefreshFamilyEntity, RefreshTokenEntity, TokenRevocationEntity } from './token.entities';
+export type { TypeOrmTokenStoreOptions } from './typeorm-token.store';
+
+/**
+ * Every migration of the token store's tables (`nsk_refresh_family`, `nsk_refresh_token`, `nsk_token_revocation`),
+ * oldest first. Add them to your DataSource's `migrations` next to `SESSION_MIGRATIONS`.
+ *
+ * @example
+ * new DataSource({ ..., migrations: [...SESSION_MIGRATIONS, ...TOKEN_MIGRATIONS], migrationsRun: true });
+ */
+export const TOKEN_MIGRATIONS = [CreateTokenTables1797000000000];
+
+/**
+ * Every entity of the token store, for a DataSource's `entities` (needed for `synchronize` and
+ * `migration:generate`; the store itself works from the tables alone).
+ *
+ * @example
+ * new DataSource({ ..., entities: [...appEntities, ...SESSION_ENTITIES, ...TOKEN_ENTITIES] });
+ */
+export const TOKEN_ENTITIES = [RefreshFamilyEntity, RefreshTokenEntity, TokenRevocationEntity];
