@@ -108,7 +108,7 @@ function optionalString(value: unknown, claim: string): string | undefined {
 }
 
 function reasonOf(error: InstanceType<typeof errors.JOSEError>): string {
-  if (error instanceof errors.JWTExpired) return 'expired';
+  if (error instanceof errors.JWTExpired) return error.claim === 'iat' ? 'too_old' : 'expired';
   if (error instanceof errors.JWSSignatureVerificationFailed || error instanceof errors.JWKSNoMatchingKey) return 'bad_signature';
   if (error instanceof errors.JOSEAlgNotAllowed) return 'algorithm_not_allowed';
   if (error instanceof errors.JWTClaimValidationFailed) return `claim_${error.claim}`;

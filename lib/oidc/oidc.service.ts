@@ -351,13 +351,18 @@ function sha256(value: string): string {
   return createHash('sha256').update(value).digest('base64url');
 }
 
-/** A failure to reach the provider (network, timeout), as opposed to an answer that failed a check. */
+/**
+ * A failure to reach the provider (network, timeout), as opposed to an answer that failed a check. Duck-typed: fetch's
+ * errors may come from another realm (a test runner's sandbox), where `instanceof TypeError` is false.
+ */
 function isUnreachable(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (e.name === 'AbortError' || e.name === 'TimeoutError') return true;
-    if (e instanceof TypeError && /fetch failed/i.test(e.message)) return true;
-    const code = (e as { code?: unknown }).code;
+  let e: unknown = error;
+  for (let depth = 0; typeof e === 'object' && e !== null && depth < 5; depth++) {
+    const { name, message, code, cause } = e as { name?: unknown; message?: unknown; code?: unknown; cause?: unknown };
+    if (name === 'AbortError' || name === 'TimeoutError') return true;
+    if (name === 'TypeError' && typeof message === 'string' && /fetch failed/i.test(message)) return true;
     if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|UND_ERR_)/.test(code)) return true;
+    e = cause;
   }
   return false;
 }

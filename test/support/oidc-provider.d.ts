@@ -23,8 +23,10 @@ declare module 'oidc-provider' {
     clients?: Record<string, unknown>[];
     jwks?: { keys: Record<string, unknown>[] };
     cookies?: { keys?: string[] };
-    features?: Record<string, { enabled: boolean } & Record<string, unknown>>;
+    features?: Record<string, { enabled: boolean; logoutSource?: (ctx: { body: string }, form: string) => Promise<void> }>;
     pkce?: { required?: () => boolean };
+    conformIdTokenClaims?: boolean;
+    ttl?: Record<string, number>;
     claims?: Record<string, string[]>;
     findAccount?: (ctx: OidcContext, sub: string) => Promise<{ accountId: string; claims: () => Promise<Record<string, unknown>> } | undefined>;
     loadExistingGrant?: (ctx: OidcContext) => Promise<GrantLike | undefined>;

@@ -87,12 +87,21 @@ export class TestOpenIdProvider {
           token_endpoint_auth_method: 'client_secret_basic',
           backchannel_logout_uri: options.backchannelLogoutUri,
           backchannel_logout_session_required: true,
+          // auth_time in every ID token, not only when max_age is asked: the session records when the user signed in.
+          require_auth_time: true,
         },
       ],
       jwks: { keys: [privateJwk as never] },
       cookies: { keys: ['test-op-cookie-key-0123456789abcdef'] },
-      features: { devInteractions: { enabled: false }, backchannelLogout: { enabled: true }, rpInitiatedLogout: { enabled: true } },
+      features: {
+        devInteractions: { enabled: false },
+        backchannelLogout: { enabled: true },
+        // The confirmation page holds only the form the test submits (OpBrowser.endSession).
+        rpInitiatedLogout: { enabled: true, logoutSource: async (ctx: { body: string }, form: string) => void (ctx.body = form) },
+      },
       pkce: { required: () => true },
+      // The profile claims in the ID token itself (the relying party reads only the verified ID token).
+      conformIdTokenClaims: false,
       claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['preferred_username'] },
       findAccount: async (_ctx, sub) => ({
         accountId: sub,
@@ -115,6 +124,8 @@ export class TestOpenIdProvider {
         return grant;
       },
       interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+      // Said explicitly (the defaults are fine) so oidc-provider does not print a notice for each in every test run.
+      ttl: { Session: 3600, AccessToken: 600, IdToken: 600, Interaction: 600, Grant: 3600, AuthorizationCode: 60 },
     });
   }
 
