@@ -1,3 +1,4 @@
+/// <reference path="./oidc-provider.d.ts" />
 /**
  * A real OpenID Provider for the OIDC tests: oidc-provider run in this process on 127.0.0.1 (not a mock), with one
  * confidential test client, known RS256 signing keys, PKCE required, back-channel logout on, and minimal interaction
