@@ -1,5 +1,5 @@
 // examples/oidc/app.module.ts
-import { Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { CsrfGuard, ReAuthGuard, SessionAuthGuard, SessionModule } from 'nest-session-kit';
 import { OidcModule } from 'nest-session-kit/oidc';
@@ -20,7 +20,7 @@ import { UsersService } from './users.service';
         clientSecret: process.env.OIDC_CLIENT_SECRET!,
         redirectUri: `${process.env.APP_ORIGIN}/auth/oidc/callback`,
         // End what else the app issued to those users (API tokens...) before answering the provider:
-        onBackchannelLogout: async ({ userIds }) => console.log(`back-channel logout of ${userIds.length} user(s)`),
+        onBackchannelLogout: async ({ userIds }) => Logger.log(`back-channel logout of ${userIds.length} user(s)`, 'Oidc'),
       }),
     }),
   ],

@@ -55,7 +55,11 @@ export class LogoutTokenError extends Error {
  * @throws LogoutTokenError for a token to refuse (400).
  * @throws any other error when the keys could not be fetched (the provider is unreachable: 503, the provider retries).
  */
-export async function verifyLogoutToken(token: unknown, keys: JWTVerifyGetKey, expect: LogoutTokenExpectations): Promise<LogoutTokenClaims> {
+export async function verifyLogoutToken(
+  token: unknown,
+  keys: JWTVerifyGetKey,
+  expect: LogoutTokenExpectations,
+): Promise<LogoutTokenClaims> {
   if (typeof token !== 'string' || token.length === 0) throw new LogoutTokenError('missing', 'logout_token is missing');
   if (token.length > MAX_LOGOUT_TOKEN_LENGTH) throw new LogoutTokenError('too_long', 'logout_token is too long');
   let payload: Record<string, unknown>;

@@ -37,7 +37,9 @@ export class InMemoryOidcSessionLinkStore extends OidcSessionLinkStore {
   private links: OidcSessionLink[] = [];
 
   async add(link: OidcSessionLink, now: number): Promise<void> {
-    this.links = this.links.filter((l) => l.expiresAt >= now && !(l.issuer === link.issuer && l.sessionHandle === link.sessionHandle && l.sid === link.sid));
+    this.links = this.links.filter(
+      (l) => l.expiresAt >= now && !(l.issuer === link.issuer && l.sessionHandle === link.sessionHandle && l.sid === link.sid),
+    );
     this.links.push({ ...link });
   }
 

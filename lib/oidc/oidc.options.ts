@@ -143,7 +143,19 @@ export const OIDC_DEFAULTS = Object.freeze({
 });
 
 /** Asymmetric JWS algorithms an ID or logout token may be pinned to. */
-const ASYMMETRIC_ALGORITHMS = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']);
+const ASYMMETRIC_ALGORITHMS = new Set([
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+]);
 
 /** Bad `OidcModule` options: the message names every offending option and what it accepts. */
 export class OidcOptionsError extends Error {
@@ -203,7 +215,8 @@ export function resolveOidcOptions(options: OidcModuleOptions): ResolvedOidcOpti
   const issuer = url('issuer', options.issuer);
   if (issuer && issuer.search !== '') problems.push(`issuer is ${JSON.stringify(options.issuer)}: no query in an issuer`);
   const redirectUri = url('redirectUri', options.redirectUri);
-  if (typeof options.clientId !== 'string' || options.clientId.trim() === '') problems.push('clientId is required: the id registered at the provider');
+  if (typeof options.clientId !== 'string' || options.clientId.trim() === '')
+    problems.push('clientId is required: the id registered at the provider');
   if (typeof options.clientSecret !== 'string' || options.clientSecret.length < 16) {
     problems.push('clientSecret is required and at least 16 characters long: the secret registered at the provider');
   }
@@ -218,14 +231,28 @@ export function resolveOidcOptions(options: OidcModuleOptions): ResolvedOidcOpti
     );
   }
   const flowTimeoutMs = duration('flowTimeout', options.flowTimeout, OIDC_DEFAULTS.flowTimeoutMs, 10_000, 60 * 60_000);
-  const logoutTokenMaxAgeMs = duration('logoutTokenMaxAge', options.logoutTokenMaxAge, OIDC_DEFAULTS.logoutTokenMaxAgeMs, 10_000, 60 * 60_000);
-  const discoveryRetryIntervalMs = duration('discoveryRetryInterval', options.discoveryRetryInterval, OIDC_DEFAULTS.discoveryRetryIntervalMs, 0, 10 * 60_000);
+  const logoutTokenMaxAgeMs = duration(
+    'logoutTokenMaxAge',
+    options.logoutTokenMaxAge,
+    OIDC_DEFAULTS.logoutTokenMaxAgeMs,
+    10_000,
+    60 * 60_000,
+  );
+  const discoveryRetryIntervalMs = duration(
+    'discoveryRetryInterval',
+    options.discoveryRetryInterval,
+    OIDC_DEFAULTS.discoveryRetryIntervalMs,
+    0,
+    10 * 60_000,
+  );
   const httpTimeoutMs = duration('httpTimeout', options.httpTimeout, OIDC_DEFAULTS.httpTimeoutMs, 1_000, 60_000);
   const secureCookie = options.secureCookie ?? true;
   if (typeof secureCookie !== 'boolean') problems.push(`secureCookie is ${String(secureCookie)}: true or false`);
   const cookieName = options.cookieName ?? (secureCookie ? '__Host-nsk-oidc' : 'nsk-oidc');
-  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/.test(cookieName)) problems.push(`cookieName is ${JSON.stringify(cookieName)}: a cookie name token`);
-  if (cookieName.startsWith('__Host-') && !secureCookie) problems.push('cookieName starts with __Host- but secureCookie is false: browsers refuse it');
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/.test(cookieName))
+    problems.push(`cookieName is ${JSON.stringify(cookieName)}: a cookie name token`);
+  if (cookieName.startsWith('__Host-') && !secureCookie)
+    problems.push('cookieName starts with __Host- but secureCookie is false: browsers refuse it');
   if (options.cookieKey !== undefined && (!(options.cookieKey instanceof Uint8Array) || options.cookieKey.length < 32)) {
     problems.push('cookieKey must be at least 32 random bytes (a Uint8Array), the same on every instance');
   }
@@ -235,7 +262,8 @@ export function resolveOidcOptions(options: OidcModuleOptions): ResolvedOidcOpti
   }
   const aal2Acrs = options.aal2Acrs ?? [];
   if (!Array.isArray(aal2Acrs) || aal2Acrs.some((v) => typeof v !== 'string')) problems.push('aal2Acrs must be a list of acr strings');
-  if (options.assuranceLevelOf !== undefined && typeof options.assuranceLevelOf !== 'function') problems.push('assuranceLevelOf must be a function');
+  if (options.assuranceLevelOf !== undefined && typeof options.assuranceLevelOf !== 'function')
+    problems.push('assuranceLevelOf must be a function');
   if (options.onBackchannelLogout !== undefined && typeof options.onBackchannelLogout !== 'function') {
     problems.push('onBackchannelLogout must be an async function');
   }
@@ -260,7 +288,8 @@ export function resolveOidcOptions(options: OidcModuleOptions): ResolvedOidcOpti
     discoveryRetryIntervalMs,
     httpTimeoutMs,
     assuranceLevelOf:
-      options.assuranceLevelOf ?? ((identity) => (identity.amr.includes('mfa') || (identity.acr !== undefined && acrs.has(identity.acr)) ? 2 : 1)),
+      options.assuranceLevelOf ??
+      ((identity) => (identity.amr.includes('mfa') || (identity.acr !== undefined && acrs.has(identity.acr)) ? 2 : 1)),
     onBackchannelLogout: options.onBackchannelLogout,
   };
 }

@@ -43,7 +43,11 @@ export interface OidcLoginResult {
 /** 400 `OIDC_REAUTH_NOT_APPLICABLE`: a re-authentication at the provider for a session not signed in there. */
 export class OidcReauthNotApplicableException extends SessionHttpException {
   constructor() {
-    super(HttpStatus.BAD_REQUEST, 'OIDC_REAUTH_NOT_APPLICABLE', 'This session was not signed in with the identity provider: confirm it is you with your password.');
+    super(
+      HttpStatus.BAD_REQUEST,
+      'OIDC_REAUTH_NOT_APPLICABLE',
+      'This session was not signed in with the identity provider: confirm it is you with your password.',
+    );
   }
 }
 
@@ -162,7 +166,8 @@ export class OidcService {
     const query = rawUrl.indexOf('?');
     callbackUrl.search = query === -1 ? '' : rawUrl.slice(query);
     const state = callbackUrl.searchParams.get('state');
-    if (state === null || !sameString(state, flow.state)) throw new OidcCallbackException('OIDC_STATE_MISMATCH', 'state differs from the flow');
+    if (state === null || !sameString(state, flow.state))
+      throw new OidcCallbackException('OIDC_STATE_MISMATCH', 'state differs from the flow');
     // Single-use, across instances: the same answer (or the same cookie) never completes a second sign-in.
     const first = await this.claim(`oidc-state:${sha256(flow.state)}`, this.options.flowTimeoutMs, now);
     if (!first) throw new OidcCallbackException('OIDC_STATE_REUSED', 'state used already');
@@ -188,7 +193,10 @@ export class OidcService {
     if (flow.reauth) {
       // The provider must have authenticated the user after we asked (not a session it had already).
       if (identity.authTime === undefined || identity.authTime < flow.startedAt - AUTHENTICATED_AT_MAX_SKEW_MS) {
-        throw new OidcCallbackException('OIDC_REAUTH_REJECTED', `auth_time ${String(identity.authTime)} before the request at ${flow.startedAt}`);
+        throw new OidcCallbackException(
+          'OIDC_REAUTH_REJECTED',
+          `auth_time ${String(identity.authTime)} before the request at ${flow.startedAt}`,
+        );
       }
     }
     const aal = this.options.assuranceLevelOf(identity);

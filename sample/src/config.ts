@@ -381,7 +381,8 @@ function oidcConfig(
   const clientSecret = read('OIDC_CLIENT_SECRET');
   if (issuer === undefined && clientId === undefined && clientSecret === undefined) return undefined;
   const missing = (['OIDC_ISSUER', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET'] as const).filter((v) => read(v) === undefined);
-  for (const variable of missing) fail(variable, 'is unset: give OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET together, or none of them');
+  for (const variable of missing)
+    fail(variable, 'is unset: give OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET together, or none of them');
   const redirectUri = read('OIDC_REDIRECT_URI') ?? `${origin}/auth/oidc/callback`;
   const checkUrl = (variable: string, value: string | undefined): void => {
     if (value === undefined) return;
@@ -398,7 +399,8 @@ function oidcConfig(
   };
   checkUrl('OIDC_ISSUER', issuer);
   checkUrl('OIDC_REDIRECT_URI', redirectUri);
-  if (clientSecret !== undefined && clientSecret.length < 16) fail('OIDC_CLIENT_SECRET', 'is shorter than 16 characters: give the secret registered at the provider');
+  if (clientSecret !== undefined && clientSecret.length < 16)
+    fail('OIDC_CLIENT_SECRET', 'is shorter than 16 characters: give the secret registered at the provider');
   if (missing.length > 0) return undefined;
   return { issuer: issuer!, clientId: clientId!, clientSecret: clientSecret!, redirectUri };
 }

@@ -39,7 +39,11 @@ describe('sample OIDC login against a real OpenID Provider', () => {
   });
 
   /** Starts a sign-in in `client`, signs `login` in at the provider, and answers the callback URL (not yet visited). */
-  async function authorize(client: SampleClient, login: TestLogin, path = '/auth/oidc/login'): Promise<{ callback: URL; browser: OpBrowser }> {
+  async function authorize(
+    client: SampleClient,
+    login: TestLogin,
+    path = '/auth/oidc/login',
+  ): Promise<{ callback: URL; browser: OpBrowser }> {
     const start = await client.get(path);
     expect(start.status).toBe(303);
     op.nextLogin(login);
@@ -256,7 +260,18 @@ describe('sample OIDC login against a real OpenID Provider', () => {
         ['from another issuer', op.logoutToken({ sub: 'op-user-9', iss: 'http://127.0.0.1:1' })],
         ['without jti', op.logoutToken({ sub: 'op-user-9' }, { omit: ['jti'] })],
         ['without sub and sid', op.logoutToken({}, { omit: ['sub'] })],
-        ['alg none', unsigned({ iss: op.issuer, aud: CLIENT_ID, sub: 'op-user-9', iat: now, exp: now + 60, jti: 'x', events: { 'http://schemas.openid.net/event/backchannel-logout': {} } })],
+        [
+          'alg none',
+          unsigned({
+            iss: op.issuer,
+            aud: CLIENT_ID,
+            sub: 'op-user-9',
+            iat: now,
+            exp: now + 60,
+            jti: 'x',
+            events: { 'http://schemas.openid.net/event/backchannel-logout': {} },
+          }),
+        ],
         ['not a JWT', 'not-a-token'],
       ];
       for (const [label, token] of bad) {

@@ -28,7 +28,10 @@ declare module 'oidc-provider' {
     conformIdTokenClaims?: boolean;
     ttl?: Record<string, number>;
     claims?: Record<string, string[]>;
-    findAccount?: (ctx: OidcContext, sub: string) => Promise<{ accountId: string; claims: () => Promise<Record<string, unknown>> } | undefined>;
+    findAccount?: (
+      ctx: OidcContext,
+      sub: string,
+    ) => Promise<{ accountId: string; claims: () => Promise<Record<string, unknown>> } | undefined>;
     loadExistingGrant?: (ctx: OidcContext) => Promise<GrantLike | undefined>;
     interactions?: { url?: (ctx: OidcContext, interaction: { uid: string }) => string };
   }

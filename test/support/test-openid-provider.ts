@@ -1,3 +1,5 @@
+// The types of oidc-provider (it ships none), also for the examples/ type-check, which compiles only what is imported.
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference
 /// <reference path="./oidc-provider.d.ts" />
 /**
  * A real OpenID Provider for the OIDC tests: oidc-provider run in this process on 127.0.0.1 (not a mock), with one
@@ -50,7 +52,9 @@ export interface SigningKey {
 }
 
 /** Makes an RS256 key pair with `kid`. */
-export async function makeSigningKey(kid: string): Promise<SigningKey & { publicJwk: Record<string, unknown>; privateJwk: Record<string, unknown> }> {
+export async function makeSigningKey(
+  kid: string,
+): Promise<SigningKey & { publicJwk: Record<string, unknown>; privateJwk: Record<string, unknown> }> {
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
   return {
     privateKey,
@@ -192,7 +196,12 @@ export class TestOpenIdProvider {
       await this.provider.interactionDetails(req, res);
       const login = this.logins.shift();
       if (!login) {
-        await this.provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'no login queued' }, { mergeWithLastSubmission: false });
+        await this.provider.interactionFinished(
+          req,
+          res,
+          { error: 'access_denied', error_description: 'no login queued' },
+          { mergeWithLastSubmission: false },
+        );
         return;
       }
       await this.provider.interactionFinished(

@@ -67,7 +67,8 @@ export class OidcUsersService {
  * plus 12 hex characters of SHA-256(issuer, subject): unique per identity, so no claim can take another's name.
  */
 export function usernameFor(identity: OidcIdentity): string {
-  const claim = identity.claims.preferred_username ?? (typeof identity.claims.email === 'string' ? identity.claims.email.split('@')[0] : undefined);
+  const claim =
+    identity.claims.preferred_username ?? (typeof identity.claims.email === 'string' ? identity.claims.email.split('@')[0] : undefined);
   const base =
     (typeof claim === 'string' ? claim : '')
       .normalize('NFKC')

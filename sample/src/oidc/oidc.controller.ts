@@ -62,7 +62,15 @@ export class OidcController {
         if (error instanceof OidcCallbackException) this.recordFailure(req, error.failure, error.detail);
         throw error;
       }
-      this.events.record(req, { type: 'authn_login_success', level: 'INFO', outcome: 'success', userId: view.userId, sessionHandle: view.handle, reason: 'oidc', detail });
+      this.events.record(req, {
+        type: 'authn_login_success',
+        level: 'INFO',
+        outcome: 'success',
+        userId: view.userId,
+        sessionHandle: view.handle,
+        reason: 'oidc',
+        detail,
+      });
       res.redirect(HttpStatus.SEE_OTHER, result.returnTo ?? AFTER_SIGN_IN);
       return;
     }

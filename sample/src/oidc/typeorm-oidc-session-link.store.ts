@@ -33,7 +33,14 @@ export class TypeOrmOidcSessionLinkStore extends OidcSessionLinkStore {
       if (found.length > 0) await rows.delete(found.map((r) => r.id));
       return found
         .filter((r) => r.expiresAt >= now)
-        .map((r) => ({ issuer: r.issuer, subject: r.subject, sid: r.sid, userId: r.userId, sessionHandle: r.sessionHandle, expiresAt: r.expiresAt }));
+        .map((r) => ({
+          issuer: r.issuer,
+          subject: r.subject,
+          sid: r.sid,
+          userId: r.userId,
+          sessionHandle: r.sessionHandle,
+          expiresAt: r.expiresAt,
+        }));
     });
   }
 }

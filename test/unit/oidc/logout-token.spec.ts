@@ -19,7 +19,16 @@ describe('verifyLogoutToken (Back-Channel Logout 1.0 §2.6)', () => {
   });
 
   async function token(claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}, signer = key): Promise<string> {
-    const payload = { iss: ISSUER, aud: CLIENT, iat: S, exp: S + 60, jti: 'j-1', sub: 'user-1', events: { [BACKCHANNEL_LOGOUT_EVENT]: {} }, ...claims };
+    const payload = {
+      iss: ISSUER,
+      aud: CLIENT,
+      iat: S,
+      exp: S + 60,
+      jti: 'j-1',
+      sub: 'user-1',
+      events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
+      ...claims,
+    };
     for (const [k, v] of Object.entries(payload)) if (v === undefined) delete (payload as Record<string, unknown>)[k];
     return new SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid: 'k1', typ: 'logout+jwt', ...header } as never).sign(signer);
   }
@@ -35,7 +44,9 @@ describe('verifyLogoutToken (Back-Channel Logout 1.0 §2.6)', () => {
       issuedAt: S * 1000,
       expiresAt: (S + 60) * 1000,
     });
-    await expect(verifyLogoutToken(await token({ sub: undefined, sid: 'op-sid' }), keys, expectations)).resolves.toMatchObject({ sid: 'op-sid' });
+    await expect(verifyLogoutToken(await token({ sub: undefined, sid: 'op-sid' }), keys, expectations)).resolves.toMatchObject({
+      sid: 'op-sid',
+    });
     // typ may carry the media type prefix (RFC 8725 §3.11).
     await expect(verifyLogoutToken(await token({}, { typ: 'application/logout+jwt' }), keys, expectations)).resolves.toBeDefined();
   });
@@ -67,7 +78,15 @@ describe('verifyLogoutToken (Back-Channel Logout 1.0 §2.6)', () => {
   });
 
   it('refuses an algorithm other than the pinned one (HS256 with the public key as secret, none)', async () => {
-    const hs = await new SignJWT({ iss: ISSUER, aud: CLIENT, iat: S, exp: S + 60, jti: 'j', sub: 'u', events: { [BACKCHANNEL_LOGOUT_EVENT]: {} } })
+    const hs = await new SignJWT({
+      iss: ISSUER,
+      aud: CLIENT,
+      iat: S,
+      exp: S + 60,
+      jti: 'j',
+      sub: 'u',
+      events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
+    })
       .setProtectedHeader({ alg: 'HS256', kid: 'k1', typ: 'logout+jwt' })
       .sign(new TextEncoder().encode('x'.repeat(32)));
     await expect(verifyLogoutToken(hs, keys, expectations)).rejects.toBeInstanceOf(LogoutTokenError);

@@ -53,7 +53,8 @@ describe('resolveOidcOptions', () => {
     }
     expect(error).toBeInstanceOf(OidcOptionsError);
     const message = (error as Error).message;
-    for (const name of ['issuer', 'clientId', 'clientSecret', 'scope', 'signingAlgorithm', 'flowTimeout', 'reauthPath']) expect(message).toContain(name);
+    for (const name of ['issuer', 'clientId', 'clientSecret', 'scope', 'signingAlgorithm', 'flowTimeout', 'reauthPath'])
+      expect(message).toContain(name);
     expect(() => resolveOidcOptions({ ...GOOD, signingAlgorithm: 'none' })).toThrow(/none and HS\* are refused/);
   });
 });
@@ -73,7 +74,14 @@ describe('the pre-login flow cookie', () => {
 });
 
 describe('InMemoryOidcSessionLinkStore', () => {
-  const link = (sid: string | null, subject: string, handle: string, issuer = 'i') => ({ issuer, subject, sid, userId: `u-${subject}`, sessionHandle: handle, expiresAt: 100 });
+  const link = (sid: string | null, subject: string, handle: string, issuer = 'i') => ({
+    issuer,
+    subject,
+    sid,
+    userId: `u-${subject}`,
+    sessionHandle: handle,
+    expiresAt: 100,
+  });
 
   it('takes by sid (the sessions of that provider session) or by sub (all of that user from that issuer), once', async () => {
     const store = new InMemoryOidcSessionLinkStore();
