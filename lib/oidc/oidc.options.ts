@@ -101,8 +101,9 @@ export interface OidcModuleOptions {
   aal2Acrs?: string[];
   /**
    * Awaited after a back-channel logout ended the sessions and before the 200 answer: end what else the app issued
-   * to those users from that login (API tokens, e.g. `ApiTokenService.revokeAllForUser`). A throw answers 503, so
-   * the provider retries.
+   * to those users from that login (API tokens, e.g. `ApiTokenService.revokeAllForUser`). A throw is logged and answers
+   * 503, but the sessions have ended and the token's `jti` is used: a retry of the same token is refused as a replay, so
+   * make the hook reliable (or retry inside it).
    */
   onBackchannelLogout?: (target: BackchannelLogoutTarget) => Promise<void>;
 }

@@ -1,4 +1,4 @@
-import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import * as client from 'openid-client';
 import type { AttemptCounterStore } from '../brute-force/attempt-counter.store';
@@ -72,6 +72,7 @@ export class OidcService {
   private readonly cookies: CookiePolicy;
   private readonly replay: AttemptCounterStore;
   private readonly links: OidcSessionLinkStore;
+  private readonly logger = new Logger('OidcModule');
 
   constructor(
     @Inject(OIDC_MODULE_OPTIONS) options: OidcModuleOptions,
@@ -288,7 +289,14 @@ export class OidcService {
       userIds: [...new Set(links.map((l) => l.userId))],
       sessionHandles: ended.map((e) => e.handle),
     };
-    if (this.options.onBackchannelLogout) await this.options.onBackchannelLogout(target);
+    if (this.options.onBackchannelLogout) {
+      try {
+        await this.options.onBackchannelLogout(target);
+      } catch (error) {
+        this.logger.error(`onBackchannelLogout failed for ${JSON.stringify(target)}: ${describe(error)}`);
+        throw new OidcUnavailableException('The logout could not be completed. Try again shortly.');
+      }
+    }
     return target;
   }
 

@@ -3,6 +3,7 @@
  * in this process on 127.0.0.1, with a test client and known keys): CR-05, CR-06, TE-08, RA-06, AV-07.
  */
 import request from 'supertest';
+import { BackchannelLogoutTarget, OidcService } from '../../lib/oidc';
 import { flowKeyOf, openFlow, sealFlow } from '../../lib/oidc/oidc-flow';
 import { freePort, makeSigningKey, OpBrowser, TestLogin, TestOpenIdProvider } from '../support/test-openid-provider';
 import { SampleClient, SampleHarness, startSample } from './sample-helpers';
@@ -239,6 +240,36 @@ describe('sample OIDC login against a real OpenID Provider', () => {
       expect(replay.headers['cache-control']).toContain('no-store');
       expect((await third.client.get('/me')).status).toBe(200);
       expect((await app.lastAuditEvent({ type: 'oidc_logout_token_rejected' })).reason).toBe('jti_replayed');
+    });
+
+    it('awaits onBackchannelLogout with what ended before answering 200; a throw there answers 503', async () => {
+      const oidc = app.app.get(OidcService, { strict: false });
+      const options = oidc.options as { onBackchannelLogout?: (target: BackchannelLogoutTarget) => Promise<void> };
+      const targets: BackchannelLogoutTarget[] = [];
+      let finished = false;
+      options.onBackchannelLogout = async (target) => {
+        targets.push(target);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        finished = true;
+      };
+      try {
+        const { client } = await signIn({ subject: 'op-user-14' });
+        const me = (await client.get('/me')).body;
+        expect((await post(await op.logoutToken({ sub: 'op-user-14' }))).status).toBe(200);
+        expect(finished).toBe(true);
+        expect(targets).toEqual([{ issuer: op.issuer, subject: 'op-user-14', userIds: [me.user.id], sessionHandles: [me.session.handle] }]);
+
+        options.onBackchannelLogout = async () => {
+          throw new Error('API token store down');
+        };
+        const again = await signIn({ subject: 'op-user-14' });
+        const failed = await post(await op.logoutToken({ sub: 'op-user-14' }));
+        expect(failed.status).toBe(503);
+        expect(failed.body.code).toBe('OIDC_UNAVAILABLE');
+        expect((await again.client.get('/me')).status).toBe(401);
+      } finally {
+        delete options.onBackchannelLogout;
+      }
     });
 
     it('refuses every bad logout token with 400 and no-store, and ends nothing', async () => {
