@@ -363,6 +363,22 @@ describe('sample OIDC login against a real OpenID Provider', () => {
       expect((await client.post('/auth/logout-all')).body.code).toBe('REAUTH_REQUIRED');
     });
 
+    it('gives aal 2 to a multi-factor login (amr mfa), and accepts its re-authentication only at that level', async () => {
+      const { client } = await signIn({ subject: 'op-user-15', amr: ['pwd', 'mfa'], authAgeSeconds: 600 });
+      expect((await client.get('/me')).body.session.aal).toBe(2);
+      syncClock();
+      const weak = await authorize(client, { subject: 'op-user-15', amr: ['pwd'] }, '/auth/oidc/login?reauth=1');
+      const refused = await client.get(weak.callback.pathname + weak.callback.search);
+      expect(refused.status).toBe(401);
+      expect(refused.body.code).toBe('OIDC_REAUTH_REJECTED');
+      const strong = await authorize(client, { subject: 'op-user-15', amr: ['pwd', 'mfa'] }, '/auth/oidc/login?reauth=1');
+      syncClock();
+      expect((await client.get(strong.callback.pathname + strong.callback.search)).status).toBe(303);
+      const me = (await client.get('/me')).body;
+      expect(me.session.aal).toBe(2);
+      expect((await client.post('/auth/logout-all')).status).toBe(204);
+    });
+
     it('keeps the password re-authentication for a password session', async () => {
       const client = app.client();
       await client.login('alice');

@@ -27,7 +27,7 @@ declare module 'oidc-provider' {
     pkce?: { required?: () => boolean };
     conformIdTokenClaims?: boolean;
     ttl?: Record<string, number>;
-    claims?: Record<string, string[]>;
+    claims?: Record<string, string[] | null>;
     findAccount?: (
       ctx: OidcContext,
       sub: string,

@@ -107,7 +107,7 @@ export class TestOpenIdProvider {
       pkce: { required: () => true },
       // The profile claims in the ID token itself (the relying party reads only the verified ID token).
       conformIdTokenClaims: false,
-      claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['preferred_username'] },
+      claims: { openid: ['sub', 'amr', 'acr'], email: ['email', 'email_verified'], profile: ['preferred_username'] },
       findAccount: async (_ctx, sub) => ({
         accountId: sub,
         claims: async () => {
