@@ -30,4 +30,5 @@ export {
   verifyLogoutToken,
   type LogoutTokenClaims,
   type LogoutTokenExpectations,
+  type LogoutTokenKeys,
 } from './logout-token';

@@ -1,5 +1,15 @@
 import { errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 
+/**
+ * The provider's signing keys, as jose's `createRemoteJWKSet` or `createLocalJWKSet` returns them. Declared here, not
+ * as jose's own type, so that these declarations do not import the ESM-only jose (a CommonJS app compiled with
+ * `module: node16` could not read them).
+ */
+export type LogoutTokenKeys = (
+  protectedHeader: { alg?: string; kid?: string },
+  token: { payload: string; signature: string },
+) => Promise<unknown>;
+
 /** The `events` member a back-channel logout token must carry (OpenID Connect Back-Channel Logout 1.0 §2.4). */
 export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 
@@ -64,7 +74,7 @@ export async function verifyLogoutToken(
   if (token.length > MAX_LOGOUT_TOKEN_LENGTH) throw new LogoutTokenError('too_long', 'logout_token is too long');
   let payload: Record<string, unknown>;
   try {
-    ({ payload } = await jwtVerify(token, keys, {
+    ({ payload } = await jwtVerify(token, keys as JWTVerifyGetKey, {
       issuer: expect.issuer,
       audience: expect.clientId,
       algorithms: [expect.algorithm],
