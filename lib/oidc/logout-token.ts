@@ -1,14 +1,11 @@
-import { errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { errors, jwtVerify } from 'jose';
 
 /**
  * The provider's signing keys, as jose's `createRemoteJWKSet` or `createLocalJWKSet` returns them. Declared here, not
  * as jose's own type, so that these declarations do not import the ESM-only jose (a CommonJS app compiled with
  * `module: node16` could not read them).
  */
-export type LogoutTokenKeys = (
-  protectedHeader: { alg?: string; kid?: string },
-  token: { payload: string; signature: string },
-) => Promise<unknown>;
+export type LogoutTokenKeys = (...args: never[]) => unknown;
 
 /** The `events` member a back-channel logout token must carry (OpenID Connect Back-Channel Logout 1.0 §2.4). */
 export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
@@ -67,14 +64,14 @@ export class LogoutTokenError extends Error {
  */
 export async function verifyLogoutToken(
   token: unknown,
-  keys: JWTVerifyGetKey,
+  keys: LogoutTokenKeys,
   expect: LogoutTokenExpectations,
 ): Promise<LogoutTokenClaims> {
   if (typeof token !== 'string' || token.length === 0) throw new LogoutTokenError('missing', 'logout_token is missing');
   if (token.length > MAX_LOGOUT_TOKEN_LENGTH) throw new LogoutTokenError('too_long', 'logout_token is too long');
   let payload: Record<string, unknown>;
   try {
-    ({ payload } = await jwtVerify(token, keys as JWTVerifyGetKey, {
+    ({ payload } = await jwtVerify(token, keys as never /* jose's JWTVerifyGetKey, structurally */, {
       issuer: expect.issuer,
       audience: expect.clientId,
       algorithms: [expect.algorithm],
