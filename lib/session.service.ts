@@ -100,6 +100,12 @@ export interface CreateSessionOptions {
    * `remember`. Default none.
    */
   impersonatedBy?: string;
+  /**
+   * When the user actually authenticated, in ms since the epoch, if not now: after an OpenID Connect login, the ID
+   * token's `auth_time` (so `@ReAuth` measures the age of the real authentication at the identity provider). At most
+   * 30 s in the future (clock skew; clamped to now), else the call fails. Default: now.
+   */
+  authenticatedAt?: number;
 }
 
 const STATE = Symbol('nest-session-kit:request-state');
@@ -188,6 +194,7 @@ export class SessionService {
         roles: input.roles,
         remember: input.remember,
         impersonatedBy: input.impersonatedBy,
+        authenticatedAt: input.authenticatedAt,
         client: clientInfoOf(req),
         previousToken: reading.kind === 'present' ? reading.value : undefined,
       }),
@@ -222,10 +229,19 @@ export class SessionService {
    * `authenticatedAt`, resets the idle and absolute timeouts with those of the session's tier (a remembered session
    * gets the remember timeouts and a fresh persistent cookie), and optionally raises the assurance level. An
    * impersonation session never lives past its creation plus `impersonation.maxAge`, re-authenticated or not.
+   * `options.authenticatedAt` (ms since the epoch) is when the user proved it if not now, e.g. the ID token's
+   * `auth_time` of a re-authentication at an OpenID Provider; at most 30 s in the future (clamped to now).
    */
-  async reauthenticate(req: HttpRequestLike, res: HttpResponseLike, options: { aal?: number } = {}): Promise<SessionView> {
+  async reauthenticate(
+    req: HttpRequestLike,
+    res: HttpResponseLike,
+    options: { aal?: number; authenticatedAt?: number } = {},
+  ): Promise<SessionView> {
     const session = await this.require(req, res);
-    const changes = options.aal === undefined ? {} : { aal: options.aal };
+    const changes = {
+      ...(options.aal === undefined ? {} : { aal: options.aal }),
+      ...(options.authenticatedAt === undefined ? {} : { authenticatedAt: options.authenticatedAt }),
+    };
     const token = await this.guard(() => this.manager.reauthenticate(session, clientInfoOf(req), changes));
     return this.afterRotation(req, session, res, token);
   }

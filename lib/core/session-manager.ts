@@ -114,7 +114,19 @@ export interface CreateSessionInput {
    * `impersonationMaxAgeMs` from creation, exempt from the user's concurrent-session limit. Default none.
    */
   impersonatedBy?: string;
+  /**
+   * When the user actually authenticated (ms since the epoch), if not now: a federated login takes the ID token's
+   * `auth_time`. At most {@link AUTHENTICATED_AT_MAX_SKEW_MS} in the future (a later value is clamped to now).
+   * Default: now.
+   */
+  authenticatedAt?: number;
 }
+
+/**
+ * How far (ms) a given `authenticatedAt` may lie in the future, for the clock skew between this server and an
+ * identity provider: 30 s (the tolerance openid-client applies to ID tokens). A value within it counts as now.
+ */
+export const AUTHENTICATED_AT_MAX_SKEW_MS = 30_000;
 
 const MAX_UPDATE_ATTEMPTS = 100;
 /** An explicit rotation that finds the id already rotated (grace) rotates the successor: at most this often. */
@@ -160,6 +172,7 @@ export class SessionManager {
     const impersonatedBy = input.impersonatedBy ?? null;
     if (impersonatedBy !== null) assertImpersonator(impersonatedBy, input.remember);
     const tier: SessionTier = input.remember === true ? 'remember' : 'standard';
+    const authenticatedAt = this.authenticatedAtOf(input.authenticatedAt);
     // Computed before anything is destroyed: a limit function that throws is a bug and must leave no trace. A
     // session that does not count (impersonation, pending) needs none: a pending one meets the limit on completion.
     const limit = countsTowardLimit({ impersonatedBy, stage }) ? await this.limitFor(input.userId, roles) : 0;
@@ -182,6 +195,7 @@ export class SessionManager {
       userId: input.userId,
       createdAt: now,
       ...freshDeadlines(now, tierTimeouts(tier, this.policy), this.capOf({ createdAt: now, impersonatedBy, stage })),
+      ...(authenticatedAt === undefined ? {} : { authenticatedAt }),
       rotatedAt: now,
       aal,
       stage,
@@ -326,14 +340,41 @@ export class SessionManager {
    * Records a fresh re-authentication: rotates the id, sets `authenticatedAt`, and resets both the idle and
    * the absolute timeout (NIST SP 800-63B-4 §5.2) with the timeouts of the session's tier. An impersonation
    * session's absolute deadline never passes its creation plus `impersonationMaxAgeMs`. Returns the new token,
-   * or null if the session ended.
+   * or null if the session ended. `changes.authenticatedAt` (ms) is when the user proved it if not now (a federated
+   * re-authentication: the ID token's `auth_time`), validated as on {@link create}.
+   *
+   * @throws SessionInputError when `changes.authenticatedAt` is not a time (ms) or lies in the future.
    */
   async reauthenticate(session: ActiveSession, client: ClientInfo, changes: SessionChanges = {}): Promise<string | null> {
     const { record } = session;
+    const authenticatedAt = this.authenticatedAtOf(changes.authenticatedAt);
     // A pending session stays within its pendingTimeout: re-authenticating does not lengthen a sign-in that has not
     // proven its second factor.
     const deadlines = freshDeadlines(this.clock.now(), tierTimeouts(record.tier, this.policy), this.capOf(record));
-    return this.rotate(session, 'reauthentication', client, { ...deadlines, ...changes });
+    return this.rotate(session, 'reauthentication', client, {
+      ...deadlines,
+      ...changes,
+      authenticatedAt: authenticatedAt ?? deadlines.authenticatedAt,
+    });
+  }
+
+  /**
+   * A given `authenticatedAt` checked: a whole number of ms since the epoch, not in the future beyond
+   * {@link AUTHENTICATED_AT_MAX_SKEW_MS} (clamped to now within it). Undefined stays undefined (now).
+   */
+  private authenticatedAtOf(value: number | undefined): number | undefined {
+    if (value === undefined) return undefined;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+      throw new SessionInputError('authenticatedAt', `must be a time in ms since the epoch (got ${String(value)})`);
+    }
+    const now = this.clock.now();
+    if (value > now + AUTHENTICATED_AT_MAX_SKEW_MS) {
+      throw new SessionInputError(
+        'authenticatedAt',
+        `lies ${value - now} ms in the future (at most ${AUTHENTICATED_AT_MAX_SKEW_MS} ms of clock skew is accepted): check the clocks of this server and the identity provider`,
+      );
+    }
+    return Math.min(value, now);
   }
 
   /**

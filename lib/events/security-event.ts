@@ -62,7 +62,9 @@ export type SecurityEventType =
    * INFO: a sign-in from a device (browser family and OS) the account did not sign in with before (as far as this
    * instance remembers): the hook to tell the user "a new device signed in".
    */
-  | 'authn_login_new_device';
+  | 'authn_login_new_device'
+  /** WARN: an OpenID Connect back-channel logout token was refused (forged, expired, replayed, malformed); `reason` says why. */
+  | 'oidc_logout_token_rejected';
 
 /**
  * Every {@link SecurityEventType}, for validating a type that comes from outside (an admin filter, a query string).
@@ -107,6 +109,7 @@ export const SECURITY_EVENT_TYPES = Object.freeze([
   'session_ip_churn',
   'session_concurrent_networks',
   'authn_login_new_device',
+  'oidc_logout_token_rejected',
 ] as const satisfies readonly SecurityEventType[]);
 
 /** Compile-time proof that {@link SECURITY_EVENT_TYPES} names every type of the union (the error names the missing ones). */

@@ -4,9 +4,13 @@ import type { SessionErrorBody } from '../errors/session.exceptions';
 /** Body of 401 `REAUTH_REQUIRED`: the usual error fields, and how to re-authenticate. */
 export interface ReAuthRequiredBody extends SessionErrorBody {
   reauth: {
-    /** Where to prove who you are again (the module's `reauth.path`). */
+    /**
+     * Where to prove who you are again: the module's `reauth.path`, or the session's own route (a session signed in
+     * through an OpenID Provider: its re-authentication route there, see `SESSION_REAUTH_ROUTE_KEY`).
+     */
     path: string;
-    method: 'POST';
+    /** `POST` the password form to `path`, or `GET`: navigate the browser to `path` (a federated re-authentication). */
+    method: 'POST' | 'GET';
     /** How recent the authentication must be for this route (ms). */
     maxAgeMs: number;
     /**
@@ -30,7 +34,9 @@ export class ReAuthRequiredException extends HttpException {
       ? 'An impersonation session cannot confirm the user\u2019s identity: this action is not available while impersonating.'
       : reauth.reason === 'challenged'
         ? 'This session was used from an unfamiliar network or device. Confirm it is you: re-enter your password to continue.'
-        : 'Confirm it is you: re-enter your password to continue.',
+        : reauth.method === 'GET'
+          ? 'Confirm it is you: sign in again at your identity provider to continue.'
+          : 'Confirm it is you: re-enter your password to continue.',
   ) {
     super(
       { statusCode: HttpStatus.UNAUTHORIZED, code: 'REAUTH_REQUIRED', message, reauth } satisfies ReAuthRequiredBody,

@@ -10,6 +10,7 @@ import { SessionService, SessionView } from '../session.service';
 import { ReAuthPolicy } from './reauth-policy';
 import { REAUTH_KEY, ReAuthRequirement } from './reauth.decorator';
 import { ReAuthRequiredBody, ReAuthRequiredException } from './reauth.exceptions';
+import { reauthRouteOf } from './reauth-route';
 
 /**
  * Enforces `@ReAuth()`: the session's `authenticatedAt` must be within the route's `maxAge` (default: the
@@ -76,6 +77,8 @@ export class ReAuthGuard implements CanActivate {
     if (view.stage !== 'complete') throw new SessionPendingException();
     const reason = ReAuthGuard.staleness(view, maxAgeMs, this.clock.now());
     if (reason === null) return true;
-    throw new ReAuthRequiredException({ path: this.policy.path, method: 'POST', maxAgeMs, reason });
+    // A session signed in elsewhere (an OpenID Provider) names its own route; any other uses the module's form.
+    const route = reauthRouteOf(view.data) ?? { path: this.policy.path, method: 'POST' as const };
+    throw new ReAuthRequiredException({ ...route, maxAgeMs, reason });
   }
 }

@@ -25,6 +25,9 @@ import { sessionBindingOf } from './devices/session-binding';
 import type { SampleConfig } from './config';
 import { connectionOptionsFor, describeTarget } from './database/data-source-options';
 import { HealthModule } from './health/health.module';
+import { OidcIdentityLink } from './oidc/oidc-identity.entity';
+import { OidcSessionLinkRow } from './oidc/oidc-session-link.entity';
+import { SampleOidcModule } from './oidc/sample-oidc.module';
 import { PagesModule } from './pages/pages.module';
 import { PasskeyCredential } from './passkeys/passkey.entity';
 import { PasskeysModule } from './passkeys/passkeys.module';
@@ -58,7 +61,7 @@ export class AppModule {
         TypeOrmModule.forRootAsync({
           useFactory: () => ({
             ...connectionOptionsFor(config.database),
-            entities: [User, PasskeyCredential],
+            entities: [User, PasskeyCredential, OidcIdentityLink, OidcSessionLinkRow],
             // The sample creates its two small tables from the entities so it starts on an empty database.
             // A production app would use migrations, as the session store and the audit table do.
             synchronize: true,
@@ -128,6 +131,7 @@ export class AppModule {
         PagesModule,
         PasskeysModule,
         DevicesModule,
+        SampleOidcModule.register(config),
       ],
       providers: [
         // API rate limits (RATE_LIMIT_SENSITIVE) on routes marked @RateLimited(), first: a request is counted before any

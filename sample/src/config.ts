@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { formatDuration, parseDuration } from '../../lib';
 import { parsePublicOrigin, PUBLIC_ORIGIN_VARIABLE } from './passkeys/passkey-config';
 import { parseRateLimit, RateLimitSetting } from './rate-limit/rate-limit-setting';
+import { isLoopbackHost } from '../../lib/oidc/oidc.options';
 
 /** Where the sample keeps its sessions (`SESSION_STORE`). */
 export type SessionStoreKind = 'memory' | 'redis' | 'postgres' | 'mariadb' | 'sqlite';
@@ -114,6 +115,20 @@ export interface SampleConfig {
    * derived from the request for `localhost` only (see `relyingPartyFor`).
    */
   publicOrigin?: string;
+  /**
+   * `OIDC_ISSUER` / `OIDC_CLIENT_ID` / `OIDC_CLIENT_SECRET` (all three or none), and `OIDC_REDIRECT_URI` (default
+   * `PUBLIC_ORIGIN` or `http://HOST:PORT`, then `/auth/oidc/callback`): "sign in with" an OpenID Provider. Unset: the
+   * OIDC routes answer 404.
+   */
+  oidc?: OidcConfig;
+}
+
+/** The OpenID Provider the sample signs in with (see `SampleConfig.oidc`). */
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  redirectUri: string;
 }
 
 /** The environment variables the sample reads (a subset of `process.env`). */
@@ -321,6 +336,8 @@ export function parseConfig(env: SampleEnv): SampleConfig {
   const publicOrigin = rawOrigin === undefined ? undefined : parsePublicOrigin(rawOrigin);
   if (publicOrigin && 'error' in publicOrigin) fail(PUBLIC_ORIGIN_VARIABLE, publicOrigin.error);
 
+  const oidc = oidcConfig(read, fail, publicOrigin && 'origin' in publicOrigin ? publicOrigin.origin : `http://${host}:${port}`);
+
   if (problems.length > 0) throw new ConfigError(problems);
   const secure = cookieSecure ?? true;
   return {
@@ -356,7 +373,47 @@ export function parseConfig(env: SampleEnv): SampleConfig {
     rateLimit: { sensitive: sensitiveLimit as RateLimitSetting },
     securityLog: read('SECURITY_LOG') ?? CONFIG_DEFAULTS.securityLog,
     ...(publicOrigin && 'origin' in publicOrigin ? { publicOrigin: publicOrigin.origin } : {}),
+    ...(oidc ? { oidc } : {}),
   };
+}
+
+/**
+ * `OIDC_*`: all of issuer, client id and secret, or none. The issuer and redirect URI are `https:`, or `http:` on a
+ * loopback address only (a test provider); the secret is at least 16 characters (the library's rule, named here by
+ * variable).
+ */
+function oidcConfig(
+  read: (variable: string) => string | undefined,
+  fail: (variable: string, message: string) => void,
+  origin: string,
+): OidcConfig | undefined {
+  const issuer = read('OIDC_ISSUER');
+  const clientId = read('OIDC_CLIENT_ID');
+  const clientSecret = read('OIDC_CLIENT_SECRET');
+  if (issuer === undefined && clientId === undefined && clientSecret === undefined) return undefined;
+  const missing = (['OIDC_ISSUER', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET'] as const).filter((v) => read(v) === undefined);
+  for (const variable of missing)
+    fail(variable, 'is unset: give OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET together, or none of them');
+  const redirectUri = read('OIDC_REDIRECT_URI') ?? `${origin}/auth/oidc/callback`;
+  const checkUrl = (variable: string, value: string | undefined): void => {
+    if (value === undefined) return;
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      fail(variable, `is ${JSON.stringify(value)}: give an absolute https: URL`);
+      return;
+    }
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+      fail(variable, `is ${JSON.stringify(value)}: use https: (http: is accepted only on a loopback address, for tests)`);
+    }
+  };
+  checkUrl('OIDC_ISSUER', issuer);
+  checkUrl('OIDC_REDIRECT_URI', redirectUri);
+  if (clientSecret !== undefined && clientSecret.length < 16)
+    fail('OIDC_CLIENT_SECRET', 'is shorter than 16 characters: give the secret registered at the provider');
+  if (missing.length > 0) return undefined;
+  return { issuer: issuer!, clientId: clientId!, clientSecret: clientSecret!, redirectUri };
 }
 
 /**

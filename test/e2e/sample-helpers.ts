@@ -84,7 +84,11 @@ export type AuditFilter = Partial<Pick<StoredSecurityEvent, 'type' | 'userId' | 
  * Boots the sample with test defaults (in-memory users database, security log in a temporary file, a
  * ManualClock starting now) overridden by `env`, listening on a free port of 127.0.0.1.
  */
-export async function startSample(env: SampleEnv = {}, options: { logger?: CreateAppOptions['logger'] } = {}): Promise<SampleHarness> {
+export async function startSample(
+  env: SampleEnv = {},
+  /** `listenOnConfiguredPort`: listen on the config's `PORT` (a test that must know the URL before start, e.g. OIDC's redirect URI). */
+  options: { logger?: CreateAppOptions['logger']; listenOnConfiguredPort?: boolean } = {},
+): Promise<SampleHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'nsk-sample-'));
   const securityLogPath = join(dir, 'security.log');
   const config = parseConfig({
@@ -107,7 +111,7 @@ export async function startSample(env: SampleEnv = {}, options: { logger?: Creat
   // would see sessions from a clock set in the past as long expired.
   const clock = new ManualClock(Date.now());
   const app = await createApp(config, { clock, logger: options.logger });
-  await app.listen(0, '127.0.0.1');
+  await app.listen(options.listenOnConfiguredPort ? config.port : 0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
   let finalLog: string | undefined;

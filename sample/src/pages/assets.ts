@@ -18,7 +18,8 @@
  * WebCrypto and sending the request again with the solution in `captcha`; a 429 `TOO_MANY_ATTEMPTS` shows its message,
  * which says how long to wait.
  *
- * A 401 `REAUTH_REQUIRED` opens the "confirm it is you" dialog; once `/auth/reauth` accepts the password (and code),
+ * A 401 `REAUTH_REQUIRED` with `reauth.method: 'GET'` (a session signed in through an OpenID Provider) navigates to
+ * the provider's re-authentication; any other opens the "confirm it is you" dialog; once `/auth/reauth` accepts the password (and code),
  * the action is sent again, once. The passkey script (served after this one) sends its calls through the same
  * `callApi`, published as `window.nskSample.callApi`, so adding a passkey meets the same dialog.
  */
@@ -68,6 +69,11 @@ export const APP_JS = String.raw`'use strict';
     }
     if (res.status === 401 && payload && (payload.code === 'SESSION_REQUIRED' || payload.code === 'SESSION_EXPIRED')) {
       window.location.assign('/login');
+    }
+    if (res.status === 401 && payload && payload.code === 'REAUTH_REQUIRED' && payload.reauth &&
+        payload.reauth.method === 'GET' && payload.reauth.reason !== 'impersonation') {
+      // Signed in through an OpenID Provider: confirming means signing in there again (a navigation, not a form).
+      window.location.assign(payload.reauth.path);
     }
     if (res.status === 401 && payload && payload.code === 'REAUTH_REQUIRED' && !retried &&
         payload.reauth && payload.reauth.reason !== 'impersonation' && await confirmIdentity(payload.reauth.path)) {

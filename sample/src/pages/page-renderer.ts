@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { CsrfService, SECURITY_EVENT_TYPES, SessionService, SessionView } from '../../../lib';
 import { AdminService } from '../admin/admin.service';
@@ -10,6 +10,8 @@ import { LoginRedirect } from '../common/login-redirect';
 import { DEFAULT_PREFERENCES, PreferencesService } from '../preferences/preferences.service';
 import { UsersService } from '../users/users.service';
 import { WizardService } from '../wizard/wizard.service';
+import type { SampleConfig } from '../config';
+import { SAMPLE_CONFIG } from '../sample-config.token';
 import { PageName } from './page.decorators';
 import { isUUID } from 'class-validator';
 import { accountPage, AdminEventFilter, adminPage, cartPage, errorPage, loginPage, PageContext, sessionsPage, wizardPage } from './views';
@@ -36,12 +38,15 @@ export class PageRenderer {
     private readonly wizard: WizardService,
     private readonly devices: DeviceList,
     private readonly csrf: CsrfService,
+    @Inject(SAMPLE_CONFIG) private readonly config: SampleConfig,
   ) {}
 
   /** The sign-in page (the request may have no session). */
   login(res: Response): string {
     prepare(res);
-    return loginPage({ nonce: nonceOf(res), preferences: DEFAULT_PREFERENCES });
+    // OIDC_ISSUER: a "Sign in with <provider host>" link (the host name, escaped by the template like any text).
+    const oidcProvider = this.config.oidc ? new URL(this.config.oidc.issuer).host : undefined;
+    return loginPage({ nonce: nonceOf(res), preferences: DEFAULT_PREFERENCES }, oidcProvider);
   }
 
   /** A signed-in page. The guards have loaded the session (and checked roles) before this runs. */

@@ -80,8 +80,11 @@ ${ctx.user && !ctx.impersonator ? reauthDialog() : ''}
 `.value;
 }
 
-/** `/login`: password first; for an account with a second factor, the code form appears in its place. */
-export function loginPage(ctx: PageContext): string {
+/**
+ * `/login`: password first; for an account with a second factor, the code form appears in its place. With
+ * `oidcProvider` (OIDC configured), a "Sign in with" link to `/auth/oidc/login` (a plain navigation: no script needed).
+ */
+export function loginPage(ctx: PageContext, oidcProvider?: string): string {
   return layout(
     ctx,
     'Sign in',
@@ -100,6 +103,7 @@ export function loginPage(ctx: PageContext): string {
   <p class="error" data-error role="alert" hidden></p>
   ${passkeySignInButton()}
 </form>
+${oidcProvider ? html`<p><a href="/auth/oidc/login" data-testid="oidc-login">Sign in with ${oidcProvider}</a></p>` : ''}
 <p class="muted">Demo accounts: alice / alice-correct-horse-1, bob / bob-correct-horse-1, carol / carol-correct-horse-1 (authenticator key JBSWY3DPEHPK3PXP).</p>`,
   );
 }

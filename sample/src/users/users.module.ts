@@ -18,6 +18,6 @@ import { UsersService } from './users.service';
     UsersSeeder,
     { provide: SecretBox, useFactory: (config: SampleConfig) => createSecretBox(config), inject: [SAMPLE_CONFIG] },
   ],
-  exports: [UsersService, SecretBox],
+  exports: [UsersService, SecretBox, PasswordHasher],
 })
 export class UsersModule {}
