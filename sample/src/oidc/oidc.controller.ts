@@ -1,11 +1,16 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post, Query, Req, Res } from '@nestjs/common';
+import { Throttle } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { Public, SkipCsrf } from '../../../lib';
 import { LogoutTokenRejectedException, OidcCallbackException, OidcService } from '../../../lib/oidc';
 import { EventRecorder } from '../audit/event-recorder';
 import { ApiException } from '../common/api-exception';
 import { SESSION_KEYS } from '../auth/session-summary';
+import { RateLimited, SENSITIVE_THROTTLER } from '../rate-limit/rate-limit.module';
 import { OidcUsersService } from './oidc-users.service';
+
+/** Back-channel logouts accepted per minute from one provider address (each ends sessions, and costs a JWKS check). */
+const BACKCHANNEL_LOGOUTS_PER_MINUTE = 600;
 
 /** Where the browser lands after signing in (or confirming it is them) at the provider. */
 const AFTER_SIGN_IN = '/account';
@@ -43,6 +48,7 @@ export class OidcController {
    * current one; then 303 to `/account`. Refusals are 400/401 JSON with a code (`OIDC_*`), and logged.
    */
   @Public()
+  @RateLimited()
   @Get('callback')
   async callback(@Req() req: Request, @Res() res: Response): Promise<void> {
     let result;
@@ -102,6 +108,9 @@ export class OidcController {
    */
   @Public()
   @SkipCsrf()
+  // Every call comes from the provider's few addresses: a budget for a provider, not for one person (BF-07).
+  @RateLimited()
+  @Throttle({ [SENSITIVE_THROTTLER]: { limit: BACKCHANNEL_LOGOUTS_PER_MINUTE, ttl: 60_000 } })
   @Post('backchannel-logout')
   @HttpCode(HttpStatus.OK)
   async backchannelLogout(@Body() body: unknown, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {
