@@ -69,8 +69,12 @@ export interface IssueTokensInput {
 export interface RefreshOptions {
   /** The client presenting the token; it must be the one it was issued to (TK-07). Default the module's `clientId`. */
   clientId?: string;
-  /** The user's roles now (look them up: the family does not keep them, so a removed role does not linger). Default none. */
-  roles?: readonly string[];
+  /**
+   * The user's roles now: the family does not keep them, so a removed role does not linger. Give a list, or a lookup
+   * by user id answering `null` when the account may no longer hold tokens (deleted, disabled): the family is then
+   * revoked and the refresh refused. Default none.
+   */
+  roles?: readonly string[] | ((userId: string) => Promise<readonly string[] | null>);
   /** A narrower scope for the new access token; never wider than granted (400 `INVALID_SCOPE`). Default the granted scope. */
   scope?: string;
 }
@@ -213,8 +217,14 @@ export class ApiTokenService {
       throw new InvalidRefreshTokenException('This refresh token was issued to another client. Sign in again.');
     }
     const scope = options.scope === undefined ? family.scope : narrowScope(family.scope, options.scope);
+    const roles = typeof options.roles === 'function' ? await options.roles(family.userId) : (options.roles ?? []);
+    if (roles === null) {
+      await this.store('revokeFamily', () => this.options.store.revokeFamily(family.familyId, now));
+      this.emit('authn_token_revoked', family.userId, req, { reason: 'account_inactive', detail: { family: family.familyId } });
+      throw new InvalidRefreshTokenException('This account can no longer use this refresh token. Sign in again.');
+    }
     const access = await this.sign(
-      { userId: family.userId, clientId, scope, aal: family.aal, authTime: family.authTime, roles: options.roles ?? [] },
+      { userId: family.userId, clientId, scope, aal: family.aal, authTime: family.authTime, roles },
       now,
       now + this.options.accessTokenTtlMs,
     );
