@@ -131,15 +131,14 @@ export { SessionGuessingDetector, SESSION_GUESSING_DEFAULTS } from './brute-forc
 
 // API tokens: access tokens (JWT), rotating refresh tokens, revocation, the bearer guard and the token store
 export { ApiTokenModule } from './tokens/api-token.module';
-export { API_TOKEN_MODULE_OPTIONS, ApiTokenModuleAsyncOptions, ApiTokenModuleExtras, ApiTokenOptionsFactory } from './tokens/api-token.module-definition';
-export { ApiTokenModuleOptions, AccessTokenAlgorithm, API_TOKEN_DEFAULTS, ApiTokenOptionsError } from './tokens/api-token.options';
 export {
-  ApiTokenService,
-  TokenResponse,
-  SessionTokenResponse,
-  IssueTokensInput,
-  RefreshOptions,
-} from './tokens/api-token.service';
+  API_TOKEN_MODULE_OPTIONS,
+  ApiTokenModuleAsyncOptions,
+  ApiTokenModuleExtras,
+  ApiTokenOptionsFactory,
+} from './tokens/api-token.module-definition';
+export { ApiTokenModuleOptions, AccessTokenAlgorithm, API_TOKEN_DEFAULTS, ApiTokenOptionsError } from './tokens/api-token.options';
+export { ApiTokenService, TokenResponse, SessionTokenResponse, IssueTokensInput, RefreshOptions } from './tokens/api-token.service';
 export { BearerAuthGuard } from './tokens/bearer-auth.guard';
 export { BearerAuth, CurrentPrincipal } from './tokens/bearer-auth.decorator';
 export { Principal, BearerPrincipal } from './guards/principal';

@@ -77,7 +77,11 @@ export class RolesGuard implements CanActivate {
     });
   }
 
-  private decide(view: Pick<Principal, 'userId' | 'roles' | 'stage' | 'handle'> | null, need: RoleRequirement, req: HttpRequestLike): boolean {
+  private decide(
+    view: Pick<Principal, 'userId' | 'roles' | 'stage' | 'handle'> | null,
+    need: RoleRequirement,
+    req: HttpRequestLike,
+  ): boolean {
     if (!view) throw new SessionRequiredException();
     if (view.stage !== 'complete') throw new SessionPendingException();
     if (this.policy.hasAnyRole(view.roles, need.roles) && this.policy.hasAllPermissions(view.roles, need.permissions)) return true;

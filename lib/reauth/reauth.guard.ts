@@ -51,7 +51,11 @@ export class ReAuthGuard implements CanActivate {
   }
 
   /** Why `view` is not fresh enough for `maxAgeMs`, or null when it is. */
-  static staleness(view: Pick<Principal, 'impersonatedBy' | 'authenticatedAt' | 'tier' | 'createdAt'>, maxAgeMs: number, now: number): ReAuthRequiredBody['reauth']['reason'] | null {
+  static staleness(
+    view: Pick<Principal, 'impersonatedBy' | 'authenticatedAt' | 'tier' | 'createdAt'>,
+    maxAgeMs: number,
+    now: number,
+  ): ReAuthRequiredBody['reauth']['reason'] | null {
     if (view.impersonatedBy !== null) return 'impersonation';
     // A request-time check (session anomaly, `challenge`) voided the last proof of presence: only a new one counts.
     if (view.authenticatedAt === AUTHENTICATION_VOIDED) return 'challenged';
@@ -75,7 +79,10 @@ export class ReAuthGuard implements CanActivate {
     );
   }
 
-  private decide(view: Pick<Principal, 'impersonatedBy' | 'authenticatedAt' | 'tier' | 'createdAt' | 'stage'> | null, maxAgeMs: number): boolean {
+  private decide(
+    view: Pick<Principal, 'impersonatedBy' | 'authenticatedAt' | 'tier' | 'createdAt' | 'stage'> | null,
+    maxAgeMs: number,
+  ): boolean {
     if (!view) throw new SessionRequiredException();
     if (view.stage !== 'complete') throw new SessionPendingException();
     const reason = ReAuthGuard.staleness(view, maxAgeMs, this.clock.now());

@@ -11,21 +11,20 @@ export interface ApiTokenModuleExtras {
   jwks?: boolean;
 }
 
-export const {
-  ConfigurableModuleClass: ConfigurableApiTokenModule,
-  MODULE_OPTIONS_TOKEN: API_TOKEN_MODULE_OPTIONS,
-} = new ConfigurableModuleBuilder<ApiTokenModuleOptions>({ moduleName: 'ApiToken' })
-  .setClassMethodName('forRoot')
-  .setFactoryMethodName('createApiTokenOptions')
-  .setExtras<ApiTokenModuleExtras>({ isGlobal: false, jwks: true }, (definition, extras) => ({
-    ...definition,
-    global: extras.isGlobal,
-    controllers: extras.jwks === false ? [] : [JwksController],
-  }))
-  .build();
+export const { ConfigurableModuleClass: ConfigurableApiTokenModule, MODULE_OPTIONS_TOKEN: API_TOKEN_MODULE_OPTIONS } =
+  new ConfigurableModuleBuilder<ApiTokenModuleOptions>({ moduleName: 'ApiToken' })
+    .setClassMethodName('forRoot')
+    .setFactoryMethodName('createApiTokenOptions')
+    .setExtras<ApiTokenModuleExtras>({ isGlobal: false, jwks: true }, (definition, extras) => ({
+      ...definition,
+      global: extras.isGlobal,
+      controllers: extras.jwks === false ? [] : [JwksController],
+    }))
+    .build();
 
 /** Options of `ApiTokenModule.forRootAsync()`: `useFactory` (with `inject`, `imports`), `useClass` or `useExisting`, and the extras. */
-export type ApiTokenModuleAsyncOptions = ConfigurableModuleAsyncOptions<ApiTokenModuleOptions, 'createApiTokenOptions'> & ApiTokenModuleExtras;
+export type ApiTokenModuleAsyncOptions = ConfigurableModuleAsyncOptions<ApiTokenModuleOptions, 'createApiTokenOptions'> &
+  ApiTokenModuleExtras;
 
 /** A class that provides the module's options, for `forRootAsync({ useClass })` or `useExisting`. */
 export interface ApiTokenOptionsFactory {

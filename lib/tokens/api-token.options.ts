@@ -103,7 +103,8 @@ export function resolveApiTokenOptions(raw: ApiTokenModuleOptions): ResolvedApiT
       problems.push(`${key} is ${JSON.stringify(value)}: give milliseconds (a number >= 0) or a string such as "30s", "10m", "1d"`);
       return fallback;
     }
-    if (ms < min || ms > max) problems.push(`${key} is ${formatDuration(ms)}: keep it between ${formatDuration(min)} and ${formatDuration(max)}`);
+    if (ms < min || ms > max)
+      problems.push(`${key} is ${formatDuration(ms)}: keep it between ${formatDuration(min)} and ${formatDuration(max)}`);
     return ms;
   };
   if (typeof options.issuer !== 'string' || options.issuer.length === 0) {
@@ -115,7 +116,12 @@ export function resolveApiTokenOptions(raw: ApiTokenModuleOptions): ResolvedApiT
   }
   const accessTokenTtlMs = duration('accessTokenTtl', API_TOKEN_DEFAULTS.accessTokenTtlMs, 10_000, 3_600_000);
   const refreshIdleTimeoutMs = duration('refreshIdleTimeout', API_TOKEN_DEFAULTS.refreshIdleTimeoutMs, 60_000, 366 * 86_400_000);
-  const refreshAbsoluteTimeoutMs = duration('refreshAbsoluteTimeout', API_TOKEN_DEFAULTS.refreshAbsoluteTimeoutMs, 60_000, 366 * 86_400_000);
+  const refreshAbsoluteTimeoutMs = duration(
+    'refreshAbsoluteTimeout',
+    API_TOKEN_DEFAULTS.refreshAbsoluteTimeoutMs,
+    60_000,
+    366 * 86_400_000,
+  );
   const refreshGraceMs = duration('refreshGrace', API_TOKEN_DEFAULTS.refreshGraceMs, 0, 60_000);
   if (refreshIdleTimeoutMs > refreshAbsoluteTimeoutMs) {
     problems.push(
@@ -125,7 +131,8 @@ export function resolveApiTokenOptions(raw: ApiTokenModuleOptions): ResolvedApiT
   const algorithm = options.algorithm ?? API_TOKEN_DEFAULTS.algorithm;
   if (algorithm !== 'EdDSA' && algorithm !== 'ES256') problems.push(`algorithm is ${JSON.stringify(algorithm)}: use 'EdDSA' or 'ES256'`);
   if (options.keys !== undefined) {
-    if (!Array.isArray(options.keys) || options.keys.length === 0) problems.push('keys must be a non-empty array of private JWKs (or leave it out)');
+    if (!Array.isArray(options.keys) || options.keys.length === 0)
+      problems.push('keys must be a non-empty array of private JWKs (or leave it out)');
     else
       options.keys.forEach((jwk, i) => {
         if (typeof jwk !== 'object' || jwk === null || typeof jwk.kid !== 'string' || jwk.kid.length === 0) {
@@ -143,14 +150,16 @@ export function resolveApiTokenOptions(raw: ApiTokenModuleOptions): ResolvedApiT
   }
   const secure = options.fingerprintCookie?.secure ?? true;
   const cookieName = options.fingerprintCookie?.name ?? (secure ? API_TOKEN_DEFAULTS.fingerprintCookieName : 'nsk_atfp');
-  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(cookieName)) problems.push(`fingerprintCookie.name ${JSON.stringify(cookieName)} is not a valid cookie name`);
+  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(cookieName))
+    problems.push(`fingerprintCookie.name ${JSON.stringify(cookieName)} is not a valid cookie name`);
   if (!secure && /^__(Host|Secure)-/.test(cookieName)) {
     problems.push(`fingerprintCookie.name ${cookieName} needs fingerprintCookie.secure true (browsers refuse the prefix without Secure)`);
   }
   if (options.store !== undefined && !(options.store instanceof TokenStore)) {
     problems.push('store must extend TokenStore (InMemoryTokenStore, RedisTokenStore, TypeOrmTokenStore or your own)');
   }
-  if (options.clock !== undefined && typeof options.clock?.now !== 'function') problems.push('clock must have a now() method returning ms since the epoch');
+  if (options.clock !== undefined && typeof options.clock?.now !== 'function')
+    problems.push('clock must have a now() method returning ms since the epoch');
   if (options.closeStoreOnShutdown !== undefined && typeof options.closeStoreOnShutdown !== 'boolean') {
     problems.push('closeStoreOnShutdown must be true or false');
   }

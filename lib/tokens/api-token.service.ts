@@ -243,7 +243,9 @@ export class ApiTokenService {
    */
   async exchangeSession(req: HttpRequestLike, res: HttpResponseLike): Promise<SessionTokenResponse> {
     if (!this.sessions) {
-      throw new Error('ApiTokenService.exchangeSession needs SessionModule: make it global (isGlobal: true) or import it before ApiTokenModule');
+      throw new Error(
+        'ApiTokenService.exchangeSession needs SessionModule: make it global (isGlobal: true) or import it before ApiTokenModule',
+      );
     }
     const session = await this.sessions.current(req, res);
     if (!session || session.stage !== 'complete') throw new SessionRequiredException();
@@ -289,7 +291,9 @@ export class ApiTokenService {
     const verified = await this.verifySignature(token, now).catch(() => null);
     if (!verified) return;
     const exp = (verified.exp as number) * 1000;
-    await this.store('denyAccessToken', () => this.options.store.denyAccessToken(`${this.options.issuer} ${String(verified.jti)}`, exp, now));
+    await this.store('denyAccessToken', () =>
+      this.options.store.denyAccessToken(`${this.options.issuer} ${String(verified.jti)}`, exp, now),
+    );
     this.emit('authn_token_revoked', String(verified.sub), req, { reason: 'revoked', detail: { jti: String(verified.jti) } });
   }
 
@@ -321,7 +325,8 @@ export class ApiTokenService {
    * @throws InvalidAccessTokenException (401 `INVALID_TOKEN`) or TokenStoreUnavailableException (503)
    */
   async authenticate(token: string, req: HttpRequestLike): Promise<BearerPrincipal> {
-    if (token.length > MAX_JWT_LENGTH || !JWT_SHAPE.test(token)) throw new InvalidAccessTokenException('malformed', 'The access token is malformed.');
+    if (token.length > MAX_JWT_LENGTH || !JWT_SHAPE.test(token))
+      throw new InvalidAccessTokenException('malformed', 'The access token is malformed.');
     const now = this.clock.now();
     const claims = await this.verifySignature(token, now);
     if (typeof claims.sub !== 'string' || typeof claims.jti !== 'string' || typeof claims.client_id !== 'string') {
@@ -381,7 +386,10 @@ export class ApiTokenService {
   private checkFingerprint(expected: unknown, req: HttpRequestLike): void {
     const cookie = readCookie(req, this.options.fingerprintCookie.name);
     if (typeof expected !== 'string' || cookie === undefined || !safeEqual(hashToken(cookie), expected)) {
-      throw new InvalidAccessTokenException('fingerprint', 'This access token is bound to the browser it was issued to, and its fingerprint cookie is missing or wrong.');
+      throw new InvalidAccessTokenException(
+        'fingerprint',
+        'This access token is bound to the browser it was issued to, and its fingerprint cookie is missing or wrong.',
+      );
     }
   }
 
@@ -391,7 +399,10 @@ export class ApiTokenService {
     const value = existing !== undefined && /^[A-Za-z0-9_-]{43}$/.test(existing) ? existing : randomBytes(32).toString('base64url');
     const { name, secure } = this.options.fingerprintCookie;
     // Max-Age never exceeds the token's lifetime (OWASP token sidejacking); rounded up so it outlives the last second.
-    appendSetCookie(res, `${name}=${value}; Path=/; HttpOnly${secure ? '; Secure' : ''}; SameSite=Strict; Max-Age=${Math.max(1, Math.ceil(ttlMs / 1000))}`);
+    appendSetCookie(
+      res,
+      `${name}=${value}; Path=/; HttpOnly${secure ? '; Secure' : ''}; SameSite=Strict; Max-Age=${Math.max(1, Math.ceil(ttlMs / 1000))}`,
+    );
     return value;
   }
 
@@ -440,18 +451,19 @@ export class ApiTokenService {
       if (now - this.lastOutageLog >= 1000) {
         this.lastOutageLog = now;
         this.logger.error(`Token store operation "${operation}" failed: ${error.message} Failing closed with 503.`);
-        this.events.emit({ type: 'session_store_unavailable', time: now, level: 'CRITICAL', outcome: 'failure', reason: `token_${operation}` });
+        this.events.emit({
+          type: 'session_store_unavailable',
+          time: now,
+          level: 'CRITICAL',
+          outcome: 'failure',
+          reason: `token_${operation}`,
+        });
       }
       throw new TokenStoreUnavailableException();
     }
   }
 
-  private emit(
-    type: SecurityEvent['type'],
-    userId: string,
-    req: HttpRequestLike | undefined,
-    extra: Partial<SecurityEvent> = {},
-  ): void {
+  private emit(type: SecurityEvent['type'], userId: string, req: HttpRequestLike | undefined, extra: Partial<SecurityEvent> = {}): void {
     const client = req ? clientInfoOf(req) : undefined;
     this.events.emit({
       type,

@@ -18,6 +18,6 @@ export const BearerAuth = Reflector.createDecorator<void, true>({ key: 'session:
  *
  * @example @BearerAuth() @Get('orders') orders(@CurrentPrincipal() principal: BearerPrincipal) { ... }
  */
-export const CurrentPrincipal = createParamDecorator(
-  (_: unknown, ctx: ExecutionContext): BearerPrincipal | undefined => bearerPrincipalOf(ctx.getArgByIndex(0)),
+export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext): BearerPrincipal | undefined =>
+  bearerPrincipalOf(ctx.getArgByIndex(0)),
 );

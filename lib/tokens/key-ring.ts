@@ -119,7 +119,10 @@ export function importPrivateJwk(jwk: JWK): SigningKey {
 
 function fromKeyObjects(privateKey: KeyObject, publicKey: KeyObject, kid: string | undefined, alg: AccessTokenAlgorithm): SigningKey {
   const exported = publicKey.export({ format: 'jwk' }) as JWK;
-  const members = alg === 'EdDSA' ? { crv: exported.crv, kty: exported.kty, x: exported.x } : { crv: exported.crv, kty: exported.kty, x: exported.x, y: exported.y };
+  const members =
+    alg === 'EdDSA'
+      ? { crv: exported.crv, kty: exported.kty, x: exported.x }
+      : { crv: exported.crv, kty: exported.kty, x: exported.x, y: exported.y };
   const id = kid ?? createHash('sha256').update(JSON.stringify(members)).digest('base64url');
   return { kid: id, alg, privateKey, publicKey, publicJwk: { ...members, kid: id, alg, use: 'sig' } };
 }

@@ -40,7 +40,11 @@ export class RefreshTokenReusedException extends SessionHttpException {
 /** 400 `INVALID_SCOPE`: a refresh asked for scope the sign-in was not granted (refreshes never widen scope). */
 export class InvalidScopeException extends SessionHttpException {
   constructor(extra: readonly string[]) {
-    super(HttpStatus.BAD_REQUEST, 'INVALID_SCOPE', `Scope not granted to this sign-in: ${extra.join(' ')}. Ask for the granted scope or less.`);
+    super(
+      HttpStatus.BAD_REQUEST,
+      'INVALID_SCOPE',
+      `Scope not granted to this sign-in: ${extra.join(' ')}. Ask for the granted scope or less.`,
+    );
   }
 }
 

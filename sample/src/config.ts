@@ -325,7 +325,8 @@ export function parseConfig(env: SampleEnv): SampleConfig {
   if (publicOrigin && 'error' in publicOrigin) fail(PUBLIC_ORIGIN_VARIABLE, publicOrigin.error);
 
   const accessTokenTtlMs = duration('ACCESS_TOKEN_TTL', CONFIG_DEFAULTS.accessTokenTtl, 10_000);
-  if (accessTokenTtlMs > 3_600_000) fail('ACCESS_TOKEN_TTL', `is ${formatDuration(accessTokenTtlMs)}: keep access tokens short-lived, at most 1h`);
+  if (accessTokenTtlMs > 3_600_000)
+    fail('ACCESS_TOKEN_TTL', `is ${formatDuration(accessTokenTtlMs)}: keep access tokens short-lived, at most 1h`);
   const refreshIdleTimeoutMs = duration('REFRESH_IDLE_TIMEOUT', CONFIG_DEFAULTS.refreshIdleTimeout, 60_000);
   const refreshAbsoluteTimeoutMs = duration('REFRESH_ABSOLUTE_TIMEOUT', CONFIG_DEFAULTS.refreshAbsoluteTimeout, 60_000);
   if (refreshAbsoluteTimeoutMs < refreshIdleTimeoutMs) {

@@ -62,8 +62,14 @@ class AuthController {
   @Public()
   @SkipCsrf()
   @Post('token')
-  token(@Req() req: Request, @Body() body: { user: string; roles?: string[]; aal?: number; authTime?: number; clientId?: string; scope?: string }) {
-    return this.tokens.issue({ userId: body.user, roles: body.roles, aal: body.aal, authTime: body.authTime, clientId: body.clientId, scope: body.scope }, req);
+  token(
+    @Req() req: Request,
+    @Body() body: { user: string; roles?: string[]; aal?: number; authTime?: number; clientId?: string; scope?: string },
+  ) {
+    return this.tokens.issue(
+      { userId: body.user, roles: body.roles, aal: body.aal, authTime: body.authTime, clientId: body.clientId, scope: body.scope },
+      req,
+    );
   }
 
   @Public()
@@ -157,10 +163,14 @@ class ApiController {
 class SwitchableTokenStore extends InMemoryTokenStore {
   down = false;
   override checkAccess(check: AccessCheck, now: number): Promise<AccessRevocation> {
-    return this.down ? Promise.reject(new TokenStoreUnavailableError('checkAccess', new Error('ECONNREFUSED'))) : super.checkAccess(check, now);
+    return this.down
+      ? Promise.reject(new TokenStoreUnavailableError('checkAccess', new Error('ECONNREFUSED')))
+      : super.checkAccess(check, now);
   }
   override rotateRefresh(rotation: RefreshRotation): Promise<RefreshRotationResult> {
-    return this.down ? Promise.reject(new TokenStoreUnavailableError('rotateRefresh', new Error('ECONNREFUSED'))) : super.rotateRefresh(rotation);
+    return this.down
+      ? Promise.reject(new TokenStoreUnavailableError('rotateRefresh', new Error('ECONNREFUSED')))
+      : super.rotateRefresh(rotation);
   }
 }
 
@@ -235,7 +245,15 @@ describe('ApiTokenModule over HTTP', () => {
       const header = decodeProtectedHeader(pair.access_token);
       expect(header).toEqual({ alg: 'EdDSA', typ: 'at+jwt', kid: t.tokens.keys.current.kid });
       const claims = decodeJwt(pair.access_token);
-      expect(claims).toMatchObject({ iss: ISSUER, sub: 'u1', aud: AUDIENCE, client_id: 'cli', scope: 'read write', roles: ['user'], aal: 2 });
+      expect(claims).toMatchObject({
+        iss: ISSUER,
+        sub: 'u1',
+        aud: AUDIENCE,
+        client_id: 'cli',
+        scope: 'read write',
+        roles: ['user'],
+        aal: 2,
+      });
       expect(claims.exp! - claims.iat!).toBe(600);
       expect(claims.iat_ms).toBe(t.clock.now());
       expect(typeof claims.jti).toBe('string');
@@ -287,7 +305,10 @@ describe('ApiTokenModule over HTTP', () => {
       }
       // The same shapes, verified directly, fail for the reason named above (not by accident).
       for (const [name, token, reason] of cases.filter(([, tk]) => tk.split('.').length === 3)) {
-        await expect(t.tokens.authenticate(token, { headers: {} }).catch((e) => ({ name, reason: e.reason }))).resolves.toEqual({ name, reason });
+        await expect(t.tokens.authenticate(token, { headers: {} }).catch((e) => ({ name, reason: e.reason }))).resolves.toEqual({
+          name,
+          reason,
+        });
       }
     });
 
@@ -306,7 +327,8 @@ describe('ApiTokenModule over HTTP', () => {
       expect((await http.post('/revoke').send({ token: access_token })).status).toBe(201);
       expect((await http.get('/api/me').set(bearer(access_token))).status).toBe(401);
       expect((await http.get('/api/me').set(bearer(other.access_token))).status).toBe(200);
-      for (const token of ['nope', 'nsk_rt_' + 'x'.repeat(43), 'a.b.c', '', 42]) expect((await http.post('/revoke').send({ token })).status).toBe(201);
+      for (const token of ['nope', 'nsk_rt_' + 'x'.repeat(43), 'a.b.c', '', 42])
+        expect((await http.post('/revoke').send({ token })).status).toBe(201);
     });
 
     it('public routes under a @BearerAuth controller need no token', async () => {
@@ -381,7 +403,9 @@ describe('ApiTokenModule over HTTP', () => {
 
     it('20 parallel refreshes with one token: all answer the same new refresh token, one family, no fork', async () => {
       const first = await issue();
-      const answers = await Promise.all(Array.from({ length: 20 }, () => http.post('/refresh').send({ refresh_token: first.refresh_token })));
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () => http.post('/refresh').send({ refresh_token: first.refresh_token })),
+      );
       expect(answers.map((a) => a.status)).toEqual(Array(20).fill(201));
       expect(new Set(answers.map((a) => a.body.refresh_token)).size).toBe(1);
       expect(await t.store.listFamilies('u1', t.clock.now())).toHaveLength(1);
@@ -410,7 +434,9 @@ describe('ApiTokenModule over HTTP', () => {
       const narrowed = await http.post('/refresh').send({ refresh_token: pair.refresh_token, clientId: 'mobile', scope: 'read' });
       expect(narrowed.status).toBe(201);
       expect(decodeJwt(narrowed.body.access_token).scope).toBe('read');
-      const widened = await http.post('/refresh').send({ refresh_token: narrowed.body.refresh_token, clientId: 'mobile', scope: 'read admin' });
+      const widened = await http
+        .post('/refresh')
+        .send({ refresh_token: narrowed.body.refresh_token, clientId: 'mobile', scope: 'read admin' });
       expect([widened.status, widened.body.code]).toEqual([400, 'INVALID_SCOPE']);
       const other = await issue({ clientId: 'mobile' });
       const stolen = await http.post('/refresh').send({ refresh_token: other.refresh_token, clientId: 'web' });
@@ -462,7 +488,14 @@ describe('ApiTokenModule over HTTP', () => {
       expect((await http.get('/api/me').set(bearer(token)).set('Cookie', fp)).status).toBe(200);
       const stolen = await http.get('/api/me').set(bearer(token));
       expect([stolen.status, stolen.body.code]).toEqual([401, 'INVALID_TOKEN']);
-      expect((await http.get('/api/me').set(bearer(token)).set('Cookie', 'nsk_atfp=' + 'x'.repeat(43))).status).toBe(401);
+      expect(
+        (
+          await http
+            .get('/api/me')
+            .set(bearer(token))
+            .set('Cookie', 'nsk_atfp=' + 'x'.repeat(43))
+        ).status,
+      ).toBe(401);
       // It dies with the session.
       await http.post('/logout').set('Cookie', cookie).expect(201);
       const dead = await http.get('/api/me').set(bearer(token)).set('Cookie', fp);

@@ -49,7 +49,12 @@ describe.each(BACKENDS)('sample API tokens on $name', ({ env }) => {
       const res = await http.post('/api/auth/token').send({ username: 'alice', password: PASSWORDS.alice });
       expect(res.status).toBe(200);
       expect(res.headers['cache-control']).toBe('no-store');
-      expect(res.body).toEqual({ access_token: expect.any(String), token_type: 'Bearer', expires_in: 600, refresh_token: expect.stringMatching(/^nsk_rt_/) });
+      expect(res.body).toEqual({
+        access_token: expect.any(String),
+        token_type: 'Bearer',
+        expires_in: 600,
+        refresh_token: expect.stringMatching(/^nsk_rt_/),
+      });
       const claims = decodeJwt(res.body.access_token);
       expect(claims).toMatchObject({ iss: SAMPLE_TOKEN_ISSUER, aud: SAMPLE_TOKEN_AUDIENCE, roles: ['user'], aal: 1 });
       const answer = await me(res.body.access_token);
@@ -94,7 +99,10 @@ describe.each(BACKENDS)('sample API tokens on $name', ({ env }) => {
       const forged: Array<[string, string]> = [
         ['wrong aud', await sign({ aud: 'urn:other' })],
         ['alg none', `${b64({ alg: 'none', typ: 'at+jwt', kid: key.kid })}.${b64(good)}.`],
-        ['HS256 with the public key', `${hsInput}.${createHmac('sha256', JSON.stringify(key.publicJwk)).update(hsInput).digest('base64url')}`],
+        [
+          'HS256 with the public key',
+          `${hsInput}.${createHmac('sha256', JSON.stringify(key.publicJwk)).update(hsInput).digest('base64url')}`,
+        ],
         ['unknown kid', await sign({}, 'unknown-kid', generateKeyPairSync('ed25519').privateKey)],
       ];
       for (const [name, forgedToken] of forged) {

@@ -25,7 +25,11 @@ export class ApiAuthService {
     private readonly clock: Clock,
   ) {}
 
-  async token(req: Request, res: Response, input: { username: string; password: string; otp?: string; captcha?: string }): Promise<TokenResponse> {
+  async token(
+    req: Request,
+    res: Response,
+    input: { username: string; password: string; otp?: string; captcha?: string },
+  ): Promise<TokenResponse> {
     const attempt = await this.bruteForce.begin(req, res, { scope: 'login', account: input.username, captcha: input.captcha });
     const check = await this.users.verifyCredentials(input.username, input.password);
     if (!check.ok) {
@@ -45,7 +49,10 @@ export class ApiAuthService {
     if (this.factors.isEnrolled(user)) {
       if (input.otp === undefined) {
         // The password was right: not a failure, but no success either (the attempt is not reset).
-        throw ApiException.unauthorized('MFA_REQUIRED', 'This account has a second factor: send the code from your authenticator app as otp.');
+        throw ApiException.unauthorized(
+          'MFA_REQUIRED',
+          'This account has a second factor: send the code from your authenticator app as otp.',
+        );
       }
       const factor = await this.factors.verify(user, input.otp);
       if (!factor.ok) {
@@ -74,16 +81,19 @@ export class ApiAuthService {
     await this.bruteForce.succeeded(attempt);
     const now = this.clock.now();
     const pair = await this.tokens.issue({ userId: user.id, roles: user.roles, aal, authTime: now }, req);
-    this.events.record(req, { type: 'authn_login_success', level: 'INFO', outcome: 'success', userId: user.id, reason: 'api_token', detail: { aal } });
+    this.events.record(req, {
+      type: 'authn_login_success',
+      level: 'INFO',
+      outcome: 'success',
+      userId: user.id,
+      reason: 'api_token',
+      detail: { aal },
+    });
     return pair;
   }
 
   /** A new pair for a refresh token; the roles come from the users table now (a disabled account gets none: 401). */
   refresh(req: Request, refreshToken: string): Promise<TokenResponse> {
-    return this.tokens.refresh(
-      refreshToken,
-      { roles: async (userId) => (await this.users.findActiveById(userId))?.roles ?? null },
-      req,
-    );
+    return this.tokens.refresh(refreshToken, { roles: async (userId) => (await this.users.findActiveById(userId))?.roles ?? null }, req);
   }
 }
