@@ -167,6 +167,11 @@ class SwitchableTokenStore extends InMemoryTokenStore {
       ? Promise.reject(new TokenStoreUnavailableError('checkAccess', new Error('ECONNREFUSED')))
       : super.checkAccess(check, now);
   }
+  override revokeAllForUser(userId: string, notBefore: number, until: number, now: number): Promise<number> {
+    return this.down
+      ? Promise.reject(new TokenStoreUnavailableError('revokeAllForUser', new Error('ECONNREFUSED')))
+      : super.revokeAllForUser(userId, notBefore, until, now);
+  }
   override rotateRefresh(rotation: RefreshRotation): Promise<RefreshRotationResult> {
     return this.down
       ? Promise.reject(new TokenStoreUnavailableError('rotateRefresh', new Error('ECONNREFUSED')))
@@ -502,6 +507,20 @@ describe('ApiTokenModule over HTTP', () => {
       expect([dead.status, dead.body.code]).toEqual([401, 'INVALID_TOKEN']);
     });
 
+    it('a remembered session (not re-authenticated) exchanges for a token @ReAuth refuses, as it refuses the session', async () => {
+      const login = await http.post('/login').send({ user: 'u1', remember: true });
+      const exchanged = await http.post('/exchange').set('Cookie', cookiePair(login, '__Host-sid='));
+      expect(decodeJwt(exchanged.body.access_token).auth_time).toBeUndefined();
+      const res = await http
+        .post('/api/sensitive')
+        .set(bearer(exchanged.body.access_token))
+        .set('Cookie', cookiePair(exchanged, 'nsk_atfp='));
+      expect([res.status, res.body.code]).toEqual([401, 'REAUTH_REQUIRED']);
+      const fresh = await http.post('/login').send({ user: 'u1' });
+      const ok = await http.post('/exchange').set('Cookie', cookiePair(fresh, '__Host-sid='));
+      await http.post('/api/sensitive').set(bearer(ok.body.access_token)).set('Cookie', cookiePair(ok, 'nsk_atfp=')).expect(201);
+    });
+
     it('an exchanged token dies when its session is revoked by handle, and needs a session to be made', async () => {
       const login = await http.post('/login').send({ user: 'u1' });
       const exchanged = await http.post('/exchange').set('Cookie', cookiePair(login, '__Host-sid='));
@@ -566,9 +585,13 @@ describe('ApiTokenModule over HTTP', () => {
     expect([me.status, me.body.code]).toEqual([503, 'TOKEN_STORE_UNAVAILABLE']);
     const refresh = await http.post('/refresh').send({ refresh_token: pair.refresh_token });
     expect(refresh.status).toBe(503);
+    // Logout everywhere cannot promise the tokens are dead: it answers 503 rather than a success.
+    const logoutAll = await http.post('/logout-all').send({ user: 'u1' });
+    expect([logoutAll.status, logoutAll.body.code]).toEqual([503, 'TOKEN_STORE_UNAVAILABLE']);
     t.store.down = false;
-    expect((await http.get('/api/me').set(bearer(pair.access_token))).status).toBe(200);
     expect((await http.post('/refresh').send({ refresh_token: pair.refresh_token })).status).toBe(201);
+    await http.post('/logout-all').send({ user: 'u1' }).expect(201);
+    expect((await http.get('/api/me').set(bearer(pair.access_token))).status).toBe(401);
   });
 
   it('stops start-up on bad options, naming each', async () => {
