@@ -594,6 +594,31 @@ describe('ApiTokenModule over HTTP', () => {
     expect((await http.get('/api/me').set(bearer(pair.access_token))).status).toBe(401);
   });
 
+  it('forRootAsync: options from a factory, the JWKS route left out with jwks: false', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        ApiTokenModule.forRootAsync({
+          jwks: false,
+          useFactory: async () => ({ issuer: ISSUER, audience: [AUDIENCE, 'https://other.test'], accessTokenTtl: 60_000 }),
+        }),
+      ],
+      controllers: [ApiController],
+      providers: [{ provide: APP_GUARD, useExisting: BearerAuthGuard }],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    try {
+      const pair = await app.get(ApiTokenService).issue({ userId: 'u1' });
+      expect(pair.expires_in).toBe(60);
+      expect(decodeJwt(pair.access_token).aud).toEqual([AUDIENCE, 'https://other.test']);
+      const h = request(app.getHttpServer());
+      expect((await h.get('/api/me').set(bearer(pair.access_token))).status).toBe(200);
+      expect((await h.get('/.well-known/jwks.json')).status).toBe(404);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('stops start-up on bad options, naming each', async () => {
     await expect(boot({ issuer: '', accessTokenTtl: '2h', refreshGrace: 'soon', keys: [{ kty: 'RSA', kid: 'r' }] })).rejects.toThrow(
       /issuer is required[\s\S]*accessTokenTtl is 2h[\s\S]*refreshGrace is "soon"[\s\S]*keys\[0\] \(kid r\) is not an Ed25519/,
