@@ -307,7 +307,8 @@ export class ApiTokenService {
     const ended = await this.store('revokeAllForUser', () =>
       this.options.store.revokeAllForUser(userId, now + 1, now + this.options.accessTokenTtlMs, now),
     );
-    this.emit('authn_token_revoked', userId, undefined, { reason, detail: { families: ended, allTokens: true } });
+    // Only when refresh tokens ended: the session events already record the logout everywhere itself.
+    if (ended > 0) this.emit('authn_token_revoked', userId, undefined, { reason, detail: { families: ended, allTokens: true } });
     return ended;
   }
 

@@ -466,6 +466,10 @@ describe('ApiTokenModule over HTTP', () => {
       const before = await issue();
       const otherUser = await issue({ user: 'u2' });
       await http.post('/logout-all').send({ user: 'u1' }).expect(201);
+      expect(t.events.find((e) => e.type === 'authn_token_revoked' && e.reason === 'logout_everywhere')).toMatchObject({
+        userId: 'u1',
+        detail: { families: 1, allTokens: true },
+      });
       expect((await http.get('/api/me').set(bearer(before.access_token))).body.code).toBe('INVALID_TOKEN');
       expect((await http.post('/refresh').send({ refresh_token: before.refresh_token })).body.code).toBe('INVALID_REFRESH_TOKEN');
       expect((await http.get('/api/me').set(bearer(otherUser.access_token))).status).toBe(200);
