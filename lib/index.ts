@@ -142,7 +142,7 @@ export { ApiTokenService, TokenResponse, SessionTokenResponse, IssueTokensInput,
 export { BearerAuthGuard } from './tokens/bearer-auth.guard';
 export { BearerAuth, CurrentPrincipal } from './tokens/bearer-auth.decorator';
 export { Principal, BearerPrincipal } from './guards/principal';
-export { KeyRing, SigningKey } from './tokens/key-ring';
+export { KeyRing, SigningKey, AccessTokenJwk } from './tokens/key-ring';
 export { JwksController, JWKS_MAX_AGE_SECONDS } from './tokens/jwks.controller';
 export {
   InvalidAccessTokenException,

@@ -1,4 +1,4 @@
-import type { JWK } from 'jose';
+import type { AccessTokenJwk } from './key-ring';
 import { Clock } from '../core/clock';
 import { formatDuration, parseDuration } from '../core/duration';
 import type { Duration } from '../session.options';
@@ -34,7 +34,7 @@ export interface ApiTokenModuleOptions {
    * which does not survive a restart and differs per instance (every instance refuses the others' tokens): give keys
    * when you run more than one instance.
    */
-  keys?: JWK[];
+  keys?: AccessTokenJwk[];
   /** The algorithm of generated keys. Default `EdDSA` (Ed25519: small, fast, deterministic). */
   algorithm?: AccessTokenAlgorithm;
   /** The `client_id` of tokens issued without one (your first-party client). Default `default`. */
@@ -74,7 +74,7 @@ export interface ResolvedApiTokenOptions {
   refreshIdleTimeoutMs: number;
   refreshAbsoluteTimeoutMs: number;
   refreshGraceMs: number;
-  keys: JWK[] | undefined;
+  keys: AccessTokenJwk[] | undefined;
   algorithm: AccessTokenAlgorithm;
   clientId: string;
   fingerprintCookie: { name: string; secure: boolean };

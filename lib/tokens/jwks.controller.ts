@@ -1,5 +1,5 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import type { JWK } from 'jose';
+import type { AccessTokenJwk } from './key-ring';
 import { Public } from '../decorators/public.decorator';
 import { SkipCsrf } from '../csrf/csrf.decorators';
 import { ApiTokenService } from './api-token.service';
@@ -19,7 +19,7 @@ export class JwksController {
   @SkipCsrf()
   @Get('jwks.json')
   @Header('Cache-Control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`)
-  jwks(): { keys: JWK[] } {
+  jwks(): { keys: AccessTokenJwk[] } {
     return this.tokens.keys.jwks();
   }
 }

@@ -1,7 +1,23 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto';
-import type { JWK } from 'jose';
 import type { Clock } from '../core/clock';
 import type { AccessTokenAlgorithm } from './api-token.options';
+
+/**
+ * A JSON Web Key as the module reads it (a private key in `ApiTokenModuleOptions.keys`) and publishes it (a public key
+ * in the JWKS). Declared here rather than taken from jose, whose ESM-only typings a CommonJS app could not import.
+ */
+export interface AccessTokenJwk {
+  kty?: string;
+  crv?: string;
+  x?: string;
+  y?: string;
+  /** The private part: present in `keys`, never in the JWKS. */
+  d?: string;
+  kid?: string;
+  alg?: string;
+  use?: string;
+  [member: string]: unknown;
+}
 
 /** One signing key pair, held as `KeyObject`s created once (never re-imported per request). */
 export interface SigningKey {
@@ -10,7 +26,7 @@ export interface SigningKey {
   privateKey: KeyObject;
   publicKey: KeyObject;
   /** The public JWK as the JWKS publishes it (`kty`, `crv`, `x`, (`y`), `kid`, `alg`, `use: sig`). */
-  publicJwk: JWK;
+  publicJwk: AccessTokenJwk;
 }
 
 interface RetiredKey {
@@ -28,7 +44,7 @@ export class KeyRing {
   private currentKey: SigningKey;
   private nextKey: SigningKey;
   private retired: RetiredKey[] = [];
-  private jwksCache: { keys: JWK[] } | undefined;
+  private jwksCache: { keys: AccessTokenJwk[] } | undefined;
   private jwksUntil = 0;
 
   /**
@@ -37,7 +53,7 @@ export class KeyRing {
    * @param accessTokenTtlMs how long a retired key stays accepted (ms)
    */
   constructor(
-    keys: readonly JWK[] | undefined,
+    keys: readonly AccessTokenJwk[] | undefined,
     private readonly algorithm: AccessTokenAlgorithm,
     private readonly accessTokenTtlMs: number,
     private readonly clock: Clock,
@@ -81,7 +97,7 @@ export class KeyRing {
    * Promotes the next key to current, retires the current one (accepted and published for one more access-token
    * lifetime), and makes a new next key (generated, or `next` when given as a private JWK).
    */
-  rotate(next?: JWK): void {
+  rotate(next?: AccessTokenJwk): void {
     const now = this.clock.now();
     const incoming = next ? importPrivateJwk(next) : generateSigningKey(this.algorithm);
     this.retired = this.retired.filter((r) => r.until > now);
@@ -92,7 +108,7 @@ export class KeyRing {
   }
 
   /** The public JWKS: current, next and still-live retired keys. Built once per change (or retirement end). */
-  jwks(): { keys: JWK[] } {
+  jwks(): { keys: AccessTokenJwk[] } {
     const now = this.clock.now();
     if (this.jwksCache && now < this.jwksUntil) return this.jwksCache;
     const live = this.retired.filter((r) => r.until > now);
@@ -109,7 +125,7 @@ export function generateSigningKey(alg: AccessTokenAlgorithm): SigningKey {
 }
 
 /** A private JWK (Ed25519 `OKP` or P-256 `EC`, with `kid`) as a {@link SigningKey}. */
-export function importPrivateJwk(jwk: JWK): SigningKey {
+export function importPrivateJwk(jwk: AccessTokenJwk): SigningKey {
   const alg: AccessTokenAlgorithm | undefined =
     jwk.kty === 'OKP' && jwk.crv === 'Ed25519' ? 'EdDSA' : jwk.kty === 'EC' && jwk.crv === 'P-256' ? 'ES256' : undefined;
   if (!alg) throw new Error(`ApiTokenModule keys: key ${String(jwk.kid)} is not Ed25519 or P-256`);
@@ -118,7 +134,7 @@ export function importPrivateJwk(jwk: JWK): SigningKey {
 }
 
 function fromKeyObjects(privateKey: KeyObject, publicKey: KeyObject, kid: string | undefined, alg: AccessTokenAlgorithm): SigningKey {
-  const exported = publicKey.export({ format: 'jwk' }) as JWK;
+  const exported = publicKey.export({ format: 'jwk' }) as AccessTokenJwk;
   const members =
     alg === 'EdDSA'
       ? { crv: exported.crv, kty: exported.kty, x: exported.x }
