@@ -22,6 +22,13 @@
  * - `kit-throttle` kit-memory plus RateLimitGuard first among the APP_GUARDs (issue 8), every route counted by
  *                 CounterThrottlerStorage on an InMemoryAttemptCounterStore (a limit no run reaches: 1 000 000 per
  *                 second), so `GET /me` shows what one rate-limit hit with its headers costs next to kit-memory.
+ * - `kit-bearer`  Nest + ApiTokenModule (generated Ed25519 keys, in-memory token store) + BearerAuthGuard as the only
+ *                 APP_GUARD; `GET /me` is `@BearerAuth()` and answers from `@CurrentPrincipal()` (issue 8: the token is
+ *                 verified and its revocation checked in the token store on every request). `POST /login` issues a
+ *                 token pair, `POST /refresh {refresh_token}` rotates one.
+ * - `kit-bearer-es256` the same with ES256 keys (the algorithm @nestjs/jwt can use).
+ * - `nestjs-jwt`  Nest + @nestjs/jwt: a guard calling `JwtService.verify` with the public `KeyObject` and the algorithm
+ *                 pinned (ES256: jsonwebtoken has no EdDSA), the same handler shape; no revocation check.
  * - `sample`      the sample app itself (sample/src/app.factory.ts): memory sessions, in-memory SQLite users,
  *                 helmet, its guards; `GET /me` as the contract defines it (issue 6: at most 1.5x kit-memory).
  *
@@ -37,8 +44,10 @@ import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import {
+  Body,
   CanActivate,
   Controller,
+  createParamDecorator,
   ExecutionContext,
   Get,
   HttpCode,
@@ -51,13 +60,23 @@ import {
   UnauthorizedException,
   Type,
 } from '@nestjs/common';
-import { APP_GUARD, NestFactory } from '@nestjs/core';
+import { APP_GUARD, NestFactory, Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import session from 'express-session';
+import { generateKeyPairSync } from 'node:crypto';
+import { JwtModule, JwtService } from '@nestjs/jwt';
 import { RedisStore } from 'connect-redis';
 import { createClient } from 'redis';
 import { SESSION_SETTINGS, Variant, VARIANTS } from './settings';
 import {
+  AccessTokenAlgorithm,
+  ApiTokenModule,
+  ApiTokenService,
+  BearerAuth,
+  BearerAuthGuard,
+  BearerPrincipal,
+  CurrentPrincipal,
+  InMemoryTokenStore,
   CsrfGuard,
   CsrfService,
   CurrentSession,
@@ -290,6 +309,115 @@ const KIT_OPTIONS: SessionModuleOptions = {
 /** The CSRF options of the variants with `CsrfGuard` (a fixed bench key). */
 const BENCH_CSRF = { secret: 'bench-csrf-secret-bench-csrf-secret!' };
 
+// ------------------------------------------------------------------------------------ bearer tokens
+
+const TOKEN_ISSUER = 'https://bench.test';
+const TOKEN_AUDIENCE = 'https://bench.test/api';
+
+@Controller()
+class KitBearerController {
+  constructor(private readonly tokens: ApiTokenService) {}
+
+  @Public()
+  @Post('login')
+  @HttpCode(200)
+  login(@Req() req: Request) {
+    return this.tokens.issue({ userId: loginUser(req), roles: ['user'] });
+  }
+
+  /** Rotates a refresh token: the driver's refreshes-per-second measurement sends a fresh one each time. */
+  @Public()
+  @Post('refresh')
+  @HttpCode(200)
+  refresh(@Body() body: { refresh_token?: unknown }) {
+    return this.tokens.refresh(body.refresh_token, { roles: ['user'] });
+  }
+
+  @BearerAuth()
+  @Get('me')
+  me(@CurrentPrincipal() principal: BearerPrincipal) {
+    return { userId: principal.userId, handle: principal.tokenId, lastSeenAt: 0 };
+  }
+}
+
+function kitBearerModule(algorithm: AccessTokenAlgorithm): Type<unknown> {
+  @Module({
+    imports: [ApiTokenModule.forRoot({ issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE, algorithm, store: new InMemoryTokenStore() })],
+    controllers: [KitBearerController],
+    providers: [{ provide: APP_GUARD, useExisting: BearerAuthGuard }],
+  })
+  class KitBearerModule {}
+  return KitBearerModule;
+}
+
+/** The @nestjs/jwt reference: one ES256 key pair as KeyObjects, made at start-up. */
+const JWT_KEYS = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+
+interface JwtClaims {
+  sub: string;
+  jti: string;
+}
+
+const JwtPrincipal = createParamDecorator(
+  (_: unknown, ctx: ExecutionContext): JwtClaims | undefined => ctx.getArgByIndex<Request & { principal?: JwtClaims }>(0).principal,
+);
+
+/** The guard an app writes around @nestjs/jwt: the Authorization header, `verify` with the public KeyObject and a pinned algorithm. */
+@Injectable()
+class JwtBearerGuard implements CanActivate {
+  constructor(
+    private readonly jwt: JwtService,
+    private readonly reflector: Reflector,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    if (this.reflector.getAllAndOverride(Public, [context.getHandler(), context.getClass()])) return true;
+    const req = context.getArgByIndex<Request & { principal?: JwtClaims }>(0);
+    const header = req.headers.authorization;
+    if (typeof header !== 'string' || !header.startsWith('Bearer ')) throw new UnauthorizedException();
+    try {
+      // The module's public KeyObject and verifyOptions (algorithm pinned, issuer, audience).
+      req.principal = this.jwt.verify<JwtClaims>(header.slice(7));
+    } catch {
+      throw new UnauthorizedException();
+    }
+    return true;
+  }
+}
+
+@Controller()
+class NestJwtController {
+  constructor(private readonly jwt: JwtService) {}
+
+  @Public()
+  @Post('login')
+  @HttpCode(200)
+  login(@Req() req: Request) {
+    const userId = loginUser(req);
+    const jti = `${userId}-${loginCounter}`;
+    return { access_token: this.jwt.sign({ sub: userId, roles: ['user'] }, { jwtid: jti }), token_type: 'Bearer', expires_in: 600 };
+  }
+
+  @Get('me')
+  me(@JwtPrincipal() principal: JwtClaims) {
+    return { userId: principal.sub, handle: principal.jti, lastSeenAt: 0 };
+  }
+}
+
+@Module({
+  imports: [
+    JwtModule.register({
+      privateKey: JWT_KEYS.privateKey,
+      publicKey: JWT_KEYS.publicKey,
+      signOptions: { algorithm: 'ES256', expiresIn: 600, issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE },
+      verifyOptions: { algorithms: ['ES256'], issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE },
+    }),
+  ],
+  controllers: [NestJwtController],
+  providers: [{ provide: APP_GUARD, useClass: JwtBearerGuard }],
+})
+class NestJwtModule {}
+
 // ------------------------------------------------------------------------------------------ start-up
 
 /** Something to release at shutdown (Redis clients, stores). */
@@ -348,6 +476,12 @@ async function createApp(variant: Variant, redisUrl: string | undefined, closers
       });
     case 'kit-throttle':
       return NestFactory.create(kitThrottleModule(KIT_OPTIONS), { logger: false });
+    case 'kit-bearer':
+      return NestFactory.create(kitBearerModule('EdDSA'), { logger: false });
+    case 'kit-bearer-es256':
+      return NestFactory.create(kitBearerModule('ES256'), { logger: false });
+    case 'nestjs-jwt':
+      return NestFactory.create(NestJwtModule, { logger: false });
     case 'kit-redis': {
       const store = await createKitRedisStore(needRedis());
       closers.push(() => store.close());

@@ -7,7 +7,8 @@
  *   BENCH_WARMUP=3          seconds of warm-up per variant before the first round
  *   BENCH_LOGIN_ROUNDS=4    measured rounds of POST /login per variant
  *   BENCH_CONNECTIONS=50    autocannon connections (one logged-in session each)
- *   BENCH_VARIANTS=a,b      subset of bare,es-memory,es-redis,kit-memory,kit-redis,kit-roles,kit-anomaly,kit-csrf,kit-defended,kit-throttle,sample
+ *   BENCH_VARIANTS=a,b      subset of bare,es-memory,es-redis,kit-memory,kit-redis,kit-roles,kit-anomaly,kit-csrf,kit-defended,kit-throttle,
+ *                           sample,kit-bearer,kit-bearer-es256,nestjs-jwt
  *   BENCH_HEAP_COUNT=100000 sessions for the heap measurement
  *   BENCH_RESULTS=path      where to write the Markdown (default bench/RESULTS.md)
  *   BENCH_SIDE_ROUNDS=12    side-by-side rounds per pair (server CPU ratios; see sideBySide())
@@ -16,8 +17,8 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { SESSION_SETTINGS, Variant, VARIANTS } from './settings';
-import { httpRequest, LoadResult, loginMany, runLoad } from './load';
+import { BEARER_VARIANTS, SESSION_SETTINGS, Variant, VARIANTS } from './settings';
+import { bearerMany, httpRequest, LoadResult, loginMany, runLoad, runRefreshLoad } from './load';
 import { AppServer, canPin, coreTicks, installCleanup, killAll, pinSelf, PrivateRedis } from './processes';
 import { renderMarkdown } from './report';
 import { AuditResult, perRequest, RoundResult, SideBySideResult, summarise, VariantResult } from './stats';
@@ -308,7 +309,8 @@ async function main(): Promise<void> {
     me: Partial<Record<Variant, VariantResult>>;
     login: Partial<Record<Variant, VariantResult>>;
     sideBySide: SideBySideResult[];
-  } = { me: {}, login: {}, sideBySide: [] };
+    refresh: Partial<Record<Variant, VariantResult>>;
+  } = { me: {}, login: {}, sideBySide: [], refresh: {} };
   try {
     for (const v of variants) {
       servers.set(v, await AppServer.start(v, { core: serverCore, env: { BENCH_REDIS_URL: redis?.url } }));
@@ -317,12 +319,17 @@ async function main(): Promise<void> {
 
     // ------------------------------------------------------------------------------ GET /me
     const cookies = new Map<Variant, string[] | undefined>();
+    /** Bearer variants: one `Authorization` header per connection instead of a cookie. */
+    const authHeaders = new Map<Variant, Record<string, string>[] | undefined>();
     const phaseStart = Date.now();
     for (const v of variants) {
       const server = servers.get(v)!;
-      const jar = v === 'bare' ? undefined : await loginMany(server.port, CONFIG.connections, v === 'sample' ? 'sample' : 'bench');
+      const bearer = BEARER_VARIANTS.includes(v);
+      const jar =
+        v === 'bare' || bearer ? undefined : await loginMany(server.port, CONFIG.connections, v === 'sample' ? 'sample' : 'bench');
       cookies.set(v, jar);
-      const check = await httpRequest(server.port, 'GET', '/me', jar ? { cookie: jar[0] } : {});
+      if (bearer) authHeaders.set(v, (await bearerMany(server.port, CONFIG.connections)).headers);
+      const check = await httpRequest(server.port, 'GET', '/me', jar ? { cookie: jar[0] } : (authHeaders.get(v)?.[0] ?? {}));
       if (check.status !== 200) throw new Error(`${v}: GET /me answered ${check.status} ${check.body.slice(0, 200)}`);
       results.me[v] = { rounds: [] };
     }
@@ -334,6 +341,7 @@ async function main(): Promise<void> {
         durationS,
         connections: CONFIG.connections,
         cookies: cookies.get(v),
+        headers: authHeaders.get(v),
       });
 
     for (const v of variants) {
@@ -360,6 +368,10 @@ async function main(): Promise<void> {
     ] as const) {
       if (variants.includes(kit) && variants.includes(es)) pairs.push([es, kit]);
     }
+    // Issue 8: the kit's bearer guard (revocation check included) against @nestjs/jwt's verify.
+    for (const kit of ['kit-bearer', 'kit-bearer-es256'] as const) {
+      if (variants.includes(kit) && variants.includes('nestjs-jwt')) pairs.push(['nestjs-jwt', kit]);
+    }
     // The sample app against the library alone (issue 6: at most 1.5x its CPU per request).
     if (variants.includes('sample') && variants.includes('kit-memory')) pairs.push(['kit-memory', 'sample']);
     const sideResults = pairs.map(([reference, variant]) => ({ reference, variant, rounds: [] as SideBySideResult['rounds'] }));
@@ -380,7 +392,7 @@ async function main(): Promise<void> {
     }
 
     for (const v of variants) {
-      if (v.startsWith('kit')) {
+      if (v.startsWith('kit') && !BEARER_VARIANTS.includes(v)) {
         // The session was in use the whole run with a 1 s touch interval: lastSeenAt must be recent.
         const res = await httpRequest(servers.get(v)!.port, 'GET', '/me', { cookie: cookies.get(v)![0] });
         const lastSeenAt = (JSON.parse(res.body) as { lastSeenAt: number }).lastSeenAt;
@@ -414,6 +426,24 @@ async function main(): Promise<void> {
     for (const v of loginVariants) {
       if (redis && v.endsWith('redis')) results.login[v]!.audit = await audit(redis, loginLoad(v, 2));
     }
+
+    // ------------------------------------------------------------------------- POST /refresh
+    // Issue 8: refresh-token rotations per second, each request presenting the token the previous answer gave.
+    if (variants.includes('kit-bearer')) {
+      const server = servers.get('kit-bearer')!;
+      results.refresh['kit-bearer'] = { rounds: [] };
+      // One chain per connection, signed in before the windows (sign-in is not what this measures).
+      const chains = (await bearerMany(server.port, CONFIG.connections)).refreshTokens;
+      log(`warm-up refresh kit-bearer (${CONFIG.warmupS}s)`);
+      await runRefreshLoad(server.port, CONFIG.warmupS, chains);
+      for (let round = 0; round < CONFIG.loginRounds; round++) {
+        const r = await measureQuiet(server, undefined, round, () => runRefreshLoad(server.port, CONFIG.durationS, chains));
+        results.refresh['kit-bearer']!.rounds.push(r);
+        log(
+          `POST /refresh round ${round + 1}/${CONFIG.loginRounds} kit-bearer: ${r.rps.toFixed(0)} refreshes/s, ${r.cpuUsPerReq.toFixed(1)} µs CPU/refresh${r.non2xx ? `, ${r.non2xx} non-2xx!` : ''}`,
+        );
+      }
+    }
   } finally {
     await Promise.all([...servers.values()].map((s) => s.stop()));
     await redis?.stop();
@@ -426,6 +456,7 @@ async function main(): Promise<void> {
   for (const [v, r] of Object.entries(results.me))
     if (r && r.rounds.length > 0) r.summary = summarise(r.rounds, v === 'bare' ? undefined : bareRounds);
   for (const r of Object.values(results.login)) if (r && r.rounds.length > 0) r.summary = summarise(r.rounds);
+  for (const r of Object.values(results.refresh)) if (r && r.rounds.length > 0) r.summary = summarise(r.rounds);
   machine.loadAvgAfter = loadavg();
   machine.noisyRetries = MAX_RETRIES_PER_RUN - retriesLeft;
   machine.durationS = Math.round((Date.now() - started) / 1000);
@@ -438,6 +469,7 @@ async function main(): Promise<void> {
     me: results.me,
     login: results.login,
     sideBySide: results.sideBySide,
+    refresh: results.refresh,
     heap,
   };
   mkdirSync(OUT_DIR, { recursive: true });

@@ -87,6 +87,76 @@ async function sampleCsrf(port: number): Promise<Record<string, string>> {
 }
 
 /**
+ * Signs `count` users in on a bearer variant (`POST /login?user=bench-<i>` answers a token pair) and returns their
+ * `Authorization` headers, one per load connection, and (kit-bearer only) their refresh tokens.
+ */
+export async function bearerMany(port: number, count: number): Promise<{ headers: Record<string, string>[]; refreshTokens: string[] }> {
+  const headers: Record<string, string>[] = [];
+  const refreshTokens: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const res = await httpRequest(port, 'POST', `/login?user=bench-${i}`);
+    if (res.status !== 200) throw new Error(`token ${i} failed: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+    const body = JSON.parse(res.body) as { access_token: string; refresh_token?: string };
+    headers.push({ authorization: `Bearer ${body.access_token}` });
+    if (body.refresh_token) refreshTokens.push(body.refresh_token);
+  }
+  return { headers, refreshTokens };
+}
+
+/**
+ * Refreshes per second: one client per entry of `chains` rotates its own refresh-token chain for `durationS` seconds
+ * (`POST /refresh {refresh_token}`, the answer's new token sent next, and kept in `chains` for the next window), so
+ * every request presents a fresh token, as real clients do. Plain HTTP requests: autocannon cannot feed one answer into
+ * the next request.
+ */
+export async function runRefreshLoad(port: number, durationS: number, chains: string[]): Promise<LoadResult> {
+  const latencies: number[] = [];
+  let non2xx = 0;
+  let errors = 0;
+  const started = Date.now();
+  const deadline = started + durationS * 1000;
+  await Promise.all(
+    chains.map(async (_, i) => {
+      while (Date.now() < deadline) {
+        const t0 = performance.now();
+        try {
+          const res = await httpRequest(
+            port,
+            'POST',
+            '/refresh',
+            { 'content-type': 'application/json' },
+            JSON.stringify({ refresh_token: chains[i] }),
+          );
+          latencies.push(performance.now() - t0);
+          if (res.status !== 200) {
+            non2xx++;
+            return;
+          }
+          chains[i] = (JSON.parse(res.body) as { refresh_token: string }).refresh_token;
+        } catch {
+          errors++;
+          return;
+        }
+      }
+    }),
+  );
+  const elapsedS = (Date.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return {
+    requests: latencies.length,
+    durationS: elapsedS,
+    rps: (latencies.length - non2xx) / elapsedS,
+    non2xx,
+    errors,
+    timeouts: 0,
+    latencyP50: at(0.5),
+    latencyP99: at(0.99),
+    latencyAvg: latencies.reduce((a, b) => a + b, 0) / Math.max(latencies.length, 1),
+  };
+}
+
+/**
  * Runs autocannon against `port` for `durationS` seconds with `connections` connections. With `cookies`, every
  * connection cycles through them, one per request (each cookie is one logged-in browser's session). Each
  * cookie is a separate static request, so autocannon builds every request buffer once: a dynamic
@@ -106,7 +176,9 @@ export function runLoad(options: {
   body?: string;
 }): Promise<LoadResult> {
   const headers: Record<string, string> = { 'user-agent': USER_AGENT };
-  const requests = (options.cookies ?? [undefined]).map((cookie, i) => ({
+  // One request per cookie, or per header set when there are no cookies (bearer tokens).
+  const slots: (string | undefined)[] = options.cookies ?? options.headers?.map(() => undefined) ?? [undefined];
+  const requests = slots.map((cookie, i) => ({
     method: options.method,
     path: options.path,
     headers: { ...headers, ...(cookie === undefined ? {} : { cookie }), ...(options.headers?.[i] ?? {}) },

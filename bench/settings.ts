@@ -14,6 +14,9 @@ export const VARIANTS = [
   'kit-defended',
   'kit-throttle',
   'sample',
+  'kit-bearer',
+  'kit-bearer-es256',
+  'nestjs-jwt',
 ] as const;
 export type Variant = (typeof VARIANTS)[number];
 
@@ -30,7 +33,13 @@ export const VARIANT_LABELS: Record<Variant, string> = {
   'kit-defended': 'kit-defended (memory store + CsrfGuard + SessionAnomalyDetector, monitor)',
   'kit-throttle': 'kit-throttle (memory store + RateLimitGuard on the in-memory counters)',
   sample: 'the sample app (memory store, SQLite users)',
+  'kit-bearer': 'kit-bearer (ApiTokenModule + BearerAuthGuard, EdDSA, revocation check on the in-memory token store)',
+  'kit-bearer-es256': 'kit-bearer-es256 (the same with ES256 keys)',
+  'nestjs-jwt': '@nestjs/jwt (JwtService.verify, ES256 public KeyObject, no revocation check)',
 };
+
+/** The variants authenticated by `Authorization: Bearer` (their `POST /login` answers a token, not a cookie). */
+export const BEARER_VARIANTS: readonly Variant[] = ['kit-bearer', 'kit-bearer-es256', 'nestjs-jwt'];
 
 /** Lifecycle settings of every session variant. */
 export const SESSION_SETTINGS = {

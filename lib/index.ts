@@ -132,3 +132,30 @@ export {
 export { CaptchaVerifier, CaptchaChallenge } from './captcha/captcha-verifier';
 export { AltchaCaptchaVerifier, AltchaCaptchaVerifierOptions, ALTCHA_DEFAULTS } from './captcha/altcha-captcha.verifier';
 export { SessionGuessingDetector, SESSION_GUESSING_DEFAULTS } from './brute-force/session-guessing.detector';
+
+// API tokens: access tokens (JWT), rotating refresh tokens, revocation, the bearer guard and the token store
+export { ApiTokenModule } from './tokens/api-token.module';
+export {
+  API_TOKEN_MODULE_OPTIONS,
+  ApiTokenModuleAsyncOptions,
+  ApiTokenModuleExtras,
+  ApiTokenOptionsFactory,
+} from './tokens/api-token.module-definition';
+export { ApiTokenModuleOptions, AccessTokenAlgorithm, API_TOKEN_DEFAULTS, ApiTokenOptionsError } from './tokens/api-token.options';
+export { ApiTokenService, TokenResponse, SessionTokenResponse, IssueTokensInput, RefreshOptions } from './tokens/api-token.service';
+export { BearerAuthGuard } from './tokens/bearer-auth.guard';
+export { BearerAuth, CurrentPrincipal } from './tokens/bearer-auth.decorator';
+export { Principal, BearerPrincipal } from './guards/principal';
+export { KeyRing, SigningKey, AccessTokenJwk } from './tokens/key-ring';
+export { JwksController, JWKS_MAX_AGE_SECONDS } from './tokens/jwks.controller';
+export {
+  InvalidAccessTokenException,
+  InvalidRefreshTokenException,
+  RefreshTokenReusedException,
+  InvalidScopeException,
+  TokenStoreUnavailableException,
+} from './tokens/token.exceptions';
+export * from './tokens/token-store';
+export { InMemoryTokenStore, InMemoryTokenStoreOptions, DEFAULT_MAX_TOKEN_ENTRIES } from './tokens/in-memory-token.store';
+export { REFRESH_TOKEN_PREFIX } from './tokens/refresh-token';
+export type { SessionsEnded, SessionEndListener } from './core/session-manager';

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ActiveSession, ResolveOutcome, SessionManager } from './core/session-manager';
+import { ActiveSession, ResolveOutcome, SessionEndListener, SessionManager } from './core/session-manager';
 import { SessionGoneError, SessionStoreUnavailableError, TooManySessionsError } from './core/errors';
 import type { ClientInfo } from './core/client-info';
 import { SessionData, SessionRecord, SessionStage, SessionTier } from './core/session-record';
@@ -329,6 +329,15 @@ export class SessionService {
    */
   async setRoles(userId: string, roles: readonly string[], req?: HttpRequestLike): Promise<number> {
     return this.guard(() => this.manager.setRoles(userId, roles, req ? clientInfoOf(req) : undefined));
+  }
+
+  /**
+   * Registers `listener`, awaited every time sessions end explicitly (logout, revocation, logout everywhere, a
+   * request-time check ending one), not when they time out. `ApiTokenModule` uses it so the access tokens exchanged
+   * from a session die with it, and logout everywhere ends the user's refresh tokens too.
+   */
+  onSessionsEnded(listener: SessionEndListener): void {
+    this.manager.onSessionsEnded(listener);
   }
 
   /** Resolves when the store answers; throws 503 when it does not. For health checks. */

@@ -62,6 +62,20 @@ export interface SessionPolicy {
 }
 
 /** A live session in the hands of one request. `id` is the storage id (SHA-256 of the token). */
+/** Sessions that ended explicitly, as {@link SessionManager.onSessionsEnded} listeners receive them. */
+export interface SessionsEnded {
+  userId: string;
+  /** Handles of the sessions that ended (may be empty for `allOfUser`: the user had no other session). */
+  handles: string[];
+  /** Why: `logout`, `revoked`, `logout_everywhere`, `password_change`, a check's reason, ... */
+  reason: string;
+  /** True for "every session of the user" (logout everywhere, password change, account disabled, admin revoke). */
+  allOfUser: boolean;
+}
+
+/** Called, and awaited, when sessions end explicitly. */
+export type SessionEndListener = (ended: SessionsEnded) => Promise<void> | void;
+
 export interface ActiveSession {
   id: string;
   record: SessionRecord;
@@ -144,6 +158,7 @@ const MAX_ROTATE_HOPS = 3;
  */
 export class SessionManager {
   private readonly checks: readonly SessionCheck[];
+  private readonly endListeners: SessionEndListener[] = [];
 
   constructor(
     private readonly store: SessionStore,
@@ -405,16 +420,30 @@ export class SessionManager {
     return this.rotate(session, 'authentication_completed', client, { ...deadlines, stage: 'complete', aal });
   }
 
+  /**
+   * Calls `listener` (and awaits it) every time sessions end explicitly: logout, revocation by handle, logout
+   * everywhere, and a request-time check ending one. Not for timeouts (nothing ended them: they ran out). What
+   * depends on a session (the access tokens exchanged from it) dies with it there. A listener that throws a store
+   * connection error fails the call with 503, after the sessions have ended.
+   */
+  onSessionsEnded(listener: SessionEndListener): void {
+    this.endListeners.push(listener);
+  }
+
   /** Ends one session (logout). */
   async destroy(session: ActiveSession, client: ClientInfo, reason = 'logout'): Promise<void> {
     const record = await this.call('destroy', () => this.store.destroy(session.id));
     if (record) this.emit(reason === 'logout' ? 'session_logout' : 'session_expired', record, client, { reason });
+    if (record) await this.notifyEnded({ userId: record.userId, handles: [record.handle], reason, allOfUser: false });
   }
 
   /** Ends every session of a user except `exceptId` (logout everywhere). Returns how many ended. */
   async destroyAllForUser(userId: string, client?: ClientInfo, options: { exceptId?: string; reason?: string } = {}): Promise<number> {
     const ended = await this.call('destroyByUser', () => this.store.destroyByUser(userId, options.exceptId));
-    for (const record of ended) this.emit('session_expired', record, client, { reason: options.reason ?? 'logout_everywhere' });
+    const reason = options.reason ?? 'logout_everywhere';
+    for (const record of ended) this.emit('session_expired', record, client, { reason });
+    // Also when no session ended: what the user holds besides sessions (refresh tokens) ends everywhere too.
+    await this.notifyEnded({ userId, handles: ended.map((r) => r.handle), reason, allOfUser: true });
     return ended.length;
   }
 
@@ -429,6 +458,7 @@ export class SessionManager {
     if (!isWellFormedHandle(handle)) return false;
     const record = await this.call('destroyByHandle', () => this.store.destroyByHandle(userId, handle));
     if (record) this.emit('session_revoked', record, client, { reason: 'revoked' });
+    if (record) await this.notifyEnded({ userId, handles: [record.handle], reason: 'revoked', allOfUser: false });
     return record !== null;
   }
 
@@ -568,6 +598,7 @@ export class SessionManager {
       if (verdict.event) this.emitCheckEvent(check, verdict.event, record, client);
       const ended = await this.call('destroy', () => this.store.destroy(outcome.session.id));
       if (ended) this.emit('session_expired', ended, client, { reason: verdict.reason, detail: { check: check.name } });
+      if (ended) await this.notifyEnded({ userId: ended.userId, handles: [ended.handle], reason: verdict.reason, allOfUser: false });
       return { kind: 'ended', record, reason: verdict.reason };
     }
     return outcome;
@@ -590,6 +621,12 @@ export class SessionManager {
       if (res.status === 'ok') return true;
     }
     throw new Error(`Session update still conflicting after ${MAX_UPDATE_ATTEMPTS} attempts: something rewrites this session in a loop`);
+  }
+
+  /** Runs the end listeners (none: no cost); a connectivity failure among them is a 503 like a store's. */
+  private async notifyEnded(ended: SessionsEnded): Promise<void> {
+    if (this.endListeners.length === 0) return;
+    await this.call('sessionsEnded', () => Promise.all(this.endListeners.map((listener) => listener(ended))));
   }
 
   private emitCheckEvent(check: SessionCheck, event: SessionCheckEvent, record: SessionRecord, client: ClientInfo): void {

@@ -6,6 +6,7 @@ import { httpRequestResponse, RouteMetadataCache } from '../guards/route-context
 import { clientInfoOf } from '../http/client-info';
 import type { HttpRequestLike, HttpResponseLike } from '../http/http-types';
 import { SessionService, SessionView } from '../session.service';
+import { BearerAuth } from '../tokens/bearer-auth.decorator';
 import { CsrfFormRoute, SkipCsrf } from './csrf.decorators';
 import { CsrfRejectedException, UnsupportedContentTypeException } from './csrf.exceptions';
 import { CsrfService } from './csrf.service';
@@ -40,7 +41,7 @@ const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form
  *    unless the route is a `@CsrfFormRoute()`.
  *
  * A refusal is 403 `CSRF_REJECTED` with a `malicious_csrf` event. Not checked: safe methods (which must never change
- * state), `@SkipCsrf()` routes (webhooks), and bearer-token API requests (`Authorization: Bearer` and no session
+ * state), `@SkipCsrf()` routes (webhooks), `@BearerAuth()` routes, and bearer-token API requests (`Authorization: Bearer` and no session
  * cookie), which no browser attaches by itself. Register it after `SessionAuthGuard`, which has then loaded the
  * session (no extra store round trip):
  *
@@ -102,7 +103,9 @@ export class CsrfGuard implements CanActivate {
   /** What the route's (or its controller's) decorators ask. */
   protected routePolicy(context: ExecutionContext): CsrfRoutePolicy {
     return this.cache.get(context, (targets) => ({
-      skip: this.reflector.getAllAndOverride(SkipCsrf, targets) === true,
+      // A `@BearerAuth()` route is authenticated by the Authorization header, which no other site can make a
+      // browser send: there is nothing to forge, whatever cookies come along.
+      skip: this.reflector.getAllAndOverride(SkipCsrf, targets) === true || this.reflector.getAllAndOverride(BearerAuth, targets) === true,
       form: this.reflector.getAllAndOverride(CsrfFormRoute, targets) === true,
     }));
   }

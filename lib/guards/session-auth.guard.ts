@@ -12,6 +12,8 @@ import {
   SessionRotatedException,
 } from '../errors/session.exceptions';
 import { HttpRequestLike, HttpResponseLike } from '../http/http-types';
+import { BearerAuth } from '../tokens/bearer-auth.decorator';
+import { bearerPrincipalOf } from './principal';
 import { httpRequestResponse, RouteMetadataCache } from './route-context';
 import { SessionService } from '../session.service';
 
@@ -23,6 +25,8 @@ export interface SessionRoutePolicy {
   allowPending: boolean;
   /** `@RequireAal(n)`: the least assurance level; 0 when the route sets none. */
   minAal: number;
+  /** `@BearerAuth()`: an access token authenticates the route (verified by `BearerAuthGuard`), not the session. */
+  bearer: boolean;
 }
 
 /**
@@ -66,6 +70,14 @@ export class SessionAuthGuard implements CanActivate {
     if (this.isPublic(context)) return true;
     const route = this.routePolicy(context);
     const { req, res } = this.getRequestResponse(context);
+    if (route.bearer) {
+      // Not the session's route: BearerAuthGuard (registered before this guard) has verified the token, or the
+      // route is refused. Fail closed when it did not run, rather than leave the route open.
+      if (bearerPrincipalOf(req)) return true;
+      throw new SessionRequiredException(
+        'This route takes an access token (@BearerAuth) and none was verified: register BearerAuthGuard as an APP_GUARD before SessionAuthGuard.',
+      );
+    }
     const outcome = await this.sessions.load(req, res);
     if (outcome.kind !== 'active') {
       // Only on this refusal path: a valid session never pays for guessing detection.
@@ -92,6 +104,7 @@ export class SessionAuthGuard implements CanActivate {
       public: this.reflector.getAllAndOverride(Public, targets) === true,
       allowPending: this.reflector.getAllAndOverride(AllowPendingSession, targets) === true,
       minAal: this.reflector.getAllAndOverride(RequireAal, targets) ?? 0,
+      bearer: this.reflector.getAllAndOverride(BearerAuth, targets) === true,
     }));
   }
 

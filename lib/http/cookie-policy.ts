@@ -83,7 +83,8 @@ export class CookiePolicy {
   }
 }
 
-function appendSetCookie(res: HttpResponseLike, value: string): void {
+/** Adds a `Set-Cookie` line, replacing an earlier one for the same cookie name in this response. */
+export function appendSetCookie(res: HttpResponseLike, value: string): void {
   if (res.headersSent) return;
   const existing = res.getHeader('Set-Cookie');
   const name = value.slice(0, value.indexOf('=') + 1);

@@ -4,9 +4,10 @@ import { Clock } from '../core/clock';
 import { Public } from '../decorators/public.decorator';
 import { SessionPendingException, SessionRequiredException } from '../errors/session.exceptions';
 import { SecurityEventBus } from '../events/security-event-bus';
+import { bearerPrincipalOf, Principal } from '../guards/principal';
 import { httpRequestResponse, RouteMetadataCache } from '../guards/route-context';
 import type { HttpRequestLike, HttpResponseLike } from '../http/http-types';
-import { SessionService, SessionView } from '../session.service';
+import { SessionService } from '../session.service';
 import { InsufficientRoleException } from './rbac.exceptions';
 import { RolePolicy } from './role-policy';
 import { PERMISSIONS_KEY, ROLES_KEY } from './roles.decorator';
@@ -51,6 +52,9 @@ export class RolesGuard implements CanActivate {
     const need = this.requirement(context);
     if (need === null) return true;
     const { req, res } = this.getRequestResponse(context);
+    // An access token verified by BearerAuthGuard is the request's principal: its roles claim decides.
+    const bearer = bearerPrincipalOf(req);
+    if (bearer) return this.decide(bearer, need, req);
     // The auth guard has loaded the session already (no store access); load it here only when it has not run.
     const view = this.sessions.peek(req);
     if (view) return this.decide(view, need, req);
@@ -73,7 +77,11 @@ export class RolesGuard implements CanActivate {
     });
   }
 
-  private decide(view: SessionView | null, need: RoleRequirement, req: HttpRequestLike): boolean {
+  private decide(
+    view: Pick<Principal, 'userId' | 'roles' | 'stage' | 'handle'> | null,
+    need: RoleRequirement,
+    req: HttpRequestLike,
+  ): boolean {
     if (!view) throw new SessionRequiredException();
     if (view.stage !== 'complete') throw new SessionPendingException();
     if (this.policy.hasAnyRole(view.roles, need.roles) && this.policy.hasAllPermissions(view.roles, need.permissions)) return true;

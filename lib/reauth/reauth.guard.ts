@@ -2,11 +2,13 @@ import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/commo
 import { Reflector } from '@nestjs/core';
 import { Clock } from '../core/clock';
 import { AUTHENTICATION_VOIDED } from '../core/session-check';
+import type { SessionData } from '../core/session-record';
 import { Public } from '../decorators/public.decorator';
 import { SessionPendingException, SessionRequiredException } from '../errors/session.exceptions';
+import { bearerPrincipalOf, Principal } from '../guards/principal';
 import { httpRequestResponse, RouteMetadataCache } from '../guards/route-context';
 import type { HttpRequestLike, HttpResponseLike } from '../http/http-types';
-import { SessionService, SessionView } from '../session.service';
+import { SessionService } from '../session.service';
 import { ReAuthPolicy } from './reauth-policy';
 import { REAUTH_KEY, ReAuthRequirement } from './reauth.decorator';
 import { ReAuthRequiredBody, ReAuthRequiredException } from './reauth.exceptions';
@@ -42,13 +44,20 @@ export class ReAuthGuard implements CanActivate {
     if (need === null) return true;
     const { req, res } = this.getRequestResponse(context);
     const maxAgeMs = need.maxAgeMs ?? this.policy.maxAgeMs;
+    // An access token: its `auth_time` is when the user last authenticated, as a session's `authenticatedAt`.
+    const bearer = bearerPrincipalOf(req);
+    if (bearer) return this.decide(bearer, maxAgeMs);
     const view = this.sessions.peek(req);
     if (view) return this.decide(view, maxAgeMs);
     return this.sessions.current(req, res).then((loaded) => this.decide(loaded, maxAgeMs));
   }
 
   /** Why `view` is not fresh enough for `maxAgeMs`, or null when it is. */
-  static staleness(view: SessionView, maxAgeMs: number, now: number): ReAuthRequiredBody['reauth']['reason'] | null {
+  static staleness(
+    view: Pick<Principal, 'impersonatedBy' | 'authenticatedAt' | 'tier' | 'createdAt'>,
+    maxAgeMs: number,
+    now: number,
+  ): ReAuthRequiredBody['reauth']['reason'] | null {
     if (view.impersonatedBy !== null) return 'impersonation';
     // A request-time check (session anomaly, `challenge`) voided the last proof of presence: only a new one counts.
     if (view.authenticatedAt === AUTHENTICATION_VOIDED) return 'challenged';
@@ -72,13 +81,18 @@ export class ReAuthGuard implements CanActivate {
     );
   }
 
-  private decide(view: SessionView | null, maxAgeMs: number): boolean {
+  private decide(
+    // A session's view carries its data (which may name its own re-authentication route); a token has none.
+    view:
+      (Pick<Principal, 'impersonatedBy' | 'authenticatedAt' | 'tier' | 'createdAt' | 'stage'> & { data?: Readonly<SessionData> }) | null,
+    maxAgeMs: number,
+  ): boolean {
     if (!view) throw new SessionRequiredException();
     if (view.stage !== 'complete') throw new SessionPendingException();
     const reason = ReAuthGuard.staleness(view, maxAgeMs, this.clock.now());
     if (reason === null) return true;
     // A session signed in elsewhere (an OpenID Provider) names its own route; any other uses the module's form.
-    const route = reauthRouteOf(view.data) ?? { path: this.policy.path, method: 'POST' as const };
+    const route = (view.data && reauthRouteOf(view.data)) ?? { path: this.policy.path, method: 'POST' as const };
     throw new ReAuthRequiredException({ ...route, maxAgeMs, reason });
   }
 }

@@ -3,6 +3,8 @@ import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock, CsrfGuard, ReAuthGuard, RolesGuard, SessionAnomalyInterceptor, SessionModule } from '../../lib';
+import { BearerAuthGuard } from '../../lib';
+import { SampleApiTokensModule } from './tokens/api-tokens.module';
 import { AccountModule } from './account/account.module';
 import { AdminMfaGuard } from './admin/admin-mfa.guard';
 import { AdminModule } from './admin/admin.module';
@@ -132,6 +134,7 @@ export class AppModule {
         PasskeysModule,
         DevicesModule,
         SampleOidcModule.register(config),
+        SampleApiTokensModule.register(config),
       ],
       providers: [
         // API rate limits (RATE_LIMIT_SENSITIVE) on routes marked @RateLimited(), first: a request is counted before any
@@ -140,6 +143,9 @@ export class AppModule {
         // Deny by default: every route needs a session unless it carries @Public(). In this order: a session
         // first, then its roles (@Roles, from the session's snapshot), then (ADMIN_REQUIRE_MFA) a second factor for
         // admin routes, then how fresh its authentication is (@ReAuth).
+        // `@BearerAuth()` routes (/api/me) are authenticated by an access token, verified first; the session guard
+        // lets them through only once it was.
+        { provide: APP_GUARD, useExisting: BearerAuthGuard },
         { provide: APP_GUARD, useClass: PageAwareSessionGuard },
         // Every unsafe request a cookie could authenticate, the public login included: token, Origin, Sec-Fetch-Site.
         { provide: APP_GUARD, useExisting: CsrfGuard },

@@ -108,6 +108,15 @@ export interface SampleConfig {
     /** `RATE_LIMIT_SENSITIVE` (`N/DURATION`): requests per window on each abusable route (re-auth, MFA, password, revocations). */
     sensitive: RateLimitSetting;
   };
+  /** API tokens (`/api/*`): access-token lifetime and refresh-token lifetimes, in ms. */
+  apiTokens: {
+    /** `ACCESS_TOKEN_TTL` (default 10m, 10s to 1h). */
+    accessTokenTtlMs: number;
+    /** `REFRESH_IDLE_TIMEOUT` (default 1d): a refresh token unused this long expires. */
+    refreshIdleTimeoutMs: number;
+    /** `REFRESH_ABSOLUTE_TIMEOUT` (default 30d): no refresh past this from sign-in. */
+    refreshAbsoluteTimeoutMs: number;
+  };
   /** File for the JSON-lines security log, or `-` for stdout. */
   securityLog: string;
   /**
@@ -177,6 +186,9 @@ export const CONFIG_DEFAULTS = {
   captchaAfterFailures: 3,
   loginDelay: '1s',
   rateLimitSensitive: '30/1m',
+  accessTokenTtl: '10m',
+  refreshIdleTimeout: '1d',
+  refreshAbsoluteTimeout: '30d',
   /** Session databases used when neither SESSION_DATABASE_URL nor DATABASE_URL is of the store's kind. */
   sessionDatabases: {
     postgres: 'postgres://postgres@127.0.0.1:5432/test',
@@ -337,6 +349,17 @@ export function parseConfig(env: SampleEnv): SampleConfig {
   if (publicOrigin && 'error' in publicOrigin) fail(PUBLIC_ORIGIN_VARIABLE, publicOrigin.error);
 
   const oidc = oidcConfig(read, fail, publicOrigin && 'origin' in publicOrigin ? publicOrigin.origin : `http://${host}:${port}`);
+  const accessTokenTtlMs = duration('ACCESS_TOKEN_TTL', CONFIG_DEFAULTS.accessTokenTtl, 10_000);
+  if (accessTokenTtlMs > 3_600_000)
+    fail('ACCESS_TOKEN_TTL', `is ${formatDuration(accessTokenTtlMs)}: keep access tokens short-lived, at most 1h`);
+  const refreshIdleTimeoutMs = duration('REFRESH_IDLE_TIMEOUT', CONFIG_DEFAULTS.refreshIdleTimeout, 60_000);
+  const refreshAbsoluteTimeoutMs = duration('REFRESH_ABSOLUTE_TIMEOUT', CONFIG_DEFAULTS.refreshAbsoluteTimeout, 60_000);
+  if (refreshAbsoluteTimeoutMs < refreshIdleTimeoutMs) {
+    fail(
+      'REFRESH_ABSOLUTE_TIMEOUT',
+      `(${formatDuration(refreshAbsoluteTimeoutMs)}) is shorter than REFRESH_IDLE_TIMEOUT (${formatDuration(refreshIdleTimeoutMs)}): the absolute lifetime must be at least the idle timeout`,
+    );
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
   const secure = cookieSecure ?? true;
@@ -371,6 +394,7 @@ export function parseConfig(env: SampleEnv): SampleConfig {
     bruteForce: { lockoutThreshold, lockoutDurationMs, captchaAfterFailures, baseDelayMs, redisPrefix: 'nsk:attempts:' },
     // A bad value was reported above (and thrown): here it parsed.
     rateLimit: { sensitive: sensitiveLimit as RateLimitSetting },
+    apiTokens: { accessTokenTtlMs, refreshIdleTimeoutMs, refreshAbsoluteTimeoutMs },
     securityLog: read('SECURITY_LOG') ?? CONFIG_DEFAULTS.securityLog,
     ...(publicOrigin && 'origin' in publicOrigin ? { publicOrigin: publicOrigin.origin } : {}),
     ...(oidc ? { oidc } : {}),

@@ -44,6 +44,7 @@ describe('sample config: parseConfig(env)', () => {
         redisPrefix: 'nsk:attempts:',
       },
       rateLimit: { sensitive: { limit: 30, windowMs: 60_000 } },
+      apiTokens: { accessTokenTtlMs: 10 * 60_000, refreshIdleTimeoutMs: 86_400_000, refreshAbsoluteTimeoutMs: 30 * 86_400_000 },
       securityLog: '-',
     });
   });
@@ -83,6 +84,9 @@ describe('sample config: parseConfig(env)', () => {
       ADMIN_REQUIRE_MFA: 'TRUE',
       CSRF_SECRET: 'C'.repeat(32),
       CSRF_ALLOWED_ORIGINS: 'https://admin.example.com, http://localhost:8080',
+      ACCESS_TOKEN_TTL: '5m',
+      REFRESH_IDLE_TIMEOUT: '2d',
+      REFRESH_ABSOLUTE_TIMEOUT: '14d',
     });
     expect(config).toEqual({
       host: '0.0.0.0',
@@ -115,8 +119,16 @@ describe('sample config: parseConfig(env)', () => {
         redisPrefix: 'nsk:attempts:',
       },
       rateLimit: { sensitive: { limit: 100, windowMs: 15 * 60_000 } },
+      apiTokens: { accessTokenTtlMs: 5 * 60_000, refreshIdleTimeoutMs: 2 * 86_400_000, refreshAbsoluteTimeoutMs: 14 * 86_400_000 },
       securityLog: '/var/log/sample/security.jsonl',
     });
+  });
+
+  it('refuses API token lifetimes out of range, naming the variable', () => {
+    expect(() => parseConfig({ ACCESS_TOKEN_TTL: '2h', REFRESH_IDLE_TIMEOUT: '10d', REFRESH_ABSOLUTE_TIMEOUT: '1d' })).toThrow(
+      /ACCESS_TOKEN_TTL is 2h: keep access tokens short-lived, at most 1h.*REFRESH_ABSOLUTE_TIMEOUT \(1d\) is shorter than REFRESH_IDLE_TIMEOUT \(10d\)/,
+    );
+    expect(() => parseConfig({ ACCESS_TOKEN_TTL: 'soon' })).toThrow(/ACCESS_TOKEN_TTL is "soon"/);
   });
 
   it('refuses a short CSRF_SECRET and origins that are not origins, naming the variable', () => {

@@ -24,8 +24,11 @@ import { concretePath, SampleRoute, sampleRoutes } from './sample-routes';
 
 const HTML = { Accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
-/** The only responses a shared cache may keep: public, identical for everyone, never setting a cookie. */
-const PUBLIC_ASSETS = new Set(['/assets/app.js', '/assets/app.css']);
+/**
+ * The only responses a shared cache may keep: public, identical for everyone, never setting a cookie. The JWKS is one:
+ * verifiers cache the public keys for a short while (a rotation publishes the next key well before it signs).
+ */
+const PUBLIC_ASSETS = new Set(['/assets/app.js', '/assets/app.css', '/.well-known/jwks.json']);
 
 /** One response seen on the walk, with what produced it. */
 interface Seen {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { BruteForceService, SessionService, SessionView } from '../../../lib';
+import { ApiTokenService, BruteForceService, SessionService, SessionView } from '../../../lib';
 import type { TotpEnrolment } from '../../../lib/mfa';
 import { EventRecorder } from '../audit/event-recorder';
 import { MfaEvents } from '../audit/mfa-events';
@@ -38,6 +38,7 @@ export class AccountService {
     private readonly events: EventRecorder,
     private readonly mfaEvents: MfaEvents,
     private readonly bruteForce: BruteForceService,
+    private readonly tokens: ApiTokenService,
   ) {}
 
   /**
@@ -83,6 +84,8 @@ export class AccountService {
     const ended = input.signOutOthers
       ? await this.sessions.destroyAllForUser(user.id, { exceptCurrentOf: req, reason: 'password_change' })
       : 0;
+    // API tokens got with the old password end either way (ending the other sessions already ended them, TE-05).
+    if (!input.signOutOthers) await this.tokens.revokeAllForUser(user.id, 'password_change');
     this.events.record(req, {
       type: 'authn_password_change',
       level: 'INFO',

@@ -1,0 +1,47 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ApiTokenModule } from '../../../lib';
+import { AuditModule } from '../audit/audit.module';
+import { AuthModule } from '../auth/auth.module';
+import type { SampleConfig } from '../config';
+import { PasskeyStoreModule } from '../passkeys/passkey-store.module';
+import { UsersModule } from '../users/users.module';
+import { ApiAuthService } from './api-auth.service';
+import { ApiAuthController, ApiMeController } from './api-tokens.controller';
+import { createTokenStore } from './token-store.factory';
+
+/** Issuer and audience of the sample's access tokens (its own API). */
+export const SAMPLE_TOKEN_ISSUER = 'urn:nest-session-kit:sample';
+export const SAMPLE_TOKEN_AUDIENCE = 'urn:nest-session-kit:sample:api';
+
+/**
+ * The sample's API tokens: `ApiTokenModule` (global, so `BearerAuthGuard` is available to the app module's guards)
+ * with its JWKS route, and the `/api/auth/*` and `/api/me` routes. Keys are generated at start-up: they do not
+ * survive a restart (a production app passes `keys`).
+ */
+@Module({})
+export class SampleApiTokensModule {
+  static register(config: SampleConfig): DynamicModule {
+    return {
+      module: SampleApiTokensModule,
+      imports: [
+        ApiTokenModule.forRoot({
+          isGlobal: true,
+          store: createTokenStore(config),
+          issuer: SAMPLE_TOKEN_ISSUER,
+          audience: SAMPLE_TOKEN_AUDIENCE,
+          accessTokenTtl: config.apiTokens.accessTokenTtlMs,
+          refreshIdleTimeout: config.apiTokens.refreshIdleTimeoutMs,
+          refreshAbsoluteTimeout: config.apiTokens.refreshAbsoluteTimeoutMs,
+          // The session cookie's setting: plain-HTTP development (COOKIE_SECURE=false) gets an unprefixed name.
+          fingerprintCookie: { secure: config.cookie.secure },
+        }),
+        UsersModule,
+        AuthModule,
+        AuditModule,
+        PasskeyStoreModule,
+      ],
+      controllers: [ApiAuthController, ApiMeController],
+      providers: [ApiAuthService],
+    };
+  }
+}
