@@ -12,7 +12,12 @@ import { SampleEnv } from '../../sample/src/config';
 import { SAMPLE_TOKEN_AUDIENCE, SAMPLE_TOKEN_ISSUER } from '../../sample/src/tokens/api-tokens.module';
 import { BRUTE_FORCE_OFF, NO_CSRF, PASSWORDS, SampleHarness, setCookieFor, startSample, totpCode } from './sample-helpers';
 
-const BACKENDS: { name: string; env: SampleEnv }[] = [{ name: 'memory', env: { SESSION_STORE: 'memory' } }];
+/** The token store follows the session store (sample/src/session/session-backend.ts): memory, Redis, SQL. */
+const BACKENDS: { name: string; env: SampleEnv }[] = [
+  { name: 'memory', env: { SESSION_STORE: 'memory' } },
+  { name: 'redis', env: { SESSION_STORE: 'redis', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' } },
+  { name: 'postgres', env: { SESSION_STORE: 'postgres', SESSION_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test' } },
+];
 
 interface Pair {
   access_token: string;

@@ -242,6 +242,24 @@ describe('sample OIDC login against a real OpenID Provider', () => {
       expect((await app.lastAuditEvent({ type: 'oidc_logout_token_rejected' })).reason).toBe('jti_replayed');
     });
 
+    it('ends the API tokens of the sessions it ends: an access token exchanged from the session is refused next', async () => {
+      const { client } = await signIn({ subject: 'op-user-20' });
+      const exchanged = await client.post('/api/auth/token-exchange');
+      expect(exchanged.status).toBe(200);
+      const fingerprint = String(exchanged.headers['set-cookie'] ?? '')
+        .split(/,(?=\s*__Host-)/)
+        .find((c) => c.trim().startsWith('__Host-nsk_atfp='))!
+        .split(';')[0]
+        .trim();
+      const apiMe = () =>
+        request(app.url).get('/api/me').set('Authorization', `Bearer ${exchanged.body.access_token}`).set('Cookie', fingerprint);
+      expect((await apiMe()).status).toBe(200);
+
+      expect((await post(await op.logoutToken({ sub: 'op-user-20' }))).status).toBe(200);
+      const refused = await apiMe();
+      expect([refused.status, refused.body.code]).toEqual([401, 'INVALID_TOKEN']);
+    });
+
     it('awaits onBackchannelLogout with what ended before answering 200; a throw there answers 503', async () => {
       const oidc = app.app.get(OidcService, { strict: false });
       const options = oidc.options as { onBackchannelLogout?: (target: BackchannelLogoutTarget) => Promise<void> };

@@ -58,6 +58,17 @@ describe.each([
     );
   });
 
+  it('limits the API token routes too: the 4th refresh or revocation of a client is 429 (BF-07)', async () => {
+    const app = await start(env);
+    const client = app.client();
+    for (const path of ['/api/auth/refresh', '/api/auth/revoke']) {
+      const body = path.endsWith('refresh') ? { refresh_token: 'nsk_rt_guess' } : { token: 'nsk_rt_guess' };
+      for (let n = 1; n <= 3; n++) expect((await client.post(path, body, A)).status).not.toBe(429);
+      const refused = await client.post(path, body, A);
+      expect([refused.status, refused.body.code, refused.headers['retry-after']]).toEqual([429, 'TOO_MANY_REQUESTS', '60']);
+    }
+  });
+
   it('keeps separate budgets per client and per route, and a new window when the old one ends', async () => {
     const app = await start(env);
     const alice = app.client();

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'redis';
 import { DataSource, DataSourceOptions, Logger as TypeOrmLogger } from 'typeorm';
+import { InMemoryTokenStore } from '../../lib';
 import { isStoreConnectionError } from '../../lib/core/errors';
 import { RedisTokenStore } from '../../lib/stores/redis';
 import { TOKEN_ENTITIES, TOKEN_MIGRATIONS, TypeOrmTokenStore } from '../../lib/stores/typeorm';
@@ -62,7 +63,7 @@ async function redisFixture(prefix: string): Promise<TokenStoreFixture & { clien
   };
 }
 
-// InMemoryTokenStore joins here at merge, one line: describeTokenStore('memory', async () => ({ store: new InMemoryTokenStore() }), hooks);
+describeTokenStore('memory', async () => ({ store: new InMemoryTokenStore() }), hooks);
 describeTokenStore('redis', () => redisFixture(`{nsk-tok-${run}}:`), hooks);
 
 /** Counts the statements TypeORM runs. */

@@ -1,21 +1,25 @@
 import { DynamicModule, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { SessionStore } from '../../../lib';
-import { RedisSessionStore } from '../../../lib/stores/redis';
-import { SESSION_MIGRATIONS, TypeOrmSessionStore } from '../../../lib/stores/typeorm';
+import { InMemoryTokenStore, SessionStore, TokenStore } from '../../../lib';
+import { RedisSessionStore, RedisTokenStore } from '../../../lib/stores/redis';
+import { SESSION_MIGRATIONS, TOKEN_MIGRATIONS, TypeOrmSessionStore, TypeOrmTokenStore } from '../../../lib/stores/typeorm';
 import type { SessionStoreConfig } from '../config';
 import { connectionOptionsFor, describeTarget } from '../database/data-source-options';
 
 /**
- * The session store the app runs on, opened from `SESSION_STORE`, and everything opened for it.
+ * The session store the app runs on, opened from `SESSION_STORE`, the API-token store on the same backend (refresh
+ * tokens and revocations live where the sessions do: the same Redis, the same database), and everything opened for
+ * them.
  *
- * The store must close before the DataSource it runs on, so this class closes both, in that order, and the
- * app tells the session module not to (`closeStoreOnShutdown: false`).
+ * The stores must close before the DataSource they run on, so this class closes all three, in that order, and the
+ * app tells the session and token modules not to (`closeStoreOnShutdown: false`).
  */
 export class SessionBackend implements OnApplicationShutdown {
   private constructor(
     /** What to give `SessionModule` as `store`: `'memory'` lets the module create (and close) its own. */
     readonly store: SessionStore | 'memory',
+    /** The API-token store on the same backend (`InMemoryTokenStore` with the memory session store). */
+    readonly tokens: TokenStore,
     /** A readable name for logs: `memory`, `redis://127.0.0.1:6379`, `postgres://127.0.0.1:5432/test`... */
     readonly description: string,
     private readonly dataSource?: DataSource,
@@ -30,19 +34,25 @@ export class SessionBackend implements OnApplicationShutdown {
   static async open(config: SessionStoreConfig): Promise<SessionBackend> {
     switch (config.kind) {
       case 'memory':
-        return new SessionBackend('memory', 'memory');
+        return new SessionBackend('memory', new InMemoryTokenStore(), 'memory');
       case 'redis': {
         const store = await RedisSessionStore.connect({ url: config.url }).catch((error: unknown) => {
           throw new Error(`SESSION_STORE=redis: cannot reach Redis (check REDIS_URL): ${messageOf(error)}`);
         });
-        return new SessionBackend(store, redact(config.url));
+        // Its own client (RedisSessionStore keeps its client private), on the same server.
+        const tokens = new RedisTokenStore({ url: config.url });
+        await tokens.connect().catch(async (error: unknown) => {
+          await store.close();
+          throw new Error(`SESSION_STORE=redis: cannot reach Redis for API tokens (check REDIS_URL): ${messageOf(error)}`);
+        });
+        return new SessionBackend(store, tokens, redact(config.url));
       }
       default: {
         const where = describeTarget(config.database);
         const dataSource = new DataSource({
           ...connectionOptionsFor(config.database),
-          // The store's own migration creates its tables; TypeORM records it in its usual `migrations` table.
-          migrations: SESSION_MIGRATIONS,
+          // The stores' own migrations create their tables; TypeORM records them in its usual `migrations` table.
+          migrations: [...SESSION_MIGRATIONS, ...TOKEN_MIGRATIONS],
         });
         try {
           await dataSource.initialize();
@@ -53,13 +63,14 @@ export class SessionBackend implements OnApplicationShutdown {
             `SESSION_STORE=${config.kind}: cannot prepare the session database ${where} (check SESSION_DATABASE_URL or DATABASE_URL): ${messageOf(error)}`,
           );
         }
-        return new SessionBackend(new TypeOrmSessionStore({ dataSource }), where, dataSource);
+        return new SessionBackend(new TypeOrmSessionStore({ dataSource }), new TypeOrmTokenStore({ dataSource }), where, dataSource);
       }
     }
   }
 
-  /** Closes the store, then the DataSource under it. The in-memory store is closed by the session module. */
+  /** Closes the token store and the session store, then the DataSource under them. The in-memory session store is closed by the session module. */
   async onApplicationShutdown(): Promise<void> {
+    await this.tokens.close();
     if (this.store !== 'memory') await this.store.close();
     if (this.dataSource?.isInitialized) await this.dataSource.destroy();
   }
@@ -72,6 +83,8 @@ export class SessionBackendModule {
   static register(config: SessionStoreConfig): DynamicModule {
     return {
       module: SessionBackendModule,
+      // Global: the API-token module takes its store from here too.
+      global: true,
       providers: [
         {
           provide: SessionBackend,

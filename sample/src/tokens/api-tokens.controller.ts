@@ -11,6 +11,7 @@ import {
   TokenResponse,
 } from '../../../lib';
 import { ApiException } from '../common/api-exception';
+import { RateLimited } from '../rate-limit/rate-limit.module';
 import { PublicUser, toPublicUser } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 import { ApiAuthService } from './api-auth.service';
@@ -40,6 +41,7 @@ export class ApiAuthController {
   /** `{refresh_token}` → a new pair; the used token dies, reusing it revokes the family (401 `REFRESH_TOKEN_REUSED`). */
   @Public()
   @SkipCsrf()
+  @RateLimited()
   @Post('refresh')
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', 'no-store')
@@ -50,6 +52,7 @@ export class ApiAuthController {
   /** RFC 7009: revokes an access or refresh token; 200 for unknown tokens too. */
   @Public()
   @SkipCsrf()
+  @RateLimited()
   @Post('revoke')
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', 'no-store')

@@ -7,7 +7,7 @@ import { PasskeyStoreModule } from '../passkeys/passkey-store.module';
 import { UsersModule } from '../users/users.module';
 import { ApiAuthService } from './api-auth.service';
 import { ApiAuthController, ApiMeController } from './api-tokens.controller';
-import { createTokenStore } from './token-store.factory';
+import { SessionBackend } from '../session/session-backend';
 
 /** Issuer and audience of the sample's access tokens (its own API). */
 export const SAMPLE_TOKEN_ISSUER = 'urn:nest-session-kit:sample';
@@ -24,16 +24,21 @@ export class SampleApiTokensModule {
     return {
       module: SampleApiTokensModule,
       imports: [
-        ApiTokenModule.forRoot({
+        ApiTokenModule.forRootAsync({
           isGlobal: true,
-          store: createTokenStore(config),
-          issuer: SAMPLE_TOKEN_ISSUER,
-          audience: SAMPLE_TOKEN_AUDIENCE,
-          accessTokenTtl: config.apiTokens.accessTokenTtlMs,
-          refreshIdleTimeout: config.apiTokens.refreshIdleTimeoutMs,
-          refreshAbsoluteTimeout: config.apiTokens.refreshAbsoluteTimeoutMs,
-          // The session cookie's setting: plain-HTTP development (COOKIE_SECURE=false) gets an unprefixed name.
-          fingerprintCookie: { secure: config.cookie.secure },
+          inject: [SessionBackend],
+          useFactory: (backend: SessionBackend) => ({
+            // On the sessions' backend (SessionBackend opens it, and closes it before the DataSource under it).
+            store: backend.tokens,
+            closeStoreOnShutdown: false,
+            issuer: SAMPLE_TOKEN_ISSUER,
+            audience: SAMPLE_TOKEN_AUDIENCE,
+            accessTokenTtl: config.apiTokens.accessTokenTtlMs,
+            refreshIdleTimeout: config.apiTokens.refreshIdleTimeoutMs,
+            refreshAbsoluteTimeout: config.apiTokens.refreshAbsoluteTimeoutMs,
+            // The session cookie's setting: plain-HTTP development (COOKIE_SECURE=false) gets an unprefixed name.
+            fingerprintCookie: { secure: config.cookie.secure },
+          }),
         }),
         UsersModule,
         AuthModule,
