@@ -14,9 +14,9 @@ export {
   DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
   DEFAULT_REDIS_PREFIX,
   DEFAULT_REDIS_URL,
-  MAX_RECONNECT_DELAY_MS,
   RedisSessionStore,
 } from './redis-session.store';
+export { MAX_RECONNECT_DELAY_MS } from './owned-client';
 export type { RedisSessionClient, RedisSessionStoreOptions } from './redis-session.store';
 export { RedisSessionStoreError, RedisStoreTimeoutError, RedisStoreUnavailableError } from './redis-session-store.errors';
 // The brute-force defence's attempt counters on Redis (they live in lib/brute-force; exported here with the other Redis code).

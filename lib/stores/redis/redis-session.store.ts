@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { createClient } from 'redis';
+import { createOwnedClient, errorMessage, hasErrorClass, isErrorReply, OwnedClient, ownedConnectionState, redactUrl } from './owned-client';
 import { pointerWindows } from '../../core/lifecycle';
 import { SessionChanges, SessionRecord, isSessionRecord } from '../../core/session-record';
 import {
@@ -92,8 +92,6 @@ export const DEFAULT_REDIS_PREFIX = '{nsk}:';
 export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 2000;
 /** Default {@link RedisSessionStoreOptions.connectTimeoutMs}, in ms. */
 export const DEFAULT_REDIS_CONNECT_TIMEOUT_MS = 10_000;
-/** Longest pause (ms) between two reconnection attempts of a store-owned client. */
-export const MAX_RECONNECT_DELAY_MS = 2000;
 
 class LuaScript {
   readonly sha1: string;
@@ -119,8 +117,6 @@ const SCRIPTS = {
   updateUserRoles: new LuaScript('updateUserRoles', UPDATE_USER_ROLES_SCRIPT),
   increment: new LuaScript('increment', INCREMENT_SCRIPT),
 };
-
-type OwnedClient = ReturnType<typeof createClient>;
 
 /** One store operation in flight: rejected by the sweeper if no answer came by `deadline` (ms since epoch). */
 interface PendingOperation {
@@ -175,12 +171,9 @@ export class RedisSessionStore extends SessionStore {
   /** Set by close() while it waits for the operations in flight. */
   private drained: (() => void) | undefined;
   private connecting: Promise<void> | undefined;
-  private connectDeadline = 0;
-  private everReady = false;
-  private connectionLost = false;
+  /** The owned client's connection: ever ready, the first connection's deadline, the last connection error. */
+  private readonly connection = ownedConnectionState();
   private closed = false;
-  /** The owned client's latest connection error, quoted while Redis is unreachable. */
-  private lastError: unknown;
 
   /**
    * Creates the store. With `url` (or neither option) the store's own client is not connected yet: the session
@@ -213,7 +206,15 @@ export class RedisSessionStore extends SessionStore {
     } else {
       const url = options.url ?? DEFAULT_REDIS_URL;
       this.target = redactUrl(url);
-      this.owned = this.createOwnedClient(url);
+      this.owned = createOwnedClient(url, {
+        storeName: 'RedisSessionStore',
+        target: this.target,
+        commandTimeoutMs: this.commandTimeoutMs,
+        connectTimeoutMs: this.connectTimeoutMs,
+        logger: this.logger,
+        state: this.connection,
+        isClosed: () => this.closed,
+      });
       this.client = this.owned;
     }
   }
@@ -564,7 +565,8 @@ export class RedisSessionStore extends SessionStore {
       );
     }
     if (hasErrorClass(err, CONNECTION_ERRORS) || SOCKET_ERROR_CODES.has(errorCode(err))) {
-      const last = this.owned && this.lastError !== undefined ? ` Last connection error: ${errorMessage(this.lastError)}.` : '';
+      const last =
+        this.owned && this.connection.lastError !== undefined ? ` Last connection error: ${errorMessage(this.connection.lastError)}.` : '';
       return RedisStoreUnavailableError.create(
         operation,
         this.target,
@@ -588,63 +590,14 @@ export class RedisSessionStore extends SessionStore {
     );
   }
 
-  private createOwnedClient(url: string): OwnedClient {
-    let client: OwnedClient;
-    try {
-      client = createClient({
-        url,
-        // Fail fast while disconnected: a queued command would hold the request until Redis is back.
-        disableOfflineQueue: true,
-        socket: {
-          connectTimeout: Math.min(this.commandTimeoutMs, this.connectTimeoutMs),
-          reconnectStrategy: (retries, cause) => {
-            // The first connection gives up after connectTimeoutMs, so a wrong URL fails start-up clearly;
-            // once connected, outages are retried forever and the store heals by itself.
-            // A new Error, not `cause`: node-redis checks `instanceof Error`, which fails for errors from another
-            // realm (Node's net module under jest's VM), and it would then retry forever.
-            if (!this.everReady && performance.now() >= this.connectDeadline) {
-              return new Error(`gave up connecting after ${this.connectTimeoutMs} ms: ${errorMessage(cause)}`);
-            }
-            // Redis answered the handshake with a refusal (wrong password or user): at start-up, waiting out
-            // connectTimeoutMs would only delay the message.
-            if (!this.everReady && isErrorReply(cause)) return new Error(`Redis refused the connection: ${errorMessage(cause)}`);
-            return Math.min(retries * 100, MAX_RECONNECT_DELAY_MS);
-          },
-        },
-      });
-    } catch (err) {
-      // node-redis' message ("Invalid URL") names neither the option nor the expected form.
-      throw new TypeError(
-        `RedisSessionStore: url ${this.target} is not a Redis URL (${errorMessage(err)}); use redis://HOST:PORT or rediss://HOST:PORT ` +
-          '(credentials as redis://USER:PASSWORD@HOST:PORT, a database as redis://HOST:PORT/DB).',
-      );
-    }
-    // Without a listener, node-redis' 'error' event (emitted on every dropped connection) would crash the
-    // process. Log once per outage, not once per reconnection attempt.
-    client.on('error', (err: unknown) => {
-      this.lastError = err;
-      if (this.everReady && !this.connectionLost && !this.closed) {
-        this.connectionLost = true;
-        this.logger.warn(`Lost the connection to Redis at ${this.target} (${errorMessage(err)}); reconnecting`);
-      }
-    });
-    client.on('ready', () => {
-      if (this.connectionLost) this.logger.log(`Reconnected to Redis at ${this.target}`);
-      this.everReady = true;
-      this.connectionLost = false;
-      this.lastError = undefined;
-    });
-    return client;
-  }
-
   /**
    * The first connection of the store's own client, up to an answered PING, bounded by `connectTimeoutMs` as a
    * whole: node-redis' own retries would overrun it by a socket timeout plus a backoff delay (a host that drops
    * packets), and a port where something silent listens would hang on the PING.
    */
   private async openOwnedClient(client: OwnedClient): Promise<void> {
-    this.connectDeadline = performance.now() + this.connectTimeoutMs;
-    this.lastError = undefined;
+    this.connection.connectDeadline = performance.now() + this.connectTimeoutMs;
+    this.connection.lastError = undefined;
     const noReply = new Error('no reply');
     let timer: NodeJS.Timeout | undefined;
     const opening = client.connect().then(() => this.ping());
@@ -660,7 +613,7 @@ export class RedisSessionStore extends SessionStore {
     } catch (err) {
       // Stop the background retries: the caller decides whether to call connect() again.
       if (client.isOpen) client.destroy();
-      throw this.connectFailure(err === noReply ? (this.lastError ?? err) : err);
+      throw this.connectFailure(err === noReply ? (this.connection.lastError ?? err) : err);
     } finally {
       clearTimeout(timer);
     }
@@ -772,50 +725,10 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
 
-function errorMessage(err: unknown): string {
-  if (isObject(err) && typeof err.message === 'string' && err.message) return err.message;
-  return errorName(err) || String(err);
-}
-
-function errorName(err: unknown): string {
-  return isObject(err) && typeof err.constructor === 'function' ? err.constructor.name : '';
-}
-
 function errorCode(err: unknown): string {
   return isObject(err) && typeof err.code === 'string' ? err.code : '';
 }
 
 function isNoScript(err: unknown): boolean {
   return errorMessage(err).startsWith('NOSCRIPT');
-}
-
-/**
- * Whether the error's class, or one it extends, has one of these names. By name along the prototype chain, so a
- * client from another node-redis major (its own classes) is recognised too.
- */
-function hasErrorClass(err: unknown, names: readonly string[]): boolean {
-  for (let proto = isObject(err) ? Object.getPrototypeOf(err) : null; proto; proto = Object.getPrototypeOf(proto)) {
-    if (names.includes(proto.constructor?.name)) return true;
-  }
-  return false;
-}
-
-/** Redis answered with an error (as opposed to not answering). */
-function isErrorReply(err: unknown): boolean {
-  return hasErrorClass(err, ['ErrorReply']);
-}
-
-/**
- * The URL without its credentials (user name and password), for error messages and logs: they end up in log
- * files and error trackers.
- */
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.toString();
-  } catch {
-    return '(unparseable, not shown)';
-  }
 }

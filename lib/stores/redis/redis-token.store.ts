@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { createClient } from 'redis';
+import { createOwnedClient, errorMessage, isErrorReply, OwnedClient, ownedConnectionState, redactUrl } from './owned-client';
 import {
   AccessCheck,
   AccessRevocation,
@@ -60,7 +60,6 @@ export const DEFAULT_REDIS_TOKEN_PREFIX = '{nsk}:tok:';
 const DEFAULT_URL = 'redis://127.0.0.1:6379';
 const DEFAULT_COMMAND_TIMEOUT_MS = 2000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
-const MAX_RECONNECT_DELAY_MS = 2000;
 
 interface Script {
   name: string;
@@ -81,8 +80,6 @@ const SCRIPTS = {
 
 /** Error replies that mean "not now": Redis is up but not serving yet. They fail closed like an outage. */
 const TRANSIENT_REPLIES = new Set(['LOADING', 'BUSY', 'MASTERDOWN', 'TRYAGAIN', 'CLUSTERDOWN']);
-
-type OwnedClient = ReturnType<typeof createClient>;
 
 /**
  * The {@link TokenStore} on Redis (node-redis v5 or v6): refresh-token families and access-token revocation, next to
@@ -136,8 +133,8 @@ export class RedisTokenStore extends TokenStore {
   /** Where Redis is, for error messages: the URL without credentials. */
   private readonly target: string;
   private connecting: Promise<void> | undefined;
-  private connectDeadline = 0;
-  private everReady = false;
+  /** The owned client's connection: ever ready, the first connection's deadline, the last connection error. */
+  private readonly connection = ownedConnectionState();
   private closed = false;
 
   /** Creates the store; with `url` (or no option) call {@link connect} before the first operation. */
@@ -171,7 +168,15 @@ export class RedisTokenStore extends TokenStore {
     } else {
       const url = options.url ?? DEFAULT_URL;
       this.target = redactUrl(url);
-      this.owned = this.createOwnedClient(url);
+      this.owned = createOwnedClient(url, {
+        storeName: 'RedisTokenStore',
+        target: this.target,
+        commandTimeoutMs: this.commandTimeoutMs,
+        connectTimeoutMs: this.connectTimeoutMs,
+        logger: this.logger,
+        state: this.connection,
+        isClosed: () => this.closed,
+      });
       this.client = this.owned;
     }
   }
@@ -365,48 +370,8 @@ export class RedisTokenStore extends TokenStore {
     }
   }
 
-  private createOwnedClient(url: string): OwnedClient {
-    let client: OwnedClient;
-    try {
-      client = createClient({
-        url,
-        // Fail fast while disconnected: a queued command would hold the request until Redis is back.
-        disableOfflineQueue: true,
-        socket: {
-          connectTimeout: Math.min(this.commandTimeoutMs, this.connectTimeoutMs),
-          reconnectStrategy: (retries, cause) => {
-            // The first connection gives up after connectTimeoutMs (a wrong URL stops start-up with a message);
-            // afterwards outages are retried forever, so the store heals by itself. A new Error: node-redis checks
-            // `instanceof Error`, which fails for socket errors from another realm (jest's VM).
-            if (!this.everReady && performance.now() >= this.connectDeadline) {
-              return new Error(`gave up connecting after ${this.connectTimeoutMs} ms: ${errorMessage(cause)}`);
-            }
-            return Math.min(retries * 100, MAX_RECONNECT_DELAY_MS);
-          },
-        },
-      });
-    } catch (error) {
-      throw new TypeError(
-        `RedisTokenStore: url ${this.target} is not a Redis URL (${errorMessage(error)}); use redis://HOST:PORT or rediss://HOST:PORT`,
-      );
-    }
-    // Without a listener, node-redis' 'error' event (emitted on every dropped connection) would crash the process.
-    let lost = false;
-    client.on('error', (error: unknown) => {
-      if (this.everReady && !lost && !this.closed) {
-        lost = true;
-        this.logger.warn(`Lost the connection to Redis at ${this.target} (${errorMessage(error)}); reconnecting`);
-      }
-    });
-    client.on('ready', () => {
-      this.everReady = true;
-      lost = false;
-    });
-    return client;
-  }
-
   private async openOwnedClient(client: OwnedClient): Promise<void> {
-    this.connectDeadline = performance.now() + this.connectTimeoutMs;
+    this.connection.connectDeadline = performance.now() + this.connectTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const opening = client.connect().then(() => this.ping());
     opening.catch(() => undefined);
@@ -515,38 +480,4 @@ function unexpected(operation: string, reply: unknown): Error {
     `RedisTokenStore.${operation}: unexpected reply from Redis (${shown}). Check that no other program writes under the ` +
       "store's prefix and that the client does not map replies to custom types.",
   );
-}
-
-// By shape, not `instanceof`: errors from Node's realm or another node-redis copy have their own classes.
-function errorMessage(error: unknown): string {
-  if (typeof error === 'object' && error !== null) {
-    const { message, name } = error as { message?: unknown; name?: unknown };
-    if (typeof message === 'string' && message) return message;
-    if (typeof name === 'string' && name) return name;
-  }
-  return String(error);
-}
-
-/** Redis answered with an error (node-redis' `ErrorReply`, by class name along the prototype chain). */
-function isErrorReply(error: unknown): boolean {
-  for (
-    let proto = typeof error === 'object' && error !== null ? Object.getPrototypeOf(error) : null;
-    proto;
-    proto = Object.getPrototypeOf(proto)
-  ) {
-    if (proto.constructor?.name === 'ErrorReply') return true;
-  }
-  return false;
-}
-
-/** The URL without credentials, for messages and logs. */
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.toString();
-  } catch {
-    return '(unparseable, not shown)';
-  }
 }

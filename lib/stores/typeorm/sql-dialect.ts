@@ -110,6 +110,29 @@ export class Connection {
   }
 }
 
+/**
+ * Runs `work` in one SQLite transaction on its own connection. `BEGIN IMMEDIATE` takes the write lock up front, so
+ * another process writing the same file makes this one wait (busy timeout) instead of failing halfway when a read
+ * lock cannot be upgraded. The caller serialises the store's own operations (the DataSource's `Mutex`).
+ */
+export async function sqliteTransaction<T>(dataSource: DataSource, dialect: Dialect, work: (db: Connection) => Promise<T>): Promise<T> {
+  const runner = dataSource.createQueryRunner();
+  const db = new Connection(runner, dialect);
+  try {
+    await db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = await work(db);
+      await db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      await db.exec('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  } finally {
+    await runner.release();
+  }
+}
+
 /** Seconds a MySQL/MariaDB transaction waits for another one on the same user before giving up. */
 export const USER_LOCK_TIMEOUT_S = 30;
 

@@ -29,7 +29,17 @@ import {
 } from '../session-store';
 import { dataSourceNotInitialized, databaseUnreachable, describeDatabase, isConnectionFailure, messageOf } from './connection-errors';
 import { COUNTER_TABLE, SESSION_POINTER_TABLE, SESSION_TABLE } from './schema';
-import { Connection, Dialect, Mutex, isTransientFailure, lockUser, mutexFor, releaseUserLocks, sqlFamilyOf } from './sql-dialect';
+import {
+  Connection,
+  Dialect,
+  sqliteTransaction,
+  Mutex,
+  isTransientFailure,
+  lockUser,
+  mutexFor,
+  releaseUserLocks,
+  sqlFamilyOf,
+} from './sql-dialect';
 import { SESSION_COLUMNS, SessionRow, assertStorable, decodeRow, sessionValues } from './session-row';
 
 /** Options for {@link TypeOrmSessionStore}. */
@@ -791,7 +801,9 @@ export class TypeOrmSessionStore extends SessionStore {
    * lock they waited for is released (MySQL's default REPEATABLE READ would show them the old snapshot).
    */
   private async transaction<T>(operation: string, work: (db: Connection) => Promise<T>): Promise<T> {
-    return this.guarded(operation, () => (this.mutex ? this.mutex.run(() => this.sqliteTransaction(work)) : this.serverTransaction(work)));
+    return this.guarded(operation, () =>
+      this.mutex ? this.mutex.run(() => sqliteTransaction(this.dataSource, this.dialect, work)) : this.serverTransaction(work),
+    );
   }
 
   private async serverTransaction<T>(work: (db: Connection) => Promise<T>): Promise<T> {
@@ -826,28 +838,6 @@ export class TypeOrmSessionStore extends SessionStore {
       } finally {
         await runner.release();
       }
-    }
-  }
-
-  /**
-   * SQLite: `BEGIN IMMEDIATE` takes the write lock up front, so another process writing the same file makes
-   * this one wait (busy timeout) instead of failing halfway when a read lock cannot be upgraded.
-   */
-  private async sqliteTransaction<T>(work: (db: Connection) => Promise<T>): Promise<T> {
-    const runner = this.dataSource.createQueryRunner();
-    const db = new Connection(runner, this.dialect);
-    try {
-      await db.exec('BEGIN IMMEDIATE');
-      try {
-        const result = await work(db);
-        await db.exec('COMMIT');
-        return result;
-      } catch (error) {
-        await db.exec('ROLLBACK').catch(() => undefined);
-        throw error;
-      }
-    } finally {
-      await runner.release();
     }
   }
 }

@@ -12,7 +12,7 @@ import {
   TokenStoreUnavailableError,
 } from '../../tokens/token-store';
 import { describeDatabase, isConnectionFailure, messageOf } from './connection-errors';
-import { Connection, Dialect, Mutex, isTransientFailure, mutexFor, sqlFamilyOf } from './sql-dialect';
+import { Connection, Dialect, sqliteTransaction, Mutex, isTransientFailure, mutexFor, sqlFamilyOf } from './sql-dialect';
 import {
   CLIENT_ID_LENGTH,
   REFRESH_FAMILY_TABLE,
@@ -495,7 +495,9 @@ export class TypeOrmTokenStore extends TokenStore {
    * as a deadlock victim), `BEGIN IMMEDIATE` under the DataSource's mutex on SQLite.
    */
   private transaction<T>(operation: string, work: (db: Connection) => Promise<T>): Promise<T> {
-    return this.guarded(operation, () => (this.mutex ? this.mutex.run(() => this.sqliteTransaction(work)) : this.serverTransaction(work)));
+    return this.guarded(operation, () =>
+      this.mutex ? this.mutex.run(() => sqliteTransaction(this.dataSource, this.dialect, work)) : this.serverTransaction(work),
+    );
   }
 
   private async serverTransaction<T>(work: (db: Connection) => Promise<T>): Promise<T> {
@@ -512,24 +514,6 @@ export class TypeOrmTokenStore extends TokenStore {
           if (attempt < MAX_TRANSACTION_ATTEMPTS && isTransientFailure(error)) continue;
           throw error;
         }
-      }
-    } finally {
-      await runner.release();
-    }
-  }
-
-  private async sqliteTransaction<T>(work: (db: Connection) => Promise<T>): Promise<T> {
-    const runner = this.dataSource.createQueryRunner();
-    const db = new Connection(runner, this.dialect);
-    try {
-      await db.exec('BEGIN IMMEDIATE');
-      try {
-        const result = await work(db);
-        await db.exec('COMMIT');
-        return result;
-      } catch (error) {
-        await db.exec('ROLLBACK').catch(() => undefined);
-        throw error;
       }
     } finally {
       await runner.release();
