@@ -14,8 +14,7 @@ import { AuditModule } from './audit/audit.module';
 import { SecurityLog } from './audit/security-log';
 import { AuthModule } from './auth/auth.module';
 import { SampleBruteForceModule } from './brute-force/attempt-counters';
-import { RateLimitGuard } from '../../lib/throttler';
-import { SampleRateLimitModule } from './rate-limit/rate-limit.module';
+import { SampleRateLimitGuard, SampleRateLimitModule } from './rate-limit/rate-limit.module';
 import { PENDING_SESSION_MAX_AGE_MS } from './auth/auth.service';
 import { csrfSecretFor } from './auth/csrf-secret';
 import { PageAwareSessionGuard } from './auth/page-aware-session.guard';
@@ -139,7 +138,7 @@ export class AppModule {
       providers: [
         // API rate limits (RATE_LIMIT_SENSITIVE) on routes marked @RateLimited(), first: a request is counted before any
         // other check spends a store round trip on it.
-        { provide: APP_GUARD, useClass: RateLimitGuard },
+        { provide: APP_GUARD, useClass: SampleRateLimitGuard },
         // Deny by default: every route needs a session unless it carries @Public(). In this order: a session
         // first, then its roles (@Roles, from the session's snapshot), then (ADMIN_REQUIRE_MFA) a second factor for
         // admin routes, then how fresh its authentication is (@ReAuth).

@@ -1,8 +1,8 @@
-import { CustomDecorator, DynamicModule, ExecutionContext, Module, SetMetadata } from '@nestjs/common';
+import { CustomDecorator, DynamicModule, ExecutionContext, Injectable, Module, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { BruteForceService, Clock } from '../../../lib';
-import { CounterThrottlerStorage } from '../../../lib/throttler';
+import { CounterThrottlerStorage, RateLimitGuard } from '../../../lib/throttler';
 import type { SampleConfig } from '../config';
 
 /** The throttler of the abusable routes (BF-07): `RATE_LIMIT_SENSITIVE` per client IP and route. */
@@ -22,6 +22,14 @@ export const RateLimited = (): CustomDecorator => SetMetadata(RATE_LIMITED_KEY, 
 /** Whether the route of `context` carries {@link RateLimited} (on the handler or its controller). */
 export function isRateLimited(context: ExecutionContext): boolean {
   return reflector.getAllAndOverride<boolean | undefined>(RATE_LIMITED_KEY, [context.getHandler(), context.getClass()]) === true;
+}
+
+/** `RateLimitGuard` for the routes marked {@link RateLimited} only: every other request passes it at once. */
+@Injectable()
+export class SampleRateLimitGuard extends RateLimitGuard {
+  protected override limitsRoute(context: ExecutionContext): boolean {
+    return isRateLimited(context);
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Controller, Get, INestApplication, Module, Post } from '@nestjs/common';
+import { Controller, ExecutionContext, Get, INestApplication, Injectable, Module, Post } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
@@ -64,7 +64,18 @@ interface Harness {
   events: SecurityEvent[];
 }
 
-async function setup(throttlers: ThrottlerModuleOptions = [{ limit: 100, ttl: 60_000 }]): Promise<Harness> {
+/** Limits the `POST /limited/*` routes only: `GET /limited/default` is never throttled. */
+@Injectable()
+class PostsOnlyGuard extends RateLimitGuard {
+  protected override limitsRoute(context: ExecutionContext): boolean {
+    return context.getHandler().name !== 'byDefault';
+  }
+}
+
+async function setup(
+  throttlers: ThrottlerModuleOptions = [{ limit: 100, ttl: 60_000 }],
+  guard: typeof RateLimitGuard = RateLimitGuard,
+): Promise<Harness> {
   const clock = new ManualClock(Date.now());
   const store = new SwitchableStore();
   const events: SecurityEvent[] = [];
@@ -76,7 +87,7 @@ async function setup(throttlers: ThrottlerModuleOptions = [{ limit: 100, ttl: 60
     providers: [
       { provide: Clock, useValue: clock },
       { provide: SecurityEventBus, useValue: bus },
-      { provide: APP_GUARD, useClass: RateLimitGuard },
+      { provide: APP_GUARD, useClass: guard },
     ],
   })
   class TestModule {}
@@ -203,6 +214,20 @@ describe('RateLimitGuard over CounterThrottlerStorage', () => {
     await expect(setup([{ name: 'seconds-by-mistake', limit: 10, ttl: 0.5 }])).rejects.toThrow(
       /throttler "seconds-by-mistake" has ttl 0.5 ms.*windowMs is 0.5/,
     );
+  });
+
+  it('passes a route its limitsRoute() excludes at once: no hit on the counters, no RateLimit headers', async () => {
+    h = await setup([{ limit: 2, ttl: 60_000 }], PostsOnlyGuard);
+    const hit = jest.spyOn(h.store, 'hit');
+    for (let i = 0; i < 5; i++) {
+      const res = await request(h.app.getHttpServer()).get('/limited/default').set('X-Forwarded-For', '203.0.113.7');
+      expect(res.status).toBe(200);
+      expect(res.headers['ratelimit-limit']).toBeUndefined();
+    }
+    expect(hit).not.toHaveBeenCalled();
+    // The routes it includes are still limited.
+    expect((await post('/limited/a')).status).toBe(201);
+    expect(hit).toHaveBeenCalledTimes(1);
   });
 });
 
