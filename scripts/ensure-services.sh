@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes sure the servers the test suite talks to are up: PostgreSQL, MariaDB and Redis on 127.0.0.1, and that
+# Makes sure the servers the test suite talks to are up: PostgreSQL, MariaDB, Redis and Memcached on 127.0.0.1, and that
 # Debian's chromium (the browser tests' browser) is installed.
 # Starts each one that is down (commands from shared/TOOLCHAIN.md) and fails, with what to do, if it cannot.
 # No backend is ever skipped: a suite whose server (or browser) is missing fails.
@@ -39,6 +39,26 @@ if ! mysqladmin -h 127.0.0.1 -P 3306 -uroot ping >/dev/null 2>&1; then
   wait_for MariaDB mysqladmin -h 127.0.0.1 -P 3306 -uroot ping || fail "start MariaDB on 127.0.0.1:3306 (root, empty password)"
 fi
 
+# Memcached (the Memcached session store's suites; nothing persisted). Not pre-started on these machines:
+# installed from Debian's package when missing, then started on 127.0.0.1:11211.
+if ! (exec 3<>/dev/tcp/127.0.0.1/11211) 2>/dev/null; then
+  if ! command -v memcached >/dev/null && [ ! -x /usr/bin/memcached ]; then
+    echo "ensure-services: installing memcached (apt-get install -y memcached)"
+    command -v apt-get >/dev/null || fail "Memcached is missing and there is no apt-get: install memcached, or start one on 127.0.0.1:11211"
+    [ "$(id -u)" -eq 0 ] || fail "memcached is missing: run, as root, apt-get update && apt-get install -y memcached"
+    apt_log=$(mktemp)
+    if ! { DEBIAN_FRONTEND=noninteractive apt-get install -y memcached || { DEBIAN_FRONTEND=noninteractive apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y memcached; }; } >"$apt_log" 2>&1; then
+      tail -n 20 "$apt_log" >&2
+      rm -f "$apt_log"
+      fail "could not install memcached (apt-get output above): the Memcached store's tests need it on 127.0.0.1:11211"
+    fi
+    rm -f "$apt_log"
+  fi
+  echo "ensure-services: starting Memcached"
+  memcached -d -u root -l 127.0.0.1 -p 11211 -m 256 || true
+  wait_for Memcached bash -c '(exec 3<>/dev/tcp/127.0.0.1/11211)' || fail "start Memcached on 127.0.0.1:11211 (memcached -d -u root -l 127.0.0.1 -p 11211)"
+fi
+
 # Chromium for test/browser: Debian's package, driven by playwright-core (which downloads no browser; `npx
 # playwright install` fails here). CHROMIUM_PATH names another binary, which is then only checked.
 CHROMIUM=${CHROMIUM_PATH:-/usr/bin/chromium}
@@ -63,4 +83,4 @@ chromium_version=$("$CHROMIUM" --version 2>/dev/null) || fail "$CHROMIUM does no
 psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'test'" 2>/dev/null | grep -q 1 \
   || psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE test' >/dev/null || fail "cannot create PostgreSQL database test"
 mysql -h 127.0.0.1 -P 3306 -uroot -e 'CREATE DATABASE IF NOT EXISTS test' || fail "cannot create MariaDB database test"
-echo "ensure-services: PostgreSQL, MariaDB and Redis are up; $chromium_version"
+echo "ensure-services: PostgreSQL, MariaDB, Redis and Memcached are up; $chromium_version"
