@@ -245,7 +245,7 @@ export class SessionManager {
     if (impersonatedBy !== null) detail.impersonatedBy = impersonatedBy;
     this.emit('session_created', record, input.client, { detail });
     // A store written before `deny-new` existed answers `{ evicted }` without a status.
-    this.emitEvictions(result.evicted ?? [], input.client, limit, record.handle);
+    await this.endEvicted(result.evicted ?? [], input.client, limit, record.handle);
     return { token, session: { id, record } };
   }
 
@@ -422,7 +422,8 @@ export class SessionManager {
 
   /**
    * Calls `listener` (and awaits it) every time sessions end explicitly: logout, revocation by handle, logout
-   * everywhere, and a request-time check ending one. Not for timeouts (nothing ended them: they ran out). What
+   * everywhere, a request-time check ending one, and the oldest sessions a login evicts beyond the
+   * concurrent-session limit (reason `excess_sessions`). Not for timeouts (nothing ended them: they ran out). What
    * depends on a session (the access tokens exchanged from it) dies with it there. A listener that throws a store
    * connection error fails the call with 503, after the sessions have ended.
    */
@@ -534,7 +535,7 @@ export class SessionManager {
       }
       if (res.status === 'rotated') {
         this.emit('session_renewed', res.record, client, { reason });
-        this.emitEvictions(res.evicted ?? [], client, limit ?? 0, res.record.handle);
+        await this.endEvicted(res.evicted ?? [], client, limit ?? 0, res.record.handle);
         return { kind: 'active', session: { id, record: res.record }, issuedToken: token };
       }
       if (!explicit) return { kind: 'active', session: { id: res.id, record: res.record } };
@@ -551,12 +552,23 @@ export class SessionManager {
     return absoluteCap(record, this.policy.impersonationMaxAgeMs, this.policy.pendingTimeoutMs ?? DEFAULT_PENDING_TIMEOUT_MS);
   }
 
-  /** The events of sessions a login or a completion evicted to respect the limit: each is named, then ended. */
-  private emitEvictions(evicted: readonly SessionRecord[], client: ClientInfo, limit: number, newSession: string): void {
+  /**
+   * Sessions a login or a completion evicted to respect the limit: each is named in the events, then the end
+   * listeners hear of them (reason `excess_sessions`), so what hangs on them (access tokens exchanged from them)
+   * ends too. Evictions of one user only: the limit is per user.
+   */
+  private async endEvicted(evicted: readonly SessionRecord[], client: ClientInfo, limit: number, newSession: string): Promise<void> {
+    if (evicted.length === 0) return;
     for (const old of evicted) {
       this.emit('excess_sessions_exceeded', old, client, { level: 'WARN', reason: 'oldest_revoked', detail: { limit, newSession } });
       this.emit('session_expired', old, client, { reason: 'excess_sessions' });
     }
+    await this.notifyEnded({
+      userId: evicted[0].userId,
+      handles: evicted.map((old) => old.handle),
+      reason: 'excess_sessions',
+      allOfUser: false,
+    });
   }
 
   /** The concurrent-session limit of this user: the function's answer when the module has one, else the number. */

@@ -1,6 +1,7 @@
 /**
  * SessionManager.onSessionsEnded: listeners are awaited whenever sessions end explicitly (logout, revocation by
- * handle, logout everywhere, a request-time check ending one), never for a timeout; a listener's store outage is a
+ * handle, logout everywhere, a request-time check ending one, an eviction beyond the concurrent-session limit), never
+ * for a timeout; a listener's store outage is a
  * SessionStoreUnavailableError (503), after the sessions have ended. ApiTokenModule hangs token revocation on it.
  */
 import { InMemorySessionStore, ManualClock, SecurityEventBus, SessionCheck, SessionsEnded, TokenStoreUnavailableError } from '../../lib';
@@ -10,7 +11,7 @@ import { SessionManager } from '../../lib/core/session-manager';
 const MIN = 60_000;
 const client = { ip: '198.51.100.4', userAgent: 'UnitTest/1.0' };
 
-function setup(checks: SessionCheck[] = []) {
+function setup(checks: SessionCheck[] = [], maxConcurrentSessions = 0) {
   const clock = new ManualClock(Date.parse('2026-11-30T08:00:00Z'));
   const store = new InMemorySessionStore();
   const manager = new SessionManager(
@@ -22,7 +23,7 @@ function setup(checks: SessionCheck[] = []) {
       rotationIntervalMs: Number.POSITIVE_INFINITY,
       rotationGraceMs: 10_000,
       touchIntervalMs: MIN,
-      maxConcurrentSessions: 0,
+      maxConcurrentSessions,
       concurrentSessionPolicy: 'evict-oldest',
       rememberIdleTimeoutMs: 30 * 86_400_000,
       rememberAbsoluteTimeoutMs: 90 * 86_400_000,
@@ -67,6 +68,18 @@ describe('SessionManager.onSessionsEnded', () => {
     end = true;
     expect((await t.manager.resolve(s.token, client)).kind).toBe('ended');
     expect(t.ended).toEqual([{ userId: 'bob', handles: [s.session.record.handle], reason: 'binding', allOfUser: false }]);
+  });
+
+  it('is called for the oldest sessions a login evicts beyond the concurrent-session limit', async () => {
+    const t = setup([], 2);
+    const first = await t.manager.create({ userId: 'carol', client });
+    t.clock.advance(1000);
+    const second = await t.manager.create({ userId: 'carol', client });
+    t.clock.advance(1000);
+    expect(t.ended).toEqual([]);
+    await t.manager.create({ userId: 'carol', client });
+    expect(t.ended).toEqual([{ userId: 'carol', handles: [first.session.record.handle], reason: 'excess_sessions', allOfUser: false }]);
+    expect((await t.manager.resolve(second.token, client)).kind).toBe('active');
   });
 
   it('turns a listener\u2019s store outage into SessionStoreUnavailableError (503), after the session ended', async () => {
