@@ -214,6 +214,7 @@ export class SessionService {
   async update(req: HttpRequestLike, mutate: (data: SessionData) => SessionData | void, res?: HttpResponseLike): Promise<SessionView> {
     const session = await this.require(req, res);
     const record = await this.guard(() => this.manager.updateData(session, mutate));
+    if (this.sealed) this.sendResealed(req, session, res);
     return toView(record);
   }
 
@@ -286,8 +287,10 @@ export class SessionService {
   async destroyAllForUser(userId: string, options: { exceptCurrentOf?: HttpRequestLike; reason?: string } = {}): Promise<number> {
     // Load first: a session not loaded yet would otherwise not be recognised as the one to keep.
     if (options.exceptCurrentOf) await this.load(options.exceptCurrentOf);
-    const keep = options.exceptCurrentOf ? loadedSessionId(options.exceptCurrentOf) : undefined;
     const client = options.exceptCurrentOf ? clientInfoOf(options.exceptCurrentOf) : undefined;
+    // Sealed cookie: the kept session gets a new cookie first, minted before the user's cut-off and spared by it.
+    if (this.sealed && options.exceptCurrentOf) await this.rotateKeptSeal(options.exceptCurrentOf, userId, client!);
+    const keep = options.exceptCurrentOf ? loadedSessionId(options.exceptCurrentOf) : undefined;
     return this.guard(() => this.manager.destroyAllForUser(userId, client, { exceptId: keep, reason: options.reason }));
   }
 
@@ -407,6 +410,36 @@ export class SessionService {
     this.setCookie(res, token, session.record);
     noStore(res);
     return toView(session.record);
+  }
+
+  /** True when sessions travel in a sealed cookie (`sealed` option): every write re-seals and sets the cookie. */
+  private get sealed(): boolean {
+    return this.options.store.keepsSessionInToken === true;
+  }
+
+  /**
+   * Sealed cookie: a write re-sealed the session, whose id is the new cookie value. Sent on `res` (or the request's
+   * own response), else kept for the next call that knows a response, like a rotation's.
+   */
+  private sendResealed(req: HttpRequestLike, session: ActiveSession, res: HttpResponseLike | undefined): void {
+    const request = req as StatefulRequest;
+    const response = res ?? request.res;
+    const state = request[STATE];
+    if (!response) {
+      if (state) state.pendingToken = session.id;
+      return;
+    }
+    if (state) state.pendingToken = undefined;
+    this.setCookie(response, session.id, session.record);
+    noStore(response);
+  }
+
+  /** Sealed cookie, logout everywhere but here: rotates this request's session of `userId`, so the cut-off spares it. */
+  private async rotateKeptSeal(req: HttpRequestLike, userId: string, client: ClientInfo): Promise<void> {
+    const session = (req as StatefulRequest)[STATE]?.session;
+    if (!session || session.record.userId !== userId) return;
+    const token = await this.guard(() => this.manager.rotate(session, 'logout_everywhere', client));
+    if (token !== null) this.sendResealed(req, session, undefined);
   }
 
   /** Sets the session cookie of `record`: persistent for a remembered session, by {@link CookiePolicy.maxAgeFor}. */
