@@ -83,6 +83,5 @@ export function resolveSealedStore(sealed: unknown, context: SealedContext, prob
     maxLifetimeMs: context.maxLifetimeMs,
     clock: context.clock,
     cookieBytes: (value) => policy.headerBytes(value),
-    closeRevocations: revocations === 'memory',
   });
 }

@@ -39,8 +39,6 @@ export interface SealedSessionStoreOptions {
    * `__Host-sid` with the module's default attributes and a `Max-Age`.
    */
   cookieBytes?: (value: string) => number;
-  /** Close `revocations` when the store closes. Default `false` (it is yours). */
-  closeRevocations?: boolean;
 }
 
 /** What a sealed cookie holds. */
@@ -86,7 +84,6 @@ export class SealedSessionStore extends SessionStore {
   private readonly maxLifetimeMs: number;
   private readonly clock: Clock;
   private readonly cookieBytes: (value: string) => number;
-  private readonly closeRevocations: boolean;
 
   /** @throws TypeError naming what is wrong with the options (keys, revocations, maxLifetimeMs). */
   constructor(options: SealedSessionStoreOptions) {
@@ -104,7 +101,6 @@ export class SealedSessionStore extends SessionStore {
     this.maxLifetimeMs = options.maxLifetimeMs;
     this.clock = options.clock ?? new SystemClock();
     this.cookieBytes = options.cookieBytes ?? ((value) => Buffer.byteLength(`__Host-sid=${value}${DEFAULT_ATTRIBUTES}`));
-    this.closeRevocations = options.closeRevocations ?? false;
   }
 
   /** A compact JWE of our shape, short enough to be a cookie. Cheap: no decryption. */
@@ -235,9 +231,12 @@ export class SealedSessionStore extends SessionStore {
     await this.revocations.ping();
   }
 
-  /** Closes the revocation store only with `closeRevocations` (it is yours otherwise). */
+  /**
+   * Closes the revocation store, which releases only what it opened itself (the Redis client it created from `url`, its
+   * cleanup timer), never a client or DataSource you gave it. The module calls it at shutdown (`closeStoreOnShutdown`).
+   */
   async close(): Promise<void> {
-    if (this.closeRevocations) await this.revocations.close();
+    await this.revocations.close();
   }
 
   /** Seals a payload, refusing one whose cookie would pass the browsers' limit. */
