@@ -437,8 +437,8 @@ export function resolveSessionOptions(raw: SessionModuleOptions = {}): ResolvedS
     maxConcurrentSessions: store.keepsSessionInToken
       ? 0
       : limitFn
-      ? SESSION_DEFAULTS.maxConcurrentSessions
-      : ((raw.maxConcurrentSessions as number | undefined) ?? SESSION_DEFAULTS.maxConcurrentSessions),
+        ? SESSION_DEFAULTS.maxConcurrentSessions
+        : ((raw.maxConcurrentSessions as number | undefined) ?? SESSION_DEFAULTS.maxConcurrentSessions),
     maxConcurrentSessionsFor: limitFn,
     concurrentSessionPolicy: raw.concurrentSessionPolicy ?? 'evict-oldest',
     rememberIdleTimeoutMs,

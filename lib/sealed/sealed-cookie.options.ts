@@ -64,7 +64,9 @@ export function resolveSealedStore(sealed: unknown, context: SealedContext, prob
     );
   }
   if (context.storeGiven) {
-    problems.push('store and sealed cannot both be given: sealed sessions live in the cookie; remove store (or sealed for server-side sessions)');
+    problems.push(
+      'store and sealed cannot both be given: sealed sessions live in the cookie; remove store (or sealed for server-side sessions)',
+    );
   }
   const limit = context.maxConcurrentSessions;
   if (typeof limit === 'function' || (typeof limit === 'number' && limit !== 0)) {
@@ -73,7 +75,9 @@ export function resolveSealedStore(sealed: unknown, context: SealedContext, prob
     );
   }
   if (!context.cookie.httpOnly) {
-    problems.push('cookie.httpOnly must stay true with sealed sessions: a script that reads the cookie can replay the whole session elsewhere');
+    problems.push(
+      'cookie.httpOnly must stay true with sealed sessions: a script that reads the cookie can replay the whole session elsewhere',
+    );
   }
   if (problems.length > before) return undefined;
   const policy = new CookiePolicy(context.cookie);

@@ -140,7 +140,9 @@ function describeKey(key: unknown): string {
   if (key instanceof Uint8Array) return `${key.length} bytes`;
   if (typeof key === 'string') {
     const text = key.replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
-    return BASE64URL_SHAPE.test(text) ? `text of ${Buffer.from(text, 'base64url').length} bytes` : `text of ${key.length} characters, not base64`;
+    return BASE64URL_SHAPE.test(text)
+      ? `text of ${Buffer.from(text, 'base64url').length} bytes`
+      : `text of ${key.length} characters, not base64`;
   }
   return key === undefined ? 'nothing' : typeof key;
 }

@@ -41,7 +41,7 @@ export class SealedSessionsUnlistedError extends Error {
   ) {
     super(
       `Sealed-cookie sessions cannot be listed (${operation}): each lives only in its browser's cookie and the server keeps no ` +
-        "list of them. Show the current session only (@CurrentSession), end the others with logout everywhere, or use a " +
+        'list of them. Show the current session only (@CurrentSession), end the others with logout everywhere, or use a ' +
         'server-side store (memory, Redis, TypeORM) for an "active devices" page.',
     );
   }

@@ -65,7 +65,11 @@ class SealedController {
     @Res({ passthrough: true }) res: Response,
     @Body() body: { user: string; roles?: string[]; pending?: boolean },
   ) {
-    const view = await this.sessions.create(req, res, { userId: body.user, roles: body.roles, stage: body.pending ? 'pending' : 'complete' });
+    const view = await this.sessions.create(req, res, {
+      userId: body.user,
+      roles: body.roles,
+      stage: body.pending ? 'pending' : 'complete',
+    });
     return { handle: view.handle };
   }
 
@@ -376,9 +380,9 @@ describe.each(backends)('sealed-cookie sessions, revocations in $name', (backend
     }
     clock.advance(20 * 60_000);
     expect((await dave.send('get', '/me')).status).toBe(401);
-    expect(
-      events.some((e) => e.type === 'session_expired' && e.reason === 'absolute_timeout' && e.userId === `dave-${backend.name}`),
-    ).toBe(true);
+    expect(events.some((e) => e.type === 'session_expired' && e.reason === 'absolute_timeout' && e.userId === `dave-${backend.name}`)).toBe(
+      true,
+    );
   });
 
   it('logout refuses the cookie at the next request, an old copy of it included', async () => {
@@ -421,7 +425,7 @@ describe.each(backends)('sealed-cookie sessions, revocations in $name', (backend
     expect((await tablet.send('get', '/me')).status).toBe(401);
   });
 
-  it("admin revoke by handle ends that session only, and only for the user it belongs to", async () => {
+  it('admin revoke by handle ends that session only, and only for the user it belongs to', async () => {
     const user = `gina-${backend.name}`;
     const one = new Browser(app);
     const two = new Browser(app);
@@ -442,7 +446,10 @@ describe.each(backends)('sealed-cookie sessions, revocations in $name', (backend
     await b.login(user, { roles: ['admin'] });
     expect((await b.send('get', '/admin')).status).toBe(200);
     clock.advance(1000);
-    await request(app.getHttpServer()).post('/admin/roles').send({ user, roles: ['user'] }).expect(200);
+    await request(app.getHttpServer())
+      .post('/admin/roles')
+      .send({ user, roles: ['user'] })
+      .expect(200);
     expect((await b.send('get', '/admin')).status).toBe(401);
   });
 
@@ -511,7 +518,7 @@ describe.each(backends)('sealed-cookie sessions, revocations in $name', (backend
     expect((await liam.send('post', '/big', { bytes: 1000 })).status).toBe(200);
   });
 
-  it('listing a user\'s sessions has no honest answer in this mode: SessionService.list refuses with a message', async () => {
+  it("listing a user's sessions has no honest answer in this mode: SessionService.list refuses with a message", async () => {
     const mia = new Browser(app);
     await mia.login(`mia-${backend.name}`);
     const sessions = app.get(SessionService);

@@ -93,7 +93,7 @@ describe('SealedSessionStore', () => {
       await expect(store.read([b64(header), ...rest].join('.'), { now: T0, ...READ })).resolves.toEqual({ status: 'missing' });
     }
     // A well-formed JWE of the same record under A256KW with our own key as the key-wrapping key.
-    const payload = { v: 1, n: 'n', ep: T0, s: (await store.read(token, { now: T0, ...READ }) as { record: object }).record };
+    const payload = { v: 1, n: 'n', ep: T0, s: ((await store.read(token, { now: T0, ...READ })) as { record: object }).record };
     const wrapped = await new CompactEncrypt(Buffer.from(JSON.stringify(payload)))
       .setProtectedHeader({ alg: 'A256KW', enc: 'A256GCM', kid: 'k1' })
       .encrypt(K1);
@@ -164,12 +164,14 @@ describe('SealedSessionStore', () => {
     const updated = await manager.updateData(outcome.session, (d) => ({ ...d, step: 1 }));
     const resealed = outcome.session.id;
     expect(updated.data).toEqual({ theme: 'dark', step: 1 });
-    const nonceOf = async (t: string) => JSON.parse((await (store as unknown as { ring: { open(x: string): Promise<string> } }).ring.open(t))!).n;
+    const nonceOf = async (t: string) =>
+      JSON.parse((await (store as unknown as { ring: { open(x: string): Promise<string> } }).ring.open(t))!).n;
     expect(await nonceOf(resealed)).toBe(await nonceOf(token));
     const next = await manager.rotate(outcome.session, 'privilege_change', { ip: '', userAgent: '' });
     expect(next).not.toBeNull();
     expect(await nonceOf(next!)).not.toBe(await nonceOf(token));
-    for (const old of [token, resealed]) await expect(store.read(old, { now: clock.now(), ...READ })).resolves.toEqual({ status: 'missing' });
+    for (const old of [token, resealed])
+      await expect(store.read(old, { now: clock.now(), ...READ })).resolves.toEqual({ status: 'missing' });
     await expect(store.read(next!, { now: clock.now(), ...READ })).resolves.toMatchObject({ status: 'active' });
   });
 
@@ -186,7 +188,10 @@ describe('SealedSessionStore', () => {
     expect((error as SealedCookieTooLargeError).bytes).toBeGreaterThan(4096);
     expect((error as SealedCookieTooLargeError).limit).toBe(4096);
     // The cookie the browser holds is untouched.
-    await expect(store.read(token, { now: clock.now(), ...READ })).resolves.toMatchObject({ status: 'active', record: { data: { theme: 'dark' } } });
+    await expect(store.read(token, { now: clock.now(), ...READ })).resolves.toMatchObject({
+      status: 'active',
+      record: { data: { theme: 'dark' } },
+    });
   });
 
   it('answers listing and counting with an error saying why, and refuses a concurrent-session limit', async () => {
@@ -261,7 +266,9 @@ describe('the sealed option at start-up', () => {
         expect.stringMatching(/cookie\.httpOnly must stay true with sealed sessions/),
       ]),
     );
-    expect(problemsOf({ sealed: { keys: [], revocations: 'memory' } })).toEqual([expect.stringMatching(/sealed\.keys must be a non-empty array/)]);
+    expect(problemsOf({ sealed: { keys: [], revocations: 'memory' } })).toEqual([
+      expect.stringMatching(/sealed\.keys must be a non-empty array/),
+    ]);
     expect(problemsOf({ sealed: { keys: [{ kid: 'k', key: K1 }], revocations: 'memory' }, maxConcurrentSessions: () => 2 })).toEqual([
       expect.stringMatching(/maxConcurrentSessions cannot be held/),
     ]);
