@@ -175,6 +175,25 @@ describe('SealedSessionStore', () => {
     await expect(store.read(next!, { now: clock.now(), ...READ })).resolves.toMatchObject({ status: 'active' });
   });
 
+  it('periodic rotation re-seals with a fresh generation and tells the caller to send it; the previous cookie lives on until it expires', async () => {
+    const { manager, login, clock, store } = setup();
+    const token = await login();
+    const nonceOf = async (t: string) =>
+      JSON.parse((await (store as unknown as { ring: { open(x: string): Promise<string> } }).ring.open(t))!).n;
+    clock.advance(15 * 60_000);
+    const outcome = await manager.resolve(token, { ip: '', userAgent: '' });
+    if (outcome.kind !== 'active') throw new Error('not active');
+    expect(outcome.issuedToken).toBe(outcome.session.id);
+    expect(outcome.session.record.rotatedAt).toBe(clock.now());
+    expect(await nonceOf(outcome.issuedToken!)).not.toBe(await nonceOf(token));
+    // Documented: a periodic rotation denies nothing (parallel requests still carry the old cookie).
+    await expect(manager.resolve(token, { ip: '', userAgent: '' })).resolves.toMatchObject({ kind: 'active' });
+    // A steady request (no touch due, no rotation) sends no cookie.
+    const steady = await manager.resolve(outcome.issuedToken!, { ip: '', userAgent: '' });
+    expect(steady).toMatchObject({ kind: 'active' });
+    expect((steady as { issuedToken?: string }).issuedToken).toBeUndefined();
+  });
+
   it('refuses, at write time and naming the size and the limit, a session that would pass the 4 KB cookie limit', async () => {
     const { store, manager, login, clock } = setup();
     const create = manager.create({ userId: 'bob', client: { ip: '', userAgent: '' }, data: { blob: 'x'.repeat(3500) } });
