@@ -207,7 +207,8 @@ export class SessionService {
 
   /**
    * Changes session data atomically. `mutate` receives a copy and returns the new data (or changes the copy
-   * in place); on a parallel write it is re-run on the fresh data, so keep it free of side effects.
+   * in place); on a parallel write it is re-run on the fresh data, so keep it free of side effects. With sealed-cookie
+   * sessions (`sealed` option) it also sets the re-sealed cookie, on `res` or the request's own response.
    *
    * @example await sessions.update(req, (data) => ({ ...data, theme: 'dark' }));
    */
@@ -282,7 +283,8 @@ export class SessionService {
 
   /**
    * Ends every session of a user (logout everywhere, password change, account disabled). With `exceptCurrentOf`,
-   * the session of that request survives. Returns how many sessions ended.
+   * the session of that request survives. Returns how many sessions ended: 0 with sealed-cookie sessions, where the
+   * server cannot know them (all of the user's cookies minted before the call are refused all the same).
    */
   async destroyAllForUser(userId: string, options: { exceptCurrentOf?: HttpRequestLike; reason?: string } = {}): Promise<number> {
     // Load first: a session not loaded yet would otherwise not be recognised as the one to keep.
@@ -294,7 +296,11 @@ export class SessionService {
     return this.guard(() => this.manager.destroyAllForUser(userId, client, { exceptId: keep, reason: options.reason }));
   }
 
-  /** The user's live sessions, oldest first; `current` marks the one of `req`. */
+  /**
+   * The user's live sessions, oldest first; `current` marks the one of `req`.
+   *
+   * @throws SealedSessionsUnlistedError with sealed-cookie sessions: the server keeps no list of them.
+   */
   async list(userId: string, req?: HttpRequestLike): Promise<SessionListing[]> {
     if (req) await this.load(req);
     const currentId = req ? loadedSessionId(req) : undefined;
@@ -311,7 +317,11 @@ export class SessionService {
     }));
   }
 
-  /** Ends the user's session with this handle. False when the user has none with it (e.g. another user's). */
+  /**
+   * Ends the user's session with this handle. False when the user has none with it (e.g. another user's). With
+   * sealed-cookie sessions the server cannot tell, so it answers true for any well-formed handle; a handle of another
+   * user's session still ends nothing.
+   */
   async revoke(userId: string, handle: string, req?: HttpRequestLike): Promise<boolean> {
     return this.guard(() => this.manager.revoke(userId, handle, req ? clientInfoOf(req) : undefined));
   }
