@@ -75,6 +75,11 @@ export {
 export * as lifecycle from './core/lifecycle';
 export { InMemorySessionStore, InMemorySessionStoreOptions } from './stores/memory/in-memory-session.store';
 
+// Sealed-cookie sessions (the `sealed` option)
+export type { SealedCookieOptions } from './sealed/sealed-cookie.options';
+export type { SealingKey } from './sealed/sealed-key-ring';
+export { SealedCookieTooLargeError, SealedSessionsUnlistedError, MAX_COOKIE_BYTES } from './sealed/sealed-session.errors';
+
 // Session binding and anomaly detection, and the device view
 export { SessionAnomalyDetector, SessionAnomalySignal } from './anomaly/session-anomaly.detector';
 export { SessionAnomalyInterceptor } from './anomaly/session-anomaly.interceptor';

@@ -23,6 +23,7 @@ import { ResolvedCsrfOptions, resolveCsrfOptions, SessionCsrfOptions } from './c
 import { SecurityEventSink } from './events/security-event';
 import { InMemorySessionStore } from './stores/memory/in-memory-session.store';
 import { SessionStore } from './stores/session-store';
+import { resolveSealedStore, SealedCookieOptions } from './sealed/sealed-cookie.options';
 
 /** A duration in milliseconds, or a string such as `"30s"`, `"15m"`, `"8h"` (parsed at start-up). */
 export type Duration = number | string;
@@ -98,6 +99,12 @@ export interface SessionModuleOptions {
    * `connect()` at start-up, so a store you construct needs no other call.
    */
   store?: SessionStore | 'memory';
+  /**
+   * Client-side sessions: the session travels in the cookie itself, sealed (JWE `dir` + `A256GCM`), and only logouts
+   * are kept server-side. Instead of `store`; `maxConcurrentSessions` must be 0 (the default in this mode). See
+   * {@link SealedCookieOptions} and the README section "Sealed-cookie sessions". Default none (server-side sessions).
+   */
+  sealed?: SealedCookieOptions;
   /**
    * Close the store when the app shuts down. Default `true`. A store's `close()` releases only what the store
    * itself opened (the Redis client it created from `url`, its cleanup timer), never a Redis client or
@@ -374,8 +381,26 @@ export function resolveSessionOptions(raw: SessionModuleOptions = {}): ResolvedS
 
   const csrf = resolveCsrfOptions(raw.csrf, cookie.secure, problems);
 
+  // One clock for the module and the sealed store (a bad one is reported below).
+  const clock: Clock = typeof raw.clock?.now === 'function' ? raw.clock : new SystemClock();
   let store: SessionStore;
-  if (raw.store === undefined || raw.store === 'memory') {
+  const sealedStore =
+    raw.sealed === undefined
+      ? undefined
+      : resolveSealedStore(
+          raw.sealed,
+          {
+            cookie,
+            clock,
+            maxLifetimeMs: Math.max(absoluteTimeoutMs, rememberAbsoluteTimeoutMs, impersonationMaxAgeMs, pendingTimeoutMs),
+            maxConcurrentSessions: raw.maxConcurrentSessions,
+            storeGiven: raw.store !== undefined,
+          },
+          problems,
+        );
+  if (sealedStore) {
+    store = sealedStore;
+  } else if (raw.store === undefined || raw.store === 'memory') {
     store = new InMemorySessionStore();
   } else if (raw.store instanceof SessionStore || isStoreLike(raw.store)) {
     store = raw.store as SessionStore;
@@ -409,9 +434,11 @@ export function resolveSessionOptions(raw: SessionModuleOptions = {}): ResolvedS
     rotationIntervalMs: rotationIntervalMs === 0 ? Number.POSITIVE_INFINITY : rotationIntervalMs,
     rotationGraceMs,
     touchIntervalMs,
-    maxConcurrentSessions: limitFn
-      ? SESSION_DEFAULTS.maxConcurrentSessions
-      : ((raw.maxConcurrentSessions as number | undefined) ?? SESSION_DEFAULTS.maxConcurrentSessions),
+    maxConcurrentSessions: store.keepsSessionInToken
+      ? 0
+      : limitFn
+        ? SESSION_DEFAULTS.maxConcurrentSessions
+        : ((raw.maxConcurrentSessions as number | undefined) ?? SESSION_DEFAULTS.maxConcurrentSessions),
     maxConcurrentSessionsFor: limitFn,
     concurrentSessionPolicy: raw.concurrentSessionPolicy ?? 'evict-oldest',
     rememberIdleTimeoutMs,
@@ -422,7 +449,7 @@ export function resolveSessionOptions(raw: SessionModuleOptions = {}): ResolvedS
     csrf,
     cookie,
     clearSiteDataOnLogout: raw.clearSiteDataOnLogout ?? true,
-    clock: raw.clock ?? new SystemClock(),
+    clock,
     eventSinks: raw.eventSinks ?? [],
   };
 }
@@ -448,7 +475,7 @@ const STORE_METHODS = Object.keys({
   resetCounter: true,
   ping: true,
   close: true,
-} satisfies Record<keyof SessionStore, true>);
+} satisfies Record<Exclude<keyof SessionStore, 'keepsSessionInToken' | 'isWellFormedToken'>, true>);
 
 function isStoreLike(value: unknown): boolean {
   return (

@@ -207,13 +207,15 @@ export class SessionService {
 
   /**
    * Changes session data atomically. `mutate` receives a copy and returns the new data (or changes the copy
-   * in place); on a parallel write it is re-run on the fresh data, so keep it free of side effects.
+   * in place); on a parallel write it is re-run on the fresh data, so keep it free of side effects. With sealed-cookie
+   * sessions (`sealed` option) it also sets the re-sealed cookie, on `res` or the request's own response.
    *
    * @example await sessions.update(req, (data) => ({ ...data, theme: 'dark' }));
    */
   async update(req: HttpRequestLike, mutate: (data: SessionData) => SessionData | void, res?: HttpResponseLike): Promise<SessionView> {
     const session = await this.require(req, res);
     const record = await this.guard(() => this.manager.updateData(session, mutate));
+    if (this.sealed) this.sendResealed(req, session, res);
     return toView(record);
   }
 
@@ -281,17 +283,24 @@ export class SessionService {
 
   /**
    * Ends every session of a user (logout everywhere, password change, account disabled). With `exceptCurrentOf`,
-   * the session of that request survives. Returns how many sessions ended.
+   * the session of that request survives. Returns how many sessions ended: 0 with sealed-cookie sessions, where the
+   * server cannot know them (all of the user's cookies minted before the call are refused all the same).
    */
   async destroyAllForUser(userId: string, options: { exceptCurrentOf?: HttpRequestLike; reason?: string } = {}): Promise<number> {
     // Load first: a session not loaded yet would otherwise not be recognised as the one to keep.
     if (options.exceptCurrentOf) await this.load(options.exceptCurrentOf);
-    const keep = options.exceptCurrentOf ? loadedSessionId(options.exceptCurrentOf) : undefined;
     const client = options.exceptCurrentOf ? clientInfoOf(options.exceptCurrentOf) : undefined;
+    // Sealed cookie: the kept session gets a new cookie first, minted before the user's cut-off and spared by it.
+    if (this.sealed && options.exceptCurrentOf) await this.rotateKeptSeal(options.exceptCurrentOf, userId, client!);
+    const keep = options.exceptCurrentOf ? loadedSessionId(options.exceptCurrentOf) : undefined;
     return this.guard(() => this.manager.destroyAllForUser(userId, client, { exceptId: keep, reason: options.reason }));
   }
 
-  /** The user's live sessions, oldest first; `current` marks the one of `req`. */
+  /**
+   * The user's live sessions, oldest first; `current` marks the one of `req`.
+   *
+   * @throws SealedSessionsUnlistedError with sealed-cookie sessions: the server keeps no list of them.
+   */
   async list(userId: string, req?: HttpRequestLike): Promise<SessionListing[]> {
     if (req) await this.load(req);
     const currentId = req ? loadedSessionId(req) : undefined;
@@ -308,7 +317,11 @@ export class SessionService {
     }));
   }
 
-  /** Ends the user's session with this handle. False when the user has none with it (e.g. another user's). */
+  /**
+   * Ends the user's session with this handle. False when the user has none with it (e.g. another user's). With
+   * sealed-cookie sessions the server cannot tell, so it answers true for any well-formed handle; a handle of another
+   * user's session still ends nothing.
+   */
   async revoke(userId: string, handle: string, req?: HttpRequestLike): Promise<boolean> {
     return this.guard(() => this.manager.revoke(userId, handle, req ? clientInfoOf(req) : undefined));
   }
@@ -407,6 +420,36 @@ export class SessionService {
     this.setCookie(res, token, session.record);
     noStore(res);
     return toView(session.record);
+  }
+
+  /** True when sessions travel in a sealed cookie (`sealed` option): every write re-seals and sets the cookie. */
+  private get sealed(): boolean {
+    return this.options.store.keepsSessionInToken === true;
+  }
+
+  /**
+   * Sealed cookie: a write re-sealed the session, whose id is the new cookie value. Sent on `res` (or the request's
+   * own response), else kept for the next call that knows a response, like a rotation's.
+   */
+  private sendResealed(req: HttpRequestLike, session: ActiveSession, res: HttpResponseLike | undefined): void {
+    const request = req as StatefulRequest;
+    const response = res ?? request.res;
+    const state = request[STATE];
+    if (!response) {
+      if (state) state.pendingToken = session.id;
+      return;
+    }
+    if (state) state.pendingToken = undefined;
+    this.setCookie(response, session.id, session.record);
+    noStore(response);
+  }
+
+  /** Sealed cookie, logout everywhere but here: rotates this request's session of `userId`, so the cut-off spares it. */
+  private async rotateKeptSeal(req: HttpRequestLike, userId: string, client: ClientInfo): Promise<void> {
+    const session = (req as StatefulRequest)[STATE]?.session;
+    if (!session || session.record.userId !== userId) return;
+    const token = await this.guard(() => this.manager.rotate(session, 'logout_everywhere', client));
+    if (token !== null) this.sendResealed(req, session, undefined);
   }
 
   /** Sets the session cookie of `record`: persistent for a remembered session, by {@link CookiePolicy.maxAgeFor}. */

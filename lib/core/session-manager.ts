@@ -159,6 +159,8 @@ const MAX_ROTATE_HOPS = 3;
 export class SessionManager {
   private readonly checks: readonly SessionCheck[];
   private readonly endListeners: SessionEndListener[] = [];
+  /** The store keeps the session in the token (sealed cookie): ids are cookie values, and every write answers a new one. */
+  private readonly sealed: boolean;
 
   constructor(
     private readonly store: SessionStore,
@@ -168,6 +170,7 @@ export class SessionManager {
     checks: readonly SessionCheck[] = [],
   ) {
     this.checks = checks;
+    this.sealed = store.keepsSessionInToken === true;
   }
 
   /**
@@ -193,8 +196,9 @@ export class SessionManager {
     const limit = countsTowardLimit({ impersonatedBy, stage }) ? await this.limitFor(input.userId, roles) : 0;
     const now = this.clock.now();
     let carried: SessionData = {};
-    if (input.previousToken !== undefined && isWellFormedToken(input.previousToken)) {
-      const previous = await this.call('destroy', () => this.store.destroy(hashToken(input.previousToken!)));
+    const previousId = input.previousToken === undefined ? undefined : this.idOfToken(input.previousToken);
+    if (previousId !== undefined) {
+      const previous = await this.call('destroy', () => this.store.destroy(previousId));
       if (previous) {
         if (input.carryOver === true) carried = previous.data;
         else if (Array.isArray(input.carryOver)) {
@@ -246,7 +250,9 @@ export class SessionManager {
     this.emit('session_created', record, input.client, { detail });
     // A store written before `deny-new` existed answers `{ evicted }` without a status.
     await this.endEvicted(result.evicted ?? [], input.client, limit, record.handle);
-    return { token, session: { id, record } };
+    // A sealed store names the session itself: its id is the cookie value.
+    const storedId = result.id ?? id;
+    return { token: this.sealed ? storedId : token, session: { id: storedId, record } };
   }
 
   /**
@@ -254,14 +260,20 @@ export class SessionManager {
    * a tombstone; periodic: with a grace window in which the old id resolves to the one successor), then the
    * request-time checks.
    */
-  async resolve(token: string | undefined, client: ClientInfo): Promise<ResolveOutcome> {
+  resolve(token: string | undefined, client: ClientInfo): Promise<ResolveOutcome> {
+    const outcome = this.resolveToken(token, client);
+    return this.sealed && token !== undefined ? outcome.then((o) => reissuedSeal(o, token)) : outcome;
+  }
+
+  private async resolveToken(token: string | undefined, client: ClientInfo): Promise<ResolveOutcome> {
     if (token === undefined || token === '') return { kind: 'none' };
-    if (!isWellFormedToken(token)) return { kind: 'malformed' };
+    const id = this.idOfToken(token);
+    if (id === undefined) return { kind: 'malformed' };
     const now = this.clock.now();
     // try/await rather than this.call(): the hot path, where a closure and an extra promise per request show.
     let result: ReadResult;
     try {
-      result = await this.store.read(hashToken(token), {
+      result = await this.store.read(id, {
         now,
         idleTimeoutMs: this.policy.idleTimeoutMs,
         touchIntervalMs: this.policy.touchIntervalMs,
@@ -536,12 +548,24 @@ export class SessionManager {
       if (res.status === 'rotated') {
         this.emit('session_renewed', res.record, client, { reason });
         await this.endEvicted(res.evicted ?? [], client, limit ?? 0, res.record.handle);
-        return { kind: 'active', session: { id, record: res.record }, issuedToken: token };
+        // A sealed store names the successor itself: its id is the new cookie value.
+        const newId = res.id ?? id;
+        return { kind: 'active', session: { id: newId, record: res.record }, issuedToken: this.sealed ? newId : token };
       }
       if (!explicit) return { kind: 'active', session: { id: res.id, record: res.record } };
       fromId = res.id;
     }
     return { kind: 'rotated' };
+  }
+
+  /**
+   * The store id of a presented token, or `undefined` when it cannot be one of ours (never hashed, never looked up):
+   * the SHA-256 of a well-formed random token, or, for a store that keeps the session in the token (sealed cookie),
+   * the token itself when the store recognises its shape.
+   */
+  private idOfToken(token: string): string | undefined {
+    if (this.sealed) return this.store.isWellFormedToken?.(token) === true ? token : undefined;
+    return isWellFormedToken(token) ? hashToken(token) : undefined;
   }
 
   /**
@@ -688,6 +712,15 @@ export class SessionManager {
     // .catch, not an async wrapper: this is on every request's path.
     return pending.catch(wrap);
   }
+}
+
+/**
+ * Sealed cookie: any write during the resolution (idle touch, rotation, a check voiding the authentication) re-sealed
+ * the session, and its id is the new cookie value, which the caller must send.
+ */
+function reissuedSeal(outcome: ResolveOutcome, presented: string): ResolveOutcome {
+  if (outcome.kind !== 'active' || outcome.session.id === presented) return outcome;
+  return { ...outcome, issuedToken: outcome.session.id };
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

@@ -77,6 +77,14 @@ export class CookiePolicy {
     appendSetCookie(res, `${this.setValuePrefix}${token}; ${this.attributes}${maxAge}`);
   }
 
+  /**
+   * The bytes of the `Set-Cookie` line {@link set} writes for `token`, counted with the longest `Max-Age` (10 digits)
+   * whether or not it has one: a conservative figure, for checking a cookie against the browsers' 4096-byte limit.
+   */
+  headerBytes(token: string): number {
+    return Buffer.byteLength(`${this.setValuePrefix}${token}; ${this.attributes}; Max-Age=9999999999`, 'utf8');
+  }
+
   /** Tells the browser to drop the cookie (logout, or a cookie that names no live session). */
   clear(res: HttpResponseLike): void {
     appendSetCookie(res, `${this.setValuePrefix}; ${this.attributes}; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT`);

@@ -58,8 +58,12 @@ export interface CreateOptions {
  * without a status; callers read that as `created`.
  */
 export type CreateResult =
-  /** The session was stored. `evicted`: sessions destroyed to respect `maxConcurrent` (oldest first). */
-  | { status: 'created'; evicted: SessionRecord[] }
+  /**
+   * The session was stored. `evicted`: sessions destroyed to respect `maxConcurrent` (oldest first). `id`: set only
+   * by a store that {@link SessionStore.keepsSessionInToken keeps the session in the token}: the id (the cookie
+   * value) it lives under, in place of the one it was given.
+   */
+  | { status: 'created'; evicted: SessionRecord[]; id?: string }
   /** `onLimit: 'deny-new'` and the user is at the limit: nothing was stored. `live`: the counted live sessions, oldest first. */
   | { status: 'denied'; live: SessionRecord[] };
 
@@ -110,9 +114,11 @@ export interface RotationLimit {
 export type RotateResult =
   /**
    * This call rotated the session: the record now lives under the new id. `evicted`: sessions destroyed to respect
-   * {@link RotateOptions.limit} (oldest first); absent (or empty) when none were.
+   * {@link RotateOptions.limit} (oldest first); absent (or empty) when none were. `id`: set only by a store that
+   * {@link SessionStore.keepsSessionInToken keeps the session in the token}: the id (the new cookie value) the
+   * session lives under, in place of the one it was given.
    */
-  | { status: 'rotated'; record: SessionRecord; evicted?: SessionRecord[] }
+  | { status: 'rotated'; record: SessionRecord; evicted?: SessionRecord[]; id?: string }
   /**
    * {@link RotateOptions.limit} with `'deny-new'`, and the rotation would make the session count beyond it: nothing
    * changed. `live`: the user's other live counted sessions, oldest first.
@@ -156,6 +162,21 @@ export interface CounterState {
  * The conformance suite `describeSessionStore` (`nest-session-kit/testing`) checks all of this.
  */
 export abstract class SessionStore {
+  /**
+   * `true` for a store that keeps the whole session in the token itself (`SealedSessionStore`, the sealed cookie):
+   * the ids it is given and answers ARE cookie values (never hashed), the id given to `create` and `rotate` is
+   * ignored and the result's `id` names the session instead, and every write answers a new id, which the module
+   * sends as the new cookie. Default `false`: ids are SHA-256 hashes of random tokens, as described above.
+   */
+  readonly keepsSessionInToken: boolean = false;
+
+  /**
+   * For a store that {@link keepsSessionInToken keeps the session in the token}: whether a cookie value has the shape
+   * of one of its tokens (a cheap check before any decryption; a value failing it is a malformed cookie). Unused
+   * otherwise. Default: none.
+   */
+  isWellFormedToken?(token: string): boolean;
+
   /**
    * Makes the store ready to serve: opens connections it owns and checks that the backend answers. The module
    * awaits it at start-up, so a store handed to `SessionModule.forRoot()` needs no other call, and an
