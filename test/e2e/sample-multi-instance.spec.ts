@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request, { Response } from 'supertest';
 import { DataSource } from 'typeorm';
-import { PASSWORDS } from './sample-helpers';
+import { PASSWORDS, totpCode } from './sample-helpers';
 import { freePort, PrivateRedis } from '../support/private-redis';
 import {
   accessTokenKeys,
@@ -146,6 +146,42 @@ describe.each(RUNS)('two sample instances sharing $name', ({ name, open }) => {
     expect(adds.map((r) => r.status)).toEqual(Array(20).fill(200));
     expect((await alice.get(b, '/cart')).body.totalQuantity).toBe(23);
     expect((await alice.get(a, '/cart')).body.totalQuantity).toBe(23);
+  });
+
+  it('accepts on B the CSRF tokens A issued, before and after sign-in (one CSRF_SECRET), and still refuses a wrong one', async () => {
+    const alice = client();
+    const preLogin = await alice.get(a, '/auth/csrf');
+    const login = await alice.post(
+      b,
+      '/auth/login',
+      { username: 'alice', password: PASSWORDS.alice },
+      { 'x-csrf-token': preLogin.body.token },
+    );
+    expect(login.status).toBe(200);
+    const token = (await alice.get(a, '/auth/csrf')).body.token as string;
+    expect((await alice.post(b, '/cart/items', { sku: 'fig', qty: 1 }, { 'x-csrf-token': token })).status).toBe(200);
+    const forged = await alice.post(
+      b,
+      '/cart/items',
+      { sku: 'fig', qty: 1 },
+      { 'x-csrf-token': `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}` },
+    );
+    expect(forged.status).toBe(403);
+    expect(forged.body.code).toBe('CSRF_REJECTED');
+  });
+
+  it('accepts a TOTP code once across A and B: the same code sent to both at once completes one sign-in', async () => {
+    const [first, second] = [client(), client()];
+    for (const [browser, instance] of [
+      [first, a],
+      [second, b],
+    ] as const) {
+      const res = await browser.post(instance, '/auth/login', { username: 'carol', password: PASSWORDS.carol });
+      expect(res.body.mfaRequired).toBe(true);
+    }
+    const code = totpCode(Date.now());
+    const answers = await Promise.all([first.post(a, '/auth/mfa', { code }), second.post(b, '/auth/mfa', { code })]);
+    expect(answers.map((r) => r.status).sort()).toEqual([200, 401]);
   });
 
   it('ends on A, at its next request, a session revoked on B', async () => {

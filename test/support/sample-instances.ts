@@ -147,8 +147,13 @@ export class BalancedClient {
     return copy;
   }
 
+  /**
+   * Sends a request with this browser's cookies. An unsafe method carries the CSRF token (see the class comment),
+   * unless `headers` has its own `x-csrf-token`: then that one goes, as given, and is never retried.
+   */
   async send(on: SampleInstance, method: Method, path: string, body?: object, headers: Record<string, string> = {}): Promise<Response> {
-    if (method === 'get') return this.sendOnce(on, method, path, body, headers, undefined);
+    const explicit = Object.keys(headers).some((header) => header.toLowerCase() === CSRF_HEADER);
+    if (method === 'get' || explicit) return this.sendOnce(on, method, path, body, headers, undefined);
     const res = await this.sendOnce(on, method, path, body, headers, await this.csrf(on));
     if (res.status !== 403 || res.body?.code !== 'CSRF_REJECTED') return res;
     this.csrfToken = undefined;
