@@ -1,15 +1,16 @@
 /**
  * Many instances (issue 9): two sample-app processes, A and B, behind an imaginary load balancer that sends each
  * request of one browser to either of them. They share only what a real deployment shares: one Redis (a private
- * redis-server of this suite, users in a SQLite file both open) in the first run, one PostgreSQL database (created
- * for this run and dropped after it, holding users and sessions) in the second, and their configured secrets.
+ * redis-server of this suite, users in a SQLite file both open) in the first run, one PostgreSQL database in the
+ * second and one MariaDB database in the third (each created for its run and dropped after it, holding users and
+ * sessions), and their configured secrets.
  *
  * What one instance does, the other sees at the next request: sessions and cart writes, revocations, role changes
  * and disabled accounts, API-token revocations, one successor for parallel requests at a rotation, and the
  * brute-force and rate-limit counters.
  *
- * A missing redis-server or PostgreSQL FAILS this suite with how to start it; it never skips. Each test plays its
- * own client IP (X-Forwarded-For, `TRUST_PROXY=loopback`), so the per-IP budgets of one test never spend another's.
+ * A missing redis-server, PostgreSQL or MariaDB FAILS this suite with how to start it; it never skips. Each test plays
+ * its own client IP (X-Forwarded-For, `TRUST_PROXY=loopback`), so the per-IP budgets of one test never spend another's.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -36,6 +37,8 @@ const RATE_LIMIT = 8;
 
 const POSTGRES_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const START_POSTGRES = 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start';
+const MARIADB_ADMIN_URL = 'mysql://root@127.0.0.1:3306/test';
+const START_MARIADB = 'start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd';
 
 /** A backend both instances share: the environment that selects it, and how to remove it afterwards. */
 interface SharedBackend {
@@ -62,30 +65,44 @@ const RUNS: { name: string; open(dir: string): Promise<SharedBackend> }[] = [
   },
   {
     name: 'one PostgreSQL',
-    open: async () => {
-      // A database of this run only: its sessions, users and counters meet no other suite's, and go with it.
-      const database = `nsk_multi_${randomBytes(6).toString('hex')}`;
-      await withPostgres((pg) => pg.query(`CREATE DATABASE ${database}`));
-      return {
-        env: { SESSION_STORE: 'postgres', DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${database}` },
-        dispose: () => withPostgres((pg) => pg.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)).then(() => undefined),
-      };
-    },
+    open: privateDatabase('postgres', POSTGRES_ADMIN_URL, START_POSTGRES, (db) => `postgres://postgres@127.0.0.1:5432/${db}`),
+  },
+  {
+    name: 'one MariaDB',
+    open: privateDatabase('mysql', MARIADB_ADMIN_URL, START_MARIADB, (db) => `mysql://root@127.0.0.1:3306/${db}`),
   },
 ];
 
-async function withPostgres<T>(work: (pg: DataSource) => Promise<T>): Promise<T> {
-  const pg = new DataSource({ type: 'postgres', url: POSTGRES_ADMIN_URL });
-  try {
-    await pg.initialize();
-  } catch (error) {
-    throw new Error(`PostgreSQL is not reachable at 127.0.0.1:5432 (${(error as Error).message}); start it with: ${START_POSTGRES}`);
-  }
-  try {
-    return await work(pg);
-  } finally {
-    await pg.destroy();
-  }
+/** A private database on a shared server: created before the run, dropped after it (with its connections). */
+function privateDatabase(
+  kind: 'postgres' | 'mysql',
+  adminUrl: string,
+  start: string,
+  urlOf: (database: string) => string,
+): (dir: string) => Promise<SharedBackend> {
+  const admin = async (statement: string): Promise<void> => {
+    const db = new DataSource({ type: kind, url: adminUrl });
+    try {
+      await db.initialize();
+    } catch (error) {
+      throw new Error(`${kind} is not reachable at ${new URL(adminUrl).host} (${(error as Error).message}); start it with: ${start}`);
+    }
+    try {
+      await db.query(statement);
+    } finally {
+      await db.destroy();
+    }
+  };
+  return async () => {
+    // Of this run only: its sessions, users and counters meet no other suite's, and go with it.
+    const database = `nsk_multi_${randomBytes(6).toString('hex')}`;
+    await admin(`CREATE DATABASE ${database}`);
+    return {
+      env: { SESSION_STORE: kind === 'postgres' ? 'postgres' : 'mariadb', DATABASE_URL: urlOf(database) },
+      dispose: () =>
+        admin(kind === 'postgres' ? `DROP DATABASE IF EXISTS ${database} WITH (FORCE)` : `DROP DATABASE IF EXISTS ${database}`),
+    };
+  };
 }
 
 beforeAll(() => buildSample(), 120_000);
