@@ -348,6 +348,14 @@ describe.each(RUNS)('two sample instances sharing $name', ({ name, open }) => {
     expect(answers).toEqual([...Array(RATE_LIMIT).fill(200), 429, 429]);
   });
 
+  it('stops both instances cleanly, neither having written a warning or an error', async () => {
+    expect(await Promise.all([a.stop(), b.stop()])).toEqual([
+      { code: 0, signal: null },
+      { code: 0, signal: null },
+    ]);
+    expect({ A: a.errors(), B: b.errors() }).toEqual({ A: '', B: '' });
+  });
+
   /** A browser with an IP of its own (see the file comment). */
   function client(): BalancedClient {
     return new BalancedClient('__Host-sid', { 'User-Agent': `multi-instance-e2e/${name}`, 'X-Forwarded-For': randomIp() });

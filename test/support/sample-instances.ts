@@ -76,15 +76,17 @@ export class SampleInstance {
     return this.stderr();
   }
 
-  /** Stops it with SIGTERM (a clean shutdown), SIGKILL after 15 s. Idempotent. */
-  async stop(): Promise<void> {
+  /** Stops it with SIGTERM (a clean shutdown), SIGKILL after 15 s; answers how it exited. Idempotent. */
+  async stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     const child = this.child;
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((done) => child.once('exit', () => done()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(timer);
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((done) => child.once('exit', () => done()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    return { code: child.exitCode, signal: child.signalCode };
   }
 
   toString(): string {
