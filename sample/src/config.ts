@@ -1,5 +1,6 @@
+import { createPrivateKey } from 'node:crypto';
 import { isIP } from 'node:net';
-import { formatDuration, parseDuration } from '../../lib';
+import { AccessTokenJwk, formatDuration, parseDuration } from '../../lib';
 import { parsePublicOrigin, PUBLIC_ORIGIN_VARIABLE } from './passkeys/passkey-config';
 import { parseRateLimit, RateLimitSetting } from './rate-limit/rate-limit-setting';
 import { isLoopbackHost } from '../../lib/oidc/oidc.options';
@@ -116,6 +117,12 @@ export interface SampleConfig {
     refreshIdleTimeoutMs: number;
     /** `REFRESH_ABSOLUTE_TIMEOUT` (default 30d): no refresh past this from sign-in. */
     refreshAbsoluteTimeoutMs: number;
+    /**
+     * `ACCESS_TOKEN_KEYS`: the signing keys, a JSON array of private JWKs (Ed25519 or P-256, each with a `kid`; the
+     * first signs, the second is the next key, the rest are retired), the same on every instance. Undefined when
+     * unset: a key pair is generated per start, so each instance refuses the access tokens of the others.
+     */
+    keys?: AccessTokenJwk[];
   };
   /** File for the JSON-lines security log, or `-` for stdout. */
   securityLog: string;
@@ -361,6 +368,9 @@ export function parseConfig(env: SampleEnv): SampleConfig {
     );
   }
 
+  const accessTokenKeys = parseAccessTokenKeys(read('ACCESS_TOKEN_KEYS'));
+  if (typeof accessTokenKeys === 'string') fail('ACCESS_TOKEN_KEYS', accessTokenKeys);
+
   if (problems.length > 0) throw new ConfigError(problems);
   const secure = cookieSecure ?? true;
   return {
@@ -394,7 +404,12 @@ export function parseConfig(env: SampleEnv): SampleConfig {
     bruteForce: { lockoutThreshold, lockoutDurationMs, captchaAfterFailures, baseDelayMs, redisPrefix: 'nsk:attempts:' },
     // A bad value was reported above (and thrown): here it parsed.
     rateLimit: { sensitive: sensitiveLimit as RateLimitSetting },
-    apiTokens: { accessTokenTtlMs, refreshIdleTimeoutMs, refreshAbsoluteTimeoutMs },
+    apiTokens: {
+      accessTokenTtlMs,
+      refreshIdleTimeoutMs,
+      refreshAbsoluteTimeoutMs,
+      ...(Array.isArray(accessTokenKeys) ? { keys: accessTokenKeys } : {}),
+    },
     securityLog: read('SECURITY_LOG') ?? CONFIG_DEFAULTS.securityLog,
     ...(publicOrigin && 'origin' in publicOrigin ? { publicOrigin: publicOrigin.origin } : {}),
     ...(oidc ? { oidc } : {}),
@@ -550,6 +565,41 @@ function isTrustEntry(entry: string): boolean {
  */
 function isKeyList(value: string): boolean {
   return value.split(',').every((pair) => /^[A-Za-z0-9_-]{1,64}:[A-Za-z0-9_-]{43}$/.test(pair.trim()));
+}
+
+const KEYS_HINT =
+  `give a JSON array of private JWKs, each with a unique "kid", the same on every instance (make one with node -p ` +
+  `"JSON.stringify([{...crypto.generateKeyPairSync('ed25519').privateKey.export({format:'jwk'}),kid:'k1'}])")`;
+
+/**
+ * `ACCESS_TOKEN_KEYS`: a JSON array of private JWKs (Ed25519 `OKP` or P-256 `EC`, with `d` and a unique `kid`), as
+ * `ApiTokenModuleOptions.keys` takes them. Returns the keys, undefined when unset, or what is wrong (without key
+ * material). Checked here so that a bad value names the variable.
+ */
+function parseAccessTokenKeys(raw: string | undefined): AccessTokenJwk[] | string | undefined {
+  if (raw === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return `is not JSON: ${KEYS_HINT}`;
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0) return `is not a non-empty JSON array: ${KEYS_HINT}`;
+  const kids = new Set<string>();
+  for (const [i, jwk] of (parsed as unknown[]).entries()) {
+    const key = jwk as AccessTokenJwk;
+    if (typeof key !== 'object' || key === null || typeof key.kid !== 'string' || key.kid === '' || kids.has(key.kid))
+      return `entry ${i} has no "kid" of its own: ${KEYS_HINT}`;
+    kids.add(key.kid);
+    const supported = (key.kty === 'OKP' && key.crv === 'Ed25519') || (key.kty === 'EC' && key.crv === 'P-256');
+    if (!supported || typeof key.d !== 'string') return `entry ${i} (kid ${key.kid}) is not a private Ed25519 or P-256 JWK: ${KEYS_HINT}`;
+    try {
+      createPrivateKey({ key: key as import('node:crypto').JsonWebKey, format: 'jwk' });
+    } catch {
+      return `entry ${i} (kid ${key.kid}) is not a valid private key: ${KEYS_HINT}`;
+    }
+  }
+  return parsed as AccessTokenJwk[];
 }
 
 /** Hides a password in a URL before it goes into an error message. */

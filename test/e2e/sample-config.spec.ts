@@ -1,4 +1,5 @@
 /** `parseConfig`: the sample's environment, its defaults, and one clear error per bad variable. */
+import { generateKeyPairSync } from 'node:crypto';
 import { ConfigError, parseConfig, SampleEnv } from '../../sample/src/config';
 
 function problemOf(env: SampleEnv): ConfigError {
@@ -259,5 +260,49 @@ describe('sample config: parseConfig(env)', () => {
       const error = problemOf({ SESSION_STORE: 'postgres', SESSION_DATABASE_URL: 'mysql://root:hunter2@db/test' });
       expect(error.message).not.toContain('hunter2');
     });
+  });
+});
+
+describe('sample config: ACCESS_TOKEN_KEYS (one set of signing keys for every instance)', () => {
+  const jwk = (kid: string) => ({ ...generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }), kid });
+  const problem = (raw: string) => {
+    try {
+      parseConfig({ ACCESS_TOKEN_KEYS: raw });
+    } catch (error) {
+      return error as ConfigError;
+    }
+    throw new Error(`ACCESS_TOKEN_KEYS=${raw} was accepted`);
+  };
+
+  it('is unset by default: the library generates a key pair per start', () => {
+    expect(parseConfig({}).apiTokens.keys).toBeUndefined();
+  });
+
+  it('takes a JSON array of private JWKs, in order', () => {
+    const keys = [jwk('k2'), jwk('k1')];
+    expect(parseConfig({ ACCESS_TOKEN_KEYS: JSON.stringify(keys) }).apiTokens.keys).toEqual(keys);
+  });
+
+  it.each([
+    ['not JSON', 'k1:abc'],
+    ['an empty array', '[]'],
+    ['a key without kid', JSON.stringify([{ ...jwk('x'), kid: undefined }])],
+    ['two keys with one kid', JSON.stringify([jwk('k1'), jwk('k1')])],
+    ['a public key', JSON.stringify([{ ...jwk('k1'), d: undefined }])],
+    [
+      'an RSA key',
+      JSON.stringify([{ ...generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'jwk' }), kid: 'r' }]),
+    ],
+    ['a broken key', JSON.stringify([{ ...jwk('k1'), d: 'AAAA' }])],
+  ])('refuses %s, naming the variable and how to make a key', (_, raw) => {
+    const error = problem(raw);
+    expect(error.problems.map((p) => p.variable)).toEqual(['ACCESS_TOKEN_KEYS']);
+    expect(error.message).toContain('generateKeyPairSync');
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('never repeats key material', () => {
+    const key = { ...jwk('k1'), crv: 'X25519' };
+    expect(problem(JSON.stringify([key])).message).not.toContain(key.d!);
   });
 });

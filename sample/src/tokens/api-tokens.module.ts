@@ -15,8 +15,9 @@ export const SAMPLE_TOKEN_AUDIENCE = 'urn:nest-session-kit:sample:api';
 
 /**
  * The sample's API tokens: `ApiTokenModule` (global, so `BearerAuthGuard` is available to the app module's guards)
- * with its JWKS route, and the `/api/auth/*` and `/api/me` routes. Keys are generated at start-up: they do not
- * survive a restart (a production app passes `keys`).
+ * with its JWKS route, and the `/api/auth/*` and `/api/me` routes. The signing keys come from `ACCESS_TOKEN_KEYS`
+ * (the same on every instance); unset, they are generated at start-up: they do not survive a restart, and each
+ * instance refuses the access tokens of the others.
  */
 @Module({})
 export class SampleApiTokensModule {
@@ -36,6 +37,7 @@ export class SampleApiTokensModule {
             accessTokenTtl: config.apiTokens.accessTokenTtlMs,
             refreshIdleTimeout: config.apiTokens.refreshIdleTimeoutMs,
             refreshAbsoluteTimeout: config.apiTokens.refreshAbsoluteTimeoutMs,
+            keys: config.apiTokens.keys,
             // The session cookie's setting: plain-HTTP development (COOKIE_SECURE=false) gets an unprefixed name.
             fingerprintCookie: { secure: config.cookie.secure },
           }),
