@@ -1128,7 +1128,7 @@ export function describeSessionStore(name: string, factory: () => Promise<StoreF
         if (!fixture?.evict) {
           throw new TypeError(
             'describeSessionStore: the fixture declares capabilities with evictsEntries or survivesRestart: false, so it must also ' +
-              'give evict(target), which removes that entry behind the store\'s back (see StoreFixture.evict)',
+              "give evict(target), which removes that entry behind the store's back (see StoreFixture.evict)",
           );
         }
         await fixture.evict(target);
@@ -1159,7 +1159,7 @@ export function describeSessionStore(name: string, factory: () => Promise<StoreF
         assert.ok(await isLive(other, t0), "the user's other session is not affected");
       });
 
-      it("an evicted user index logs the user out everywhere, and a destroyed session never comes back (without evictsEntries: they stay)", async (t0) => {
+      it('an evicted user index logs the user out everywhere, and a destroyed session never comes back (without evictsEntries: they stay)', async (t0) => {
         const userId = 'u-' + newId();
         const [a, b, b2] = [newId(), newId(), newId()];
         await store.create(a, makeRecord(t0, { userId }), { now: t0, maxConcurrent: 0 });
@@ -1242,7 +1242,7 @@ export function describeSessionStore(name: string, factory: () => Promise<StoreF
         await store.rotate(b, b2, { now: t0, graceMs: 10_000, changes: {} });
         await store.increment(key, 60_000, t0);
         if (!losesAtRestart()) {
-          assert.ok(await isLive(a, t0) && (await isLive(b2, t0)), 'the sessions are kept');
+          assert.ok((await isLive(a, t0)) && (await isLive(b2, t0)), 'the sessions are kept');
           assert.equal((await store.increment(key, 60_000, t0)).count, 2);
           return;
         }

@@ -115,7 +115,9 @@ describe('sample app on memcached that is not there', () => {
   it('refuses to start, naming MEMCACHED_URL and host:port', async () => {
     const port = await freePort();
     await expect(startSample({ SESSION_STORE: 'memcached', MEMCACHED_URL: `memcached://127.0.0.1:${port}` })).rejects.toThrow(
-      new RegExp(`SESSION_STORE=memcached: cannot reach memcached \\(check MEMCACHED_URL\\): .*memcached at 127\\.0\\.0\\.1:${port} did not answer`),
+      new RegExp(
+        `SESSION_STORE=memcached: cannot reach memcached \\(check MEMCACHED_URL\\): .*memcached at 127\\.0\\.0\\.1:${port} did not answer`,
+      ),
     );
   });
 });

@@ -25,9 +25,7 @@ export class PrivateMemcached {
     child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const failed = new Promise<never>((_, reject) => {
-      child.once('error', (err) =>
-        reject(new Error(`cannot run memcached (is it on PATH? apt-get install -y memcached): ${err.message}`)),
-      );
+      child.once('error', (err) => reject(new Error(`cannot run memcached (is it on PATH? apt-get install -y memcached): ${err.message}`)));
       child.once('exit', (code) => reject(new Error(`memcached exited with ${code} before it accepted connections:\n${output}`)));
     });
     failed.catch(() => undefined);

@@ -174,7 +174,8 @@ export class MemcachedSessionStore extends SessionStore {
       ['maxItemBytes', maxItemBytes, DEFAULT_MEMCACHED_MAX_ITEM_BYTES],
       ['maxCasAttempts', maxCasAttempts, DEFAULT_MEMCACHED_MAX_CAS_ATTEMPTS],
     ] as const) {
-      if (!Number.isInteger(value) || value < 1) problems.push(`${name} must be a positive integer (got ${String(value)}); omit it for ${fallback}`);
+      if (!Number.isInteger(value) || value < 1)
+        problems.push(`${name} must be a positive integer (got ${String(value)}); omit it for ${fallback}`);
     }
     if (problems.length > 0) throw new TypeError(`MemcachedSessionStore: ${problems.join('; ')}`);
     this.prefix = prefix;
@@ -259,11 +260,20 @@ export class MemcachedSessionStore extends SessionStore {
         let counted = liveCounted(state, now);
         if (counted.length >= maxConcurrent) {
           // At the limit: sessions whose route was evicted are logged out already; they must not count.
-          dropped.push(...(await this.dropGhosts(state, counted.map((s) => s.id))));
+          dropped.push(
+            ...(await this.dropGhosts(
+              state,
+              counted.map((s) => s.id),
+            )),
+          );
           counted = liveCounted(state, now);
         }
         if (options.onLimit === 'deny-new' && counted.length >= maxConcurrent) {
-          return { result: { status: 'denied', live: counted.map((s) => s.record) } as CreateResult, next: dropped.length ? state : undefined, dropRoutes: dropped };
+          return {
+            result: { status: 'denied', live: counted.map((s) => s.record) } as CreateResult,
+            next: dropped.length ? state : undefined,
+            dropRoutes: dropped,
+          };
         }
       }
       state.s[id] = clone(copy);
@@ -391,13 +401,22 @@ export class MemcachedSessionStore extends SessionStore {
           const othersOf = () => liveCounted(state, now).filter((s) => s.id !== oldId);
           let others = othersOf();
           if (others.length + 1 > limit.maxConcurrent) {
-            dropped.push(...(await this.dropGhosts(state, others.map((s) => s.id))));
+            dropped.push(
+              ...(await this.dropGhosts(
+                state,
+                others.map((s) => s.id),
+              )),
+            );
             others = othersOf();
           }
           const excess = others.length + 1 - limit.maxConcurrent;
           if (excess > 0) {
             if (limit.onLimit === 'deny-new') {
-              return { result: { status: 'denied', live: others.map((s) => s.record) }, next: dropped.length ? state : undefined, dropRoutes: dropped };
+              return {
+                result: { status: 'denied', live: others.map((s) => s.record) },
+                next: dropped.length ? state : undefined,
+                dropRoutes: dropped,
+              };
             }
             victims = others.slice(0, excess);
           }
@@ -512,7 +531,8 @@ export class MemcachedSessionStore extends SessionStore {
       this.counterKey(key),
       parseCounter,
       (state) => {
-        const next = state && now < state.resetAt ? { count: state.count + 1, resetAt: state.resetAt } : { count: 1, resetAt: now + windowMs };
+        const next =
+          state && now < state.resetAt ? { count: state.count + 1, resetAt: state.resetAt } : { count: 1, resetAt: now + windowMs };
         return { result: { ...next }, next };
       },
       (state) => JSON.stringify({ n: state.count, r: state.resetAt }),
@@ -681,7 +701,14 @@ export class MemcachedSessionStore extends SessionStore {
   }
 
   /** `cas` or `add`; false when another writer got there first (EXISTS, NOT_FOUND, NOT_STORED). */
-  private store(operation: string, command: 'cas' | 'add', key: string, body: string, ttl: number, casUniq?: string | number): Promise<boolean> {
+  private store(
+    operation: string,
+    command: 'cas' | 'add',
+    key: string,
+    body: string,
+    ttl: number,
+    casUniq?: string | number,
+  ): Promise<boolean> {
     return this.call(operation, async (client) => {
       try {
         if (command === 'cas') await client.cas(key, body, { casUniq: casUniq as string | number, lifetime: ttl });
@@ -709,7 +736,9 @@ export class MemcachedSessionStore extends SessionStore {
       if (isConnectionFailure(error)) {
         if (!this.connectionLost && !this.closed) {
           this.connectionLost = true;
-          this.logger.warn(`Lost the connection to memcached at ${this.target} (${messageOf(error)}); requests fail with 503 until it answers`);
+          this.logger.warn(
+            `Lost the connection to memcached at ${this.target} (${messageOf(error)}); requests fail with 503 until it answers`,
+          );
         }
         throw MemcachedStoreUnavailableError.create(operation, this.target, error);
       }
@@ -765,7 +794,9 @@ function isConnectionFailure(error: unknown): boolean {
   const { code, connecting } = error as { code?: unknown; connecting?: unknown };
   if (connecting === true) return true;
   if (typeof code === 'string' && SOCKET_ERROR_CODES.has(code)) return true;
-  return /connect timeout|Command timeout|socket (end|close|error|timeout)|connect failed|No more valid servers|ECONN|EPIPE/i.test(messageOf(error));
+  return /connect timeout|Command timeout|socket (end|close|error|timeout)|connect failed|No more valid servers|ECONN|EPIPE/i.test(
+    messageOf(error),
+  );
 }
 
 function parseJson(raw: unknown): unknown {

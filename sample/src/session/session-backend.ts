@@ -67,9 +67,16 @@ export class SessionBackend implements OnApplicationShutdown {
         } catch (error) {
           await store.close();
           if (dataSource.isInitialized) await dataSource.destroy();
-          throw new Error(`SESSION_STORE=memcached: cannot prepare the API-token tables in ${where} (check DATABASE_URL): ${messageOf(error)}`);
+          throw new Error(
+            `SESSION_STORE=memcached: cannot prepare the API-token tables in ${where} (check DATABASE_URL): ${messageOf(error)}`,
+          );
         }
-        return new SessionBackend(store, new TypeOrmTokenStore({ dataSource }), `memcached ${config.server} (API tokens in ${where})`, dataSource);
+        return new SessionBackend(
+          store,
+          new TypeOrmTokenStore({ dataSource }),
+          `memcached ${config.server} (API tokens in ${where})`,
+          dataSource,
+        );
       }
       default: {
         const where = describeTarget(config.database);
