@@ -118,10 +118,15 @@ describe('MemcachedSessionStore specifics', () => {
       expect(item.p[id]).toEqual({ successor: next, graceUntil: t0 + 10_000, until: t0 + ROTATION_TOMBSTONE_MS });
       await store.increment('login:alice', 60_000, t0);
       expect(JSON.parse((await admin.get<string>(k.counter('login:alice'))).value)).toEqual({ n: 1, r: t0 + 60_000 });
-      // The store's lifetimes: seconds from now, or a Unix time past memcached's 30-day limit, or -1 when over.
-      expect(lifetime(t0 + 10_500, t0)).toBe(12);
-      expect(lifetime(t0 + 90 * 24 * 3600_000, t0)).toBe(Math.ceil((t0 + 90 * 24 * 3600_000) / 1000) + 1);
-      expect(lifetime(t0 - 5000, t0)).toBe(-1);
+      // The store's lifetimes count from the caller's clock: seconds left, or past memcached's 30-day limit a Unix time
+      // (this host's time plus what is left), or -1 when nothing is left. A clock far from the real time changes nothing.
+      const virtual = t0 + 7 * 24 * 3600_000;
+      expect(lifetime(virtual + 10_500, virtual)).toBe(12);
+      const before = Math.ceil(Date.now() / 1000);
+      const far = lifetime(virtual + 90 * 24 * 3600_000, virtual);
+      expect(far).toBeGreaterThanOrEqual(before + 90 * 24 * 3600 + 1);
+      expect(far).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000) + 90 * 24 * 3600 + 1);
+      expect(lifetime(virtual - 5000, virtual)).toBe(-1);
     });
 
     it('destroying the last session removes the user item and the route', async () => {

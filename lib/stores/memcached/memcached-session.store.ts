@@ -245,13 +245,13 @@ export class MemcachedSessionStore extends SessionStore {
     const copy = clone(record);
     const { now, maxConcurrent } = options;
     // The route first: `add` fails when the id exists (a session or a pointer), which makes the check atomic.
-    if (!(await this.addRoute('create', id, copy.userId, copy.absoluteExpiresAt))) {
+    if (!(await this.addRoute('create', id, copy.userId, copy.absoluteExpiresAt, now))) {
       throw new MemcachedSessionStoreError(
         'MemcachedSessionStore.create: a session with this id already exists; hash a freshly generated token for every new session',
       );
     }
     const limited = maxConcurrent > 0 && countsTowardLimit(copy);
-    const result = await this.mutateUser('create', copy.userId, async (state) => {
+    const result = await this.mutateUser('create', copy.userId, now, async (state) => {
       if (state.s[id] || state.p[id]) {
         throw new MemcachedSessionStoreError('MemcachedSessionStore.create: the id is already in use in the user item');
       }
@@ -296,7 +296,7 @@ export class MemcachedSessionStore extends SessionStore {
     const { now } = options;
     const userId = await this.route('read', id);
     if (userId === null) return { status: 'missing' };
-    return this.mutateUser<ReadResult>('read', userId, (state) => {
+    return this.mutateUser<ReadResult>('read', userId, now, (state) => {
       let targetId = id;
       let viaGrace = false;
       const pointer = state.p[id];
@@ -329,7 +329,7 @@ export class MemcachedSessionStore extends SessionStore {
     if (userId === null) return { status: 'missing' };
     const own = clone(changes);
     let moved: { id: string; absoluteExpiresAt: number } | undefined;
-    const result = await this.mutateUser<UpdateResult>('update', userId, (state) => {
+    const result = await this.mutateUser<UpdateResult>('update', userId, now, (state) => {
       moved = undefined;
       let targetId = id;
       const pointer = state.p[id];
@@ -354,7 +354,7 @@ export class MemcachedSessionStore extends SessionStore {
     });
     // Re-authentication moved the absolute deadline: the route must live as long. Should this fail, the route ends
     // at the old deadline and the session is logged out early (never kept longer).
-    if (result.status === 'ok' && moved) await this.touchRoute('update', moved.id, moved.absoluteExpiresAt);
+    if (result.status === 'ok' && moved) await this.touchRoute('update', moved.id, moved.absoluteExpiresAt, now);
     return result;
   }
 
@@ -362,7 +362,7 @@ export class MemcachedSessionStore extends SessionStore {
     const { now } = options;
     const userId = await this.route('rotate', oldId);
     if (userId === null) return { status: 'missing' };
-    if (!(await this.addRoute('rotate', newId, userId, now + PROVISIONAL_ROUTE_MS))) {
+    if (!(await this.addRoute('rotate', newId, userId, now + PROVISIONAL_ROUTE_MS, now))) {
       throw new MemcachedSessionStoreError(
         'MemcachedSessionStore.rotate: the new id is already in use; hash a freshly generated token for every rotation',
       );
@@ -371,7 +371,7 @@ export class MemcachedSessionStore extends SessionStore {
     const limit = options.limit;
     let result: RotateResult;
     try {
-      result = await this.mutateUser<RotateResult>('rotate', userId, async (state) => {
+      result = await this.mutateUser<RotateResult>('rotate', userId, now, async (state) => {
         const pointer = state.p[oldId];
         if (pointer) {
           const where = pointerState(pointer, now);
@@ -438,7 +438,7 @@ export class MemcachedSessionStore extends SessionStore {
       await this.deleteRoutes('rotate', [newId], false).catch(() => undefined);
       throw error;
     }
-    if (result.status === 'rotated') await this.touchRoute('rotate', newId, result.record.absoluteExpiresAt);
+    if (result.status === 'rotated') await this.touchRoute('rotate', newId, result.record.absoluteExpiresAt, now);
     else await this.deleteRoutes('rotate', [newId], true);
     return result;
   }
@@ -446,7 +446,7 @@ export class MemcachedSessionStore extends SessionStore {
   async destroy(id: string): Promise<SessionRecord | null> {
     const userId = await this.route('destroy', id);
     if (userId === null) return null;
-    return this.mutateUser<SessionRecord | null>('destroy', userId, (state) => {
+    return this.mutateUser<SessionRecord | null>('destroy', userId, undefined, (state) => {
       const pointer = state.p[id];
       if (pointer) {
         delete state.p[id];
@@ -470,7 +470,7 @@ export class MemcachedSessionStore extends SessionStore {
   }
 
   async destroyByUser(userId: string, exceptId?: string): Promise<SessionRecord[]> {
-    return this.mutateUser<SessionRecord[]>('destroyByUser', userId, (state) => {
+    return this.mutateUser<SessionRecord[]>('destroyByUser', userId, undefined, (state) => {
       const destroyed: SessionRecord[] = [];
       const ids: string[] = [];
       for (const [id, record] of Object.entries(state.s)) {
@@ -485,7 +485,7 @@ export class MemcachedSessionStore extends SessionStore {
   }
 
   async destroyByHandle(userId: string, handle: string): Promise<SessionRecord | null> {
-    return this.mutateUser<SessionRecord | null>('destroyByHandle', userId, (state) => {
+    return this.mutateUser<SessionRecord | null>('destroyByHandle', userId, undefined, (state) => {
       const found = Object.entries(state.s).find(([, record]) => record.handle === handle);
       if (!found) return { result: null };
       delete state.s[found[0]];
@@ -494,7 +494,7 @@ export class MemcachedSessionStore extends SessionStore {
   }
 
   async requireRotationForUser(userId: string): Promise<number> {
-    return this.mutateUser<number>('requireRotationForUser', userId, (state) => {
+    return this.mutateUser<number>('requireRotationForUser', userId, undefined, (state) => {
       const ids = Object.keys(state.s);
       if (ids.length === 0) return { result: 0 };
       for (const id of ids) {
@@ -507,7 +507,7 @@ export class MemcachedSessionStore extends SessionStore {
 
   async updateUserRoles(userId: string, roles: string[], now: number): Promise<number> {
     const own = [...roles];
-    return this.mutateUser<number>('updateUserRoles', userId, (state) => {
+    return this.mutateUser<number>('updateUserRoles', userId, now, (state) => {
       let changed = 0;
       for (const [id, record] of Object.entries(state.s)) {
         if (isExpired(record, now)) continue;
@@ -537,6 +537,7 @@ export class MemcachedSessionStore extends SessionStore {
       },
       (state) => JSON.stringify({ n: state.count, r: state.resetAt }),
       (state) => state.resetAt,
+      now,
     );
   }
 
@@ -585,10 +586,10 @@ export class MemcachedSessionStore extends SessionStore {
   }
 
   /** Adds the route of a new id; false when the key exists already. */
-  private async addRoute(operation: string, id: string, userId: string, until: number): Promise<boolean> {
+  private async addRoute(operation: string, id: string, userId: string, until: number, now: number): Promise<boolean> {
     return this.call(operation, async (client) => {
       try {
-        await client.add(this.routeKey(id), JSON.stringify({ u: userId }), { lifetime: lifetime(until) });
+        await client.add(this.routeKey(id), JSON.stringify({ u: userId }), { lifetime: lifetime(until, now) });
         return true;
       } catch (error) {
         if (replyOf(error) === 'NOT_STORED') return false;
@@ -597,10 +598,10 @@ export class MemcachedSessionStore extends SessionStore {
     });
   }
 
-  private async touchRoute(operation: string, id: string, until: number): Promise<void> {
+  private async touchRoute(operation: string, id: string, until: number, now: number): Promise<void> {
     await this.call(operation, async (client) => {
       try {
-        await client.touch(this.routeKey(id), lifetime(until));
+        await client.touch(this.routeKey(id), lifetime(until, now));
       } catch (error) {
         // Evicted meanwhile: the session is logged out, as the README says an eviction does.
         if (replyOf(error) !== 'NOT_FOUND') throw error;
@@ -642,7 +643,7 @@ export class MemcachedSessionStore extends SessionStore {
 
   /** Live sessions of a user, oldest first; prunes expired sessions, forgotten pointers and sessions whose route is gone. */
   private liveOf(operation: string, userId: string, now: number): Promise<StoredSession[]> {
-    return this.mutateUser<StoredSession[]>(operation, userId, async (state) => {
+    return this.mutateUser<StoredSession[]>(operation, userId, now, async (state) => {
       const dropped = prune(state, now);
       dropped.push(...(await this.dropGhosts(state, Object.keys(state.s))));
       const live = liveSessions(state, now);
@@ -652,12 +653,22 @@ export class MemcachedSessionStore extends SessionStore {
 
   // --- check-and-set ----------------------------------------------------------------------------------------------
 
+  /** @param now the caller's clock (ms since epoch), when the operation has one: item lifetimes count from it. */
   private mutateUser<T>(
     operation: string,
     userId: string,
+    now: number | undefined,
     step: (state: UserItem) => Step<UserItem, T> | Promise<Step<UserItem, T>>,
   ): Promise<T> {
-    return this.checkAndSet<UserItem, T>(operation, this.userKey(userId), parseUser, step, (state) => JSON.stringify(state), userDeadline);
+    return this.checkAndSet<UserItem, T>(
+      operation,
+      this.userKey(userId),
+      parseUser,
+      step,
+      (state) => JSON.stringify(state),
+      userDeadline,
+      now,
+    );
   }
 
   /**
@@ -672,6 +683,7 @@ export class MemcachedSessionStore extends SessionStore {
     step: (state: S) => Step<S, T> | Promise<Step<S, T>>,
     serialize: (state: NonNullable<S>) => string,
     deadline: (state: NonNullable<S>) => number,
+    now = Date.now(),
   ): Promise<T> {
     for (let attempt = 0; attempt < this.maxCasAttempts; attempt++) {
       if (attempt >= 3) await sleep(Math.random() * Math.min(attempt, 20));
@@ -689,7 +701,7 @@ export class MemcachedSessionStore extends SessionStore {
         const body = serialize(next as NonNullable<S>);
         const bytes = Buffer.byteLength(body) + key.length;
         if (bytes > this.maxItemBytes) throw MemcachedSessionStoreError.itemTooLarge(operation, bytes, this.maxItemBytes);
-        const ttl = lifetime(deadline(next as NonNullable<S>));
+        const ttl = lifetime(deadline(next as NonNullable<S>), now);
         stored = got ? await this.store(operation, 'cas', key, body, ttl, got.casUniq) : await this.store(operation, 'add', key, body, ttl);
       }
       if (stored) {
@@ -771,14 +783,15 @@ function clone<T>(value: T): T {
 }
 
 /**
- * The memcached expiry for a deadline (ms since epoch): seconds from now, rounded up plus one (an item outlives its
- * logical end by up to 2 s, never the reverse), or a Unix time past memcached's 30-day limit for relative expiries,
- * or -1 (expired at once) for a deadline already past. Only garbage collection: decisions follow the caller's `now`.
+ * The memcached expiry for a deadline (ms since epoch), counted from `now`, the caller's clock (the one clock every
+ * decision uses): the seconds left, rounded up plus one (an item outlives its logical end by up to 2 s, never the
+ * reverse), or -1 (expired at once) when nothing is left. Past memcached's 30-day limit for relative expiries it is a
+ * Unix time: this host's time plus what is left. Only garbage collection: decisions follow the caller's `now`.
  */
-export function lifetime(deadline: number, now = Date.now()): number {
+export function lifetime(deadline: number, now: number): number {
   const seconds = Math.ceil((deadline - now) / 1000) + 1;
   if (seconds <= 0) return -1;
-  if (seconds > MAX_RELATIVE_EXPIRY_S) return Math.ceil(deadline / 1000) + 1;
+  if (seconds > MAX_RELATIVE_EXPIRY_S) return Math.ceil(Date.now() / 1000) + seconds;
   return seconds;
 }
 
