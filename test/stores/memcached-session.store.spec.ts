@@ -247,6 +247,15 @@ describe('MemcachedSessionStore specifics', () => {
         await expect(big).rejects.toBeInstanceOf(MemcachedSessionStoreError);
         await expect(big).rejects.toThrow(/more than maxItemBytes \(4096\).*memcached -I/);
         expect(isStoreConnectionError(await big.catch((e: unknown) => e))).toBe(false);
+        // Nothing was stored, the id included: it can be used once the data fits.
+        const id = newId();
+        await expect(
+          small.create(id, makeRecord(t0, { userId, data: { blob: 'x'.repeat(5000) } }), { now: t0, maxConcurrent: 0 }),
+        ).rejects.toThrow(/maxItemBytes/);
+        expect(await small.create(id, makeRecord(t0, { userId }), { now: t0, maxConcurrent: 0 })).toEqual({
+          status: 'created',
+          evicted: [],
+        });
       } finally {
         await small.close();
       }
@@ -256,6 +265,9 @@ describe('MemcachedSessionStore specifics', () => {
       expect(() => new MemcachedSessionStore({ server: 'memcached://x', prefix: 'has space', commandTimeoutMs: 0 })).toThrow(
         /server must be host:port.*prefix must be.*commandTimeoutMs must be a positive integer/,
       );
+      const lenient = new MemcacheClient({ server: SERVER, ignoreNotStored: true, logger: QUIET });
+      expect(() => new MemcachedSessionStore({ client: lenient })).toThrow(/ignoreNotStored: true; give the store a client without it/);
+      lenient.shutdown();
     });
 
     it('close() never shuts down a client passed in', async () => {

@@ -177,6 +177,10 @@ export class MemcachedSessionStore extends SessionStore {
       if (!Number.isInteger(value) || value < 1)
         problems.push(`${name} must be a positive integer (got ${String(value)}); omit it for ${fallback}`);
     }
+    // A client that resolves NOT_STORED as success would make `add` (the "this id is new" check) always succeed.
+    if (options.client?.options?.ignoreNotStored) {
+      problems.push('the client passed in has ignoreNotStored: true; give the store a client without it (the store relies on NOT_STORED)');
+    }
     if (problems.length > 0) throw new TypeError(`MemcachedSessionStore: ${problems.join('; ')}`);
     this.prefix = prefix;
     this.connectTimeoutMs = connectTimeoutMs;
@@ -251,7 +255,7 @@ export class MemcachedSessionStore extends SessionStore {
       );
     }
     const limited = maxConcurrent > 0 && countsTowardLimit(copy);
-    const result = await this.mutateUser('create', copy.userId, now, async (state) => {
+    const stored = this.mutateUser('create', copy.userId, now, async (state) => {
       if (state.s[id] || state.p[id]) {
         throw new MemcachedSessionStoreError('MemcachedSessionStore.create: the id is already in use in the user item');
       }
@@ -287,6 +291,11 @@ export class MemcachedSessionStore extends SessionStore {
         }
       }
       return writeUser(state, { status: 'created', evicted } as CreateResult, dropped);
+    });
+    // Nothing stored (a failure, or too large): the route goes too, so the id can still be created (or is left to expire).
+    const result = await stored.catch(async (error: unknown) => {
+      await this.deleteRoutes('create', [id], false);
+      throw error;
     });
     if (result.status === 'denied') await this.deleteRoutes('create', [id], true);
     return result;
