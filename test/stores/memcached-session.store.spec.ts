@@ -283,6 +283,100 @@ describe('MemcachedSessionStore specifics', () => {
     });
   });
 
+  describe('a real, full memcached (private, 2 MB)', () => {
+    /**
+     * Writes `count` items (noreply, then one round trip to wait for them) with keys and values as long as those of
+     * `like`, so they land in the same memcached slab classes as the store's items: memcached evicts, or refuses
+     * writes, per class.
+     */
+    async function flood(client: MemcacheClient, like: { key: string; value: string }[], count: number, tag: string): Promise<string[]> {
+      const keys: string[] = [];
+      for (const item of like) {
+        const value = 'y'.repeat(item.value.length);
+        for (let n = 0; n < count; n++) {
+          const key = `${tag}-${keys.length}-`.padEnd(item.key.length, 'k');
+          keys.push(key);
+          void client.set(key, value, { lifetime: 300, noreply: true });
+        }
+      }
+      await client.version();
+      return keys;
+    }
+
+    /** The store's items of a user's session, a route and the counter, as stored: what `flood` imitates. */
+    async function itemsOf(client: MemcacheClient, prefix: string, id: string, userId: string, key: string) {
+      const k = keys(prefix);
+      const found: { key: string; value: string }[] = [];
+      for (const name of [k.route(id), k.user(userId), k.counter(key)]) {
+        const got = await client.get<string>(name);
+        if (got) found.push({ key: name, value: got.value });
+      }
+      return found;
+    }
+
+    it('evicts sessions under memory pressure: they read as missing (logged out), never as active or an error', async () => {
+      const server = new PrivateMemcached(await freePort(), ['-m', '2']);
+      await server.start();
+      const small = await MemcachedSessionStore.connect({ server: server.server });
+      const other = await connectAdmin(server.server);
+      try {
+        const t0 = Date.now();
+        const userId = 'u-' + newId();
+        const ids = [newId(), newId()];
+        for (const id of ids) await small.create(id, makeRecord(t0, { userId }), { now: t0, maxConcurrent: 2 });
+        const key = 'k-' + newId();
+        await small.increment(key, 60_000, t0);
+        const stored = await itemsOf(other, 'nsk:', ids[0], userId, key);
+        expect(stored).toHaveLength(3);
+        // Other traffic fills the cache with items of the same sizes: memcached's LRU drops the oldest, the sessions' too.
+        await flood(other, stored, 20_000, 'filler');
+        expect(await itemsOf(other, 'nsk:', ids[0], userId, key)).toEqual([]);
+        for (const id of ids) expect(await read(small, id, t0)).toEqual({ status: 'missing' });
+        expect(await small.countByUser(userId, t0)).toBe(0);
+        expect((await small.increment(key, 60_000, t0)).count).toBe(1);
+        // The user signs in again, under the same limit.
+        const again = newId();
+        expect(await small.create(again, makeRecord(t0, { userId }), { now: t0, maxConcurrent: 2 })).toEqual({
+          status: 'created',
+          evicted: [],
+        });
+        expect((await read(small, again, t0)).status).toBe('active');
+      } finally {
+        other.shutdown();
+        await small.close();
+        await server.dispose();
+      }
+    });
+
+    it('a memcached that refuses writes when full (-M) gives 503 errors that say so, and serves again once there is room', async () => {
+      const server = new PrivateMemcached(await freePort(), ['-m', '2', '-M']);
+      await server.start();
+      const full = await MemcachedSessionStore.connect({ server: server.server });
+      const other = await connectAdmin(server.server);
+      try {
+        const t0 = Date.now();
+        const userId = 'u-' + newId();
+        const id = newId();
+        await full.create(id, makeRecord(t0, { userId }), { now: t0, maxConcurrent: 0 });
+        const like = await itemsOf(other, 'nsk:', id, userId, 'none');
+        const fillers = await flood(other, like, 20_000, 'filler');
+        const failure = full.create(newId(), makeRecord(t0, { userId }), { now: t0, maxConcurrent: 0 });
+        await expect(failure).rejects.toBeInstanceOf(MemcachedStoreUnavailableError);
+        await expect(failure).rejects.toThrow(/is out of memory and refuses writes .*Give it more memory \(-m\)/);
+        expect((await read(full, id, t0)).status).toBe('active');
+        for (const filler of fillers) void other.delete(filler, { noreply: true });
+        await other.version();
+        const again = newId();
+        await full.create(again, makeRecord(t0, { userId }), { now: t0, maxConcurrent: 0 });
+        expect((await read(full, again, t0)).status).toBe('active');
+      } finally {
+        other.shutdown();
+        await full.close();
+        await server.dispose();
+      }
+    });
+  });
+
   describe('outages: 503, then recovery by itself', () => {
     it('connect() names host:port and what to check when nothing listens there', async () => {
       const port = await freePort();

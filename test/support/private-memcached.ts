@@ -4,11 +4,17 @@ import { connect } from 'node:net';
 
 export { freePort } from './private-redis';
 
-/** A memcached child process on a fixed port (`memcached -u root -l 127.0.0.1 -p <port>`), 16 MB of memory. */
+/**
+ * A memcached child process on a fixed port (`memcached -u root -l 127.0.0.1 -p <port>`), 16 MB of memory unless
+ * `args` say otherwise (e.g. `['-m', '2']` for a small cache that evicts soon, `-M` to refuse writes when full).
+ */
 export class PrivateMemcached {
   private process: ChildProcess | undefined;
 
-  constructor(readonly port: number) {}
+  constructor(
+    readonly port: number,
+    private readonly args: readonly string[] = ['-m', '16'],
+  ) {}
 
   /** `host:port`, as `MemcachedSessionStore`'s `server` option takes it. */
   get server(): string {
@@ -17,7 +23,7 @@ export class PrivateMemcached {
 
   /** Starts memcached and waits until it accepts connections (10 s at most). */
   async start(): Promise<void> {
-    const child = spawn('memcached', ['-u', 'root', '-l', '127.0.0.1', '-p', String(this.port), '-m', '16'], {
+    const child = spawn('memcached', ['-u', 'root', '-l', '127.0.0.1', '-p', String(this.port), ...this.args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.process = child;

@@ -75,6 +75,19 @@ export class MemcachedStoreUnavailableError extends SessionStoreConnectionError 
   }
 
   /**
+   * memcached is full and refuses writes (`SERVER_ERROR out of memory`, when it runs with `-M` or cannot evict): a
+   * capacity outage, so a 503 until it has room again, as for a server that does not answer.
+   */
+  static outOfMemory(operation: string, target: string, cause: unknown): MemcachedStoreUnavailableError {
+    return new MemcachedStoreUnavailableError(
+      `Memcached session store: ${operation} failed because memcached at ${target} is out of memory and refuses writes ` +
+        `(${messageOf(cause)}). Give it more memory (-m), or let it evict old items (run it without -M); requests that ` +
+        'write sessions fail with 503 until it has room.',
+      { cause },
+    );
+  }
+
+  /**
    * The start-up check failed: what `connect()` rejects with, naming where the store looked and what to check.
    *
    * @param target `host:port`

@@ -763,6 +763,8 @@ export class MemcachedSessionStore extends SessionStore {
         }
         throw MemcachedStoreUnavailableError.create(operation, this.target, error);
       }
+      if (/^SERVER_ERROR out of memory/i.test(messageOf(error)))
+        throw MemcachedStoreUnavailableError.outOfMemory(operation, this.target, error);
       if (/^(SERVER_ERROR|CLIENT_ERROR|ERROR)\b/.test(messageOf(error))) throw MemcachedSessionStoreError.commandFailed(operation, error);
       throw error;
     }
