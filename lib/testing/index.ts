@@ -22,7 +22,7 @@
 export { describeSessionStore } from './session-store.conformance';
 export type { TestFrameworkHooks } from './session-store.conformance';
 export { makeRecord, newId, FIXTURE_IDLE_TIMEOUT_MS, FIXTURE_ABSOLUTE_TIMEOUT_MS } from './session-fixtures';
-export type { StoreFixture } from './session-fixtures';
+export type { EvictionTarget, StoreCapabilities, StoreFixture } from './session-fixtures';
 export { describeAttemptCounterStore } from './attempt-counter-store.conformance';
 export type { AttemptCounterStoreFixture } from './attempt-counter-store.conformance';
 export { describeTokenStore } from './token-store.conformance';

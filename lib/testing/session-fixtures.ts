@@ -14,6 +14,42 @@ export interface StoreFixture {
   store: SessionStore;
   /** Called once after the last test (close connections, drop test keys or tables). Optional. */
   cleanup?: () => Promise<void>;
+  /**
+   * What the backend cannot promise that the shipped durable stores do. Omit it for full guarantees (the default):
+   * the suite then runs as it always has. A store that declares a weaker guarantee gets the suite's checks of the
+   * weaker, documented behaviour instead (never a skipped test), which need {@link evict}.
+   */
+  capabilities?: StoreCapabilities;
+  /**
+   * Removes one of the store's entries behind its back, as the backend does under memory pressure or at a restart
+   * (for memcached: deletes the item). Required when {@link capabilities} declares `evictsEntries` or
+   * `survivesRestart: false`. Targets: `session` (what makes one session id reachable; for a rotated-away id, its
+   * pointer), `user` (the per-user index of `userId`), `counter` (the counter named `key`).
+   */
+  evict?: (target: EvictionTarget) => Promise<void>;
+}
+
+/** One entry the fixture's {@link StoreFixture.evict} removes behind the store's back. */
+export type EvictionTarget = { kind: 'session'; id: string } | { kind: 'user'; userId: string } | { kind: 'counter'; key: string };
+
+/**
+ * Guarantees a store may lack, declared on its fixture ({@link StoreFixture.capabilities}). Each defaults to the full
+ * guarantee, so existing stores and third-party stores are unchanged.
+ */
+export interface StoreCapabilities {
+  /**
+   * The backend may drop entries by itself, e.g. memcached's LRU under memory pressure. Default `false`. When `true`,
+   * the suite checks, with {@link StoreFixture.evict}, that an evicted entry means "logged out", never "let in": an
+   * evicted session or user index ends those sessions (a destroyed session never comes back), the concurrent-session
+   * limit still holds over every session that can still authenticate, and an evicted counter starts again at 1.
+   */
+  evictsEntries?: boolean;
+  /**
+   * Sessions survive a restart of the backend. Default `true` (the store's own tests restart it). When `false`
+   * (memcached keeps everything in memory), the suite checks that losing every entry of a user at once, as a restart
+   * does, logs that user out everywhere with nothing half-alive, and that the user can sign in again afterwards.
+   */
+  survivesRestart?: boolean;
 }
 
 /**

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { ROTATION_TOMBSTONE_MS } from '../core/lifecycle';
 import type { SessionRecord } from '../core/session-record';
 import type { ReadResult, RotateResult, SessionStore, UpdateResult } from '../stores/session-store';
-import { FIXTURE_ABSOLUTE_TIMEOUT_MS, FIXTURE_IDLE_TIMEOUT_MS, StoreFixture, makeRecord, newId } from './session-fixtures';
+import { EvictionTarget, FIXTURE_ABSOLUTE_TIMEOUT_MS, FIXTURE_IDLE_TIMEOUT_MS, StoreFixture, makeRecord, newId } from './session-fixtures';
 
 const MIN = 60_000;
 const IDLE = FIXTURE_IDLE_TIMEOUT_MS;
@@ -68,6 +68,11 @@ function assertFields(actual: object, expected: object, what: string): void {
  * expiry, compare-and-set with real parallel writers, rotation (grace window, tombstones, writes that follow the
  * pointer, parallel rotations), destroy, per-user operations, the concurrent-session limit, counters and ping.
  * Every store shipped with this package passes it; a store of your own should too.
+ *
+ * A backend that cannot give every guarantee (memcached evicts entries under memory pressure and keeps nothing
+ * across a restart) declares it on its fixture, `capabilities: { evictsEntries: true, survivesRestart: false }`, with
+ * an `evict(target)` hook: the suite then checks the weaker documented behaviour (an evicted entry means logged out,
+ * never let in) instead of the stronger one. Without a declaration the same scenarios must keep every session.
  *
  * Time is virtual: every test passes `now` explicitly, starting from the real clock so backend TTLs stay in
  * the future, and never sleeps. Every test uses fresh random ids and user ids, so a shared backend is fine.
@@ -1111,6 +1116,147 @@ export function describeSessionStore(name: string, factory: () => Promise<StoreF
         await store.increment(key, 60_000, t0);
         await store.resetCounter(key);
         assert.equal((await store.increment(key, 60_000, t0)).count, 1);
+      });
+    });
+
+    describe('declared capabilities: eviction and restarts (StoreFixture.capabilities)', () => {
+      // A store that declares a weaker guarantee gets these checks of the weaker behaviour; one that declares none
+      // (the default: full guarantees) gets the same scenarios without the eviction, and must keep everything.
+      const evicts = () => fixture?.capabilities?.evictsEntries === true;
+      const losesAtRestart = () => fixture?.capabilities?.survivesRestart === false;
+      const evict = async (target: EvictionTarget) => {
+        if (!fixture?.evict) {
+          throw new TypeError(
+            'describeSessionStore: the fixture declares capabilities with evictsEntries or survivesRestart: false, so it must also ' +
+              "give evict(target), which removes that entry behind the store's back (see StoreFixture.evict)",
+          );
+        }
+        await fixture.evict(target);
+      };
+      const isLive = async (id: string, now: number) => (await read(id, now)).status === 'active';
+
+      it('an evicted session is logged out, never let in (without evictsEntries: it stays)', async (t0) => {
+        const userId = 'u-' + newId();
+        const id = newId();
+        const other = newId();
+        await store.create(id, makeRecord(t0, { userId }), { now: t0, maxConcurrent: 0 });
+        await store.create(other, makeRecord(t0 + 1, { userId }), { now: t0 + 1, maxConcurrent: 0 });
+        if (!evicts()) {
+          assert.ok(await isLive(id, t0), 'a store that declares no eviction keeps the session');
+          assert.equal(await store.countByUser(userId, t0), 2);
+          return;
+        }
+        await evict({ kind: 'session', id });
+        assert.deepEqual(await read(id, t0), { status: 'missing' }, 'an evicted session must read as missing');
+        assert.deepEqual(await store.update(id, 1, { data: { late: true } }, t0), { status: 'missing' });
+        assert.deepEqual(await store.rotate(id, newId(), { now: t0, graceMs: 10_000, changes: {} }), { status: 'missing' });
+        assert.deepEqual(
+          (await store.listByUser(userId, t0)).map((s) => s.id),
+          [other],
+          'an evicted session is neither listed nor counted',
+        );
+        assert.equal(await store.countByUser(userId, t0), 1);
+        assert.ok(await isLive(other, t0), "the user's other session is not affected");
+      });
+
+      it('an evicted user index logs the user out everywhere, and a destroyed session never comes back (without evictsEntries: they stay)', async (t0) => {
+        const userId = 'u-' + newId();
+        const [a, b, b2] = [newId(), newId(), newId()];
+        await store.create(a, makeRecord(t0, { userId }), { now: t0, maxConcurrent: 0 });
+        await store.create(b, makeRecord(t0 + 1, { userId }), { now: t0 + 1, maxConcurrent: 0 });
+        await store.rotate(b, b2, { now: t0 + 1, graceMs: 10_000, changes: { rotatedAt: t0 + 1 } });
+        if (!evicts()) {
+          for (const id of [a, b, b2]) assert.ok(await isLive(id, t0 + 2), 'a store that declares no eviction keeps every session');
+          return;
+        }
+        await evict({ kind: 'user', userId });
+        for (const id of [a, b, b2]) {
+          assert.notEqual((await read(id, t0 + 2)).status, 'active', 'a session whose user index was evicted must not authenticate');
+        }
+        assert.notEqual((await store.update(a, 1, { data: { late: true } }, t0 + 2)).status, 'ok');
+        await store.destroyByUser(userId);
+        for (const id of [a, b, b2]) assert.notEqual((await read(id, t0 + 2)).status, 'active', 'a destroyed session came back');
+        // The user signs in again, under a limit of 1: only the new session lives.
+        const c = newId();
+        assert.equal((await store.create(c, makeRecord(t0 + 3, { userId }), { now: t0 + 3, maxConcurrent: 1 })).status, 'created');
+        assert.deepEqual(
+          (await store.listByUser(userId, t0 + 3)).map((s) => s.id),
+          [c],
+        );
+        for (const id of [a, b, b2]) assert.notEqual((await read(id, t0 + 3)).status, 'active', 'an evicted session came back');
+      });
+
+      it('an eviction never lets a user exceed the concurrent-session limit unnoticed', async (t0) => {
+        const userId = 'u-' + newId();
+        const ids = Array.from({ length: 6 }, () => newId());
+        const create = (i: number, onLimit: 'evict-oldest' | 'deny-new' = 'evict-oldest') =>
+          store.create(ids[i], makeRecord(t0 + i, { userId }), { now: t0 + i, maxConcurrent: 2, onLimit });
+        await create(0);
+        await create(1);
+        if (evicts()) await evict({ kind: 'session', id: ids[0] });
+        await create(2);
+        await create(3);
+        assert.equal((await create(4, 'deny-new')).status, 'denied', 'the user is at the limit of 2');
+        const now = t0 + 5;
+        const live = async () => {
+          const found: string[] = [];
+          for (const id of ids) if (await isLive(id, now)) found.push(id);
+          return found;
+        };
+        const after = await live();
+        assert.ok(after.length <= 2, `at most 2 sessions may authenticate, found ${after.length}`);
+        assert.deepEqual(after, [ids[2], ids[3]], 'the two newest sessions are the live ones');
+        assert.deepEqual(
+          (await store.listByUser(userId, now)).map((s) => s.id),
+          after,
+          'the listing shows exactly the sessions that authenticate',
+        );
+        if (!evicts()) return;
+        // The whole index goes: the next login is not refused by sessions that can no longer authenticate, and
+        // still no more than 2 sessions authenticate.
+        await evict({ kind: 'user', userId });
+        assert.equal((await create(5, 'deny-new')).status, 'created');
+        const final = await live();
+        assert.ok(final.length <= 2, `at most 2 sessions may authenticate after the index was evicted, found ${final.length}`);
+        assert.ok(final.includes(ids[5]));
+      });
+
+      it('an evicted counter starts again at 1 (without evictsEntries: it keeps counting)', async (t0) => {
+        const key = 'k-' + newId();
+        await store.increment(key, 60_000, t0);
+        await store.increment(key, 60_000, t0);
+        if (!evicts()) {
+          assert.equal((await store.increment(key, 60_000, t0 + 1)).count, 3);
+          return;
+        }
+        await evict({ kind: 'counter', key });
+        assert.deepEqual(await store.increment(key, 60_000, t0 + 1), { count: 1, resetAt: t0 + 1 + 60_000 });
+      });
+
+      it('a restart that loses everything logs every session out and lets the user sign in again (with survivesRestart: false)', async (t0) => {
+        const userId = 'u-' + newId();
+        const key = 'k-' + newId();
+        const [a, b, b2] = [newId(), newId(), newId()];
+        await store.create(a, makeRecord(t0, { userId }), { now: t0, maxConcurrent: 0 });
+        await store.create(b, makeRecord(t0, { userId }), { now: t0, maxConcurrent: 0 });
+        await store.rotate(b, b2, { now: t0, graceMs: 10_000, changes: {} });
+        await store.increment(key, 60_000, t0);
+        if (!losesAtRestart()) {
+          assert.ok((await isLive(a, t0)) && (await isLive(b2, t0)), 'the sessions are kept');
+          assert.equal((await store.increment(key, 60_000, t0)).count, 2);
+          return;
+        }
+        // What a restart does to this user: every entry gone at once.
+        for (const id of [a, b, b2]) await evict({ kind: 'session', id });
+        await evict({ kind: 'user', userId });
+        await evict({ kind: 'counter', key });
+        for (const id of [a, b, b2]) assert.deepEqual(await read(id, t0 + 1), { status: 'missing' });
+        assert.equal(await store.countByUser(userId, t0 + 1), 0);
+        assert.deepEqual(await store.destroyByUser(userId), []);
+        assert.equal((await store.increment(key, 60_000, t0 + 1)).count, 1);
+        const again = newId();
+        assert.equal((await store.create(again, makeRecord(t0 + 1, { userId }), { now: t0 + 1, maxConcurrent: 1 })).status, 'created');
+        assert.ok(await isLive(again, t0 + 1), 'the user can sign in again');
       });
     });
 

@@ -6,7 +6,7 @@ import { parseRateLimit, RateLimitSetting } from './rate-limit/rate-limit-settin
 import { isLoopbackHost } from '../../lib/oidc/oidc.options';
 
 /** Where the sample keeps its sessions (`SESSION_STORE`). */
-export type SessionStoreKind = 'memory' | 'redis' | 'postgres' | 'mariadb' | 'sqlite';
+export type SessionStoreKind = 'memory' | 'redis' | 'postgres' | 'mariadb' | 'sqlite' | 'memcached';
 
 /** A SQL database, from a `sqlite:PATH`, `postgres://...` or `mysql://...` URL. */
 export type DatabaseTarget =
@@ -14,7 +14,14 @@ export type DatabaseTarget =
 
 /** The session store the app runs with, with everything needed to open it. */
 export type SessionStoreConfig =
-  { kind: 'memory' } | { kind: 'redis'; url: string } | { kind: 'postgres' | 'mariadb' | 'sqlite'; database: DatabaseTarget };
+  | { kind: 'memory' }
+  | { kind: 'redis'; url: string }
+  | { kind: 'postgres' | 'mariadb' | 'sqlite'; database: DatabaseTarget }
+  /**
+   * Sessions in memcached (`server`: host:port, from `MEMCACHED_URL`). API tokens stay in `tokenDatabase` (the users
+   * database): a revocation that memcached evicted would let a revoked token in again.
+   */
+  | { kind: 'memcached'; server: string; tokenDatabase: DatabaseTarget };
 
 /** `SESSION_LIMIT_POLICY`: what a login beyond the concurrent-session limit does. */
 export type SessionLimitPolicy = 'evict-oldest' | 'deny-new';
@@ -162,7 +169,7 @@ export class ConfigError extends Error {
   }
 }
 
-const STORE_KINDS: readonly SessionStoreKind[] = ['memory', 'redis', 'postgres', 'mariadb', 'sqlite'];
+const STORE_KINDS: readonly SessionStoreKind[] = ['memory', 'redis', 'postgres', 'mariadb', 'sqlite', 'memcached'];
 const BINDING_MODES: readonly SessionBindingMode[] = ['off', 'monitor', 'strict'];
 const BINDING_ACTIONS: readonly SessionBindingAction[] = ['end', 'reauth'];
 const LIMIT_POLICIES: readonly SessionLimitPolicy[] = ['evict-oldest', 'deny-new'];
@@ -175,6 +182,7 @@ export const CONFIG_DEFAULTS = {
   port: 3000,
   databaseUrl: 'sqlite:sample/data/sample.sqlite',
   redisUrl: 'redis://127.0.0.1:6379',
+  memcachedUrl: 'memcached://127.0.0.1:11211',
   idleTimeout: '30m',
   absoluteTimeout: '12h',
   rotationInterval: '15m',
@@ -492,6 +500,12 @@ function sessionStoreConfig(
     if (!isRedisUrl(url)) fail('REDIS_URL', `is ${JSON.stringify(redact(url))}: use redis://HOST:PORT or rediss://HOST:PORT`);
     return { kind, url };
   }
+  if (kind === 'memcached') {
+    const raw = read('MEMCACHED_URL') ?? CONFIG_DEFAULTS.memcachedUrl;
+    const server = memcachedServer(raw);
+    if (!server) fail('MEMCACHED_URL', `is ${JSON.stringify(raw)}: use memcached://HOST:PORT or HOST:PORT`);
+    return { kind, server: server ?? '127.0.0.1:11211', tokenDatabase: usersDatabase };
+  }
   const wanted = STORE_DATABASE_KIND[kind];
   const explicit = read('SESSION_DATABASE_URL');
   if (explicit !== undefined) {
@@ -510,6 +524,13 @@ function sessionStoreConfig(
 
 function exampleUrl(kind: 'postgres' | 'mariadb' | 'sqlite'): string {
   return { postgres: 'postgres://...', mariadb: 'mysql://...', sqlite: 'sqlite:PATH' }[kind];
+}
+
+/** `memcached://HOST:PORT` or `HOST:PORT` as the `host:port` memcache-client takes, or undefined. */
+function memcachedServer(value: string): string | undefined {
+  const match = /^(?:memcached:\/\/)?([^\s/:@]+|\[[0-9a-fA-F:]+\]):(\d{1,5})\/?$/.exec(value.trim());
+  if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) return undefined;
+  return `${match[1]}:${match[2]}`;
 }
 
 function isRedisUrl(value: string): boolean {

@@ -1,5 +1,5 @@
 /**
- * The sample app on every session backend it supports: Redis, PostgreSQL, MariaDB and SQLite, plus users and
+ * The sample app on every session backend it supports: Redis, memcached, PostgreSQL, MariaDB and SQLite, plus users and
  * sessions sharing one PostgreSQL or MariaDB database (DATABASE_URL reused by the store). The servers must be
  * running on 127.0.0.1: a missing one FAILS these tests with how to start it; they never skip.
  */
@@ -7,17 +7,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SampleEnv } from '../../sample/src/config';
+import { freePort } from '../support/private-memcached';
 import { SampleHarness, startSample } from './sample-helpers';
 
 const REDIS = 'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no';
 const POSTGRES = 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start';
 const MARIADB = 'start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd';
+const MEMCACHED = 'memcached -d -u root -l 127.0.0.1 -p 11211 (apt-get install -y memcached)';
 
 const sqliteDir = mkdtempSync(join(tmpdir(), 'nsk-sample-backends-'));
 afterAll(() => rmSync(sqliteDir, { recursive: true, force: true }));
 
 const BACKENDS: { name: string; env: SampleEnv; start: string }[] = [
   { name: 'redis', env: { SESSION_STORE: 'redis', REDIS_URL: 'redis://127.0.0.1:6379' }, start: REDIS },
+  // Sessions in memcached; API tokens in the users database (DATABASE_URL), where an eviction cannot undo a revocation.
+  { name: 'memcached', env: { SESSION_STORE: 'memcached', MEMCACHED_URL: 'memcached://127.0.0.1:11211' }, start: MEMCACHED },
   { name: 'postgres', env: { SESSION_STORE: 'postgres' }, start: POSTGRES },
   { name: 'mariadb', env: { SESSION_STORE: 'mariadb' }, start: MARIADB },
   {
@@ -104,5 +108,16 @@ describe.each(BACKENDS)('sample app on $name', ({ name, env, start }) => {
     sample.clock.advance(11_000);
     expect((await sample.client().get('/me', { Cookie: first })).status).toBe(401);
     expect((await client.get('/me')).status).toBe(200);
+  });
+});
+
+describe('sample app on memcached that is not there', () => {
+  it('refuses to start, naming MEMCACHED_URL and host:port', async () => {
+    const port = await freePort();
+    await expect(startSample({ SESSION_STORE: 'memcached', MEMCACHED_URL: `memcached://127.0.0.1:${port}` })).rejects.toThrow(
+      new RegExp(
+        `SESSION_STORE=memcached: cannot reach memcached \\(check MEMCACHED_URL\\): .*memcached at 127\\.0\\.0\\.1:${port} did not answer`,
+      ),
+    );
   });
 });

@@ -138,6 +138,20 @@ describe('sample config: parseConfig(env)', () => {
     );
   });
 
+  it('SESSION_STORE=memcached reads MEMCACHED_URL (memcached://HOST:PORT or HOST:PORT) and keeps API tokens in DATABASE_URL', () => {
+    expect(parseConfig({ SESSION_STORE: 'memcached' }).sessionStore).toEqual({
+      kind: 'memcached',
+      server: '127.0.0.1:11211',
+      tokenDatabase: { kind: 'sqlite', path: 'sample/data/sample.sqlite' },
+    });
+    expect(parseConfig({ SESSION_STORE: 'memcached', MEMCACHED_URL: 'cache.internal:11212' }).sessionStore).toMatchObject({
+      server: 'cache.internal:11212',
+    });
+    expect(() => parseConfig({ SESSION_STORE: 'memcached', MEMCACHED_URL: 'redis://cache:6379' })).toThrow(
+      /MEMCACHED_URL is "redis:\/\/cache:6379": use memcached:\/\/HOST:PORT or HOST:PORT/,
+    );
+  });
+
   describe('SESSION_STORE', () => {
     it('defaults the Redis URL', () => {
       expect(parseConfig({ SESSION_STORE: 'redis' }).sessionStore).toEqual({ kind: 'redis', url: 'redis://127.0.0.1:6379' });

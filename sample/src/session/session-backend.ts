@@ -1,6 +1,7 @@
 import { DynamicModule, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { InMemoryTokenStore, SessionStore, TokenStore } from '../../../lib';
+import { MemcachedSessionStore } from '../../../lib/stores/memcached';
 import { RedisSessionStore, RedisTokenStore } from '../../../lib/stores/redis';
 import { SESSION_MIGRATIONS, TOKEN_MIGRATIONS, TypeOrmSessionStore, TypeOrmTokenStore } from '../../../lib/stores/typeorm';
 import type { SessionStoreConfig } from '../config';
@@ -46,6 +47,36 @@ export class SessionBackend implements OnApplicationShutdown {
           throw new Error(`SESSION_STORE=redis: cannot reach Redis for API tokens (check REDIS_URL): ${messageOf(error)}`);
         });
         return new SessionBackend(store, tokens, redact(config.url));
+      }
+      case 'memcached': {
+        const store = await MemcachedSessionStore.connect({ server: config.server }).catch((error: unknown) => {
+          throw new Error(`SESSION_STORE=memcached: cannot reach memcached (check MEMCACHED_URL): ${messageOf(error)}`);
+        });
+        // API tokens do not go to memcached: an evicted revocation would let a revoked token in again, and a restart
+        // would forget them all. They stay in the users database (DATABASE_URL), which every instance shares, with a
+        // migrations table of their own so the users' migrations are not mixed with them.
+        const where = describeTarget(config.tokenDatabase);
+        const dataSource = new DataSource({
+          ...connectionOptionsFor(config.tokenDatabase),
+          migrations: TOKEN_MIGRATIONS,
+          migrationsTableName: 'nsk_token_migrations',
+        });
+        try {
+          await dataSource.initialize();
+          await dataSource.runMigrations({ transaction: 'each' });
+        } catch (error) {
+          await store.close();
+          if (dataSource.isInitialized) await dataSource.destroy();
+          throw new Error(
+            `SESSION_STORE=memcached: cannot prepare the API-token tables in ${where} (check DATABASE_URL): ${messageOf(error)}`,
+          );
+        }
+        return new SessionBackend(
+          store,
+          new TypeOrmTokenStore({ dataSource }),
+          `memcached ${config.server} (API tokens in ${where})`,
+          dataSource,
+        );
       }
       default: {
         const where = describeTarget(config.database);
