@@ -187,54 +187,82 @@ function userRecord(userId: string, createdAt: number): SessionRecord {
 }
 
 /**
- * One user with `perUser` sessions on `instance`, then each operation once, timed: `listByUser` (all of them),
- * `create` with `maxConcurrent: perUser` (the user is at the limit: it evicts the oldest), `destroyByHandle` of the
- * newest session (the last one an index scan meets), and `destroyByUser` of all `perUser` (one session is added back
- * first, untimed). Every result is checked, so a wrong answer fails the run instead of timing nothing.
+ * Users per sample of the per-user operations: each operation runs once on each, and the sample is the fastest. On a
+ * shared 2-core VM a store call is now and then descheduled for several ms (a bimodal spread: 0.5-1 ms or 5-15 ms for
+ * the same PostgreSQL call); the best of three keeps the operation's own cost, and the median over the samples then
+ * compares the sizes.
+ */
+const TRIES_PER_SAMPLE = 3;
+
+/**
+ * {@link TRIES_PER_SAMPLE} users with `perUser` sessions each on `instance`, then each operation once per user, timed:
+ * `listByUser` (all of them), `create` with `maxConcurrent: perUser` (the user is at the limit: it evicts the oldest),
+ * `destroyByHandle` of the newest session (the last one an index scan meets), and `destroyByUser` of all `perUser` (one
+ * session is added back first, untimed). Every result is checked, so a wrong answer fails the run instead of timing
+ * nothing. Returns the fastest try of each operation.
  */
 async function userOps(instance: Instance, perUser: number, rep: number): Promise<Record<UserOp, OpSample>> {
   const store: SessionStore = instance.inst.store;
-  const userId = `ops-${perUser}-${rep}-${randomBytes(4).toString('hex')}`;
+  const users = Array.from({ length: TRIES_PER_SAMPLE }, (_, t) => `ops-${perUser}-${rep}-${t}-${randomBytes(4).toString('hex')}`);
   const base = Date.now() - perUser - 10;
-  const handles: string[] = [];
-  for (let k = 0; k < perUser; k++) {
-    const record = userRecord(userId, base + k);
-    handles.push(record.handle);
-    await store.create(freshId(), record, { now: Date.now(), maxConcurrent: 0 });
-  }
+  await Promise.all(
+    users.flatMap((userId) =>
+      Array.from({ length: perUser }, (_, k) =>
+        store.create(freshId(), userRecord(userId, base + k), { now: Date.now(), maxConcurrent: 0 }),
+      ),
+    ),
+  );
   const timed = async <T>(op: () => Promise<T>, check: (result: T) => boolean, what: string): Promise<OpSample> => {
     const serverBefore = await instance.inst.serverUs?.();
     const t0 = performance.now();
     const result = await op();
     const us = (performance.now() - t0) * 1000;
     const serverAfter = await instance.inst.serverUs?.();
-    if (!check(result))
+    if (!check(result)) {
       throw new Error(
         `${instance.backend.name} ${instance.label}: ${what} for a user of ${perUser} sessions answered ${JSON.stringify(result).slice(0, 300)}`,
       );
+    }
     return { us, serverUs: serverBefore === undefined || serverAfter === undefined ? undefined : serverAfter - serverBefore };
   };
-  const listByUser = await timed(
-    () => store.listByUser(userId, Date.now()),
-    (r) => r.length === perUser,
-    'listByUser',
+  const best = (samples: OpSample[]): OpSample => {
+    const server = samples.map((x) => x.serverUs).filter((v): v is number => v !== undefined);
+    return { us: Math.min(...samples.map((x) => x.us)), serverUs: server.length === samples.length ? Math.min(...server) : undefined };
+  };
+  const each = async (run: (userId: string) => Promise<OpSample>): Promise<OpSample> => {
+    const samples: OpSample[] = [];
+    for (const userId of users) samples.push(await run(userId));
+    return best(samples);
+  };
+  const listByUser = await each((userId) =>
+    timed(
+      () => store.listByUser(userId, Date.now()),
+      (r) => r.length === perUser,
+      'listByUser',
+    ),
   );
-  const newest = userRecord(userId, Date.now());
-  const createAtLimit = await timed(
-    () => store.create(freshId(), newest, { now: Date.now(), maxConcurrent: perUser, onLimit: 'evict-oldest' }),
-    (r) => r.status === 'created' && r.evicted.length === 1,
-    'create at the limit',
+  const newest = new Map(users.map((userId) => [userId, userRecord(userId, Date.now())]));
+  const createAtLimit = await each((userId) =>
+    timed(
+      () => store.create(freshId(), newest.get(userId)!, { now: Date.now(), maxConcurrent: perUser, onLimit: 'evict-oldest' }),
+      (r) => r.status === 'created' && r.evicted.length === 1,
+      'create at the limit',
+    ),
   );
-  const destroyByHandle = await timed(
-    () => store.destroyByHandle(userId, newest.handle),
-    (r) => r?.handle === newest.handle,
-    'destroyByHandle',
+  const destroyByHandle = await each((userId) =>
+    timed(
+      () => store.destroyByHandle(userId, newest.get(userId)!.handle),
+      (r) => r?.handle === newest.get(userId)!.handle,
+      'destroyByHandle',
+    ),
   );
-  await store.create(freshId(), userRecord(userId, Date.now()), { now: Date.now(), maxConcurrent: 0 });
-  const destroyByUser = await timed(
-    () => store.destroyByUser(userId),
-    (r) => r.length === perUser,
-    'destroyByUser',
+  for (const userId of users) await store.create(freshId(), userRecord(userId, Date.now()), { now: Date.now(), maxConcurrent: 0 });
+  const destroyByUser = await each((userId) =>
+    timed(
+      () => store.destroyByUser(userId),
+      (r) => r.length === perUser,
+      'destroyByUser',
+    ),
   );
   return { listByUser, createAtLimit, destroyByHandle, destroyByUser };
 }
