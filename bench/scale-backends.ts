@@ -7,6 +7,7 @@
  * list it in {@link SCALE_BACKENDS}. A `GET /me` variant without a backend to fill (sealed cookies) goes in
  * `SCALE_ME_VARIANTS` of bench/scale.ts only.
  */
+import { createHash } from 'node:crypto';
 import { createClient } from 'redis';
 import { DataSource } from 'typeorm';
 import type { SessionRecord } from '../lib/core/session-record';
@@ -66,93 +67,136 @@ const REDIS_FILL_BATCH = 1000;
 export const REDIS_BACKEND: ScaleBackend = {
   name: 'redis',
   variant: 'kit-redis',
-  async open(label, core) {
-    const redis = await PrivateRedis.start(core);
-    const admin = createClient({ url: redis.url });
-    admin.on('error', () => undefined);
-    await admin.connect();
-    const { RedisSessionStore } = await import('../lib/stores/redis');
-    // The prefix of bench/app.ts' kit-redis (createKitRedisStore), so the app reads what the fill wrote.
-    const prefix = '{bench-kit}:';
-    const store = await RedisSessionStore.connect({ url: redis.url, prefix, commandTimeoutMs: 30_000 });
-    const info = async (section: string): Promise<string> => String(await admin.sendCommand(['INFO', section]));
-    const memoryUsage = async (key: string): Promise<number> => {
-      const bytes = Number(await admin.sendCommand(['MEMORY', 'USAGE', key, 'SAMPLES', '0']));
-      if (!Number.isFinite(bytes) || bytes <= 0)
-        throw new Error(`redis ${label}: MEMORY USAGE ${key} answered nothing (is the key there?)`);
-      return bytes;
-    };
-    return {
-      description: `private redis-server ${redis.version} on port ${redis.port}`,
-      appEnv: { BENCH_REDIS_URL: redis.url },
-      store,
-      async fill(count, id, record, progress) {
-        for (let start = 0; start < count; start += REDIS_FILL_BATCH) {
-          const end = Math.min(count, start + REDIS_FILL_BATCH);
-          const batch: Promise<unknown>[] = [];
-          for (let i = start; i < end; i++) {
-            const r = record(i);
-            batch.push(store.create(id(i), r, { now: r.createdAt, maxConcurrent: 0 }));
-          }
-          await Promise.all(batch);
-          progress(end);
-        }
-      },
-      async sessionCount() {
-        // Every session key and user index key of the store is under the prefix; the fill has one user per session.
-        let cursor = '0';
-        let sessions = 0;
-        do {
-          const [next, keys] = (await admin.sendCommand(['SCAN', cursor, 'MATCH', `${prefix}s:*`, 'COUNT', '10000'])) as [string, string[]];
-          cursor = String(next);
-          sessions += keys.length;
-        } while (cursor !== '0');
-        return sessions;
-      },
-      async footprint() {
-        const memory = await info('memory');
-        const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(memory)?.[1] ?? Number.NaN);
-        return {
-          usedMemory: field('used_memory'),
-          usedMemoryDataset: field('used_memory_dataset'),
-          keys: Number(await admin.sendCommand(['DBSIZE'])),
-        };
-      },
-      async serverUs() {
-        const stats = await info('commandstats');
-        let usec = 0;
-        for (const m of stats.matchAll(/^cmdstat_(evalsha|eval):calls=\d+,usec=(\d+)/gm)) usec += Number(m[2]);
-        return usec;
-      },
-      async sessionBytes(ids, userIds) {
-        const sessionKey: number[] = [];
-        const userIndex: number[] = [];
-        /** How Redis holds the sampled keys (`hash hashtable`, `zset listpack`...): what decides their size. */
-        const encodings: Record<string, number> = {};
-        const encoding = async (type: string, key: string): Promise<void> => {
-          const name = `${type} ${String(await admin.sendCommand(['OBJECT', 'ENCODING', key]))}`;
-          encodings[name] = (encodings[name] ?? 0) + 1;
-        };
-        for (const id of ids) {
-          sessionKey.push(await memoryUsage(`${prefix}s:${id}`));
-          await encoding('session hash', `${prefix}s:${id}`);
-        }
-        for (const userId of userIds) {
-          const members = Number(await admin.sendCommand(['ZCARD', `${prefix}u:${userId}`]));
-          if (!(members > 0)) throw new Error(`redis ${label}: the user index of ${userId} is empty`);
-          userIndex.push((await memoryUsage(`${prefix}u:${userId}`)) / members);
-          await encoding('user index zset', `${prefix}u:${userId}`);
-        }
-        return { sessionKey, userIndex, encodings };
-      },
-      async dispose() {
-        await store.close().catch(() => undefined);
-        await admin.quit().catch(() => undefined);
-        await redis.stop();
-      },
-    };
-  },
+  open: (label, core) => openRedis(label, core),
 };
+
+/** A private `redis-server` (with extra `config` arguments, default none) and the store on it: see {@link REDIS_BACKEND}. */
+async function openRedis(label: string, core: number | undefined, config: readonly string[] = []): Promise<BackendInstance> {
+  const redis = await PrivateRedis.start(core, config);
+  const admin = createClient({ url: redis.url });
+  admin.on('error', () => undefined);
+  await admin.connect();
+  const { RedisSessionStore } = await import('../lib/stores/redis');
+  // The prefix of bench/app.ts' kit-redis (createKitRedisStore), so the app reads what the fill wrote.
+  const prefix = '{bench-kit}:';
+  const store = await RedisSessionStore.connect({ url: redis.url, prefix, commandTimeoutMs: 30_000 });
+  const info = async (section: string): Promise<string> => String(await admin.sendCommand(['INFO', section]));
+  const memoryUsage = async (key: string): Promise<number> => {
+    const bytes = Number(await admin.sendCommand(['MEMORY', 'USAGE', key, 'SAMPLES', '0']));
+    if (!Number.isFinite(bytes) || bytes <= 0) throw new Error(`redis ${label}: MEMORY USAGE ${key} answered nothing (is the key there?)`);
+    return bytes;
+  };
+  return {
+    description: `private redis-server ${redis.version} on port ${redis.port}`,
+    appEnv: { BENCH_REDIS_URL: redis.url },
+    store,
+    async fill(count, id, record, progress) {
+      for (let start = 0; start < count; start += REDIS_FILL_BATCH) {
+        const end = Math.min(count, start + REDIS_FILL_BATCH);
+        const batch: Promise<unknown>[] = [];
+        for (let i = start; i < end; i++) {
+          const r = record(i);
+          batch.push(store.create(id(i), r, { now: r.createdAt, maxConcurrent: 0 }));
+        }
+        await Promise.all(batch);
+        progress(end);
+      }
+    },
+    async sessionCount() {
+      // Every session key and user index key of the store is under the prefix; the fill has one user per session.
+      let cursor = '0';
+      let sessions = 0;
+      do {
+        const [next, keys] = (await admin.sendCommand(['SCAN', cursor, 'MATCH', `${prefix}s:*`, 'COUNT', '10000'])) as [string, string[]];
+        cursor = String(next);
+        sessions += keys.length;
+      } while (cursor !== '0');
+      return sessions;
+    },
+    async footprint() {
+      const memory = await info('memory');
+      const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(memory)?.[1] ?? Number.NaN);
+      return {
+        usedMemory: field('used_memory'),
+        usedMemoryDataset: field('used_memory_dataset'),
+        keys: Number(await admin.sendCommand(['DBSIZE'])),
+      };
+    },
+    async serverUs() {
+      const stats = await info('commandstats');
+      let usec = 0;
+      for (const m of stats.matchAll(/^cmdstat_(evalsha|eval):calls=\d+,usec=(\d+)/gm)) usec += Number(m[2]);
+      return usec;
+    },
+    async sessionBytes(ids, userIds) {
+      const sessionKey: number[] = [];
+      const userIndex: number[] = [];
+      /** How Redis holds the sampled keys (`hash hashtable`, `zset listpack`...): what decides their size. */
+      const encodings: Record<string, number> = {};
+      const encoding = async (type: string, key: string): Promise<void> => {
+        const name = `${type} ${String(await admin.sendCommand(['OBJECT', 'ENCODING', key]))}`;
+        encodings[name] = (encodings[name] ?? 0) + 1;
+      };
+      for (const id of ids) {
+        sessionKey.push(await memoryUsage(`${prefix}s:${id}`));
+        await encoding('session hash', `${prefix}s:${id}`);
+      }
+      for (const userId of userIds) {
+        const members = Number(await admin.sendCommand(['ZCARD', `${prefix}u:${userId}`]));
+        if (!(members > 0)) throw new Error(`redis ${label}: the user index of ${userId} is empty`);
+        userIndex.push((await memoryUsage(`${prefix}u:${userId}`)) / members);
+        await encoding('user index zset', `${prefix}u:${userId}`);
+      }
+      return { sessionKey, userIndex, encodings };
+    },
+    async dispose() {
+      await store.close().catch(() => undefined);
+      await admin.quit().catch(() => undefined);
+      await redis.stop();
+    },
+  };
+}
+
+/** Redis server settings whose effect on bytes per session the scale run reports next to the defaults. */
+export const REDIS_MEMORY_SETTINGS: readonly { name: string; config: readonly string[] }[] = [
+  // Sessions stay in the compact listpack encoding while every value is at most this long; a browser's user agent
+  // (110 characters here) is longer than the default 64, which turns every session hash into a hashtable.
+  { name: 'hash-max-listpack-value 128', config: ['--hash-max-listpack-value', '128'] },
+];
+
+/**
+ * Bytes per session on a private Redis started with `config`, filled with `count` sessions like the large instance:
+ * `MEMORY USAGE` of `sample` session keys and user indexes, their encodings, and the growth of `used_memory` ÷ `count`.
+ */
+export async function redisBytesWith(
+  config: readonly string[],
+  count: number,
+  sample: number,
+  core: number | undefined,
+): Promise<{ sessionKey: number[]; userIndex: number[]; encodings: Record<string, number>; usedMemoryPerSession: number }> {
+  const inst = await openRedis('settings', core, config);
+  try {
+    const now = Date.now();
+    // Ids as the store is given them (SHA-256, base64url: 43 characters), so the keys are as long as the real ones.
+    const id = (i: number) => createHash('sha256').update(`settings:${now}:${i}`).digest('base64url');
+    const before = await inst.footprint();
+    await inst.fill(
+      count,
+      id,
+      (i) => fillRecord(now, i),
+      () => undefined,
+    );
+    const after = await inst.footprint();
+    const picks = Array.from({ length: sample }, (_, k) => Math.floor((k * count) / sample));
+    const bytes = await inst.sessionBytes!(
+      picks.map(id),
+      picks.map((i) => `scale-${i}`),
+    );
+    return { ...bytes, usedMemoryPerSession: (after.usedMemory - before.usedMemory) / count };
+  } finally {
+    await inst.dispose();
+  }
+}
 
 // -------------------------------------------------------------------------------------------- PostgreSQL
 
@@ -233,9 +277,10 @@ export const POSTGRES_BACKEND: ScaleBackend = {
         const worker = async (): Promise<void> => {
           while (next < count) {
             const from = next;
-            next = Math.min(count, next + PG_FILL_ROWS);
-            await insert(from, next, id, record);
-            done += next - from;
+            const to = Math.min(count, from + PG_FILL_ROWS);
+            next = to;
+            await insert(from, to, id, record);
+            done += to - from;
             progress(done);
           }
         };

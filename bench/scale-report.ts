@@ -30,10 +30,13 @@ export interface SidePair {
 
 /** One timed store call: wall time at the store (round trip included), and the backend server's own time when known. */
 export interface OpSample {
+  /** Wall time of the call at the store, µs. */
   us: number;
+  /** Time the backend server spent on it, µs (Redis `INFO commandstats`); undefined when the backend cannot tell. */
   serverUs?: number;
 }
 
+/** Everything a scale run measured, as bench/out/scale-<date>.json holds it (times in µs or ms as named, sizes in bytes). */
 export interface ScaleReport {
   machine: {
     node: string;
@@ -71,6 +74,15 @@ export interface ScaleReport {
   }[];
   side: SidePair[];
   ops: { backend: string; perUser: number; small: Record<string, OpSample>[]; large: Record<string, OpSample>[] }[];
+  /** Redis bytes per session under other server settings (`REDIS_MEMORY_SETTINGS`); absent in older runs. */
+  redisSettings?: {
+    name: string;
+    sessions: number;
+    sessionKey: number[];
+    userIndex: number[];
+    encodings: Record<string, number>;
+    usedMemoryPerSession: number;
+  }[];
 }
 
 /** `GET /me` on the large backend may cost at most this much more than on the small one (issue 9: within 10%). */
@@ -108,6 +120,7 @@ function opMedians(samples: Record<string, OpSample>[], op: string): { us: numbe
   return { us: median(samples.map((s) => s[op].us)), serverUs: server.length === samples.length ? median(server) : undefined };
 }
 
+/** The targets of a scale run with PASS/FAIL: GET /me within {@link ME_MAX_RATIO}, per-user operations within {@link OPS_MAX_RATIO}. */
 export function computeScaleTargets(report: ScaleReport): Target[] {
   const targets: Target[] = [];
   for (const pair of report.side.filter((p) => p.kind === 'scale' && p.rounds.length > 0)) {
@@ -155,6 +168,7 @@ export function computeScaleTargets(report: ScaleReport): Target[] {
   return targets;
 }
 
+/** bench/SCALE.md for a scale run, and its targets. */
 export function renderScaleMarkdown(report: ScaleReport): { markdown: string; targets: Target[] } {
   const { machine, config } = report;
   const targets = computeScaleTargets(report);
@@ -243,6 +257,17 @@ export function renderScaleMarkdown(report: ScaleReport): { markdown: string; ta
             .map(([k, n]) => `${k} ${n}`)
             .join(', ')}. A session hash leaves Redis' compact listpack encoding for a hashtable as soon as one value is`,
           '  longer than `hash-max-listpack-value` (64 bytes by default): the user agent (110 characters here) is.',
+        );
+      }
+      for (const setting of b.name === 'redis' ? (report.redisSettings ?? []) : []) {
+        const key = median(setting.sessionKey);
+        const index = median(setting.userIndex);
+        push(
+          `- ${b.name} with \`${setting.name}\` (a private Redis of its own, ${thousands(setting.sessions)} sessions filled the same way): session key`,
+          `  **${f(key)} bytes**, user index share ${f(index)} bytes, together **${f(key + index)}**; \`used_memory\` **${f(setting.usedMemoryPerSession)} bytes per session**.`,
+          `  Encodings: ${Object.entries(setting.encodings)
+            .map(([k, n]) => `${k} ${n}`)
+            .join(', ')}.`,
         );
       }
     } else if (large.footprintAfter.table !== undefined) {

@@ -30,7 +30,15 @@ import type { SessionStore } from '../lib/stores/session-store';
 import { makeRecord } from '../lib/testing/session-fixtures';
 import { httpRequest, LoadResult, loginMany, runLoad, USER_AGENT } from './load';
 import { AppServer, canPin, installCleanup, killAll, pinSelf } from './processes';
-import { BackendInstance, fillRecord, freshId, SCALE_BACKENDS, ScaleBackend } from './scale-backends';
+import {
+  BackendInstance,
+  fillRecord,
+  freshId,
+  REDIS_MEMORY_SETTINGS,
+  redisBytesWith,
+  SCALE_BACKENDS,
+  ScaleBackend,
+} from './scale-backends';
 import { renderScaleMarkdown, ScaleReport, SidePair, OpSample } from './scale-report';
 import type { AppVariant } from './settings';
 import { SESSION_SETTINGS } from './settings';
@@ -48,6 +56,12 @@ const list = (name: string, fallback: string): string[] =>
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
 
+/**
+ * The scale run's settings, from the environment (see the file comment): `large` and `small` sessions per instance
+ * (default 1,000,000 and 1,000), `perUser` sessions per user of the per-user operations (default 1, 10, 100),
+ * `opReps` samples per operation, count and instance (default 21), `sideRounds` side-by-side windows per pair
+ * (default 12) of `durationS` seconds (default 3) after `warmupS` seconds (default 3), `connections` per autocannon (50).
+ */
 export const SCALE_CONFIG = {
   large: Math.floor(env('BENCH_SCALE_SESSIONS', 1_000_000)),
   small: Math.floor(env('BENCH_SCALE_SMALL', 1000)),
@@ -78,6 +92,8 @@ export const SCALE_ME_VARIANTS: readonly { variant: AppVariant; backend?: string
 const MAX_RUN_MS = 60 * 60_000;
 /** Sessions whose bytes `MEMORY USAGE` reads (Redis). */
 const BYTES_SAMPLE = 200;
+/** Sessions per Redis of {@link REDIS_MEMORY_SETTINGS} (bytes per session with other server settings). */
+const SETTINGS_SESSIONS = 100_000;
 /** Filled sessions read back through the store after a fill, to prove the app will find them. */
 const FILL_CHECK_SAMPLE = 100;
 
@@ -177,8 +193,9 @@ async function signIn(server: AppServer, name: string): Promise<string[]> {
 
 // ------------------------------------------------------------------------------------- per-user operations
 
-/** The per-user operations, timed at the store (one call each, the round trip included). */
+/** The per-user operations, timed at the store (one call each, the round trip included), in the order they run. */
 export const USER_OPS = ['listByUser', 'createAtLimit', 'destroyByHandle', 'destroyByUser'] as const;
+/** One of {@link USER_OPS}. */
 export type UserOp = (typeof USER_OPS)[number];
 
 /** A session of user `userId` created at `createdAt` (the bench's user agent, the module's 30 min idle timeout). */
@@ -309,6 +326,7 @@ async function main(): Promise<void> {
     backends: [],
     side: [],
     ops: [],
+    redisSettings: [],
   };
   log(`node ${process.version}, ${cores} cores, ${report.machine.pinned}; config ${JSON.stringify(SCALE_CONFIG)}`);
 
@@ -344,6 +362,19 @@ async function main(): Promise<void> {
           footprintBefore: filled.before,
           footprintAfter: filled.after,
           bytes,
+        });
+      }
+    }
+
+    // Bytes per session under other Redis settings (a Redis of their own each, stopped before anything is timed).
+    if (backends.some((b) => b.name === 'redis')) {
+      for (const setting of REDIS_MEMORY_SETTINGS) {
+        const sessions = Math.min(SCALE_CONFIG.large, SETTINGS_SESSIONS);
+        log(`redis with ${setting.name}: bytes per session over ${sessions} sessions`);
+        (report.redisSettings ??= []).push({
+          name: setting.name,
+          sessions,
+          ...(await redisBytesWith(setting.config, sessions, BYTES_SAMPLE, loadCore)),
         });
       }
     }
