@@ -160,7 +160,7 @@ async function openRedis(label: string, core: number | undefined, config: readon
 /** Redis server settings whose effect on bytes per session the scale run reports next to the defaults. */
 export const REDIS_MEMORY_SETTINGS: readonly { name: string; config: readonly string[] }[] = [
   // Sessions stay in the compact listpack encoding while every value is at most this long; a browser's user agent
-  // (110 characters here) is longer than the default 64, which turns every session hash into a hashtable.
+  // (101 characters here) is longer than the default 64, which turns every session hash into a hashtable.
   { name: 'hash-max-listpack-value 128', config: ['--hash-max-listpack-value', '128'] },
 ];
 

@@ -256,7 +256,7 @@ export function renderScaleMarkdown(report: ScaleReport): { markdown: string; ta
           `  Encodings of the sampled keys: ${Object.entries(large.bytes.encodings)
             .map(([k, n]) => `${k} ${n}`)
             .join(', ')}. A session hash leaves Redis' compact listpack encoding for a hashtable as soon as one value is`,
-          '  longer than `hash-max-listpack-value` (64 bytes by default): the user agent (110 characters here) is.',
+          '  longer than `hash-max-listpack-value` (64 bytes by default): the user agent (101 characters here) is.',
         );
       }
       for (const setting of b.name === 'redis' ? (report.redisSettings ?? []) : []) {
