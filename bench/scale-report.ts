@@ -198,7 +198,7 @@ export function renderScaleMarkdown(report: ScaleReport): { markdown: string; ta
     `- Every backend runs twice: a small instance with ${thousands(config.small)} sessions and a large one with ${thousands(config.large)},`,
     "  filled before anything is measured, in the store's own format: Redis through `RedisSessionStore.create` itself",
     "  (1,000 calls in flight, pipelined by node-redis), PostgreSQL by multi-row `INSERT`s of the store's row encoding",
-    '  (`SESSION_COLUMNS`, `sessionValues`) into tables made by `SESSION_MIGRATIONS`, then `VACUUM ANALYZE`. Each fill is',
+    '  (`SESSION_COLUMNS`, `sessionValues`) into tables made by `SESSION_MIGRATIONS`, then `VACUUM ANALYZE` and `CHECKPOINT`. Each fill is',
     '  checked: the backend holds exactly that many sessions and a sample of 100 reads back as active through the store.',
     '  Filled sessions belong to one user each (`scale-<i>`: the most index entries per session) and last 24 h.',
     '- Redis: a private `redis-server` per instance (no persistence); PostgreSQL: a database per instance',
