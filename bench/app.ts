@@ -29,6 +29,8 @@
  * - `kit-bearer-es256` the same with ES256 keys (the algorithm @nestjs/jwt can use).
  * - `nestjs-jwt`  Nest + @nestjs/jwt: a guard calling `JwtService.verify` with the public `KeyObject` and the algorithm
  *                 pinned (ES256: jsonwebtoken has no EdDSA), the same handler shape; no revocation check.
+ * - `kit-postgres` (scale run only, bench/scale.ts) the same with TypeOrmSessionStore on PostgreSQL: the database
+ *                 named by BENCH_PG_DATABASE on 127.0.0.1:5432, its tables made by the store's migrations.
  * - `sample`      the sample app itself (sample/src/app.factory.ts): memory sessions, in-memory SQLite users,
  *                 helmet, its guards; `GET /me` as the contract defines it (issue 6: at most 1.5x kit-memory).
  *
@@ -67,7 +69,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { JwtModule, JwtService } from '@nestjs/jwt';
 import { RedisStore } from 'connect-redis';
 import { createClient } from 'redis';
-import { SESSION_SETTINGS, Variant, VARIANTS } from './settings';
+import { AppVariant, SCALE_ONLY_VARIANTS, SESSION_SETTINGS, VARIANTS } from './settings';
 import {
   AccessTokenAlgorithm,
   ApiTokenModule,
@@ -423,7 +425,7 @@ class NestJwtModule {}
 /** Something to release at shutdown (Redis clients, stores). */
 type Closer = () => Promise<unknown>;
 
-async function createApp(variant: Variant, redisUrl: string | undefined, closers: Closer[]): Promise<INestApplication> {
+async function createApp(variant: AppVariant, redisUrl: string | undefined, closers: Closer[]): Promise<INestApplication> {
   const needRedis = (): string => {
     if (!redisUrl) throw new Error(`variant ${variant} needs BENCH_REDIS_URL`);
     return redisUrl;
@@ -487,7 +489,30 @@ async function createApp(variant: Variant, redisUrl: string | undefined, closers
       closers.push(() => store.close());
       return NestFactory.create(kitModule({ ...KIT_OPTIONS, store }), { logger: false });
     }
+    case 'kit-postgres': {
+      const database = process.env.BENCH_PG_DATABASE;
+      if (!database) throw new Error('variant kit-postgres needs BENCH_PG_DATABASE (a database the scale run created)');
+      const store = await createKitPostgresStore(database, closers);
+      return NestFactory.create(kitModule({ ...KIT_OPTIONS, store }), { logger: false });
+    }
   }
+}
+
+/**
+ * TypeOrmSessionStore (`nest-session-kit/typeorm`) on `database` of the PostgreSQL at 127.0.0.1:5432 (user
+ * `postgres`, trust), whose tables the scale run made with `SESSION_MIGRATIONS`. Default pool (10) and cleanup
+ * (every 60 s), as an application would run it.
+ */
+async function createKitPostgresStore(database: string, closers: Closer[]): Promise<import('../lib').SessionStore> {
+  const { DataSource } = await import('typeorm');
+  const { TypeOrmSessionStore } = await import('../lib/stores/typeorm');
+  const dataSource = await new DataSource({ type: 'postgres', host: '127.0.0.1', port: 5432, username: 'postgres', database }).initialize();
+  const store = new TypeOrmSessionStore({ dataSource });
+  closers.push(async () => {
+    await store.close();
+    await dataSource.destroy();
+  });
+  return store;
 }
 
 /** RedisSessionStore from `nest-session-kit/redis`, with its own client on the private benchmark Redis. */
@@ -498,8 +523,9 @@ async function createKitRedisStore(url: string): Promise<import('../lib').Sessio
 }
 
 async function main(): Promise<void> {
-  const variant = process.argv[2] as Variant;
-  if (!VARIANTS.includes(variant)) throw new Error(`unknown variant ${process.argv[2]}; use one of ${VARIANTS.join(', ')}`);
+  const variant = process.argv[2] as AppVariant;
+  const known: readonly AppVariant[] = [...VARIANTS, ...SCALE_ONLY_VARIANTS];
+  if (!known.includes(variant)) throw new Error(`unknown variant ${process.argv[2]}; use one of ${known.join(', ')}`);
   if (!process.send) throw new Error('bench/app.js runs as a child of bench/driver.js (it needs the IPC channel)');
 
   const closers: Closer[] = [];

@@ -197,7 +197,11 @@ export class PrivateRedis {
     private readonly child: ChildProcess,
   ) {}
 
-  static async start(core?: number): Promise<PrivateRedis> {
+  /**
+   * Starts one on a free port, on `core` when given. `config`: extra `redis-server` arguments, e.g.
+   * `['--hash-max-listpack-value', '128']` (default none: Redis' defaults).
+   */
+  static async start(core?: number, config: readonly string[] = []): Promise<PrivateRedis> {
     const port = await freePort();
     // Raised priority (nice -10; plain priority when not allowed) stands in for Redis having a core of its own:
     // on the shared core it answers at once instead of queueing behind the load generator and other processes.
@@ -219,6 +223,7 @@ export class PrivateRedis {
       'yes',
       '--loglevel',
       'warning',
+      ...config,
     ];
     const [program, ...args] = hasSetpriv() ? ['setpriv', '--pdeathsig', 'TERM', ...server] : server;
     const child = spawnTracked(program, args, core, { stdio: ['ignore', 'ignore', 'ignore'] });

@@ -417,6 +417,9 @@ export function renderMarkdown(report: BenchReport): { markdown: string; targets
     'Where the CPU goes (CPU profiles of the server under this load, per lib/ file and function) and what would close',
     'the gaps: [PROFILE.md](PROFILE.md). Reproduce the profiles with `node bench/run.js profile`.',
     '',
+    'A million sessions against a thousand in Redis and PostgreSQL (GET /me, per-user operations, bytes per session):',
+    '[SCALE.md](SCALE.md), from `node bench/run.js scale`.',
+    '',
   );
   return { markdown: lines.join('\n'), targets };
 }

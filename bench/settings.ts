@@ -20,6 +20,14 @@ export const VARIANTS = [
 ] as const;
 export type Variant = (typeof VARIANTS)[number];
 
+/**
+ * Variants only the scale run (`node bench/run.js scale`, bench/scale.ts) starts: they need a backend the main run
+ * does not set up. `kit-postgres` = kit-redis's app on `TypeOrmSessionStore` (PostgreSQL, env `BENCH_PG_DATABASE`).
+ */
+export const SCALE_ONLY_VARIANTS = ['kit-postgres'] as const;
+/** Any variant bench/app.ts can serve. */
+export type AppVariant = Variant | (typeof SCALE_ONLY_VARIANTS)[number];
+
 /** Human names used in the report. */
 export const VARIANT_LABELS: Record<Variant, string> = {
   bare: 'bare',
