@@ -9,6 +9,9 @@
  * - `es-redis`    Nest + express-session + connect-redis.
  * - `kit-memory`  Nest + SessionModule.forRoot() (default in-memory store) + SessionAuthGuard as APP_GUARD.
  * - `kit-redis`   the same with RedisSessionStore.
+ * - `kit-memcached` the same with MemcachedSessionStore (private memcached, env `BENCH_MEMCACHED_SERVER`).
+ * - `kit-sealed`  the same with sealed-cookie sessions (`sealed` option, in-memory revocation list); no idle re-seal
+ *                 inside a run, as its connections keep the cookie of their login.
  * - `kit-roles`   kit-memory plus RolesGuard after SessionAuthGuard; `GET /me` carries `@Roles('user')`, and
  *                 logins get roles ['user'] (issue 6: the cost of role checks next to the plain session guard).
  * - `kit-anomaly` kit-memory plus a SessionAnomalyDetector (monitor) as the module's request-time check, wired by
@@ -489,6 +492,28 @@ async function createApp(variant: AppVariant, redisUrl: string | undefined, clos
       closers.push(() => store.close());
       return NestFactory.create(kitModule({ ...KIT_OPTIONS, store }), { logger: false });
     }
+    case 'kit-memcached': {
+      const server = process.env.BENCH_MEMCACHED_SERVER;
+      if (!server) throw new Error('variant kit-memcached needs BENCH_MEMCACHED_SERVER (host:port of the private memcached)');
+      const { MemcachedSessionStore } = await import('../lib/stores/memcached');
+      const store = new MemcachedSessionStore({ server, prefix: 'nsk-bench:' });
+      closers.push(() => store.close());
+      return NestFactory.create(kitModule({ ...KIT_OPTIONS, store }), { logger: false });
+    }
+    case 'kit-sealed':
+      // The connections of a run keep the cookie their login got (autocannon does not take Set-Cookie), so an idle
+      // re-seal would repeat on every request: no touch inside a run (a browser re-seals at most once per
+      // touchInterval and then sends the new cookie). Every request opens the JWE and checks the revocation list.
+      return NestFactory.create(
+        kitModule({
+          idleTimeout: SESSION_SETTINGS.idleTimeout,
+          touchInterval: '20m',
+          rotationInterval: SESSION_SETTINGS.rotationInterval,
+          maxConcurrentSessions: 0,
+          sealed: { keys: [{ kid: 'bench', key: 'YmVuY2gtc2VhbGluZy1rZXktMzItYnl0ZXMtbG9uZyE' }], revocations: 'memory' },
+        }),
+        { logger: false },
+      );
     case 'kit-postgres': {
       const database = process.env.BENCH_PG_DATABASE;
       if (!database) throw new Error('variant kit-postgres needs BENCH_PG_DATABASE (a database the scale run created)');

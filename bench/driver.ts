@@ -7,7 +7,7 @@
  *   BENCH_WARMUP=3          seconds of warm-up per variant before the first round
  *   BENCH_LOGIN_ROUNDS=4    measured rounds of POST /login per variant
  *   BENCH_CONNECTIONS=50    autocannon connections (one logged-in session each)
- *   BENCH_VARIANTS=a,b      subset of bare,es-memory,es-redis,kit-memory,kit-redis,kit-roles,kit-anomaly,kit-csrf,kit-defended,kit-throttle,
+ *   BENCH_VARIANTS=a,b      subset of bare,es-memory,es-redis,kit-memory,kit-redis,kit-memcached,kit-sealed,kit-roles,kit-anomaly,kit-csrf,kit-defended,kit-throttle,
  *                           sample,kit-bearer,kit-bearer-es256,nestjs-jwt
  *   BENCH_HEAP_COUNT=100000 sessions for the heap measurement
  *   BENCH_RESULTS=path      where to write the Markdown (default bench/RESULTS.md)
@@ -19,7 +19,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { BEARER_VARIANTS, SESSION_SETTINGS, Variant, VARIANTS } from './settings';
 import { bearerMany, httpRequest, LoadResult, loginMany, runLoad, runRefreshLoad } from './load';
-import { AppServer, canPin, coreTicks, installCleanup, killAll, pinSelf, PrivateRedis } from './processes';
+import { AppServer, canPin, coreTicks, installCleanup, killAll, pinSelf, PrivateMemcached, PrivateRedis } from './processes';
 import { renderMarkdown } from './report';
 import { AuditResult, perRequest, RoundResult, SideBySideResult, summarise, VariantResult } from './stats';
 
@@ -303,6 +303,9 @@ async function main(): Promise<void> {
   const redis = needRedis ? await PrivateRedis.start(loadCore) : undefined;
   machine.redisVersion = redis?.version ?? '';
   if (redis) log(`private redis-server ${redis.version} on port ${redis.port}`);
+  // kit-memcached: a memcached of its own on the load core, like Redis.
+  const memcached = variants.includes('kit-memcached') ? await PrivateMemcached.start(loadCore) : undefined;
+  if (memcached) log(`private memcached on port ${memcached.port}`);
 
   const servers = new Map<Variant, AppServer>();
   const results: {
@@ -313,7 +316,10 @@ async function main(): Promise<void> {
   } = { me: {}, login: {}, sideBySide: [], refresh: {} };
   try {
     for (const v of variants) {
-      servers.set(v, await AppServer.start(v, { core: serverCore, env: { BENCH_REDIS_URL: redis?.url } }));
+      servers.set(
+        v,
+        await AppServer.start(v, { core: serverCore, env: { BENCH_REDIS_URL: redis?.url, BENCH_MEMCACHED_SERVER: memcached?.server } }),
+      );
       log(`started ${v} on port ${servers.get(v)!.port}`);
     }
 
@@ -392,7 +398,8 @@ async function main(): Promise<void> {
     }
 
     for (const v of variants) {
-      if (v.startsWith('kit') && !BEARER_VARIANTS.includes(v)) {
+      // kit-sealed runs without idle re-seals (its cookies are fixed per connection): no touch to check.
+      if (v.startsWith('kit') && !BEARER_VARIANTS.includes(v) && v !== 'kit-sealed') {
         // The session was in use the whole run with a 1 s touch interval: lastSeenAt must be recent.
         const res = await httpRequest(servers.get(v)!.port, 'GET', '/me', { cookie: cookies.get(v)![0] });
         const lastSeenAt = (JSON.parse(res.body) as { lastSeenAt: number }).lastSeenAt;
@@ -447,6 +454,7 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all([...servers.values()].map((s) => s.stop()));
     await redis?.stop();
+    await memcached?.stop();
   }
 
   log(`heap per session (${CONFIG.heapCount} sessions)`);

@@ -317,6 +317,60 @@ export class PrivateRedis {
   }
 }
 
+/**
+ * A memcached of the benchmark's own (kit-memcached), on a free port and `core`, at raised priority like
+ * {@link PrivateRedis}: 64 MB, nothing persisted (memcached keeps nothing anyway).
+ */
+export class PrivateMemcached {
+  private constructor(
+    readonly port: number,
+    private readonly child: ChildProcess,
+  ) {}
+
+  static async start(core?: number): Promise<PrivateMemcached> {
+    const port = await freePort();
+    const server = ['nice', '-n', '-10', 'memcached', '-u', 'root', '-l', '127.0.0.1', '-p', String(port), '-U', '0', '-m', '64'];
+    const [program, ...args] = hasSetpriv() ? ['setpriv', '--pdeathsig', 'TERM', ...server] : server;
+    const child = spawnTracked(program, args, core, { stdio: ['ignore', 'ignore', 'ignore'] });
+    const failed = new Promise<never>((_, reject) => {
+      child.once('exit', (code) =>
+        reject(new Error(`memcached exited at start-up (code ${code}); is it installed (apt-get install -y memcached)?`)),
+      );
+      child.once('error', reject);
+    });
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const up = await Promise.race([canConnect(port), failed]);
+      if (up) return new PrivateMemcached(port, child);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    child.kill('SIGKILL');
+    throw new Error('memcached did not accept connections within 10 s');
+  }
+
+  /** `host:port`, as `MemcachedSessionStore`'s `server` option takes it. */
+  get server(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = once(this.child, 'exit');
+    this.child.kill('SIGTERM');
+    await withTimeout(exited, 5000, 'memcached stop').catch(() => this.child.kill('SIGKILL'));
+  }
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 function hasSetpriv(): boolean {
   return spawnSync('setpriv', ['--pdeathsig', 'TERM', 'true'], { stdio: 'ignore' }).status === 0;
 }
