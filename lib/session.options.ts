@@ -448,7 +448,8 @@ const STORE_METHODS = Object.keys({
   resetCounter: true,
   ping: true,
   close: true,
-} satisfies Record<keyof SessionStore, true>);
+  // routingTagFor is optional: only a sharding store has it.
+} satisfies Record<Exclude<keyof SessionStore, 'routingTagFor'>, true>);
 
 function isStoreLike(value: unknown): boolean {
   return (

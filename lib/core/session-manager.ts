@@ -22,7 +22,7 @@ import {
   SessionStage,
   SessionTier,
 } from './session-record';
-import { generateHandle, generateToken, hashToken, isWellFormedHandle, isWellFormedToken } from './token';
+import { generateHandle, generateSessionToken, isWellFormedHandle, isWellFormedSessionToken, sessionIdOf } from './token';
 
 export type { ClientInfo } from './client-info';
 
@@ -193,8 +193,8 @@ export class SessionManager {
     const limit = countsTowardLimit({ impersonatedBy, stage }) ? await this.limitFor(input.userId, roles) : 0;
     const now = this.clock.now();
     let carried: SessionData = {};
-    if (input.previousToken !== undefined && isWellFormedToken(input.previousToken)) {
-      const previous = await this.call('destroy', () => this.store.destroy(hashToken(input.previousToken!)));
+    if (input.previousToken !== undefined && isWellFormedSessionToken(input.previousToken)) {
+      const previous = await this.call('destroy', () => this.store.destroy(sessionIdOf(input.previousToken!)));
       if (previous) {
         if (input.carryOver === true) carried = previous.data;
         else if (Array.isArray(input.carryOver)) {
@@ -203,8 +203,9 @@ export class SessionManager {
         this.emit('session_expired', previous, input.client, { reason: 'replaced_on_login' });
       }
     }
-    const token = generateToken();
-    const id = hashToken(token);
+    // A sharded store routes by user (routingTagFor): the token and id carry the user's tag, see lib/core/token.ts.
+    const token = generateSessionToken(this.store.routingTagFor?.(input.userId));
+    const id = sessionIdOf(token);
     const record: SessionRecord = {
       handle: generateHandle(),
       userId: input.userId,
@@ -256,12 +257,12 @@ export class SessionManager {
    */
   async resolve(token: string | undefined, client: ClientInfo): Promise<ResolveOutcome> {
     if (token === undefined || token === '') return { kind: 'none' };
-    if (!isWellFormedToken(token)) return { kind: 'malformed' };
+    if (!isWellFormedSessionToken(token)) return { kind: 'malformed' };
     const now = this.clock.now();
     // try/await rather than this.call(): the hot path, where a closure and an extra promise per request show.
     let result: ReadResult;
     try {
-      result = await this.store.read(hashToken(token), {
+      result = await this.store.read(sessionIdOf(token), {
         now,
         idleTimeoutMs: this.policy.idleTimeoutMs,
         touchIntervalMs: this.policy.touchIntervalMs,
@@ -516,8 +517,9 @@ export class SessionManager {
     const held = limit === undefined ? undefined : { maxConcurrent: limit, onLimit: this.policy.concurrentSessionPolicy };
     for (let hop = 0; hop < MAX_ROTATE_HOPS; hop++) {
       const now = this.clock.now();
-      const token = generateToken();
-      const id = hashToken(token);
+      // The successor keeps the user's routing tag (same shard as the session and the user's index).
+      const token = generateSessionToken(this.store.routingTagFor?.(session.record.userId));
+      const id = sessionIdOf(token);
       const res = await this.call('rotate', () =>
         this.store.rotate(fromId, id, { now, graceMs, changes: { rotatedAt: now, ...changes }, limit: held }),
       );

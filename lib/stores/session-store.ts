@@ -169,6 +169,16 @@ export abstract class SessionStore {
   }
 
   /**
+   * Optional: the routing tag of a user's sessions, for a store that shards (Redis Cluster). When a store has this
+   * method, the module mints `<tag>.<token>` and stores under `<tag>.<SHA-256 of the token>`
+   * (`sessionIdOf` in `lib/core/token.ts`), so the store can put a session, its rotation pointers and the user's
+   * index in one shard and keep every per-user operation atomic. It must be a pure function of `userId`
+   * (the same on every instance, for ever: rotation keeps it), answer 1 to 16 base64url characters, and carry no
+   * personal data (a short hash). Stores without it (the default) get plain 43-character tokens and ids.
+   */
+  routingTagFor?(userId: string): string;
+
+  /**
    * Inserts a new session under `id` and adds it to the user's index, holding the concurrent-session limit in the
    * same atomic operation: beyond `maxConcurrent` it evicts the oldest or, with `onLimit: 'deny-new'`, stores
    * nothing and answers `denied` (see {@link CreateOptions}).
