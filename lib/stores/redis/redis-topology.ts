@@ -8,12 +8,12 @@ import { errorMessage, hasErrorClass, MAX_RECONNECT_DELAY_MS, OwnedConnectionSta
  * by its first key; the stores name it for every command they send (see {@link clusterCommands}).
  */
 export interface RedisClusterClient {
-  sendCommand(firstKey: string | undefined, isReadonly: boolean | undefined, args: ReadonlyArray<string>): Promise<unknown>;
+  sendCommand(firstKey: string | undefined, isReadonly: boolean | undefined, args: string[]): Promise<unknown>;
 }
 
 /** The part of a node-redis v5/v6 Sentinel client (`createSentinel()`) the stores use: commands to the current master. */
 export interface RedisSentinelClient {
-  sendCommand(isReadonly: boolean | undefined, args: ReadonlyArray<string>): Promise<unknown>;
+  sendCommand(isReadonly: boolean | undefined, args: string[]): Promise<unknown>;
 }
 
 /** A connection the store created and therefore opens and closes: a plain client, a cluster or a Sentinel client. */
@@ -74,7 +74,7 @@ export function clusterCommands(cluster: RedisClusterClient): { sendCommand(args
       const key = args[0]?.toUpperCase() === 'WAIT' ? waitKey : firstKeyOf(args);
       let sent: Promise<unknown>;
       try {
-        sent = cluster.sendCommand(key, false, args);
+        sent = cluster.sendCommand(key, false, args as string[]);
       } catch (err) {
         sent = Promise.reject(err);
       }
@@ -88,7 +88,7 @@ export function clusterCommands(cluster: RedisClusterClient): { sendCommand(args
 
 /** Adapts a node-redis Sentinel client: every command goes to the master the sentinels currently name. */
 export function sentinelCommands(sentinel: RedisSentinelClient): { sendCommand(args: ReadonlyArray<string>): Promise<unknown> } {
-  return { sendCommand: (args) => sentinel.sendCommand(false, args) };
+  return { sendCommand: (args) => sentinel.sendCommand(false, args as string[]) };
 }
 
 function isConnectionFailure(err: unknown): boolean {
