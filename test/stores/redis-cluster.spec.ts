@@ -6,17 +6,13 @@
  * One file on purpose: the cluster's ports are fixed, so two files creating it at once would collide. The tests run in
  * order and the failover test, which changes the cluster, runs last.
  */
-import { Controller, Get, HttpCode, INestApplication, Post, Req, Res } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import type { Request, Response } from 'express';
 import { createCluster } from 'redis';
-import request from 'supertest';
-import { CurrentUser, Public, SessionService } from '../../lib';
 import { isStoreConnectionError } from '../../lib/core/errors';
 import { generateSessionToken, sessionIdOf } from '../../lib/core/token';
 import { clusterCommands, RedisSessionStore, RedisTokenStore } from '../../lib/stores/redis';
 import { describeSessionStore, describeTokenStore, makeRecord } from '../../lib/testing';
-import { bootSessionApp, cookieOf } from '../support/session-app';
+import { FailoverLoad } from '../support/failover-load';
 import { cli, PrivateRedisCluster, waitFor } from '../support/private-topology';
 
 jest.setTimeout(240_000);
@@ -142,72 +138,17 @@ describe('RedisSessionStore on a Redis Cluster', () => {
   });
 
   it('survives a master crash under load: 503 during the failover, never 500, no acknowledged write lost, recovery by itself', async () => {
-    @Controller()
-    class LoadController {
-      constructor(private readonly sessions: SessionService) {}
-
-      @Public()
-      @Post('login/:user')
-      @HttpCode(200)
-      async login(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
-        const session = await this.sessions.create(req, res, { userId: String(req.params.user) });
-        return { handle: session.handle };
-      }
-
-      @Get('me')
-      me(@CurrentUser() userId: string) {
-        return { userId };
-      }
-    }
-
     // WAIT 1 after every write: a write is acknowledged only once the master's replica has it, so the replica that
     // takes over after the crash has every acknowledged write.
     const store = new RedisSessionStore({ clusterNodes: cluster.urls, prefix: `nsk-fo-${run}:`, replicaAcks: 1, commandTimeoutMs: 1500 });
-    // Every error the store throws, but the 503 kind, is recorded: a 500 must be explained by what the store threw.
-    const bugs: unknown[] = [];
-    const watched = new Proxy(store, {
-      get(target, key, receiver) {
-        const value = Reflect.get(target, key, receiver);
-        if (typeof value !== 'function') return value;
-        return (...args: unknown[]) => {
-          const result = value.apply(target, args);
-          return result instanceof Promise
-            ? result.catch((err: unknown) => {
-                if (!isStoreConnectionError(err)) bugs.push(err);
-                throw err;
-              })
-            : result;
-        };
-      },
-    });
-    const app: INestApplication = await bootSessionApp({ store: watched }, [LoadController]);
-    const http = () => request(app.getHttpServer());
-    const acknowledged: Array<{ user: string; cookie: string }> = [];
-    const statuses = new Map<number, number>();
-    const unexpected: string[] = [];
-    const count = (res: request.Response) => {
-      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-      if (res.status !== 200 && res.status !== 503 && unexpected.length < 5) unexpected.push(`${res.status} ${JSON.stringify(res.body)}`);
-    };
-    let stop = false;
-    const worker = async (w: number) => {
-      for (let i = 0; !stop; i++) {
-        const user = `load-${w}-${i}-${run}`;
-        const login = await http().post(`/login/${user}`);
-        count(login);
-        if (login.status === 200) acknowledged.push({ user, cookie: cookieOf(login) });
-        const sample = acknowledged[Math.floor(Math.random() * acknowledged.length)];
-        if (sample) count(await http().get('/me').set('Cookie', sample.cookie));
-      }
-    };
-    const workers = Array.from({ length: 4 }, (_, w) => worker(w));
+    const load = await FailoverLoad.start(store, run);
     try {
-      await waitFor('40 sessions before the crash', async () => acknowledged.length >= 40 || unexpected.length > 0, 60_000);
-      expect(unexpected).toEqual([]);
+      await waitFor('40 logins before the crash', async () => load.acknowledged.length >= 40 || load.unexpected.length > 0, 60_000);
+      expect(load.unexpected).toEqual([]);
 
       const victim = (await cluster.masters())[0];
       const heir = await cluster.replicaOf(victim);
-      const before = acknowledged.length;
+      const before = load.acknowledged.length;
       await cluster.node(victim).kill();
       await waitFor(
         `the replica on ${heir} to take over from the crashed master on ${victim}`,
@@ -218,35 +159,30 @@ describe('RedisSessionStore on a Redis Cluster', () => {
       // back as its replica; the other shards serve all along.
       await cluster.node(victim).start();
       await cluster.waitHealthy();
-      await waitFor('logins to succeed again after the failover', async () => acknowledged.length >= before + 120, 120_000);
-      stop = true;
-      await Promise.all(workers);
-
-      expect(bugs).toEqual([]);
-      expect(unexpected).toEqual([]);
-      expect(statuses.get(503) ?? 0).toBeGreaterThan(0);
-      expect([...statuses.keys()].filter((s) => s !== 200 && s !== 503)).toEqual([]);
-
       // Recovered by itself: the same app signs in users on every shard, 30 in a row (random users: all three shards
       // with p > 0.99999). Polled: right after it rejoined, the replica may still be catching up (WAIT answers 503).
       let inARow = 0;
-      await waitFor('30 logins in a row to succeed after the failover', async () => {
-        const res = await http().post(`/login/after-${randomBytes(6).toString('hex')}`);
-        inARow = res.status === 200 ? inARow + 1 : 0;
-        return inARow >= 30;
-      }, 60_000, 0);
+      await waitFor(
+        '30 logins in a row to succeed after the failover',
+        async () => {
+          inARow = (await load.loginWorks(`after-${randomBytes(6).toString('hex')}`)) ? inARow + 1 : 0;
+          return inARow >= 30;
+        },
+        60_000,
+        0,
+      );
+      await waitFor('more logins under load after the failover', async () => load.acknowledged.length >= before + 60, 60_000);
+      await load.stop();
+
+      expect(load.bugs).toEqual([]);
+      expect(load.unexpected).toEqual([]);
+      expect(load.statuses.get(503) ?? 0).toBeGreaterThan(0);
+      expect([...load.statuses.keys()].filter((s) => s !== 200 && s !== 503)).toEqual([]);
       // Every login that answered 200 still authenticates: nothing acknowledged was lost in the failover.
-      const lost: string[] = [];
-      for (const { user, cookie } of acknowledged) {
-        const me = await http().get('/me').set('Cookie', cookie);
-        if (me.status !== 200 || me.body.userId !== user) lost.push(`${user}: ${me.status}`);
-      }
-      expect(lost).toEqual([]);
+      expect(await load.lost()).toEqual([]);
     } finally {
-      stop = true;
-      await Promise.all(workers);
-      await app.close();
-      console.log(`[cluster failover] statuses ${JSON.stringify([...statuses])}, ${acknowledged.length} sessions acknowledged`);
+      console.log(`[cluster failover] ${load.summary()}`);
+      await load.close();
     }
   });
 

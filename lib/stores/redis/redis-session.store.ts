@@ -731,7 +731,7 @@ export class RedisSessionStore extends SessionStore {
           : 'The client you passed is not connected: call `await client.connect()` before using the store.',
       );
     }
-    if (hasErrorClass(err, CONNECTION_ERRORS) || SOCKET_ERROR_CODES.has(errorCode(err))) {
+    if (hasErrorClass(err, CONNECTION_ERRORS) || SOCKET_ERROR_CODES.has(errorCode(err)) || TOPOLOGY_FAILURES.test(errorMessage(err))) {
       const last =
         this.owned && this.connection.lastError !== undefined ? ` Last connection error: ${errorMessage(this.connection.lastError)}.` : '';
       return RedisStoreUnavailableError.create(
@@ -811,6 +811,13 @@ export class RedisSessionStore extends SessionStore {
 
 /** Error replies that mean "not now" rather than "wrong": Redis is up but not serving yet. */
 const TRANSIENT_REPLIES = new Set(['LOADING', 'BUSY', 'MASTERDOWN', 'TRYAGAIN', 'CLUSTERDOWN', 'READONLY']);
+
+/**
+ * Plain errors (no class of their own) by which node-redis' Cluster and Sentinel clients say "no node to send this
+ * to right now": every sentinel or the master unreachable, a node that left the slot map mid-failover. An outage, so 503.
+ */
+const TOPOLOGY_FAILURES =
+  /^(None of the sentinels are available|Couldn't connect to any sentinel|couldn't connect to any sentinels|no valid master node|Master Node Not Enumerated|Cannot find node)/;
 
 /** The shape of a routing tag in a session id (`generateSessionToken` in lib/core/token.ts). */
 const ROUTING_TAG = /^[A-Za-z0-9_-]{1,16}$/;
