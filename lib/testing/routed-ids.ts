@@ -120,5 +120,7 @@ export class RoutedIdStore extends SessionStore {
 
 /** The store as the suite drives it: wrapped in {@link RoutedIdStore} when it routes by user, else as is. */
 export function suiteView(store: SessionStore): SessionStore {
-  return typeof store.routingTagFor === 'function' ? new RoutedIdStore(store as SessionStore & { routingTagFor(userId: string): string }) : store;
+  return typeof store.routingTagFor === 'function'
+    ? new RoutedIdStore(store as SessionStore & { routingTagFor(userId: string): string })
+    : store;
 }

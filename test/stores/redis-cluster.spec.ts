@@ -12,6 +12,10 @@ import { isStoreConnectionError } from '../../lib/core/errors';
 import { generateSessionToken, sessionIdOf } from '../../lib/core/token';
 import { clusterCommands, RedisSessionStore, RedisTokenStore } from '../../lib/stores/redis';
 import { describeSessionStore, describeTokenStore, makeRecord } from '../../lib/testing';
+import { Test } from '@nestjs/testing';
+import { SessionService } from '../../lib';
+import { AppModule } from '../../examples/redis-cluster/app.module';
+import { sessionStoreFromEnv } from '../../examples/redis-cluster/session-store';
 import { FailoverLoad } from '../support/failover-load';
 import { cli, PrivateRedisCluster, waitFor } from '../support/private-topology';
 
@@ -43,7 +47,11 @@ async function keysOn(port: number, pattern: string): Promise<string[]> {
   do {
     const [next, ...batch] = (await cli(port, '--no-raw', 'scan', cursor, 'match', pattern, 'count', '1000')).split('\n');
     cursor = next.replace(/^1\) "?|"$/g, '');
-    keys.push(...batch.map((line) => line.replace(/^\s*\d+\) "|"$|^2\) /g, '')).filter((k) => k && k !== '(empty array)' && k !== '(empty list or set)'));
+    keys.push(
+      ...batch
+        .map((line) => line.replace(/^\s*\d+\) "|"$|^2\) /g, ''))
+        .filter((k) => k && k !== '(empty array)' && k !== '(empty list or set)'),
+    );
   } while (cursor !== '0');
   return keys;
 }
@@ -109,7 +117,10 @@ describe('RedisSessionStore on a Redis Cluster', () => {
       const userId = users[7];
       const list = await store.listByUser(userId, now);
       expect(list).toHaveLength(3);
-      const keys = [`${prefix}{${store.routingTagFor!(userId)}}:u:${userId}`, ...list.map((s) => `${prefix}{${store.routingTagFor!(userId)}}:s:${s.id}`)];
+      const keys = [
+        `${prefix}{${store.routingTagFor!(userId)}}:u:${userId}`,
+        ...list.map((s) => `${prefix}{${store.routingTagFor!(userId)}}:s:${s.id}`),
+      ];
       const slots = new Set(await Promise.all(keys.map((k) => cli(masters[0], 'cluster', 'keyslot', k))));
       expect(slots.size).toBe(1);
       expect(await admin.exists(keys)).toBe(4);
@@ -134,6 +145,33 @@ describe('RedisSessionStore on a Redis Cluster', () => {
         for (const key of keys) await admin.del(key);
       }
       await store.close();
+    }
+  });
+
+  it('the README example: REDIS_CLUSTER_NODES gives a sharded store, and its AppModule boots on the cluster', async () => {
+    const store = sessionStoreFromEnv({ REDIS_CLUSTER_NODES: cluster.urls.slice(0, 2).join(', ') });
+    expect(typeof store.routingTagFor).toBe('function');
+    const load = await FailoverLoad.start(store, run, 0);
+    try {
+      const user = `example-${run}`;
+      await load.loginWorks(user);
+      expect(load.lastLogin).toMatch(/^200 /);
+      const tag = store.routingTagFor!(user);
+      expect(await admin.exists(`myapp:{${tag}}:u:${user}`)).toBe(1);
+      expect(await store.destroyByUser(user)).toHaveLength(1);
+    } finally {
+      await load.close();
+    }
+
+    process.env.REDIS_CLUSTER_NODES = cluster.urls[0];
+    try {
+      const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+      const app = moduleRef.createNestApplication({ logger: false });
+      await app.init(); // connects the store: every master answered
+      await app.get(SessionService).ping();
+      await app.close();
+    } finally {
+      delete process.env.REDIS_CLUSTER_NODES;
     }
   });
 

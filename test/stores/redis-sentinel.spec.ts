@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { RedisSessionStore } from '../../lib/stores/redis';
 import { describeSessionStore } from '../../lib/testing';
+import { sessionStoreFromEnv } from '../../examples/redis-cluster/session-store';
 import { FailoverLoad } from '../support/failover-load';
 import { cli, PrivateRedisSentinel, waitFor } from '../support/private-topology';
 
@@ -21,7 +22,10 @@ afterAll(() => topology.dispose(), 60_000);
 describeSessionStore(
   'redis sentinel (sentinels: the store owns its Sentinel client)',
   async () => {
-    const store = new RedisSessionStore({ sentinels: { urls: topology.sentinelUrls, name: PrivateRedisSentinel.NAME }, prefix: `{nsk-sen-${run}}:` });
+    const store = new RedisSessionStore({
+      sentinels: { urls: topology.sentinelUrls, name: PrivateRedisSentinel.NAME },
+      prefix: `{nsk-sen-${run}}:`,
+    });
     await store.connect();
     return { store, cleanup: () => store.close() };
   },
@@ -33,6 +37,20 @@ describe('RedisSessionStore behind Redis Sentinel', () => {
     const store = new RedisSessionStore({ sentinels: { urls: ['redis://127.0.0.1:1'], name: 'nowhere' }, connectTimeoutMs: 1500 });
     await expect(store.connect()).rejects.toThrow(/Redis Sentinel master "nowhere" via redis:\/\/127\.0\.0\.1:1/);
     await store.close();
+  });
+
+  it('the README example: REDIS_SENTINELS and REDIS_SENTINEL_NAME give a store on the current master', async () => {
+    const store = sessionStoreFromEnv({ REDIS_SENTINELS: topology.sentinelUrls.join(','), REDIS_SENTINEL_NAME: PrivateRedisSentinel.NAME });
+    expect(store.routingTagFor).toBeUndefined(); // one master: nothing to shard, plain tokens
+    const load = await FailoverLoad.start(store, run, 0);
+    try {
+      await load.loginWorks(`example-${run}`);
+      expect(load.lastLogin).toMatch(/^200 /);
+      expect(await cli(PrivateRedisSentinel.MASTER, 'exists', `{nsk}:u:example-${run}`)).toBe('1');
+      expect(await store.destroyByUser(`example-${run}`)).toHaveLength(1);
+    } finally {
+      await load.close();
+    }
   });
 
   it('follows the new master after the old one crashes: 503 during the failover, never 500, no acknowledged write lost', async () => {
@@ -52,7 +70,9 @@ describe('RedisSessionStore behind Redis Sentinel', () => {
       await topology.master.kill();
       await waitFor(
         'the sentinels to promote the replica on 7201',
-        async () => (await topology.currentMaster()) === PrivateRedisSentinel.REPLICA && (await cli(PrivateRedisSentinel.REPLICA, 'role')).startsWith('master'),
+        async () =>
+          (await topology.currentMaster()) === PrivateRedisSentinel.REPLICA &&
+          (await cli(PrivateRedisSentinel.REPLICA, 'role')).startsWith('master'),
         120_000,
       );
       // The new master has no replica until the old one is back (the sentinels make it a replica): WAIT 1 cannot be

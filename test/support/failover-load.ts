@@ -75,7 +75,8 @@ export class FailoverLoad {
 
   private count(res: request.Response): void {
     this.statuses.set(res.status, (this.statuses.get(res.status) ?? 0) + 1);
-    if (res.status !== 200 && res.status !== 503 && this.unexpected.length < 5) this.unexpected.push(`${res.status} ${JSON.stringify(res.body)}`);
+    if (res.status !== 200 && res.status !== 503 && this.unexpected.length < 5)
+      this.unexpected.push(`${res.status} ${JSON.stringify(res.body)}`);
   }
 
   private async work(w: number): Promise<void> {
@@ -107,8 +108,13 @@ export class FailoverLoad {
 
   /** Whether a login of a fresh user succeeds now. */
   async loginWorks(user: string): Promise<boolean> {
-    return (await this.http().post(`/login/${user}`)).status === 200;
+    const res = await this.http().post(`/login/${user}`);
+    this.lastLogin = `${res.status} ${JSON.stringify(res.body)}`;
+    return res.status === 200;
   }
+
+  /** The last answer of {@link loginWorks}, for failure messages. */
+  lastLogin = '';
 
   summary(): string {
     return `statuses ${JSON.stringify([...this.statuses].sort())}, ${this.acknowledged.length} logins acknowledged`;

@@ -130,6 +130,8 @@ export class PrivateRedisCluster {
           'cluster-node-timeout 2000',
           'save ""',
           'appendonly no',
+          // The first sync at once (Redis 7 waits 5 s for more replicas before a diskless transfer).
+          'repl-diskless-sync-delay 0',
           `dir ${this.dir}`,
           `dbfilename dump-${port}.rdb`,
         ].join('\n') + '\n',
@@ -168,7 +170,8 @@ export class PrivateRedisCluster {
         const masters = await this.masters();
         if (masters.length !== 3) return false;
         for (const master of masters) {
-          if (!(await cli(master, 'info', 'replication')).match(/connected_slaves:1/)) return false;
+          // `online`, not just connected: a replica waiting for its first sync confirms no WAIT.
+          if (!/slave0:.*state=online/.test(await cli(master, 'info', 'replication'))) return false;
         }
         return true;
       },
@@ -239,7 +242,19 @@ export class PrivateRedisSentinel {
   constructor() {
     const node = (port: number, extra: string[]) => {
       const conf = join(this.dir, `${port}.conf`);
-      writeFileSync(conf, [`port ${port}`, 'bind 127.0.0.1', 'save ""', 'appendonly no', `dir ${this.dir}`, `dbfilename dump-${port}.rdb`, ...extra].join('\n') + '\n');
+      writeFileSync(
+        conf,
+        [
+          `port ${port}`,
+          'bind 127.0.0.1',
+          'save ""',
+          'appendonly no',
+          'repl-diskless-sync-delay 0',
+          `dir ${this.dir}`,
+          `dbfilename dump-${port}.rdb`,
+          ...extra,
+        ].join('\n') + '\n',
+      );
       return new RedisProcess(port, conf);
     };
     this.master = node(PrivateRedisSentinel.MASTER, []);
@@ -293,7 +308,7 @@ export class PrivateRedisSentinel {
           const field = (name: string) => fields[fields.indexOf(name) + 1];
           if (Number(field('num-slaves')) < 1 || Number(field('num-other-sentinels')) < 2) return false;
         }
-        if (!(await cli(masterPort, 'info', 'replication')).includes('connected_slaves:1')) return false;
+        if (!/slave0:.*state=online/.test(await cli(masterPort, 'info', 'replication'))) return false;
         return true;
       },
       timeoutMs,

@@ -496,7 +496,12 @@ export class RedisSessionStore extends SessionStore {
   }
 
   async listByUser(userId: string, now: number): Promise<StoredSession[]> {
-    const reply = await this.eval(SCRIPTS.listByUser, this.prefixForUser(userId), [this.prefixForUser(userId) + 'u:' + userId], [userId, num(now, 'now')]);
+    const reply = await this.eval(
+      SCRIPTS.listByUser,
+      this.prefixForUser(userId),
+      [this.prefixForUser(userId) + 'u:' + userId],
+      [userId, num(now, 'now')],
+    );
     return asList(reply, 'listByUser').flatMap((entry) => {
       const [id, flat] = asTuple(entry, 'listByUser');
       const record = decodeRecord(flat);
@@ -509,17 +514,32 @@ export class RedisSessionStore extends SessionStore {
    * so a login racing with it either lands before (and is deleted) or after (and survives), never half-way.
    */
   async destroyByUser(userId: string, exceptId?: string): Promise<SessionRecord[]> {
-    const reply = await this.eval(SCRIPTS.destroyByUser, this.prefixForUser(userId), [this.prefixForUser(userId) + 'u:' + userId], [userId, exceptId ?? '']);
+    const reply = await this.eval(
+      SCRIPTS.destroyByUser,
+      this.prefixForUser(userId),
+      [this.prefixForUser(userId) + 'u:' + userId],
+      [userId, exceptId ?? ''],
+    );
     return asList(reply, 'destroyByUser').flatMap((flat) => decodeRecord(flat) ?? []);
   }
 
   async destroyByHandle(userId: string, handle: string): Promise<SessionRecord | null> {
-    const reply = await this.eval(SCRIPTS.destroyByHandle, this.prefixForUser(userId), [this.prefixForUser(userId) + 'u:' + userId], [userId, handle]);
+    const reply = await this.eval(
+      SCRIPTS.destroyByHandle,
+      this.prefixForUser(userId),
+      [this.prefixForUser(userId) + 'u:' + userId],
+      [userId, handle],
+    );
     return this.deletedRecord(reply, 'destroyByHandle');
   }
 
   async requireRotationForUser(userId: string): Promise<number> {
-    const reply = await this.eval(SCRIPTS.requireRotationForUser, this.prefixForUser(userId), [this.prefixForUser(userId) + 'u:' + userId], [userId]);
+    const reply = await this.eval(
+      SCRIPTS.requireRotationForUser,
+      this.prefixForUser(userId),
+      [this.prefixForUser(userId) + 'u:' + userId],
+      [userId],
+    );
     return asCount(reply, 'requireRotationForUser');
   }
 
@@ -535,7 +555,12 @@ export class RedisSessionStore extends SessionStore {
   }
 
   async countByUser(userId: string, now: number): Promise<number> {
-    const reply = await this.eval(SCRIPTS.countByUser, this.prefixForUser(userId), [this.prefixForUser(userId) + 'u:' + userId], [userId, num(now, 'now')]);
+    const reply = await this.eval(
+      SCRIPTS.countByUser,
+      this.prefixForUser(userId),
+      [this.prefixForUser(userId) + 'u:' + userId],
+      [userId, num(now, 'now')],
+    );
     return asCount(reply, 'countByUser');
   }
 

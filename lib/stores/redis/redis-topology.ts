@@ -58,11 +58,14 @@ const REDISCOVER_EVERY_MS = 250;
  * itself. That refresh uses node-redis' `_slots.rediscover()`, checked by the failover test in
  * test/stores/redis-cluster.spec.ts.
  */
-export function clusterCommands(cluster: RedisClusterClient): { sendCommand(args: ReadonlyArray<string>, waitKey?: string): Promise<unknown> } {
+export function clusterCommands(cluster: RedisClusterClient): {
+  sendCommand(args: ReadonlyArray<string>, waitKey?: string): Promise<unknown>;
+} {
   let lastRediscover = 0;
   const rediscover = () => {
-    const slots = (cluster as unknown as { _slots?: { rediscover?: (start: unknown) => Promise<void>; masters?: Array<{ client?: unknown }> } })
-      ._slots;
+    const slots = (
+      cluster as unknown as { _slots?: { rediscover?: (start: unknown) => Promise<void>; masters?: Array<{ client?: unknown }> } }
+    )._slots;
     const now = Date.now();
     if (!slots?.rediscover || now - lastRediscover < REDISCOVER_EVERY_MS) return;
     lastRediscover = now;
@@ -93,8 +96,17 @@ export function sentinelCommands(sentinel: RedisSentinelClient): { sendCommand(a
 
 function isConnectionFailure(err: unknown): boolean {
   return (
-    hasErrorClass(err, ['ClientOfflineError', 'SocketClosedUnexpectedlyError', 'ConnectionTimeoutError', 'SocketTimeoutError', 'ReconnectStrategyError']) ||
-    (typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string' && /^E[A-Z]+/.test((err as { code: string }).code)) ||
+    hasErrorClass(err, [
+      'ClientOfflineError',
+      'SocketClosedUnexpectedlyError',
+      'ConnectionTimeoutError',
+      'SocketTimeoutError',
+      'ReconnectStrategyError',
+    ]) ||
+    (typeof err === 'object' &&
+      err !== null &&
+      typeof (err as { code?: unknown }).code === 'string' &&
+      /^E[A-Z]+/.test((err as { code: string }).code)) ||
     /^(CLUSTERDOWN|MASTERDOWN|TRYAGAIN)/.test(errorMessage(err))
   );
 }
@@ -130,7 +142,11 @@ function nodeClientOptions(options: OwnedTopologyOptions) {
 }
 
 /** Logs one line per outage (not one per reconnection attempt) and keeps the last error for start-up messages. */
-function watch(emitter: { on(event: string, listener: (...args: unknown[]) => void): unknown }, options: OwnedTopologyOptions, events: string[]): void {
+function watch(
+  emitter: { on(event: string, listener: (...args: unknown[]) => void): unknown },
+  options: OwnedTopologyOptions,
+  events: string[],
+): void {
   const { state, logger, target } = options;
   for (const event of events) {
     emitter.on(event, (err: unknown) => {
@@ -150,7 +166,9 @@ function watch(emitter: { on(event: string, listener: (...args: unknown[]) => vo
  */
 export function createOwnedCluster(nodes: readonly string[], options: OwnedTopologyOptions): OwnedConnection {
   if (!Array.isArray(nodes) || nodes.length === 0) {
-    throw new TypeError(`${options.storeName}: clusterNodes must list at least one node, e.g. ['redis://10.0.0.1:6379', 'redis://10.0.0.2:6379']`);
+    throw new TypeError(
+      `${options.storeName}: clusterNodes must list at least one node, e.g. ['redis://10.0.0.1:6379', 'redis://10.0.0.2:6379']`,
+    );
   }
   for (const url of nodes) assertRedisUrl(url, 'clusterNodes', options.storeName);
   const cluster = createCluster({
@@ -177,7 +195,9 @@ export function createOwnedCluster(nodes: readonly string[], options: OwnedTopol
  */
 export function createOwnedSentinel(target: RedisSentinelTarget, options: OwnedTopologyOptions): OwnedConnection {
   if (!target || typeof target.name !== 'string' || target.name.length === 0) {
-    throw new TypeError(`${options.storeName}: sentinel.name must be the master's name in the sentinels' configuration (sentinel monitor NAME ...)`);
+    throw new TypeError(
+      `${options.storeName}: sentinel.name must be the master's name in the sentinels' configuration (sentinel monitor NAME ...)`,
+    );
   }
   if (!Array.isArray(target.sentinels) || target.sentinels.length === 0) {
     throw new TypeError(`${options.storeName}: sentinel.sentinels must list the sentinels' URLs, e.g. ['redis://10.0.0.1:26379']`);
@@ -215,7 +235,9 @@ function assertRedisUrl(url: unknown, option: string, storeName: string): URL {
     parsed = undefined;
   }
   if (!parsed || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')) {
-    throw new TypeError(`${storeName}: ${option} entry ${JSON.stringify(typeof url === 'string' ? '(not shown)' : url)} is not a Redis URL; use redis://HOST:PORT`);
+    throw new TypeError(
+      `${storeName}: ${option} entry ${JSON.stringify(typeof url === 'string' ? '(not shown)' : url)} is not a Redis URL; use redis://HOST:PORT`,
+    );
   }
   return parsed;
 }
