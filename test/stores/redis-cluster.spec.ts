@@ -99,6 +99,18 @@ describe('RedisSessionStore on a Redis Cluster', () => {
     }
     // The same prefix is fine on a single Redis or a Sentinel set-up, where every key shares one slot anyway.
     expect(() => new RedisSessionStore({ url: 'redis://127.0.0.1:6379', prefix: '{nsk}:' })).not.toThrow();
+    // The other cluster and Sentinel options, checked at construction with what to do.
+    expect(() => new RedisSessionStore({ clusterNodes: [] })).toThrow(/clusterNodes must list at least one node/);
+    expect(() => new RedisSessionStore({ clusterNodes: ['http://x:1'] })).toThrow(
+      /clusterNodes entry .* is not a Redis URL; use redis:\/\/HOST:PORT/,
+    );
+    expect(() => new RedisSessionStore({ sentinels: { urls: ['redis://127.0.0.1:7202'], name: '' } })).toThrow(
+      /sentinels\.name must be the master's name/,
+    );
+    expect(() => new RedisSessionStore({ url: 'redis://127.0.0.1:6379', clusterNodes: cluster.urls })).toThrow(
+      /not several \(got url and clusterNodes\)/,
+    );
+    expect(() => new RedisSessionStore({ clusterNodes: cluster.urls, replicaAcks: -1 })).toThrow(/replicaAcks must be a whole number >= 0/);
   });
 
   it('spreads sessions over all three masters while each user keeps its sessions and index in one slot', async () => {
@@ -234,7 +246,9 @@ describe('RedisSessionStore on a Redis Cluster', () => {
     const store = new RedisSessionStore({ clusterNodes: ['redis://127.0.0.1:1'], connectTimeoutMs: 1000 });
     const failure = await store.connect().catch((err: unknown) => err);
     expect(isStoreConnectionError(failure)).toBe(true);
-    expect(String((failure as Error).message)).toMatch(/Redis Cluster redis:\/\/127\.0\.0\.1:1\/ .*within 1000 ms/);
+    expect(String((failure as Error).message)).toMatch(
+      /Redis Cluster redis:\/\/127\.0\.0\.1:1 did not answer within 1000 ms.*the `clusterNodes` option points to it/,
+    );
     await store.close();
   });
 });

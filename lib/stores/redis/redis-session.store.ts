@@ -234,6 +234,8 @@ export class RedisSessionStore extends SessionStore {
   private readonly connectTimeoutMs: number;
   /** Where Redis is, for error messages: the URL without credentials. */
   private readonly target: string;
+  /** The option that says where Redis is, for start-up hints. */
+  private readonly whereOption: string;
   /** Operations in flight, with their deadlines (see {@link bounded}). */
   private readonly pending = new Set<PendingOperation>();
   private sweeper: NodeJS.Timeout | undefined;
@@ -294,6 +296,7 @@ export class RedisSessionStore extends SessionStore {
       state: this.connection,
       isClosed: () => this.closed,
     };
+    this.whereOption = '`url` option (often REDIS_URL)';
     if (options.client) {
       const client = options.client;
       this.client = { sendCommand: (args) => client.sendCommand(args) };
@@ -308,10 +311,12 @@ export class RedisSessionStore extends SessionStore {
       this.owned = undefined;
       this.target = 'the Redis Sentinel client passed to RedisSessionStore';
     } else if (options.clusterNodes) {
+      this.whereOption = '`clusterNodes` option';
       this.target = `Redis Cluster ${(Array.isArray(options.clusterNodes) ? options.clusterNodes : []).map(redactUrl).join(', ')}`;
       this.owned = createOwnedCluster(options.clusterNodes, { ...topology, target: this.target });
       this.client = this.owned;
     } else if (options.sentinels) {
+      this.whereOption = "`sentinels` option (the sentinels' URLs and the master's name)";
       const { urls, name } = options.sentinels;
       this.target = `Redis Sentinel master "${String(name)}" via ${(Array.isArray(urls) ? urls : []).map(redactUrl).join(', ')}`;
       this.owned = createOwnedSentinel({ sentinels: urls, name }, { ...topology, target: this.target });
@@ -830,7 +835,7 @@ export class RedisSessionStore extends SessionStore {
       cause instanceof RedisStoreTimeoutError
         ? `connected, but no reply to PING within ${this.commandTimeoutMs} ms (commandTimeoutMs)`
         : describeFailure(cause);
-    return RedisStoreUnavailableError.notAnswering(this.target, this.connectTimeoutMs, reason, cause);
+    return RedisStoreUnavailableError.notAnswering(this.target, this.connectTimeoutMs, reason, cause, this.whereOption);
   }
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '@nestjs/common';
 import { createCluster, createSentinel } from 'redis';
-import { errorMessage, hasErrorClass, MAX_RECONNECT_DELAY_MS, OwnedConnectionState } from './owned-client';
+import { errorMessage, hasErrorClass, MAX_RECONNECT_DELAY_MS, OwnedConnectionState, redactUrl } from './owned-client';
 
 /**
  * The part of a node-redis v5/v6 cluster client (`createCluster()`) the stores use. The cluster routes each command
@@ -196,14 +196,14 @@ export function createOwnedCluster(nodes: readonly string[], options: OwnedTopol
 export function createOwnedSentinel(target: RedisSentinelTarget, options: OwnedTopologyOptions): OwnedConnection {
   if (!target || typeof target.name !== 'string' || target.name.length === 0) {
     throw new TypeError(
-      `${options.storeName}: sentinel.name must be the master's name in the sentinels' configuration (sentinel monitor NAME ...)`,
+      `${options.storeName}: sentinels.name must be the master's name in the sentinels' configuration (sentinel monitor NAME ...)`,
     );
   }
   if (!Array.isArray(target.sentinels) || target.sentinels.length === 0) {
-    throw new TypeError(`${options.storeName}: sentinel.sentinels must list the sentinels' URLs, e.g. ['redis://10.0.0.1:26379']`);
+    throw new TypeError(`${options.storeName}: sentinels.urls must list the sentinels' URLs, e.g. ['redis://10.0.0.1:26379']`);
   }
   const roots = target.sentinels.map((url) => {
-    const parsed = assertRedisUrl(url, 'sentinel.sentinels', options.storeName);
+    const parsed = assertRedisUrl(url, 'sentinels.urls', options.storeName);
     return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port || 26379) };
   });
   const client = nodeClientOptions(options);
@@ -236,7 +236,8 @@ function assertRedisUrl(url: unknown, option: string, storeName: string): URL {
   }
   if (!parsed || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')) {
     throw new TypeError(
-      `${storeName}: ${option} entry ${JSON.stringify(typeof url === 'string' ? '(not shown)' : url)} is not a Redis URL; use redis://HOST:PORT`,
+      // redactUrl: the entry may hold a password, which must not reach logs.
+      `${storeName}: ${option} entry ${typeof url === 'string' ? redactUrl(url) : JSON.stringify(url)} is not a Redis URL; use redis://HOST:PORT`,
     );
   }
   return parsed;
