@@ -145,7 +145,8 @@ export interface CounterState {
  * The contract every session backend implements.
  *
  * Every method is ONE atomic operation on the backend: no caller ever reads, decides and writes across two
- * awaits. Ids are SHA-256 hashes of tokens (the store never sees a token). Implementations must treat a
+ * awaits. Ids are SHA-256 hashes of tokens (the store never sees a token), prefixed with the user's routing tag
+ * (`<tag>.<hash>`) for a store that has {@link SessionStore.routingTagFor}. Implementations must treat a
  * corrupted record as missing (see `isSessionRecord`), must not keep expired sessions alive, and must follow
  * the lifecycle rules of `lib/core/lifecycle.ts` (expiry, touch, pointers), calling them where they can.
  *

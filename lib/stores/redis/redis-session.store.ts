@@ -220,6 +220,9 @@ const CONFIRMED_WRITES = new Set<string>([
  * client.on('error', (err) => logger.warn(err));
  * await client.connect();
  * const shared = new RedisSessionStore({ client });
+ * // Sharded over a Redis Cluster by user, or behind Sentinel (README, "Redis Cluster and Sentinel"):
+ * const sharded = new RedisSessionStore({ clusterNodes: ['redis://10.0.0.1:6379', 'redis://10.0.0.2:6379'], replicaAcks: 1 });
+ * const followed = new RedisSessionStore({ sentinels: { urls: ['redis://10.0.0.5:26379'], name: 'mymaster' } });
  */
 export class RedisSessionStore extends SessionStore {
   private readonly logger = new Logger('RedisSessionStore');
