@@ -633,17 +633,18 @@ export class RedisSessionStore extends SessionStore {
   }
 
   /** Runs a script in one round trip: EVALSHA, and EVAL (which also caches it) only if Redis lost it. */
-  private async eval(script: LuaScript, prefix: string, keys: string[], args: string[]): Promise<unknown> {
+  private eval(script: LuaScript, prefix: string, keys: string[], args: string[]): Promise<unknown> {
     // One array per call (this is every request's command): EVALSHA, turned into EVAL only if Redis lost the script.
-    const reply = await this.bounded(script.name, ['EVALSHA', script.sha1, String(keys.length), ...keys, prefix, ...args], script);
-    if (this.replicaAcks > 0 && CONFIRMED_WRITES.has(script.name)) await this.confirm(script.name, keys[0]);
-    return reply;
+    const sent = this.bounded(script.name, ['EVALSHA', script.sha1, String(keys.length), ...keys, prefix, ...args], script);
+    // No extra promise on the hot path unless the WAIT policy asks for one.
+    if (this.replicaAcks === 0 || !CONFIRMED_WRITES.has(script.name)) return sent;
+    return sent.then((reply) => this.confirm(script.name, keys[0]).then(() => reply));
   }
 
-  private async command(operation: string, args: string[]): Promise<unknown> {
-    const reply = await this.bounded(operation, args);
-    if (this.replicaAcks > 0 && args[0] === 'DEL') await this.confirm(operation, args[1]);
-    return reply;
+  private command(operation: string, args: string[]): Promise<unknown> {
+    const sent = this.bounded(operation, args);
+    if (this.replicaAcks === 0 || args[0] !== 'DEL') return sent;
+    return sent.then((reply) => this.confirm(operation, args[1]).then(() => reply));
   }
 
   /**
