@@ -242,6 +242,41 @@ describe('RedisSessionStore on a Redis Cluster', () => {
     }
   });
 
+  it('finds the promoted replica by itself while the crashed master stays down (no WAIT: the slot map is refreshed on failure)', async () => {
+    // Without WAIT the heir serves writes as soon as it is master; the crashed node never answers again, so only the
+    // store's own slot-map refresh (no MOVED reply will ever come from the dead address) lets it find the heir.
+    const store = new RedisSessionStore({ clusterNodes: cluster.urls, prefix: `nsk-fo2-${run}:`, commandTimeoutMs: 1500 });
+    const load = await FailoverLoad.start(store, `${run}-2`);
+    try {
+      await waitFor('40 logins before the crash', async () => load.acknowledged.length >= 40 || load.unexpected.length > 0, 60_000);
+      const victim = (await cluster.masters())[1];
+      const heir = await cluster.replicaOf(victim);
+      await cluster.node(victim).kill();
+      await waitFor(
+        `the replica on ${heir} to take over from ${victim}`,
+        async () => (await cli(heir, 'role')).startsWith('master') && (await cli(heir, 'cluster', 'info')).includes('cluster_state:ok'),
+        120_000,
+      );
+      let inARow = 0;
+      await waitFor(
+        '30 logins in a row to succeed with the crashed master still down',
+        async () => {
+          inARow = (await load.loginWorks(`after2-${randomBytes(6).toString('hex')}`)) ? inARow + 1 : 0;
+          return inARow >= 30;
+        },
+        60_000,
+        0,
+      );
+      await load.stop();
+      expect(load.bugs).toEqual([]);
+      expect(load.unexpected).toEqual([]);
+      expect(load.statuses.get(503) ?? 0).toBeGreaterThan(0);
+    } finally {
+      console.log(`[cluster failover, no WAIT] ${load.summary()}`);
+      await load.close();
+    }
+  });
+
   it('stops start-up with a 503-kind error naming the cluster when no node answers', async () => {
     const store = new RedisSessionStore({ clusterNodes: ['redis://127.0.0.1:1'], connectTimeoutMs: 1000 });
     const failure = await store.connect().catch((err: unknown) => err);
