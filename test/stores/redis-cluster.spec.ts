@@ -111,6 +111,14 @@ describe('RedisSessionStore on a Redis Cluster', () => {
       /not several \(got url and clusterNodes\)/,
     );
     expect(() => new RedisSessionStore({ clusterNodes: cluster.urls, replicaAcks: -1 })).toThrow(/replicaAcks must be a whole number >= 0/);
+    // The token store and the attempt counters need the opposite: one hash tag for all their keys on a cluster.
+    expect(() => new RedisTokenStore({ client: clusterCommands(admin), prefix: 'nsk:tok:' })).toThrow(
+      /RedisTokenStore: on a Redis Cluster the prefix needs a hash tag.*got "nsk:tok:".*use e\.g\. "\{nsk\}:tok:"/,
+    );
+    expect(() => new RedisAttemptCounterStore({ client: clusterCommands(admin) })).toThrow(
+      /RedisAttemptCounterStore: on a Redis Cluster the prefix needs a hash tag.*got "nsk:attempts:".*"\{nsk\}:attempts:"/,
+    );
+    expect(() => new RedisTokenStore({ client: clusterCommands(admin) })).not.toThrow(); // its default {nsk}:tok: has one
   });
 
   it('spreads sessions over all three masters while each user keeps its sessions and index in one slot', async () => {

@@ -44,6 +44,30 @@ export function firstKeyOf(args: ReadonlyArray<string>): string | undefined {
   return args[1];
 }
 
+/** Marks the clients made by {@link clusterCommands}, so a store given one knows it runs on a cluster. */
+const CLUSTER = Symbol('nest-session-kit:redis-cluster');
+
+/** Whether `client` came from {@link clusterCommands}: its keys are spread over a cluster's slots. */
+export function isClusterCommands(client: unknown): boolean {
+  return typeof client === 'object' && client !== null && (client as Record<symbol, unknown>)[CLUSTER] === true;
+}
+
+/**
+ * Refuses, for a store whose scripts touch several keys at once, a prefix without a leading Redis Cluster hash tag
+ * (`{...}` with something inside, before any other `{`): its keys would spread over slots and every multi-key script
+ * would fail with CROSSSLOT at run time. Called at construction when the store is given {@link clusterCommands}.
+ *
+ * @throws TypeError naming the store, the prefix and a prefix that works.
+ */
+export function assertClusterPrefix(storeName: string, prefix: string, example: string): void {
+  if (!/^[^{]*\{[^}]+\}/.test(prefix)) {
+    throw new TypeError(
+      `${storeName}: on a Redis Cluster the prefix needs a hash tag, so that the keys of one operation share a slot ` +
+        `(got ${JSON.stringify(prefix)}); use e.g. "${example}".`,
+    );
+  }
+}
+
 /** Slowest rate of slot-map refreshes a failing cluster command triggers, in ms. */
 const REDISCOVER_EVERY_MS = 250;
 
@@ -60,6 +84,7 @@ const REDISCOVER_EVERY_MS = 250;
  */
 export function clusterCommands(cluster: RedisClusterClient): {
   sendCommand(args: ReadonlyArray<string>, waitKey?: string): Promise<unknown>;
+  readonly [CLUSTER]: true;
 } {
   let lastRediscover = 0;
   const rediscover = () => {
@@ -73,6 +98,7 @@ export function clusterCommands(cluster: RedisClusterClient): {
     if (start) slots.rediscover(start).catch(() => undefined);
   };
   return {
+    [CLUSTER]: true as const,
     sendCommand(args, waitKey) {
       const key = args[0]?.toUpperCase() === 'WAIT' ? waitKey : firstKeyOf(args);
       let sent: Promise<unknown>;
