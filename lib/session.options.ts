@@ -475,7 +475,8 @@ const STORE_METHODS = Object.keys({
   resetCounter: true,
   ping: true,
   close: true,
-} satisfies Record<Exclude<keyof SessionStore, 'keepsSessionInToken' | 'isWellFormedToken'>, true>);
+  // Optional members: keepsSessionInToken and isWellFormedToken (a sealed-cookie store), routingTagFor (a sharding store).
+} satisfies Record<Exclude<keyof SessionStore, 'keepsSessionInToken' | 'isWellFormedToken' | 'routingTagFor'>, true>);
 
 function isStoreLike(value: unknown): boolean {
   return (

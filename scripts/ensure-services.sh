@@ -31,6 +31,11 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; then
   wait_for Redis sh -c 'redis-cli -h 127.0.0.1 -p 6379 ping | grep -q PONG' || fail "start Redis on 127.0.0.1:6379"
 fi
 
+# The Redis Cluster and Sentinel suites start their own redis-server processes (7100-7105, 7200-7204) and build the
+# cluster with redis-cli: both binaries must be on PATH, and those ports free.
+command -v redis-server >/dev/null && command -v redis-cli >/dev/null \
+  || fail "redis-server and redis-cli are needed on PATH for the Redis Cluster and Sentinel tests: apt-get install -y redis-server"
+
 # MariaDB (root, empty password, database "test")
 if ! mysqladmin -h 127.0.0.1 -P 3306 -uroot ping >/dev/null 2>&1; then
   echo "ensure-services: starting MariaDB"

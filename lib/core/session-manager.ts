@@ -22,7 +22,7 @@ import {
   SessionStage,
   SessionTier,
 } from './session-record';
-import { generateHandle, generateToken, hashToken, isWellFormedHandle, isWellFormedToken } from './token';
+import { generateHandle, generateSessionToken, isWellFormedHandle, isWellFormedSessionToken, sessionIdOf } from './token';
 
 export type { ClientInfo } from './client-info';
 
@@ -207,8 +207,9 @@ export class SessionManager {
         this.emit('session_expired', previous, input.client, { reason: 'replaced_on_login' });
       }
     }
-    const token = generateToken();
-    const id = hashToken(token);
+    // A sharded store routes by user (routingTagFor): the token and id carry the user's tag, see lib/core/token.ts.
+    const token = generateSessionToken(this.store.routingTagFor?.(input.userId));
+    const id = sessionIdOf(token);
     const record: SessionRecord = {
       handle: generateHandle(),
       userId: input.userId,
@@ -529,8 +530,9 @@ export class SessionManager {
     const held = limit === undefined ? undefined : { maxConcurrent: limit, onLimit: this.policy.concurrentSessionPolicy };
     for (let hop = 0; hop < MAX_ROTATE_HOPS; hop++) {
       const now = this.clock.now();
-      const token = generateToken();
-      const id = hashToken(token);
+      // The successor keeps the user's routing tag (same shard as the session and the user's index).
+      const token = generateSessionToken(this.store.routingTagFor?.(session.record.userId));
+      const id = sessionIdOf(token);
       const res = await this.call('rotate', () =>
         this.store.rotate(fromId, id, { now, graceMs, changes: { rotatedAt: now, ...changes }, limit: held }),
       );
@@ -565,7 +567,7 @@ export class SessionManager {
    */
   private idOfToken(token: string): string | undefined {
     if (this.sealed) return this.store.isWellFormedToken?.(token) === true ? token : undefined;
-    return isWellFormedToken(token) ? hashToken(token) : undefined;
+    return isWellFormedSessionToken(token) ? sessionIdOf(token) : undefined;
   }
 
   /**

@@ -55,3 +55,49 @@ export function safeEqual(a: string, b: string): boolean {
   const bb = Buffer.from(b);
   return ab.length === bb.length && timingSafeEqual(ab, bb);
 }
+
+/**
+ * Longest routing tag a store may ask for ({@link SessionStore.routingTagFor}): 16 base64url characters. A tag
+ * routes a session to a shard; it is not a secret and adds nothing to the token's 256 random bits.
+ */
+export const MAX_ROUTING_TAG_LENGTH = 16;
+
+const ROUTING_TAG_SHAPE = /^[A-Za-z0-9_-]{1,16}$/;
+const ROUTED_TOKEN_SHAPE = /^[A-Za-z0-9_-]{1,16}\.[A-Za-z0-9_-]{43}$/;
+
+/**
+ * Creates a session token, routed when a store asks for it: `<routingTag>.<256 random bits>`, else exactly
+ * {@link generateToken}'s shape. A sharded store (Redis Cluster) derives the tag from the user, so every session
+ * of a user, and the user's index, live in one shard and per-user operations stay single-slot and atomic.
+ *
+ * @throws TypeError when `routingTag` is not 1 to 16 base64url characters (a store's bug).
+ */
+export function generateSessionToken(routingTag?: string): string {
+  if (routingTag === undefined) return generateToken();
+  if (typeof routingTag !== 'string' || !ROUTING_TAG_SHAPE.test(routingTag)) {
+    throw new TypeError(
+      `routingTagFor() must answer 1 to ${MAX_ROUTING_TAG_LENGTH} base64url characters (A-Z a-z 0-9 - _), got ${JSON.stringify(routingTag)}: fix the store`,
+    );
+  }
+  return `${routingTag}.${generateToken()}`;
+}
+
+/**
+ * The storage id of a session token: {@link hashToken}(token), prefixed with the token's routing tag in clear
+ * (`<tag>.<hash>`) when it has one, so the store can place the session without ever seeing the token.
+ */
+export function sessionIdOf(token: string): string {
+  const dot = token.indexOf('.');
+  return dot < 0 ? hashToken(token) : `${token.slice(0, dot)}.${hashToken(token)}`;
+}
+
+/** The routing tag of a storage id made by {@link sessionIdOf}, or undefined for an id without one. */
+export function routingTagOf(id: string): string | undefined {
+  const dot = id.indexOf('.');
+  return dot > 0 ? id.slice(0, dot) : undefined;
+}
+
+/** True when `value` has the shape of a session token: {@link isWellFormedToken}, or routed (`<tag>.<token>`). */
+export function isWellFormedSessionToken(value: unknown): value is string {
+  return isWellFormedToken(value) || (typeof value === 'string' && value.length <= 60 && ROUTED_TOKEN_SHAPE.test(value));
+}

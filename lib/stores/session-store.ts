@@ -151,7 +151,8 @@ export interface CounterState {
  * The contract every session backend implements.
  *
  * Every method is ONE atomic operation on the backend: no caller ever reads, decides and writes across two
- * awaits. Ids are SHA-256 hashes of tokens (the store never sees a token). Implementations must treat a
+ * awaits. Ids are SHA-256 hashes of tokens (the store never sees a token), prefixed with the user's routing tag
+ * (`<tag>.<hash>`) for a store that has {@link SessionStore.routingTagFor}. Implementations must treat a
  * corrupted record as missing (see `isSessionRecord`), must not keep expired sessions alive, and must follow
  * the lifecycle rules of `lib/core/lifecycle.ts` (expiry, touch, pointers), calling them where they can.
  *
@@ -188,6 +189,16 @@ export abstract class SessionStore {
   async connect(): Promise<void> {
     // Nothing to open by default.
   }
+
+  /**
+   * Optional: the routing tag of a user's sessions, for a store that shards (Redis Cluster). When a store has this
+   * method, the module mints `<tag>.<token>` and stores under `<tag>.<SHA-256 of the token>`
+   * (`sessionIdOf` in `lib/core/token.ts`), so the store can put a session, its rotation pointers and the user's
+   * index in one shard and keep every per-user operation atomic. It must be a pure function of `userId`
+   * (the same on every instance, for ever: rotation keeps it), answer 1 to 16 base64url characters, and carry no
+   * personal data (a short hash). Stores without it (the default) get plain 43-character tokens and ids.
+   */
+  routingTagFor?(userId: string): string;
 
   /**
    * Inserts a new session under `id` and adds it to the user's index, holding the concurrent-session limit in the

@@ -3,6 +3,7 @@ import { ROTATION_TOMBSTONE_MS } from '../core/lifecycle';
 import type { SessionRecord } from '../core/session-record';
 import type { ReadResult, RotateResult, SessionStore, UpdateResult } from '../stores/session-store';
 import { EvictionTarget, FIXTURE_ABSOLUTE_TIMEOUT_MS, FIXTURE_IDLE_TIMEOUT_MS, StoreFixture, makeRecord, newId } from './session-fixtures';
+import { suiteView } from './routed-ids';
 
 const MIN = 60_000;
 const IDLE = FIXTURE_IDLE_TIMEOUT_MS;
@@ -112,7 +113,8 @@ export function describeSessionStore(name: string, factory: () => Promise<StoreF
 
     beforeAll.call(hooks, async () => {
       fixture = await factory();
-      store = fixture.store;
+      // A store that routes by user (Redis Cluster) gets ids carrying the user's routing tag, as the manager mints them.
+      store = suiteView(fixture.store);
     });
     afterAll.call(hooks, async () => {
       await fixture?.cleanup?.();

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { assertClusterPrefix, isClusterCommands } from '../../stores/redis/redis-topology';
 import {
   AttemptCount,
   AttemptCounterStore,
@@ -120,6 +121,8 @@ export class RedisAttemptCounterStore extends AttemptCounterStore {
     }
     this.client = options.client;
     this.prefix = options.prefix ?? DEFAULT_ATTEMPT_PREFIX;
+    // MGET and the scripts name several counters at once: on a cluster they must share the prefix's hash tag.
+    if (isClusterCommands(options.client)) assertClusterPrefix('RedisAttemptCounterStore', this.prefix, '{nsk}:attempts:');
     this.timeoutMs = options.commandTimeoutMs ?? 2000;
   }
 

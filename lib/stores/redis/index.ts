@@ -10,6 +10,8 @@
  * const store = await RedisSessionStore.connect({ url: process.env.REDIS_URL });
  */
 export {
+  DEFAULT_REDIS_CLUSTER_PREFIX,
+  DEFAULT_REDIS_REPLICA_ACK_TIMEOUT_MS,
   DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
   DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
   DEFAULT_REDIS_PREFIX,
@@ -17,6 +19,9 @@ export {
   RedisSessionStore,
 } from './redis-session.store';
 export { MAX_RECONNECT_DELAY_MS } from './owned-client';
+// Redis Cluster and Sentinel clients for the token store and the attempt counters (the session store takes them as options).
+export { clusterCommands, sentinelCommands, userRoutingTag, ROUTING_TAG_LENGTH } from './redis-topology';
+export type { RedisClusterClient, RedisSentinelClient } from './redis-topology';
 export type { RedisSessionClient, RedisSessionStoreOptions } from './redis-session.store';
 export { RedisSessionStoreError, RedisStoreTimeoutError, RedisStoreUnavailableError } from './redis-session-store.errors';
 // The brute-force defence's attempt counters on Redis (they live in lib/brute-force; exported here with the other Redis code).

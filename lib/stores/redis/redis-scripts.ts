@@ -3,8 +3,9 @@
  * atomic round trip (Redis runs a script to completion before serving any other command).
  *
  * Conventions shared by every script:
- * - `ARGV[1]` is the key prefix. Scripts derive related keys from it (`s:<id>`, `u:<userId>`); the prefix
- *   carries a hash tag, so every derived key lands in the same Redis Cluster slot as `KEYS[1]`.
+ * - `ARGV[1]` is the key prefix of this call. Scripts derive related keys from it (`s:<id>`, `u:<userId>`); the prefix
+ *   carries a hash tag (`{nsk}:` on one Redis; `<prefix>{<user's routing tag>}:` on a cluster, where the store picks
+ *   it per call), so every derived key lands in the same Redis Cluster slot as `KEYS[1]`.
  * - Every decision compares with the `now` passed in ARGV, never with Redis TIME, so the logic follows the
  *   module's clock (tests move it virtually). Key TTLs only collect garbage and always run past the logical
  *   expiry.

@@ -71,11 +71,18 @@ export class RedisStoreUnavailableError extends SessionStoreConnectionError {
    * @param target the URL without credentials
    * @param timeoutMs the `connectTimeoutMs` that ran out (ms)
    * @param reason why the last attempt failed, in words (`connection refused`, `host not found`...)
+   * @param option the option that says where Redis is, for the hint (default the `url` option)
    */
-  static notAnswering(target: string, timeoutMs: number, reason: string, cause: unknown): RedisStoreUnavailableError {
+  static notAnswering(
+    target: string,
+    timeoutMs: number,
+    reason: string,
+    cause: unknown,
+    option = '`url` option (often REDIS_URL)',
+  ): RedisStoreUnavailableError {
     return new RedisStoreUnavailableError(
       `Redis session store: Redis at ${target} did not answer within ${timeoutMs} ms (${reason}). ` +
-        'Check that Redis is running and reachable from this host, and that the `url` option (often REDIS_URL) ' +
+        `Check that Redis is running and reachable from this host, and that the ${option} ` +
         'points to it; raise connectTimeoutMs only if Redis is known to start slowly.',
       { cause },
     );

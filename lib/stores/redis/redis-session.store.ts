@@ -1,6 +1,17 @@
 import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { createOwnedClient, errorMessage, hasErrorClass, isErrorReply, OwnedClient, ownedConnectionState, redactUrl } from './owned-client';
+import { createOwnedClient, errorMessage, hasErrorClass, isErrorReply, ownedConnectionState, redactUrl } from './owned-client';
+import {
+  clusterCommands,
+  createOwnedCluster,
+  createOwnedSentinel,
+  OwnedConnection,
+  RedisClusterClient,
+  RedisSentinelClient,
+  sentinelCommands,
+  userRoutingTag,
+} from './redis-topology';
+import { routingTagOf } from '../../core/token';
 import { pointerWindows } from '../../core/lifecycle';
 import { SessionChanges, SessionRecord, isSessionRecord } from '../../core/session-record';
 import {
@@ -49,7 +60,10 @@ export interface RedisSessionClient {
   sendCommand(args: ReadonlyArray<string>, options?: { timeout?: number }): Promise<unknown>;
 }
 
-/** Options for {@link RedisSessionStore}. Give `client` or `url`, not both. */
+/**
+ * Options for {@link RedisSessionStore}. Give at most one of `client`, `url`, `cluster`, `clusterNodes`, `sentinel`,
+ * `sentinels` (none: `url`'s default).
+ */
 export interface RedisSessionStoreOptions {
   /**
    * A connected node-redis client that you own: the store uses it and never closes it. Prefer a dedicated
@@ -65,12 +79,44 @@ export interface RedisSessionStoreOptions {
    */
   url?: string;
   /**
+   * A connected node-redis Cluster client (`createCluster()`) that you own: the store shards sessions over the
+   * cluster's slots by user (see the README, "Redis Cluster and Sentinel") and never closes the client. Create it
+   * with `defaults: { disableOfflineQueue: true }` so commands fail fast (503) while a node is down. Default none.
+   */
+  cluster?: RedisClusterClient;
+  /**
+   * URLs of some nodes of a Redis Cluster (`['redis://10.0.0.1:6379', ...]`; node-redis discovers the others): the
+   * store creates, owns and closes a cluster client, and shards sessions by user. Default none.
+   */
+  clusterNodes?: string[];
+  /**
+   * A connected node-redis Sentinel client (`createSentinel()`) that you own: commands go to the master the
+   * sentinels name, through failovers. The store never closes it. Default none.
+   */
+  sentinel?: RedisSentinelClient;
+  /**
+   * Where a Sentinel set-up is: the sentinels' URLs and the master's name; the store creates, owns and closes a
+   * Sentinel client that follows the master through failovers. Default none.
+   */
+  sentinels?: { urls: string[]; name: string };
+  /**
    * Prefix of every key the store writes (`<prefix>s:<id>`, `<prefix>u:<userId>`, `<prefix>c:<key>`).
-   * Default `'{nsk}:'`. Keep a Redis Cluster hash tag (`{...}`) at its start: Cluster hashes only the tagged
-   * part, so all keys land in one slot, which the multi-key Lua scripts need (one script touches a session,
-   * its pointer and its user's index). Give each application sharing a Redis its own prefix.
+   * Default `'{nsk}:'`; with `cluster` or `clusterNodes`, `'nsk:'`. On a single Redis or Sentinel, the default's
+   * hash tag (`{...}`) keeps all keys in one slot. With a cluster the store adds a per-user hash tag itself
+   * (`<prefix>{<tag>}:s:<id>`), so the prefix must contain no `{` or `}` (refused at start-up: it would override the
+   * routing and put every key on one shard). Give each application sharing a Redis its own prefix.
    */
   prefix?: string;
+  /**
+   * Replicas that must confirm each write before the store answers (Redis `WAIT <replicaAcks> <replicaAckTimeoutMs>`
+   * after every write script; reads, whose only writes are idle touches, do not wait). When fewer confirm in time
+   * the operation fails with {@link RedisStoreUnavailableError} (503): a failover after that could lose the write.
+   * 0 = asynchronous replication: an acknowledged write can be lost if its master crashes before a replica has it
+   * (a logout could come back). Default 0.
+   */
+  replicaAcks?: number;
+  /** How long (ms) a write waits for `replicaAcks` confirmations. Default 500 ms. */
+  replicaAckTimeoutMs?: number;
   /**
    * Longest wait (ms) for one store operation, reply included. Past it the operation rejects with
    * {@link RedisStoreTimeoutError} (so a stalled Redis gives a 503, not a hung request). Default 2000 ms.
@@ -88,6 +134,10 @@ export interface RedisSessionStoreOptions {
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 /** Default {@link RedisSessionStoreOptions.prefix}: a hash tag, so every key shares one Cluster slot. */
 export const DEFAULT_REDIS_PREFIX = '{nsk}:';
+/** Default {@link RedisSessionStoreOptions.prefix} with a cluster: no hash tag, the store adds one per user. */
+export const DEFAULT_REDIS_CLUSTER_PREFIX = 'nsk:';
+/** Default {@link RedisSessionStoreOptions.replicaAckTimeoutMs}, in ms. */
+export const DEFAULT_REDIS_REPLICA_ACK_TIMEOUT_MS = 500;
 /** Default {@link RedisSessionStoreOptions.commandTimeoutMs}, in ms. */
 export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 2000;
 /** Default {@link RedisSessionStoreOptions.connectTimeoutMs}, in ms. */
@@ -126,9 +176,24 @@ interface PendingOperation {
   command: string[];
   /** The script behind an EVALSHA, for that resend. */
   script: LuaScript | undefined;
+  /** The key a cluster routes the command by, when the command names none itself (WAIT follows its write). */
+  routeKey: string | undefined;
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
 }
+
+/** The scripts that write what must survive a failover: followed by WAIT when `replicaAcks` > 0. */
+const CONFIRMED_WRITES = new Set<string>([
+  'create',
+  'update',
+  'rotate',
+  'destroy',
+  'destroyByUser',
+  'destroyByHandle',
+  'requireRotationForUser',
+  'updateUserRoles',
+  'increment',
+]);
 
 /**
  * Sessions in Redis, shared by every instance of the application.
@@ -155,16 +220,25 @@ interface PendingOperation {
  * client.on('error', (err) => logger.warn(err));
  * await client.connect();
  * const shared = new RedisSessionStore({ client });
+ * // Sharded over a Redis Cluster by user, or behind Sentinel (README, "Redis Cluster and Sentinel"):
+ * const sharded = new RedisSessionStore({ clusterNodes: ['redis://10.0.0.1:6379', 'redis://10.0.0.2:6379'], replicaAcks: 1 });
+ * const followed = new RedisSessionStore({ sentinels: { urls: ['redis://10.0.0.5:26379'], name: 'mymaster' } });
  */
 export class RedisSessionStore extends SessionStore {
   private readonly logger = new Logger('RedisSessionStore');
-  private readonly client: RedisSessionClient;
-  private readonly owned: OwnedClient | undefined;
+  private readonly client: { sendCommand(args: ReadonlyArray<string>, routeKey?: string): Promise<unknown> };
+  private readonly owned: OwnedConnection | undefined;
   private readonly prefix: string;
+  /** Keys carry a per-user hash tag (cluster): see {@link routingTagFor}. */
+  private readonly sharded: boolean;
+  private readonly replicaAcks: number;
+  private readonly replicaAckTimeoutMs: number;
   private readonly commandTimeoutMs: number;
   private readonly connectTimeoutMs: number;
   /** Where Redis is, for error messages: the URL without credentials. */
   private readonly target: string;
+  /** The option that says where Redis is, for start-up hints. */
+  private readonly whereOption: string;
   /** Operations in flight, with their deadlines (see {@link bounded}). */
   private readonly pending = new Set<PendingOperation>();
   private sweeper: NodeJS.Timeout | undefined;
@@ -182,7 +256,27 @@ export class RedisSessionStore extends SessionStore {
    */
   constructor(options: RedisSessionStoreOptions = {}) {
     super();
-    this.prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
+    const given = (['client', 'url', 'cluster', 'clusterNodes', 'sentinel', 'sentinels'] as const).filter((k) => options[k] !== undefined);
+    if (given.length > 1) {
+      throw new TypeError(
+        `RedisSessionStore: give either one of client, url, cluster, clusterNodes, sentinel, sentinels, not several (got ${given.join(' and ')})`,
+      );
+    }
+    this.sharded = options.cluster !== undefined || options.clusterNodes !== undefined;
+    this.prefix = options.prefix ?? (this.sharded ? DEFAULT_REDIS_CLUSTER_PREFIX : DEFAULT_REDIS_PREFIX);
+    if (this.sharded && typeof this.prefix === 'string' && /[{}]/.test(this.prefix)) {
+      throw new TypeError(
+        `RedisSessionStore: prefix ${JSON.stringify(this.prefix)} contains "{" or "}": in a Redis Cluster a hash tag in the ` +
+          "prefix overrides the store's per-user routing and puts every session on one shard. Use a prefix without braces, " +
+          `e.g. "${DEFAULT_REDIS_CLUSTER_PREFIX}" (the default with cluster options); the store adds the hash tag itself.`,
+      );
+    }
+    if (this.sharded) this.routingTagFor = userRoutingTag;
+    this.replicaAcks = options.replicaAcks ?? 0;
+    this.replicaAckTimeoutMs = options.replicaAckTimeoutMs ?? DEFAULT_REDIS_REPLICA_ACK_TIMEOUT_MS;
+    if (!Number.isInteger(this.replicaAcks) || this.replicaAcks < 0) {
+      throw new RangeError(`RedisSessionStore: replicaAcks must be a whole number >= 0 (got ${this.replicaAcks}); 0 = no WAIT`);
+    }
     this.commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
     this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_REDIS_CONNECT_TIMEOUT_MS;
     if (typeof this.prefix !== 'string' || this.prefix.length === 0) {
@@ -191,18 +285,45 @@ export class RedisSessionStore extends SessionStore {
     for (const [name, value] of [
       ['commandTimeoutMs', this.commandTimeoutMs],
       ['connectTimeoutMs', this.connectTimeoutMs],
+      ['replicaAckTimeoutMs', this.replicaAckTimeoutMs],
     ] as const) {
       if (!Number.isFinite(value) || value <= 0) {
         throw new RangeError(`RedisSessionStore: ${name} must be a positive number of milliseconds (got ${value})`);
       }
     }
-    if (options.client && options.url) {
-      throw new TypeError('RedisSessionStore: give either `client` (yours) or `url` (the store connects), not both');
-    }
+    const topology = {
+      storeName: 'RedisSessionStore',
+      commandTimeoutMs: this.commandTimeoutMs,
+      connectTimeoutMs: this.connectTimeoutMs,
+      logger: this.logger,
+      state: this.connection,
+      isClosed: () => this.closed,
+    };
+    this.whereOption = '`url` option (often REDIS_URL)';
     if (options.client) {
-      this.client = options.client;
+      const client = options.client;
+      this.client = { sendCommand: (args) => client.sendCommand(args) };
       this.owned = undefined;
       this.target = 'the Redis client passed to RedisSessionStore';
+    } else if (options.cluster) {
+      this.client = clusterCommands(options.cluster);
+      this.owned = undefined;
+      this.target = 'the Redis Cluster client passed to RedisSessionStore';
+    } else if (options.sentinel) {
+      this.client = sentinelCommands(options.sentinel);
+      this.owned = undefined;
+      this.target = 'the Redis Sentinel client passed to RedisSessionStore';
+    } else if (options.clusterNodes) {
+      this.whereOption = '`clusterNodes` option';
+      this.target = `Redis Cluster ${(Array.isArray(options.clusterNodes) ? options.clusterNodes : []).map(redactUrl).join(', ')}`;
+      this.owned = createOwnedCluster(options.clusterNodes, { ...topology, target: this.target });
+      this.client = this.owned;
+    } else if (options.sentinels) {
+      this.whereOption = "`sentinels` option (the sentinels' URLs and the master's name)";
+      const { urls, name } = options.sentinels;
+      this.target = `Redis Sentinel master "${String(name)}" via ${(Array.isArray(urls) ? urls : []).map(redactUrl).join(', ')}`;
+      this.owned = createOwnedSentinel({ sentinels: urls, name }, { ...topology, target: this.target });
+      this.client = this.owned;
     } else {
       const url = options.url ?? DEFAULT_REDIS_URL;
       this.target = redactUrl(url);
@@ -259,9 +380,17 @@ export class RedisSessionStore extends SessionStore {
   async create(id: string, record: SessionRecord, options: CreateOptions): Promise<CreateResult> {
     assertId(id, 'create');
     if (!isSessionRecord(record)) throw new TypeError('RedisSessionStore.create: not a valid SessionRecord');
+    const prefix = this.prefixForUser(record.userId);
+    if (this.sharded && routingTagOf(id) !== this.routingTagFor!(record.userId)) {
+      throw new TypeError(
+        "RedisSessionStore.create: in a cluster a session id carries its user's routing tag (`<tag>.<hash>`); mint " +
+          'ids with sessionIdOf(generateSessionToken(store.routingTagFor(userId))), as SessionManager does',
+      );
+    }
     const reply = await this.eval(
       SCRIPTS.create,
-      [this.sessionKey(id), this.userKey(record.userId)],
+      prefix,
+      [prefix + 's:' + id, prefix + 'u:' + record.userId],
       [
         id,
         num(options.now, 'now'),
@@ -282,9 +411,11 @@ export class RedisSessionStore extends SessionStore {
 
   async read(id: string, options: ReadOptions): Promise<ReadResult> {
     assertId(id, 'read');
+    const prefix = this.prefixForId(id);
     const reply = await this.eval(
       SCRIPTS.read,
-      [this.sessionKey(id)],
+      prefix,
+      [prefix + 's:' + id],
       [id, num(options.now, 'now'), num(options.idleTimeoutMs, 'idleTimeoutMs'), num(options.touchIntervalMs, 'touchIntervalMs')],
     );
     const [status, ...rest] = asTuple(reply, 'read');
@@ -304,9 +435,11 @@ export class RedisSessionStore extends SessionStore {
 
   async update(id: string, expectedVersion: number, changes: SessionChanges, now: number): Promise<UpdateResult> {
     assertId(id, 'update');
+    const prefix = this.prefixForId(id);
     const reply = await this.eval(
       SCRIPTS.update,
-      [this.sessionKey(id)],
+      prefix,
+      [prefix + 's:' + id],
       [id, num(now, 'now'), num(expectedVersion, 'expectedVersion'), ...encodeChanges(changes, 'update')],
     );
     const [status, at, flat] = asTuple(reply, 'update');
@@ -320,9 +453,17 @@ export class RedisSessionStore extends SessionStore {
     assertId(oldId, 'rotate');
     assertId(newId, 'rotate');
     const { graceUntil, until } = pointerWindows(options.now, options.graceMs);
+    if (this.sharded && routingTagOf(newId) !== routingTagOf(oldId)) {
+      throw new TypeError(
+        "RedisSessionStore.rotate: in a cluster the new id keeps the old one's routing tag (`<tag>.<hash>`); mint it " +
+          'with sessionIdOf(generateSessionToken(store.routingTagFor(userId))), as SessionManager does',
+      );
+    }
+    const prefix = this.prefixForId(oldId);
     const reply = await this.eval(
       SCRIPTS.rotate,
-      [this.sessionKey(oldId), this.sessionKey(newId)],
+      prefix,
+      [prefix + 's:' + oldId, prefix + 's:' + newId],
       [
         oldId,
         newId,
@@ -357,12 +498,18 @@ export class RedisSessionStore extends SessionStore {
 
   async destroy(id: string): Promise<SessionRecord | null> {
     assertId(id, 'destroy');
-    const reply = await this.eval(SCRIPTS.destroy, [this.sessionKey(id)], [id]);
+    const prefix = this.prefixForId(id);
+    const reply = await this.eval(SCRIPTS.destroy, prefix, [prefix + 's:' + id], [id]);
     return this.deletedRecord(reply, 'destroy');
   }
 
   async listByUser(userId: string, now: number): Promise<StoredSession[]> {
-    const reply = await this.eval(SCRIPTS.listByUser, [this.userKey(userId)], [userId, num(now, 'now')]);
+    const reply = await this.eval(
+      SCRIPTS.listByUser,
+      this.prefixForUser(userId),
+      [this.prefixForUser(userId) + 'u:' + userId],
+      [userId, num(now, 'now')],
+    );
     return asList(reply, 'listByUser').flatMap((entry) => {
       const [id, flat] = asTuple(entry, 'listByUser');
       const record = decodeRecord(flat);
@@ -375,36 +522,59 @@ export class RedisSessionStore extends SessionStore {
    * so a login racing with it either lands before (and is deleted) or after (and survives), never half-way.
    */
   async destroyByUser(userId: string, exceptId?: string): Promise<SessionRecord[]> {
-    const reply = await this.eval(SCRIPTS.destroyByUser, [this.userKey(userId)], [userId, exceptId ?? '']);
+    const reply = await this.eval(
+      SCRIPTS.destroyByUser,
+      this.prefixForUser(userId),
+      [this.prefixForUser(userId) + 'u:' + userId],
+      [userId, exceptId ?? ''],
+    );
     return asList(reply, 'destroyByUser').flatMap((flat) => decodeRecord(flat) ?? []);
   }
 
   async destroyByHandle(userId: string, handle: string): Promise<SessionRecord | null> {
-    const reply = await this.eval(SCRIPTS.destroyByHandle, [this.userKey(userId)], [userId, handle]);
+    const reply = await this.eval(
+      SCRIPTS.destroyByHandle,
+      this.prefixForUser(userId),
+      [this.prefixForUser(userId) + 'u:' + userId],
+      [userId, handle],
+    );
     return this.deletedRecord(reply, 'destroyByHandle');
   }
 
   async requireRotationForUser(userId: string): Promise<number> {
-    const reply = await this.eval(SCRIPTS.requireRotationForUser, [this.userKey(userId)], [userId]);
+    const reply = await this.eval(
+      SCRIPTS.requireRotationForUser,
+      this.prefixForUser(userId),
+      [this.prefixForUser(userId) + 'u:' + userId],
+      [userId],
+    );
     return asCount(reply, 'requireRotationForUser');
   }
 
   async updateUserRoles(userId: string, roles: string[], now: number): Promise<number> {
+    const prefix = this.prefixForUser(userId);
     const reply = await this.eval(
       SCRIPTS.updateUserRoles,
-      [this.userKey(userId)],
+      prefix,
+      [prefix + 'u:' + userId],
       [userId, num(now, 'now'), encodeRoles(roles, 'updateUserRoles')],
     );
     return asCount(reply, 'updateUserRoles');
   }
 
   async countByUser(userId: string, now: number): Promise<number> {
-    const reply = await this.eval(SCRIPTS.countByUser, [this.userKey(userId)], [userId, num(now, 'now')]);
+    const reply = await this.eval(
+      SCRIPTS.countByUser,
+      this.prefixForUser(userId),
+      [this.prefixForUser(userId) + 'u:' + userId],
+      [userId, num(now, 'now')],
+    );
     return asCount(reply, 'countByUser');
   }
 
   async increment(key: string, windowMs: number, now: number): Promise<CounterState> {
-    const reply = await this.eval(SCRIPTS.increment, [this.counterKey(key)], [num(now, 'now'), num(now + windowMs, 'windowMs')]);
+    const prefix = this.prefixForUser(key);
+    const reply = await this.eval(SCRIPTS.increment, prefix, [prefix + 'c:' + key], [num(now, 'now'), num(now + windowMs, 'windowMs')]);
     const [count, resetAt] = asTuple(reply, 'increment').map((v) => parseNumber(asText(v, 'increment')));
     if (!Number.isFinite(count) || !Number.isFinite(resetAt)) {
       throw RedisSessionStoreError.unexpectedReply('increment', reply);
@@ -414,7 +584,7 @@ export class RedisSessionStore extends SessionStore {
 
   async resetCounter(key: string): Promise<void> {
     // A single DEL is already atomic: no script needed.
-    await this.command('resetCounter', ['DEL', this.counterKey(key)]);
+    await this.command('resetCounter', ['DEL', this.prefixForUser(key) + 'c:' + key]);
   }
 
   async ping(): Promise<void> {
@@ -437,16 +607,22 @@ export class RedisSessionStore extends SessionStore {
     if (this.owned?.isOpen) this.owned.destroy();
   }
 
-  private sessionKey(id: string): string {
-    return `${this.prefix}s:${id}`;
+  /**
+   * The prefix of a user's keys (and of a counter's, by its name): with a cluster, `<prefix>{<tag>}:`, so the
+   * user's sessions, their rotation pointers and the user's index share one slot and one script can hold them all.
+   */
+  private prefixForUser(userId: string): string {
+    return this.sharded ? `${this.prefix}{${this.routingTagFor!(userId)}}:` : this.prefix;
   }
 
-  private userKey(userId: string): string {
-    return `${this.prefix}u:${userId}`;
-  }
-
-  private counterKey(key: string): string {
-    return `${this.prefix}c:${key}`;
+  /**
+   * The prefix of a session's keys, from the routing tag its id carries (`<tag>.<hash>`). An id without a valid tag
+   * cannot be one of this store's sessions in a cluster: it gets the bare prefix, and the operation finds nothing.
+   */
+  private prefixForId(id: string): string {
+    if (!this.sharded) return this.prefix;
+    const tag = routingTagOf(id);
+    return tag !== undefined && ROUTING_TAG.test(tag) ? `${this.prefix}{${tag}}:` : this.prefix;
   }
 
   private deletedRecord(reply: unknown, operation: string): SessionRecord | null {
@@ -457,13 +633,38 @@ export class RedisSessionStore extends SessionStore {
   }
 
   /** Runs a script in one round trip: EVALSHA, and EVAL (which also caches it) only if Redis lost it. */
-  private eval(script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
+  private eval(script: LuaScript, prefix: string, keys: string[], args: string[]): Promise<unknown> {
     // One array per call (this is every request's command): EVALSHA, turned into EVAL only if Redis lost the script.
-    return this.bounded(script.name, ['EVALSHA', script.sha1, String(keys.length), ...keys, this.prefix, ...args], script);
+    const sent = this.bounded(script.name, ['EVALSHA', script.sha1, String(keys.length), ...keys, prefix, ...args], script);
+    // No extra promise on the hot path unless the WAIT policy asks for one.
+    if (this.replicaAcks === 0 || !CONFIRMED_WRITES.has(script.name)) return sent;
+    return sent.then((reply) => this.confirm(script.name, keys[0]).then(() => reply));
   }
 
   private command(operation: string, args: string[]): Promise<unknown> {
-    return this.bounded(operation, args);
+    const sent = this.bounded(operation, args);
+    if (this.replicaAcks === 0 || args[0] !== 'DEL') return sent;
+    return sent.then((reply) => this.confirm(operation, args[1]).then(() => reply));
+  }
+
+  /**
+   * The WAIT policy: after a write, waits until `replicaAcks` replicas have everything this connection wrote
+   * (`key` routes the WAIT to the master that took the write, in a cluster). Fewer in time: 503, since a failover
+   * now could lose the write (which has happened on the master: a retry repeats it, every write here is safe to repeat
+   * or fails harmlessly).
+   */
+  private async confirm(operation: string, key: string): Promise<void> {
+    const acks = await this.bounded(operation, ['WAIT', String(this.replicaAcks), String(this.replicaAckTimeoutMs)], undefined, key);
+    const count = typeof acks === 'number' ? acks : Number(text(acks as string));
+    if (!(count >= this.replicaAcks)) {
+      throw RedisStoreUnavailableError.create(
+        operation,
+        this.target,
+        new Error(`${count} of ${this.replicaAcks} replicas confirmed the write within ${this.replicaAckTimeoutMs} ms`),
+        'A replica is down or lagging (or a failover is under way): the write is on the master only. Check the replicas; ' +
+          'replicaAcks sets how many must confirm.',
+      );
+    }
   }
 
   /**
@@ -479,10 +680,10 @@ export class RedisSessionStore extends SessionStore {
    * `commandTimeoutMs` plus one sweep; in exchange the hot path sets and clears no timer. The operation record
    * carries everything, so a command costs one promise of ours and no closure beyond the two reply handlers.
    */
-  private bounded(operation: string, command: string[], script?: LuaScript): Promise<unknown> {
+  private bounded(operation: string, command: string[], script?: LuaScript, routeKey?: string): Promise<unknown> {
     if (this.closed) return Promise.reject(this.closedError(operation));
     return new Promise<unknown>((resolve, reject) => {
-      const op: PendingOperation = { deadline: Date.now() + this.commandTimeoutMs, operation, command, script, resolve, reject };
+      const op: PendingOperation = { deadline: Date.now() + this.commandTimeoutMs, operation, command, script, routeKey, resolve, reject };
       this.pending.add(op);
       this.sweeper ??= this.startSweeper();
       this.send(op);
@@ -492,7 +693,7 @@ export class RedisSessionStore extends SessionStore {
   private send(op: PendingOperation): void {
     let sent: Promise<unknown>;
     try {
-      sent = this.client.sendCommand(op.command);
+      sent = op.routeKey === undefined ? this.client.sendCommand(op.command) : this.client.sendCommand(op.command, op.routeKey);
     } catch (err) {
       sent = Promise.reject(err);
     }
@@ -564,7 +765,7 @@ export class RedisSessionStore extends SessionStore {
           : 'The client you passed is not connected: call `await client.connect()` before using the store.',
       );
     }
-    if (hasErrorClass(err, CONNECTION_ERRORS) || SOCKET_ERROR_CODES.has(errorCode(err))) {
+    if (hasErrorClass(err, CONNECTION_ERRORS) || SOCKET_ERROR_CODES.has(errorCode(err)) || TOPOLOGY_FAILURES.test(errorMessage(err))) {
       const last =
         this.owned && this.connection.lastError !== undefined ? ` Last connection error: ${errorMessage(this.connection.lastError)}.` : '';
       return RedisStoreUnavailableError.create(
@@ -595,7 +796,7 @@ export class RedisSessionStore extends SessionStore {
    * whole: node-redis' own retries would overrun it by a socket timeout plus a backoff delay (a host that drops
    * packets), and a port where something silent listens would hang on the PING.
    */
-  private async openOwnedClient(client: OwnedClient): Promise<void> {
+  private async openOwnedClient(client: OwnedConnection): Promise<void> {
     this.connection.connectDeadline = performance.now() + this.connectTimeoutMs;
     this.connection.lastError = undefined;
     const noReply = new Error('no reply');
@@ -617,6 +818,8 @@ export class RedisSessionStore extends SessionStore {
     } finally {
       clearTimeout(timer);
     }
+    // A cluster or Sentinel client has no single 'ready' event: from here on, outages are retried for ever.
+    this.connection.everReady = true;
   }
 
   /** The start-up error: where the store looked, why it failed in words, and what to check. */
@@ -636,12 +839,22 @@ export class RedisSessionStore extends SessionStore {
       cause instanceof RedisStoreTimeoutError
         ? `connected, but no reply to PING within ${this.commandTimeoutMs} ms (commandTimeoutMs)`
         : describeFailure(cause);
-    return RedisStoreUnavailableError.notAnswering(this.target, this.connectTimeoutMs, reason, cause);
+    return RedisStoreUnavailableError.notAnswering(this.target, this.connectTimeoutMs, reason, cause, this.whereOption);
   }
 }
 
 /** Error replies that mean "not now" rather than "wrong": Redis is up but not serving yet. */
-const TRANSIENT_REPLIES = new Set(['LOADING', 'BUSY', 'MASTERDOWN', 'TRYAGAIN', 'CLUSTERDOWN']);
+const TRANSIENT_REPLIES = new Set(['LOADING', 'BUSY', 'MASTERDOWN', 'TRYAGAIN', 'CLUSTERDOWN', 'READONLY']);
+
+/**
+ * Plain errors (no class of their own) by which node-redis' Cluster and Sentinel clients say "no node to send this
+ * to right now": every sentinel or the master unreachable, a node that left the slot map mid-failover. An outage, so 503.
+ */
+const TOPOLOGY_FAILURES =
+  /^(None of the sentinels are available|Couldn't connect to any sentinel|couldn't connect to any sentinels|no valid master node|Master Node Not Enumerated|Cannot find node)/;
+
+/** The shape of a routing tag in a session id (`generateSessionToken` in lib/core/token.ts). */
+const ROUTING_TAG = /^[A-Za-z0-9_-]{1,16}$/;
 
 /** node-redis classes for a command that got no answer in time (its subclasses included). */
 const TIMEOUT_ERRORS = ['TimeoutError'];
@@ -654,6 +867,7 @@ const CONNECTION_ERRORS = [
   'ReconnectStrategyError',
   'ConnectionTimeoutError',
   'SocketTimeoutError',
+  'RootNodesUnavailableError',
 ];
 
 /** Node socket error codes, for clients that pass them through. */

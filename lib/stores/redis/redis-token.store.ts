@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { createOwnedClient, errorMessage, isErrorReply, OwnedClient, ownedConnectionState, redactUrl } from './owned-client';
+import { assertClusterPrefix, isClusterCommands } from './redis-topology';
 import {
   AccessCheck,
   AccessRevocation,
@@ -154,6 +155,8 @@ export class RedisTokenStore extends TokenStore {
         throw new RangeError(`RedisTokenStore: ${name} must be a positive number of milliseconds (got ${String(value)})`);
       }
     }
+    // Its scripts go from a token id to the user's keys: on a cluster they must all share the prefix's hash tag.
+    if (isClusterCommands(options.client)) assertClusterPrefix('RedisTokenStore', this.prefix, DEFAULT_REDIS_TOKEN_PREFIX);
     if (options.client && options.url) {
       throw new TypeError(
         "RedisTokenStore: give either `client` (yours, e.g. the session store's) or `url` (the store connects), not both",
