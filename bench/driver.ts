@@ -19,7 +19,18 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { BEARER_VARIANTS, SESSION_SETTINGS, Variant, VARIANTS } from './settings';
 import { bearerMany, httpRequest, LoadResult, loginMany, runLoad, runRefreshLoad } from './load';
-import { AppServer, canPin, coreTicks, installCleanup, killAll, pinSelf, PrivateMemcached, PrivateRedis } from './processes';
+import {
+  AppServer,
+  canPin,
+  CommandCounts,
+  coreTicks,
+  CpuWindow,
+  installCleanup,
+  killAll,
+  pinSelf,
+  PrivateMemcached,
+  PrivateRedis,
+} from './processes';
 import { renderMarkdown } from './report';
 import { AuditResult, perRequest, RoundResult, SideBySideResult, summarise, VariantResult } from './stats';
 
@@ -110,6 +121,21 @@ async function measure(
   load: () => Promise<LoadResult>,
 ): Promise<RoundResult> {
   const redisBefore = redis ? await redis.commandStats() : undefined;
+  AppServer.only([server]);
+  try {
+    return await measureRunning(server, redis, round, load, redisBefore);
+  } finally {
+    AppServer.resumeAll();
+  }
+}
+
+async function measureRunning(
+  server: AppServer,
+  redis: PrivateRedis | undefined,
+  round: number,
+  load: () => Promise<LoadResult>,
+  redisBefore: CommandCounts | undefined,
+): Promise<RoundResult> {
   await server.cpuStart();
   const ticksBefore = coreTicks();
   const result = await load();
@@ -154,9 +180,15 @@ async function sideBySide(
   round: number,
   load: (server: AppServer) => Promise<LoadResult>,
 ): Promise<SideBySideResult['rounds'][number]> {
-  await Promise.all([reference.cpuStart(), variant.cpuStart()]);
-  const [refLoad, varLoad] = await Promise.all([load(reference), load(variant)]);
-  const [refCpu, varCpu] = await Promise.all([reference.cpuStop(), variant.cpuStop()]);
+  AppServer.only([reference, variant]);
+  let refLoad: LoadResult, varLoad: LoadResult, refCpu: CpuWindow, varCpu: CpuWindow;
+  try {
+    await Promise.all([reference.cpuStart(), variant.cpuStart()]);
+    [refLoad, varLoad] = await Promise.all([load(reference), load(variant)]);
+    [refCpu, varCpu] = await Promise.all([reference.cpuStop(), variant.cpuStop()]);
+  } finally {
+    AppServer.resumeAll();
+  }
   const perReq = (cpu: { userUs: number; systemUs: number }, requests: number): number =>
     (cpu.userUs + cpu.systemUs) / Math.max(requests, 1);
   const ref = { requests: refLoad.requests, cpuUsPerReq: perReq(refCpu, refLoad.requests) };

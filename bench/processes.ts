@@ -106,6 +106,8 @@ export interface CpuWindow {
 
 /** One app variant running in its own process (bench/app.ts), driven over IPC. */
 export class AppServer {
+  /** Every server started and not yet stopped, for {@link AppServer.only}. */
+  private static readonly running = new Set<AppServer>();
   private nextId = 1;
   private readonly pending = new Map<number, (msg: Record<string, unknown>) => void>();
 
@@ -128,6 +130,10 @@ export class AppServer {
     const script = join(__dirname, 'app.js');
     const child = spawnTracked(process.execPath, [...(options.nodeArgs ?? []), script, variant], options.core, {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // A process group of its own: {@link only} stops servers with SIGSTOP, and a stopped member of an orphaned
+      // process group (the driver started in the background by a shell that has exited) makes the kernel send
+      // SIGHUP to the whole group, driver included. killAll() still ends every server when the driver exits.
+      detached: true,
       env: { ...process.env, NODE_ENV: 'production', ...options.env },
     });
     const ready = new Promise<number>((resolve, reject) => {
@@ -138,7 +144,29 @@ export class AppServer {
       child.once('error', reject);
     });
     const port = await withTimeout(ready, 30_000, `app ${variant} start-up`);
-    return new AppServer(variant, port, child);
+    const server = new AppServer(variant, port, child);
+    AppServer.running.add(server);
+    child.once('exit', () => AppServer.running.delete(server));
+    return server;
+  }
+
+  /**
+   * Lets only `active` run: every other server is paused with SIGSTOP (and `active` resumed with SIGCONT) until
+   * {@link resumeAll}. A measured window then shares the server core with nothing but the servers it measures: with
+   * sixteen variants started, the idle servers' own work (timers, GC, their cache and TLB footprint on the one core)
+   * made the side-by-side ratios of the variants measured next to them up to a third lower than in a run of five.
+   */
+  static only(active: readonly AppServer[]): void {
+    for (const server of AppServer.running) server.signal(active.includes(server) ? 'SIGCONT' : 'SIGSTOP');
+  }
+
+  /** Resumes every server paused by {@link only}. */
+  static resumeAll(): void {
+    for (const server of AppServer.running) server.signal('SIGCONT');
+  }
+
+  private signal(signal: 'SIGSTOP' | 'SIGCONT'): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
   }
 
   get url(): string {
