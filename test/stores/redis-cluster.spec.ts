@@ -225,16 +225,7 @@ describe('RedisSessionStore on a Redis Cluster', () => {
       await cluster.waitHealthy();
       // Recovered by itself: the same app signs in users on every shard, 30 in a row (random users: all three shards
       // with p > 0.99999). Polled: right after it rejoined, the replica may still be catching up (WAIT answers 503).
-      let inARow = 0;
-      await waitFor(
-        '30 logins in a row to succeed after the failover',
-        async () => {
-          inARow = (await load.loginWorks(`after-${randomBytes(6).toString('hex')}`)) ? inARow + 1 : 0;
-          return inARow >= 30;
-        },
-        60_000,
-        0,
-      );
+      await load.waitForLoginsInARow('after the failover', 'after');
       await waitFor('more logins under load after the failover', async () => load.acknowledged.length >= before + 60, 60_000);
       await load.stop();
 
@@ -265,16 +256,7 @@ describe('RedisSessionStore on a Redis Cluster', () => {
         async () => (await cli(heir, 'role')).startsWith('master') && (await cli(heir, 'cluster', 'info')).includes('cluster_state:ok'),
         120_000,
       );
-      let inARow = 0;
-      await waitFor(
-        '30 logins in a row to succeed with the crashed master still down',
-        async () => {
-          inARow = (await load.loginWorks(`after2-${randomBytes(6).toString('hex')}`)) ? inARow + 1 : 0;
-          return inARow >= 30;
-        },
-        60_000,
-        0,
-      );
+      await load.waitForLoginsInARow('with the crashed master still down', 'after2');
       await load.stop();
       expect(load.bugs).toEqual([]);
       expect(load.unexpected).toEqual([]);

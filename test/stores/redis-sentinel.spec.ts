@@ -81,16 +81,7 @@ describe('RedisSessionStore behind Redis Sentinel', () => {
       // met meanwhile, so writes answer 503 rather than being acknowledged on one copy.
       await topology.master.start();
       await topology.waitHealthy(PrivateRedisSentinel.REPLICA);
-      let inARow = 0;
-      await waitFor(
-        '30 logins in a row to succeed on the new master',
-        async () => {
-          inARow = (await load.loginWorks(`after-${randomBytes(6).toString('hex')}`)) ? inARow + 1 : 0;
-          return inARow >= 30;
-        },
-        60_000,
-        0,
-      );
+      await load.waitForLoginsInARow('on the new master', 'after');
       await waitFor('more logins under load after the failover', async () => load.acknowledged.length >= before + 60, 60_000);
       await load.stop();
 

@@ -8,7 +8,9 @@ import { Controller, Get, HttpCode, INestApplication, Post, Req, Res } from '@ne
 import type { Request, Response } from 'express';
 import request from 'supertest';
 import { CurrentUser, Public, SessionService, SessionStore } from '../../lib';
+import { randomBytes } from 'node:crypto';
 import { isStoreConnectionError } from '../../lib/core/errors';
+import { waitFor } from './private-topology';
 import { bootSessionApp, cookieOf } from './session-app';
 
 @Controller()
@@ -111,6 +113,23 @@ export class FailoverLoad {
     const res = await this.http().post(`/login/${user}`);
     this.lastLogin = `${res.status} ${JSON.stringify(res.body)}`;
     return res.status === 200;
+  }
+
+  /**
+   * Waits (at most 60 s) until `count` logins of fresh users in a row succeed: the store serves again after a
+   * failover. `what` names the situation in the timeout message; users are named `<userPrefix>-<random>`.
+   */
+  async waitForLoginsInARow(what: string, userPrefix: string, count = 30): Promise<void> {
+    let inARow = 0;
+    await waitFor(
+      `${count} logins in a row to succeed ${what}`,
+      async () => {
+        inARow = (await this.loginWorks(`${userPrefix}-${randomBytes(6).toString('hex')}`)) ? inARow + 1 : 0;
+        return inARow >= count;
+      },
+      60_000,
+      0,
+    );
   }
 
   /** The last answer of {@link loginWorks}, for failure messages. */
