@@ -4,20 +4,9 @@
  * the SAME app must serve again once memcached is back. memcached keeps nothing across a restart: the session of
  * before is gone (401, signed out, never let in), and signing in again works.
  */
-import { LoggerService } from '@nestjs/common';
+import { CapturingLogger } from '../support/capturing-logger';
 import { freePort, PrivateMemcached } from '../support/private-memcached';
 import { SampleHarness, startSample } from '../e2e/sample-helpers';
-
-class CapturingLogger implements LoggerService {
-  readonly errors: string[] = [];
-  log(): void {}
-  warn(message: unknown): void {
-    this.errors.push(String(message));
-  }
-  error(message: unknown): void {
-    this.errors.push(String(message));
-  }
-}
 
 describe('memcached outage over HTTP (sample app, SESSION_STORE=memcached)', () => {
   let memcached: PrivateMemcached;

@@ -3,20 +3,9 @@
  * redis-server that the test stops and starts again. Guarded requests must fail closed with 503 and a clear log
  * line, nothing may crash, and the SAME app must serve the same session again once Redis is back.
  */
-import { LoggerService } from '@nestjs/common';
+import { CapturingLogger } from '../support/capturing-logger';
 import { PrivateRedis, freePort } from '../support/private-redis';
 import { SampleHarness, startSample } from '../e2e/sample-helpers';
-
-class CapturingLogger implements LoggerService {
-  readonly errors: string[] = [];
-  log(): void {}
-  warn(message: unknown): void {
-    this.errors.push(String(message));
-  }
-  error(message: unknown): void {
-    this.errors.push(String(message));
-  }
-}
 
 describe('Redis outage over HTTP (sample app, SESSION_STORE=redis)', () => {
   let redis: PrivateRedis;
