@@ -164,3 +164,9 @@ export * from './tokens/token-store';
 export { InMemoryTokenStore, InMemoryTokenStoreOptions, DEFAULT_MAX_TOKEN_ENTRIES } from './tokens/in-memory-token.store';
 export { REFRESH_TOKEN_PREFIX } from './tokens/refresh-token';
 export type { SessionsEnded, SessionEndListener } from './core/session-manager';
+
+// Operating it: Prometheus metrics (optional peer prom-client) and OpenTelemetry spans (optional peer @opentelemetry/api)
+export { SessionMetricsOptions, PrometheusRegistry, METRICS_DEFAULTS } from './telemetry/metrics.options';
+export type { SessionMetrics, InstrumentedStoreKind } from './telemetry/session-metrics';
+export { SessionTelemetry } from './telemetry/session-telemetry';
+export { TRACER_NAME } from './telemetry/tracing';

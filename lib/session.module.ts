@@ -14,6 +14,7 @@ import { ConfigurableSessionModule, RESOLVED_SESSION_OPTIONS, SESSION_MODULE_OPT
 import { ResolvedSessionOptions, resolveSessionOptions, SessionModuleOptions } from './session.options';
 import { SessionService } from './session.service';
 import { SessionStore } from './stores/session-store';
+import { SessionTelemetry } from './telemetry/session-telemetry';
 
 /**
  * Secure server-side sessions for Nest.
@@ -37,21 +38,33 @@ import { SessionStore } from './stores/session-store';
       inject: [SESSION_MODULE_OPTIONS],
     },
     { provide: Clock, useFactory: (o: ResolvedSessionOptions) => o.clock, inject: [RESOLVED_SESSION_OPTIONS] },
-    { provide: SessionStore, useFactory: (o: ResolvedSessionOptions) => o.store, inject: [RESOLVED_SESSION_OPTIONS] },
+    {
+      provide: SessionTelemetry,
+      useFactory: (o: ResolvedSessionOptions) => new SessionTelemetry(o.metrics, o.tracing),
+      inject: [RESOLVED_SESSION_OPTIONS],
+    },
+    // With metrics and tracing off this is the store itself: nothing is wrapped, nothing is measured.
+    {
+      provide: SessionStore,
+      useFactory: (o: ResolvedSessionOptions, t: SessionTelemetry) => t.instrumentSessionStore(o.store),
+      inject: [RESOLVED_SESSION_OPTIONS, SessionTelemetry],
+    },
     {
       provide: SecurityEventBus,
-      useFactory: (o: ResolvedSessionOptions) => {
+      useFactory: (o: ResolvedSessionOptions, t: SessionTelemetry) => {
         const logger = new Logger('SessionModule');
-        return new SecurityEventBus(o.eventSinks, (error, event) =>
+        const sinks = t.metrics ? [...o.eventSinks, t.metrics.sink] : o.eventSinks;
+        return new SecurityEventBus(sinks, (error, event) =>
           logger.error(`Security event sink failed on ${event.type}: ${error instanceof Error ? error.message : String(error)}`),
         );
       },
-      inject: [RESOLVED_SESSION_OPTIONS],
+      inject: [RESOLVED_SESSION_OPTIONS, SessionTelemetry],
     },
     {
       provide: SessionManager,
-      useFactory: (o: ResolvedSessionOptions, bus: SecurityEventBus) => new SessionManager(o.store, o.clock, o, bus, o.checks),
-      inject: [RESOLVED_SESSION_OPTIONS, SecurityEventBus],
+      useFactory: (o: ResolvedSessionOptions, bus: SecurityEventBus, store: SessionStore) =>
+        new SessionManager(store, o.clock, o, bus, o.checks),
+      inject: [RESOLVED_SESSION_OPTIONS, SecurityEventBus, SessionStore],
     },
     {
       provide: RolePolicy,
@@ -72,6 +85,7 @@ import { SessionStore } from './stores/session-store';
   ],
   exports: [
     Clock,
+    SessionTelemetry,
     SessionStore,
     SecurityEventBus,
     SessionService,

@@ -24,6 +24,7 @@ import { SecurityEventSink } from './events/security-event';
 import { InMemorySessionStore } from './stores/memory/in-memory-session.store';
 import { SessionStore } from './stores/session-store';
 import { resolveSealedStore, SealedCookieOptions } from './sealed/sealed-cookie.options';
+import { ResolvedMetricsOptions, resolveMetricsOptions, SessionMetricsOptions } from './telemetry/metrics.options';
 
 /** A duration in milliseconds, or a string such as `"30s"`, `"15m"`, `"8h"` (parsed at start-up). */
 export type Duration = number | string;
@@ -177,6 +178,21 @@ export interface SessionModuleOptions {
    * production.
    */
   csrf?: SessionCsrfOptions;
+  /**
+   * Prometheus metrics (prom-client, an optional peer: `npm install prom-client`) in the registry you pass:
+   * sessions created and ended, sign-ins, rotations, revocations, anomalies, lockouts, CAPTCHA challenges, CSRF
+   * rejections, refresh-token reuse, store latency and store errors. See the README section "Operating it: metrics
+   * and traces". Default none: metrics off, and nothing is measured on the request path.
+   *
+   * @example metrics: { registry: new Registry() }
+   */
+  metrics?: SessionMetricsOptions;
+  /**
+   * OpenTelemetry spans for the store operations and the guards, through `@opentelemetry/api` (an optional peer)
+   * when it is installed AND a tracer provider (an SDK) is registered before the app is created. Default `true`:
+   * without an SDK nothing is traced and nothing is wrapped. `false` turns spans off even with an SDK.
+   */
+  tracing?: boolean;
 }
 
 /** Options after validation, with every default filled in and every duration in milliseconds. */
@@ -206,6 +222,10 @@ export interface ResolvedSessionOptions extends SessionPolicy {
   reauth: { maxAgeMs: number; path: string };
   /** The `csrf` block, validated, with defaults. */
   csrf: ResolvedCsrfOptions;
+  /** The `metrics` block, validated, with prom-client loaded; `undefined` when metrics are off. */
+  metrics?: ResolvedMetricsOptions;
+  /** Spans when an OpenTelemetry SDK is registered (default `true`). */
+  tracing: boolean;
 }
 
 /** Defaults, in one place. */
@@ -422,8 +442,13 @@ export function resolveSessionOptions(raw: SessionModuleOptions = {}): ResolvedS
     problems.push('checks must be an array of objects with a name and a check(context) method (see SessionCheck)');
   }
 
+  const metrics = resolveMetricsOptions(raw.metrics, problems);
+  if (raw.tracing !== undefined && typeof raw.tracing !== 'boolean') problems.push('tracing must be true or false');
+
   if (problems.length > 0) throw new SessionOptionsError(problems);
   return {
+    metrics,
+    tracing: raw.tracing ?? true,
     store,
     closeStoreOnShutdown: raw.closeStoreOnShutdown ?? true,
     checks: raw.checks ?? [],

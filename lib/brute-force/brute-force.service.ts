@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { AltchaCaptchaVerifier } from '../captcha/altcha-captcha.verifier';
 import { CaptchaVerifier } from '../captcha/captcha-verifier';
 import { Clock } from '../core/clock';
@@ -12,6 +12,10 @@ import { AttemptLimiter, AttemptState, FailureOutcome } from './attempt-limiter'
 import { AttemptLimiterUnavailableException, CaptchaRequiredException, TooManyAttemptsException } from './brute-force.exceptions';
 import { BRUTE_FORCE_MODULE_OPTIONS, BruteForceModuleOptions } from './brute-force.module-definition';
 import { InMemoryAttemptCounterStore } from './in-memory-attempt-counter.store';
+import { SessionTelemetry } from '../telemetry/session-telemetry';
+
+/** The counter store's operations that are timed and traced (when SessionModule's metrics or tracing are on). */
+const ATTEMPT_STORE_OPERATIONS = ['read', 'increment', 'reset', 'claim', 'hit'] as const satisfies readonly (keyof AttemptCounterStore)[];
 
 /** An attempt that {@link BruteForceService.begin} let through: hand it to `failed` or `succeeded`. */
 export interface AttemptTicket {
@@ -55,9 +59,12 @@ export class BruteForceService implements OnApplicationShutdown {
     @Inject(BRUTE_FORCE_MODULE_OPTIONS) private readonly options: BruteForceModuleOptions,
     private readonly clock: Clock,
     private readonly events: SecurityEventBus,
+    /** SessionModule's metrics and tracer: counts CAPTCHA challenges, times the counter store. */
+    @Optional() private readonly telemetry?: SessionTelemetry,
   ) {
     const store = options.store ?? 'memory';
-    this.store = store === 'memory' ? new InMemoryAttemptCounterStore() : store;
+    const counters = store === 'memory' ? new InMemoryAttemptCounterStore() : store;
+    this.store = telemetry?.instrument(counters, 'attempt', ATTEMPT_STORE_OPERATIONS) ?? counters;
     this.ownsStore = options.closeStoreOnShutdown ?? store === 'memory';
     this.captcha = options.captcha === false ? undefined : (options.captcha ?? new AltchaCaptchaVerifier({ store: this.store, clock }));
     // Built now so that a bad policy stops start-up with its message.
@@ -95,6 +102,7 @@ export class BruteForceService implements OnApplicationShutdown {
     // waits out the progressive delay: it solves the challenge during the wait, and its attempt meets the delay next.
     const owesCaptcha = decision.kind === 'refuse' && decision.reason === 'delay' && decision.captchaRequired === true;
     if (owesCaptcha && this.captcha && (typeof input.captcha !== 'string' || input.captcha === '')) {
+      this.telemetry?.metrics?.captchaChallenge(input.scope);
       throw new CaptchaRequiredException(
         await this.captcha.createChallenge(captchaContext(input.scope, input.account, client.ip, client.userAgent)),
       );
@@ -114,7 +122,10 @@ export class BruteForceService implements OnApplicationShutdown {
         typeof input.captcha === 'string' &&
         input.captcha !== '' &&
         (await this.unlessDown(() => this.captcha!.verify(input.captcha!, context)));
-      if (!solved) throw new CaptchaRequiredException(await this.captcha.createChallenge(context));
+      if (!solved) {
+        this.telemetry?.metrics?.captchaChallenge(input.scope);
+        throw new CaptchaRequiredException(await this.captcha.createChallenge(context));
+      }
     }
     return { scope: input.scope, state: decision.state, req };
   }

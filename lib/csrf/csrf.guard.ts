@@ -1,4 +1,4 @@
-import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Clock } from '../core/clock';
 import { SecurityEventBus } from '../events/security-event-bus';
@@ -10,6 +10,8 @@ import { BearerAuth } from '../tokens/bearer-auth.decorator';
 import { CsrfFormRoute, SkipCsrf } from './csrf.decorators';
 import { CsrfRejectedException, UnsupportedContentTypeException } from './csrf.exceptions';
 import { CsrfService } from './csrf.service';
+import { SessionTelemetry } from '../telemetry/session-telemetry';
+import { traceGuard } from '../telemetry/tracing';
 import { checkRequestOrigin, CsrfRefusalReason, ownOrigins } from './request-origin';
 
 /** What the CSRF checks read from a request besides the headers (Express provides all of them). */
@@ -64,9 +66,18 @@ export class CsrfGuard implements CanActivate {
     protected readonly sessions: SessionService,
     protected readonly events: SecurityEventBus,
     @Inject(Clock) protected readonly clock: Clock,
+    /** Spans when an OpenTelemetry SDK is registered (see the module's `tracing` option). */
+    @Optional() protected readonly telemetry?: SessionTelemetry,
   ) {}
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    // Decided once at start-up: without an OpenTelemetry SDK this is one property read, no span and no closure.
+    const tracer = this.telemetry?.tracer;
+    return tracer === undefined ? this.activate(context) : traceGuard(tracer, 'CsrfGuard', () => this.activate(context));
+  }
+
+  /** The guard's decision, without the span (see {@link canActivate}). */
+  protected activate(context: ExecutionContext): boolean | Promise<boolean> {
     const route = this.routePolicy(context);
     if (route.skip) return true;
     const { req, res } = this.getRequestResponse(context);

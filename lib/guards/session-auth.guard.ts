@@ -16,6 +16,8 @@ import { BearerAuth } from '../tokens/bearer-auth.decorator';
 import { bearerPrincipalOf } from './principal';
 import { httpRequestResponse, RouteMetadataCache } from './route-context';
 import { SessionService } from '../session.service';
+import { SessionTelemetry } from '../telemetry/session-telemetry';
+import { traceGuard } from '../telemetry/tracing';
 
 /** What a route asks of the session, read once per (handler, class) from its decorators. */
 export interface SessionRoutePolicy {
@@ -64,9 +66,18 @@ export class SessionAuthGuard implements CanActivate {
     protected readonly sessions: SessionService,
     /** Present when `BruteForceModule` is global: counts unknown and malformed session ids per client (SID-06). */
     @Optional() @Inject(SessionGuessingDetector) protected readonly guessing?: SessionGuessingDetector,
+    /** Spans when an OpenTelemetry SDK is registered (see the module's `tracing` option). */
+    @Optional() @Inject(SessionTelemetry) protected readonly telemetry?: SessionTelemetry,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): Promise<boolean> {
+    // Decided once at start-up: without an OpenTelemetry SDK this is one property read, no span and no closure.
+    const tracer = this.telemetry?.tracer;
+    return tracer === undefined ? this.activate(context) : traceGuard(tracer, 'SessionAuthGuard', () => this.activate(context));
+  }
+
+  /** The guard's decision, without the span (see {@link canActivate}). */
+  protected async activate(context: ExecutionContext): Promise<boolean> {
     if (this.isPublic(context)) return true;
     const route = this.routePolicy(context);
     const { req, res } = this.getRequestResponse(context);

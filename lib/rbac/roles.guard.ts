@@ -1,4 +1,4 @@
-import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Clock } from '../core/clock';
 import { Public } from '../decorators/public.decorator';
@@ -10,6 +10,8 @@ import type { HttpRequestLike, HttpResponseLike } from '../http/http-types';
 import { SessionService } from '../session.service';
 import { InsufficientRoleException } from './rbac.exceptions';
 import { RolePolicy } from './role-policy';
+import { SessionTelemetry } from '../telemetry/session-telemetry';
+import { traceGuard } from '../telemetry/tracing';
 import { PERMISSIONS_KEY, ROLES_KEY } from './roles.decorator';
 
 /** What a route's `@Roles` / `@Permissions` ask for; `null` when it asks nothing. */
@@ -46,9 +48,18 @@ export class RolesGuard implements CanActivate {
     protected readonly policy: RolePolicy,
     protected readonly events: SecurityEventBus,
     @Inject(Clock) protected readonly clock: Clock,
+    /** Spans when an OpenTelemetry SDK is registered (see the module's `tracing` option). */
+    @Optional() protected readonly telemetry?: SessionTelemetry,
   ) {}
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    // Decided once at start-up: without an OpenTelemetry SDK this is one property read, no span and no closure.
+    const tracer = this.telemetry?.tracer;
+    return tracer === undefined ? this.activate(context) : traceGuard(tracer, 'RolesGuard', () => this.activate(context));
+  }
+
+  /** The guard's decision, without the span (see {@link canActivate}). */
+  protected activate(context: ExecutionContext): boolean | Promise<boolean> {
     const need = this.requirement(context);
     if (need === null) return true;
     const { req, res } = this.getRequestResponse(context);

@@ -1,4 +1,4 @@
-import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Clock } from '../core/clock';
 import { AUTHENTICATION_VOIDED } from '../core/session-check';
@@ -10,6 +10,8 @@ import { httpRequestResponse, RouteMetadataCache } from '../guards/route-context
 import type { HttpRequestLike, HttpResponseLike } from '../http/http-types';
 import { SessionService } from '../session.service';
 import { ReAuthPolicy } from './reauth-policy';
+import { SessionTelemetry } from '../telemetry/session-telemetry';
+import { traceGuard } from '../telemetry/tracing';
 import { REAUTH_KEY, ReAuthRequirement } from './reauth.decorator';
 import { ReAuthRequiredBody, ReAuthRequiredException } from './reauth.exceptions';
 import { reauthRouteOf } from './reauth-route';
@@ -37,9 +39,18 @@ export class ReAuthGuard implements CanActivate {
     protected readonly sessions: SessionService,
     @Inject(Clock) protected readonly clock: Clock,
     protected readonly policy: ReAuthPolicy,
+    /** Spans when an OpenTelemetry SDK is registered (see the module's `tracing` option). */
+    @Optional() protected readonly telemetry?: SessionTelemetry,
   ) {}
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    // Decided once at start-up: without an OpenTelemetry SDK this is one property read, no span and no closure.
+    const tracer = this.telemetry?.tracer;
+    return tracer === undefined ? this.activate(context) : traceGuard(tracer, 'ReAuthGuard', () => this.activate(context));
+  }
+
+  /** The guard's decision, without the span (see {@link canActivate}). */
+  protected activate(context: ExecutionContext): boolean | Promise<boolean> {
     const need = this.requirement(context);
     if (need === null) return true;
     const { req, res } = this.getRequestResponse(context);

@@ -8,6 +8,21 @@ import { ApiTokenModuleOptions, resolveApiTokenOptions, ResolvedApiTokenOptions 
 import { ApiTokenService } from './api-token.service';
 import { BearerAuthGuard } from './bearer-auth.guard';
 import { TokenStore } from './token-store';
+import { SessionTelemetry } from '../telemetry/session-telemetry';
+
+/** The token store's operations that are timed and traced. */
+const TOKEN_STORE_OPERATIONS = [
+  'createFamily',
+  'rotateRefresh',
+  'revokeFamilyOfToken',
+  'revokeFamily',
+  'revokeAllForUser',
+  'listFamilies',
+  'denyAccessToken',
+  'denySession',
+  'checkAccess',
+  'ping',
+] as const satisfies readonly (keyof TokenStore)[];
 
 /**
  * Access tokens (JWT, RFC 9068), rotating refresh tokens with reuse detection, their revocation, the JWKS route and
@@ -29,16 +44,23 @@ import { TokenStore } from './token-store';
     },
     {
       provide: ApiTokenService,
-      useFactory: (o: ResolvedApiTokenOptions, clock?: Clock, bus?: SecurityEventBus, sessions?: SessionService) =>
-        new ApiTokenService(o, o.clock ?? clock ?? new SystemClock(), bus ?? new SecurityEventBus(), sessions),
+      useFactory: (o: ResolvedApiTokenOptions, store: TokenStore, clock?: Clock, bus?: SecurityEventBus, sessions?: SessionService) =>
+        new ApiTokenService({ ...o, store }, o.clock ?? clock ?? new SystemClock(), bus ?? new SecurityEventBus(), sessions),
       inject: [
         RESOLVED_API_TOKEN_OPTIONS,
+        TokenStore,
         { token: Clock, optional: true },
         { token: SecurityEventBus, optional: true },
         { token: SessionService, optional: true },
       ],
     },
-    { provide: TokenStore, useFactory: (o: ResolvedApiTokenOptions) => o.store, inject: [RESOLVED_API_TOKEN_OPTIONS] },
+    // Timed and traced like the session store when SessionModule's metrics or tracing are on (and it is global).
+    {
+      provide: TokenStore,
+      useFactory: (o: ResolvedApiTokenOptions, telemetry?: SessionTelemetry) =>
+        telemetry?.instrument(o.store, 'token', TOKEN_STORE_OPERATIONS) ?? o.store,
+      inject: [RESOLVED_API_TOKEN_OPTIONS, { token: SessionTelemetry, optional: true }],
+    },
     BearerAuthGuard,
   ],
   exports: [ApiTokenService, BearerAuthGuard, TokenStore],

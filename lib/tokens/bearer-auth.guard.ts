@@ -1,4 +1,4 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Public } from '../decorators/public.decorator';
 import { RequireAal } from '../decorators/session-stage.decorator';
@@ -7,6 +7,8 @@ import { setBearerPrincipal } from '../guards/principal';
 import { httpRequestResponse, RouteMetadataCache } from '../guards/route-context';
 import type { HttpRequestLike, HttpResponseLike } from '../http/http-types';
 import { ApiTokenService } from './api-token.service';
+import { SessionTelemetry } from '../telemetry/session-telemetry';
+import { traceGuard } from '../telemetry/tracing';
 import { BearerAuth } from './bearer-auth.decorator';
 import { InvalidAccessTokenException } from './token.exceptions';
 
@@ -45,9 +47,18 @@ export class BearerAuthGuard implements CanActivate {
   constructor(
     protected readonly reflector: Reflector,
     protected readonly tokens: ApiTokenService,
+    /** Spans when an OpenTelemetry SDK is registered (`SessionModule`'s `tracing` option; needs SessionModule global). */
+    @Optional() protected readonly telemetry?: SessionTelemetry,
   ) {}
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    // Decided once at start-up: without an OpenTelemetry SDK this is one property read, no span and no closure.
+    const tracer = this.telemetry?.tracer;
+    return tracer === undefined ? this.activate(context) : traceGuard(tracer, 'BearerAuthGuard', () => this.activate(context));
+  }
+
+  /** The guard's decision, without the span (see {@link canActivate}). */
+  protected activate(context: ExecutionContext): boolean | Promise<boolean> {
     const route = this.routePolicy(context);
     if (!route.bearer) return true;
     const { req, res } = this.getRequestResponse(context);
