@@ -26,6 +26,8 @@ import { sessionBindingOf } from './devices/session-binding';
 import type { SampleConfig } from './config';
 import { connectionOptionsFor, describeTarget } from './database/data-source-options';
 import { HealthModule } from './health/health.module';
+import { SampleMetricsModule } from './metrics/metrics.module';
+import { SampleMetrics } from './metrics/sample-metrics';
 import { OidcIdentityLink } from './oidc/oidc-identity.entity';
 import { OidcSessionLinkRow } from './oidc/oidc-session-link.entity';
 import { SampleOidcModule } from './oidc/sample-oidc.module';
@@ -59,6 +61,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         SampleConfigModule.register(config),
+        SampleMetricsModule.register(config),
         TypeOrmModule.forRootAsync({
           useFactory: () => ({
             ...connectionOptionsFor(config.database),
@@ -90,8 +93,10 @@ export class AppModule {
           // Global: every feature module can inject SessionService without importing the module again.
           isGlobal: true,
           imports: [SessionBackendModule.register(config.sessionStore), AuditModule],
-          inject: [SessionBackend, SecurityLog, AuditTrail],
-          useFactory: (backend: SessionBackend, log: SecurityLog, audit: AuditTrail) => ({
+          inject: [SessionBackend, SecurityLog, AuditTrail, SampleMetrics],
+          useFactory: (backend: SessionBackend, log: SecurityLog, audit: AuditTrail, metrics: SampleMetrics) => ({
+            // METRICS_ENABLED (default true): the session module's metrics in the sample's own registry (GET /metrics).
+            ...(metrics.registry ? { metrics: { registry: metrics.registry } } : {}),
             store: backend.store,
             // SessionBackend closes the store, then the DataSource under it, in that order.
             closeStoreOnShutdown: false,

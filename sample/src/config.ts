@@ -133,6 +133,16 @@ export interface SampleConfig {
   };
   /** File for the JSON-lines security log, or `-` for stdout. */
   securityLog: string;
+  /** Prometheus metrics of the session module, served on `GET /metrics` and summarised on the `/admin` page. */
+  metrics: {
+    /** `METRICS_ENABLED` (default true): false turns the metrics off (`/metrics` answers 404, the dashboard hides). */
+    enabled: boolean;
+    /**
+     * `METRICS_TOKEN`: a bearer token (at least 32 characters) that lets a scraper from another host read `/metrics`
+     * (`Authorization: Bearer <token>`). Unset: only a direct, unproxied request from loopback may read it.
+     */
+    token?: string;
+  };
   /**
    * `PUBLIC_ORIGIN`: the origin people load the app from; passkeys are bound to its host name (RP ID). Unset:
    * derived from the request for `localhost` only (see `relyingPartyFor`).
@@ -331,6 +341,15 @@ export function parseConfig(env: SampleEnv): SampleConfig {
     );
   }
 
+  const metricsEnabled = parseBoolean(read('METRICS_ENABLED'), true);
+  if (metricsEnabled === undefined) fail('METRICS_ENABLED', `is ${JSON.stringify(read('METRICS_ENABLED'))}: use true or false`);
+  const metricsToken = read('METRICS_TOKEN');
+  if (metricsToken !== undefined && (metricsToken.length < 32 || !/^[\x21-\x7e]+$/.test(metricsToken))) {
+    fail(
+      'METRICS_TOKEN',
+      `must be at least 32 printable characters without spaces (it is a password for /metrics): generate one with node -p "crypto.randomBytes(32).toString('base64url')"`,
+    );
+  }
   const csrfSecret = read('CSRF_SECRET');
   if (csrfSecret !== undefined && Buffer.byteLength(csrfSecret) < 32) {
     fail(
@@ -419,6 +438,7 @@ export function parseConfig(env: SampleEnv): SampleConfig {
       ...(Array.isArray(accessTokenKeys) ? { keys: accessTokenKeys } : {}),
     },
     securityLog: read('SECURITY_LOG') ?? CONFIG_DEFAULTS.securityLog,
+    metrics: { enabled: metricsEnabled ?? true, ...(metricsToken === undefined ? {} : { token: metricsToken }) },
     ...(publicOrigin && 'origin' in publicOrigin ? { publicOrigin: publicOrigin.origin } : {}),
     ...(oidc ? { oidc } : {}),
   };

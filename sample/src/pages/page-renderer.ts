@@ -14,7 +14,19 @@ import type { SampleConfig } from '../config';
 import { SAMPLE_CONFIG } from '../sample-config.token';
 import { PageName } from './page.decorators';
 import { isUUID } from 'class-validator';
-import { accountPage, AdminEventFilter, adminPage, cartPage, errorPage, loginPage, PageContext, sessionsPage, wizardPage } from './views';
+import { MetricsDashboard } from '../metrics/metrics-dashboard';
+import {
+  accountPage,
+  AdminEventFilter,
+  AdminMetrics,
+  adminPage,
+  cartPage,
+  errorPage,
+  loginPage,
+  PageContext,
+  sessionsPage,
+  wizardPage,
+} from './views';
 
 /** Content type of every page. */
 export const HTML_CONTENT_TYPE = 'text/html; charset=utf-8';
@@ -39,6 +51,7 @@ export class PageRenderer {
     private readonly devices: DeviceList,
     private readonly csrf: CsrfService,
     @Inject(SAMPLE_CONFIG) private readonly config: SampleConfig,
+    private readonly dashboard: MetricsDashboard,
   ) {}
 
   /** The sign-in page (the request may have no session). */
@@ -73,7 +86,8 @@ export class PageRenderer {
       case 'admin': {
         const filter = adminEventFilter(req);
         const events = await this.admin.listEvents({ userId: filter.userId, type: filter.type, limit: ADMIN_PAGE_EVENTS });
-        return adminPage(ctx, await this.admin.listUsers(), events, filter);
+        const users = await this.admin.listUsers();
+        return adminPage(ctx, users, events, filter, await this.adminMetrics(users));
       }
     }
   }
@@ -99,6 +113,14 @@ export class PageRenderer {
     // Only once the page exists: if rendering throws, the filter still answers JSON under a JSON content type.
     prepare(res);
     return page;
+  }
+
+  /** The dashboard's figures, or `undefined` with METRICS_ENABLED=false. */
+  private async adminMetrics(users: { id: string }[]): Promise<AdminMetrics | undefined> {
+    const summary = await this.dashboard.summary();
+    if (summary === undefined) return undefined;
+    const live = await Promise.all(users.map((u) => this.sessions.list(u.id)));
+    return { summary, sessionsActive: live.reduce((n, sessions) => n + sessions.length, 0) };
   }
 
   /** The second-factor state for the account page: the one page that reads the account itself. */

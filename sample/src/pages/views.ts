@@ -10,6 +10,7 @@ import type { SecondFactorMethod } from '../auth/auth.service';
 import type { ApiErrorBody } from '../common/api-exception';
 import { ROLES, type PublicUser } from '../users/user.entity';
 import type { WizardState } from '../wizard/wizard.service';
+import type { MetricsSummary } from '../metrics/metrics-dashboard';
 import { passkeyReauthButton, passkeySection, passkeySignInButton } from '../passkeys/passkey-views';
 import { html, SafeHtml } from './html';
 
@@ -246,6 +247,7 @@ export function adminPage(
   users: AdminUserView[],
   events: AdminEventView[],
   filter: AdminEventFilter = {},
+  metrics?: AdminMetrics,
 ): string {
   const rows = users.map((u) => {
     const id = encodeURIComponent(u.id);
@@ -292,7 +294,7 @@ export function adminPage(
   return layout(
     ctx,
     'Administration',
-    html`<section>
+    html`${metrics ? metricsSection(metrics) : ''}<section>
   <h2>Users</h2>
   <table>
     <thead><tr><th>User</th><th>Role</th><th>Second factor</th><th>Account</th><th></th></tr></thead>
@@ -315,6 +317,55 @@ export function adminPage(
   ${events.length === 0 ? html`<p data-testid="admin-events-empty">No events.</p>` : ''}
 </section>`,
   );
+}
+
+/** The `/admin` dashboard's figures: the session module's metrics, and the live sessions of the listed users. */
+export interface AdminMetrics {
+  summary: MetricsSummary;
+  /** Live sessions of the users the page lists (counted in the store at render time, not a metric). */
+  sessionsActive: number;
+}
+
+const ms = (value: number): string => (value < 10 ? value.toFixed(2) : value.toFixed(1));
+
+/**
+ * The metrics dashboard on `/admin`: counts since this instance started (the registry is per process) and store
+ * latency per operation. Every value goes through {@link html}, label values included (they are bounded by the
+ * library, but escaping stays the default).
+ */
+function metricsSection({ summary, sessionsActive }: AdminMetrics): SafeHtml {
+  const figure = (testid: string, label: string, value: number) =>
+    html`<tr data-testid="metric-${testid}"><th scope="row">${label}</th><td>${value}</td></tr>`;
+  const latency = summary.storeLatency.map(
+    (r) => html`<tr data-testid="metric-latency-row">
+  <td>${r.store}</td><td>${r.operation}</td><td>${r.backend}</td><td>${r.count}</td><td>${ms(r.meanMs)}</td><td>${ms(r.p50Ms)}</td><td>${ms(r.p99Ms)}</td>
+</tr>`,
+  );
+  return html`<section data-testid="admin-metrics">
+  <h2>Metrics</h2>
+  <p>Since this instance started. Prometheus reads them from <code>/metrics</code>.</p>
+  <table>
+    <tbody>
+      ${figure('sessions-active', 'Sessions active (listed users)', sessionsActive)}
+      ${figure('sessions-created', 'Sessions created', summary.sessionsCreated)}
+      ${figure('sessions-ended', 'Sessions ended', summary.sessionsEnded)}
+      ${summary.logins.map(([outcome, count]) => figure(`logins-${outcome}`, `Sign-ins: ${outcome}`, count))}
+      ${figure('lockouts', 'Lockouts', summary.lockouts)}
+      ${figure('csrf-rejections', 'CSRF rejections', summary.csrfRejections)}
+      ${figure('store-errors', 'Store errors', summary.storeErrors)}
+    </tbody>
+  </table>
+  ${
+    summary.endedByReason.length > 0
+      ? html`<p data-testid="metric-ended-reasons">Ended by reason: ${summary.endedByReason.map(([reason, n], i) => html`${i > 0 ? ', ' : ''}${reason} ${n}`)}</p>`
+      : ''
+  }
+  <h3>Store latency (ms)</h3>
+  <table>
+    <thead><tr><th>Store</th><th>Operation</th><th>Backend</th><th>Calls</th><th>Mean</th><th>p50</th><th>p99</th></tr></thead>
+    <tbody>${latency}</tbody>
+  </table>
+</section>`;
 }
 
 /** Titles of the error pages, by code; anything else by status. The text is always the server's message. */
