@@ -34,6 +34,10 @@
  *                 pinned (ES256: jsonwebtoken has no EdDSA), the same handler shape; no revocation check.
  * - `kit-postgres` (scale run only, bench/scale.ts) the same with TypeOrmSessionStore on PostgreSQL: the database
  *                 named by BENCH_PG_DATABASE on 127.0.0.1:5432, its tables made by the store's migrations.
+ * - `kit-metrics` kit-memory plus `metrics: { registry }` (a prom-client Registry of its own): every store call is
+ *                 timed into the latency histogram and the event counters run (issue 10: what metrics cost).
+ * - `kit-otel-nosdk` kit-memory with `tracing: true` and @opentelemetry/api loaded but no SDK registered: the module
+ *                 must wrap nothing (issue 10: spans at no measurable cost without an SDK); exits if a span would record.
  * - `sample`      the sample app itself (sample/src/app.factory.ts): memory sessions, in-memory SQLite users,
  *                 helmet, its guards; `GET /me` as the contract defines it (issue 6: at most 1.5x kit-memory).
  *
@@ -481,6 +485,16 @@ async function createApp(variant: AppVariant, redisUrl: string | undefined, clos
       });
     case 'kit-throttle':
       return NestFactory.create(kitThrottleModule(KIT_OPTIONS), { logger: false });
+    case 'kit-metrics': {
+      const { Registry } = await import('prom-client');
+      return NestFactory.create(kitModule({ ...KIT_OPTIONS, metrics: { registry: new Registry() } }), { logger: false });
+    }
+    case 'kit-otel-nosdk': {
+      const { trace } = await import('@opentelemetry/api');
+      // The premise of the variant: the API is there, and a span started through it would not record.
+      if (trace.getTracer('bench').startSpan('probe').isRecording()) throw new Error('kit-otel-nosdk: a tracer provider is registered');
+      return NestFactory.create(kitModule({ ...KIT_OPTIONS, tracing: true }), { logger: false });
+    }
     case 'kit-bearer':
       return NestFactory.create(kitBearerModule('EdDSA'), { logger: false });
     case 'kit-bearer-es256':

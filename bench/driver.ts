@@ -7,7 +7,7 @@
  *   BENCH_WARMUP=3          seconds of warm-up per variant before the first round
  *   BENCH_LOGIN_ROUNDS=4    measured rounds of POST /login per variant
  *   BENCH_CONNECTIONS=50    autocannon connections (one logged-in session each)
- *   BENCH_VARIANTS=a,b      subset of bare,es-memory,es-redis,kit-memory,kit-redis,kit-memcached,kit-sealed,kit-roles,kit-anomaly,kit-csrf,kit-defended,kit-throttle,
+ *   BENCH_VARIANTS=a,b      subset of bare,es-memory,es-redis,kit-memory,kit-redis,kit-memcached,kit-sealed,kit-roles,kit-anomaly,kit-csrf,kit-defended,kit-throttle,kit-metrics,kit-otel-nosdk,
  *                           sample,kit-bearer,kit-bearer-es256,nestjs-jwt
  *   BENCH_HEAP_COUNT=100000 sessions for the heap measurement
  *   BENCH_RESULTS=path      where to write the Markdown (default bench/RESULTS.md)
@@ -410,6 +410,9 @@ async function main(): Promise<void> {
     for (const kit of ['kit-bearer', 'kit-bearer-es256'] as const) {
       if (variants.includes(kit) && variants.includes('nestjs-jwt')) pairs.push(['nestjs-jwt', kit]);
     }
+    // Issue 10: metrics on, and the OpenTelemetry API without an SDK, against the same app without them.
+    for (const v of ['kit-metrics', 'kit-otel-nosdk'] as const)
+      if (variants.includes(v) && variants.includes('kit-memory')) pairs.push(['kit-memory', v]);
     // The sample app against the library alone (issue 6: at most 1.5x its CPU per request).
     if (variants.includes('sample') && variants.includes('kit-memory')) pairs.push(['kit-memory', 'sample']);
     const sideResults = pairs.map(([reference, variant]) => ({ reference, variant, rounds: [] as SideBySideResult['rounds'] }));

@@ -143,6 +143,19 @@ export function computeTargets(report: BenchReport): Target[] {
     });
   }
 
+  // Issue 10: what metrics cost, and that the OpenTelemetry API without an SDK costs nothing (recorded, no target: the
+  // difference of a few percent is within what side-by-side windows resolve in a short run).
+  for (const variant of ['kit-metrics', 'kit-otel-nosdk'] as const) {
+    const side = sidePair(report, 'kit-memory', variant);
+    if (!side) continue;
+    const ratio = median(side.rounds.map((x) => x.cpuRatio));
+    targets.push({
+      name: `GET /me ${variant} CPU/request next to kit-memory (recorded, no target)`,
+      measured: `${(1 / ratio).toFixed(2)}x kit-memory's CPU: ${describeSide(side)}`,
+      pass: true,
+    });
+  }
+
   // Issue 8: the bearer guard (signature, claims, revocation in the token store) at least as cheap as @nestjs/jwt's verify.
   for (const [kit, target] of [
     ['kit-bearer', true],

@@ -47,6 +47,7 @@ describe('sample config: parseConfig(env)', () => {
       rateLimit: { sensitive: { limit: 30, windowMs: 60_000 } },
       apiTokens: { accessTokenTtlMs: 10 * 60_000, refreshIdleTimeoutMs: 86_400_000, refreshAbsoluteTimeoutMs: 30 * 86_400_000 },
       securityLog: '-',
+      metrics: { enabled: true },
     });
   });
 
@@ -88,6 +89,8 @@ describe('sample config: parseConfig(env)', () => {
       ACCESS_TOKEN_TTL: '5m',
       REFRESH_IDLE_TIMEOUT: '2d',
       REFRESH_ABSOLUTE_TIMEOUT: '14d',
+      METRICS_ENABLED: 'false',
+      METRICS_TOKEN: 'T'.repeat(32),
     });
     expect(config).toEqual({
       host: '0.0.0.0',
@@ -122,6 +125,7 @@ describe('sample config: parseConfig(env)', () => {
       rateLimit: { sensitive: { limit: 100, windowMs: 15 * 60_000 } },
       apiTokens: { accessTokenTtlMs: 5 * 60_000, refreshIdleTimeoutMs: 2 * 86_400_000, refreshAbsoluteTimeoutMs: 14 * 86_400_000 },
       securityLog: '/var/log/sample/security.jsonl',
+      metrics: { enabled: false, token: 'T'.repeat(32) },
     });
   });
 

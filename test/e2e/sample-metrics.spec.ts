@@ -25,7 +25,7 @@ describe('sample GET /metrics', () => {
     await sample.client().login('alice');
     const res = await sample.client().get('/metrics');
     expect(res.status).toBe(200);
-    expect(res.headers['content-type']).toMatch(/^text\/plain;(.*; )?version=0\.0\.4/);
+    expect(res.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
     expect(res.headers['cache-control']).toBe('no-store');
     expect(res.text).toContain('# TYPE session_kit_sessions_created_total counter');
     expect(res.text).toMatch(/session_kit_logins_total\{outcome="success"\} [1-9]/);

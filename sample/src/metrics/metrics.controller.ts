@@ -1,4 +1,4 @@
-import { Controller, Get, Header, NotFoundException, Req, Res } from '@nestjs/common';
+import { Controller, Get, NotFoundException, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { Public } from '../../../lib';
 import { mayReadMetrics } from './metrics-access';
@@ -15,11 +15,13 @@ export class MetricsController {
 
   @Public()
   @Get()
-  @Header('Cache-Control', 'no-store')
-  async scrape(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<string> {
+  async scrape(@Req() req: Request, @Res() res: Response): Promise<void> {
     const registry = this.metrics.registry;
     if (registry === undefined || !mayReadMetrics(req, this.metrics.token)) throw new NotFoundException(`Cannot GET ${req.path}`);
+    const text = await registry.metrics();
+    res.setHeader('Cache-Control', 'no-store');
+    // Prometheus' own type, `text/plain; version=0.0.4; charset=utf-8`, as is: Express' send() would reorder it.
     res.setHeader('Content-Type', registry.contentType);
-    return registry.metrics();
+    res.status(200).end(text);
   }
 }
