@@ -63,7 +63,6 @@ export class SessionMetrics {
   private readonly captchas: Counter<'scope'>;
   private readonly csrf: Counter<'reason'>;
   private readonly refreshReuse: Counter<string>;
-  private readonly storeUnavailable: Counter<string>;
   /** Store operation latency, in seconds (observed in ms, converted here: the one edge). */
   readonly storeDuration: Histogram<'store' | 'operation' | 'backend'>;
   readonly storeErrors: Counter<'store' | 'operation' | 'backend' | 'kind'>;
@@ -96,7 +95,6 @@ export class SessionMetrics {
     this.captchas = counter('captcha_challenges_total', 'CAPTCHA challenges issued, by brute-force scope.', ['scope']);
     this.csrf = counter('csrf_rejections_total', 'Requests refused by CsrfGuard, by reason.', ['reason']);
     this.refreshReuse = counter('refresh_token_reuse_total', 'Refresh tokens presented again after use (the family is revoked).', []);
-    this.storeUnavailable = counter('store_unavailable_total', 'Requests answered 503 because the session store was unreachable.', []);
     this.storeErrors = counter(
       'store_errors_total',
       'Store operations that threw, by store, operation, backend and kind (unavailable, error).',
@@ -162,9 +160,6 @@ export class SessionMetrics {
         return;
       case 'authn_token_revoked':
         this.revocations.inc({ kind: 'api_token', reason: bounded(event.reason, TOKEN_REVOCATION_REASONS) });
-        return;
-      case 'session_store_unavailable':
-        this.storeUnavailable.inc();
         return;
       default: {
         const signal = ANOMALY_SIGNALS[event.type];

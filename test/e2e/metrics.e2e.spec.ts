@@ -175,7 +175,6 @@ describe('store errors', () => {
       const labels = { store: 'session', operation: 'read', backend: 'failing' };
       expect(await value(registry, 'session_kit_store_errors_total', { ...labels, kind: 'unavailable' })).toBe(1);
       expect(await value(registry, 'session_kit_store_errors_total', { ...labels, kind: 'error' })).toBe(1);
-      expect(await value(registry, 'session_kit_store_unavailable_total')).toBe(1);
       expect(await histogramCount(registry, labels)).toBe(2);
     } finally {
       await app.close();
