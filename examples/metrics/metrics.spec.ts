@@ -25,6 +25,8 @@ it('serves the session metrics of the app’s registry on /metrics', async () =>
     const res = await request(app.getHttpServer()).get('/metrics').expect(200);
     expect(res.text).toContain('session_kit_sessions_created_total{tier="standard"} 1');
     expect(res.text).toMatch(/session_kit_store_operation_duration_seconds_count\{store="session",operation="create",backend="memory"\} 1/);
+    // The app's own registry holds them: what /metrics served is what it reads.
+    expect(res.text).toBe(await registry.metrics());
   } finally {
     await app.close();
   }

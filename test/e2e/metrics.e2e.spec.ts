@@ -22,6 +22,7 @@ import {
   SessionView,
   SkipCsrf,
 } from '../../lib';
+import { httpBackends } from '../support/http-backends';
 import { bootSessionApp, cookieOf } from '../support/session-app';
 
 const MIN = 60_000;
@@ -72,11 +73,14 @@ class MetricsTestController {
   }
 }
 
+/** A histogram's values carry the series name (`_bucket`, `_sum`, `_count`); a counter's do not. */
+const nameOf = (v: object): string | undefined => (v as { metricName?: string }).metricName;
+
 async function value(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
   const metric = registry.getSingleMetric(name);
   if (!metric) throw new Error(`no metric ${name} in the registry`);
   const { values } = await metric.get();
-  const found = values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l) && v.metricName !== `${name}_sum`);
+  const found = values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l) && nameOf(v) !== `${name}_sum`);
   return found?.value ?? 0;
 }
 
@@ -84,7 +88,7 @@ async function histogramCount(registry: Registry, labels: Record<string, string>
   const { values } = await registry.getSingleMetric('session_kit_store_operation_duration_seconds')!.get();
   const count = values.find(
     (v) =>
-      v.metricName === 'session_kit_store_operation_duration_seconds_count' && Object.entries(labels).every(([k, l]) => v.labels[k] === l),
+      nameOf(v) === 'session_kit_store_operation_duration_seconds_count' && Object.entries(labels).every(([k, l]) => v.labels[k] === l),
   );
   return count?.value ?? 0;
 }
@@ -148,6 +152,40 @@ describe('Prometheus metrics over HTTP (in-memory store)', () => {
     expect(await histogramCount(registry, { store: 'session', operation: 'create', backend: 'memory' })).toBe(1);
     expect(await histogramCount(registry, { store: 'session', operation: 'read', backend: 'memory' })).toBe(2);
     expect(await registry.metrics()).toContain('# TYPE session_kit_store_operation_duration_seconds histogram');
+  });
+});
+
+describe.each([
+  ...httpBackends('metrics').map((b) => ({ name: b.name, backend: b.name, make: b.store })),
+  {
+    name: 'sealed',
+    backend: 'sealed',
+    make: () => ({ store: undefined, cleanup: async () => undefined }),
+  },
+])('store latency on the $name store', ({ backend, make }) => {
+  it('labels the histogram with the backend, for each operation the flow ran', async () => {
+    const registry = new Registry();
+    const { store, cleanup } = make();
+    const sealed =
+      backend === 'sealed'
+        ? { keys: [{ kid: 'k1', key: Buffer.alloc(32, 3).toString('base64url') }], revocations: 'memory' as const }
+        : undefined;
+    const app = await bootSessionApp(
+      { ...(store ? { store } : {}), ...(sealed ? { sealed, maxConcurrentSessions: 0 } : {}), metrics: { registry } },
+      [MetricsTestController],
+    );
+    try {
+      const cookie = cookieOf(await request(app.getHttpServer()).post('/login').send({ password: 'right' }).expect(201));
+      await request(app.getHttpServer()).get('/me').set('Cookie', cookie).expect(200);
+      await request(app.getHttpServer()).post('/logout').set('Cookie', cookie).expect(201);
+      for (const operation of ['create', 'read', 'destroy']) {
+        expect(await histogramCount(registry, { store: 'session', operation, backend })).toBeGreaterThanOrEqual(1);
+      }
+      expect(await value(registry, 'session_kit_sessions_ended_total', { reason: 'logout' })).toBe(1);
+    } finally {
+      await app.close();
+      await cleanup();
+    }
   });
 });
 

@@ -111,6 +111,26 @@ describe('sample /admin metrics dashboard', () => {
   });
 });
 
+describe('sample metrics of the brute-force defence', () => {
+  it('counts the CAPTCHA challenges BruteForceService hands out, and times the attempt counters (the sample keeps them in its users database, through TypeORM)', async () => {
+    const sample = await startSample({ CAPTCHA_AFTER_FAILURES: '2', LOGIN_DELAY: '0', LOCKOUT_THRESHOLD: '10' });
+    try {
+      const client = sample.client();
+      for (const n of [1, 2]) expect((await client.post('/auth/login', { username: 'alice', password: `wrong-${n}` })).status).toBe(401);
+      const asked = await client.post('/auth/login', { username: 'alice', password: 'still-wrong' });
+      expect(asked.body.code).toBe('CAPTCHA_REQUIRED');
+      const text = (await sample.client().get('/metrics')).text;
+      expect(text).toContain('session_kit_captcha_challenges_total{scope="login"} 1');
+      expect(text).toContain('session_kit_logins_total{outcome="failure"} 2');
+      expect(text).toMatch(
+        /session_kit_store_operation_duration_seconds_count\{store="attempt",operation="increment",backend="typeorm"\} 2/,
+      );
+    } finally {
+      await sample.close();
+    }
+  });
+});
+
 describe('who may read /metrics (mayReadMetrics)', () => {
   const req = (remoteAddress: string, headers: Record<string, string> = {}) =>
     ({ socket: { remoteAddress }, headers }) as unknown as Request;
