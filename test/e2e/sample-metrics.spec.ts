@@ -9,7 +9,7 @@ import type { Request } from 'express';
 import { ConfigError, parseConfig } from '../../sample/src/config';
 import { isLoopbackAddress, mayReadMetrics } from '../../sample/src/metrics/metrics-access';
 import { quantile } from '../../sample/src/metrics/metrics-dashboard';
-import { SampleHarness, startSample } from './sample-helpers';
+import { PASSWORDS, SampleHarness, startSample } from './sample-helpers';
 
 const TOKEN = 'metrics-token-0123456789abcdefghijklmnop';
 const HTML = { Accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
@@ -124,6 +124,30 @@ describe('sample metrics of the brute-force defence', () => {
       expect(text).toContain('session_kit_logins_total{outcome="failure"} 2');
       expect(text).toMatch(
         /session_kit_store_operation_duration_seconds_count\{store="attempt",operation="increment",backend="typeorm"\} 2/,
+      );
+    } finally {
+      await sample.close();
+    }
+  });
+});
+
+describe('sample metrics of the API tokens', () => {
+  it('counts a refresh-token reuse and the family revoked for it, and times the token store', async () => {
+    const sample = await startSample();
+    try {
+      const http = sample.client();
+      const issued = await http.post('/api/auth/token', { username: 'alice', password: PASSWORDS.alice });
+      expect(issued.status).toBe(200);
+      expect((await http.post('/api/auth/refresh', { refresh_token: issued.body.refresh_token })).status).toBe(200);
+      // The grace window for a parallel refresh passes; the used token is then a reuse.
+      sample.clock.advance(60_000);
+      const reused = await http.post('/api/auth/refresh', { refresh_token: issued.body.refresh_token });
+      expect(reused.body.code).toBe('REFRESH_TOKEN_REUSED');
+      const text = (await sample.client().get('/metrics')).text;
+      expect(text).toContain('session_kit_refresh_token_reuse_total 1');
+      expect(text).toContain('session_kit_revocations_total{kind="api_token",reason="refresh_token_reuse"} 1');
+      expect(text).toMatch(
+        /session_kit_store_operation_duration_seconds_count\{store="token",operation="rotateRefresh",backend="memory"\} 2/,
       );
     } finally {
       await sample.close();

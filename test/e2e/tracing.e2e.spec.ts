@@ -10,7 +10,18 @@ import { AsyncHooksContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Request, Response } from 'express';
 import request from 'supertest';
-import { CurrentSession, InMemorySessionStore, Public, Roles, RolesGuard, SessionService, SessionView } from '../../lib';
+import {
+  CsrfGuard,
+  CurrentSession,
+  InMemorySessionStore,
+  Public,
+  ReAuthGuard,
+  Roles,
+  RolesGuard,
+  SessionService,
+  SessionView,
+  SkipCsrf,
+} from '../../lib';
 import { SessionStore } from '../../lib/stores/session-store';
 import { bootSessionApp, cookieOf } from '../support/session-app';
 
@@ -19,6 +30,7 @@ class TracedController {
   constructor(private readonly sessions: SessionService) {}
 
   @Public()
+  @SkipCsrf()
   @Post('login')
   login(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
     return this.sessions.create(req, res, { userId: 'alice', roles: ['user'] });
@@ -27,6 +39,12 @@ class TracedController {
   @Get('me')
   me(@CurrentSession() session: SessionView) {
     return session;
+  }
+
+  /** An unsafe request CsrfGuard checks. */
+  @Post('touch')
+  touch() {
+    return { ok: true };
   }
 
   @Roles('admin')
@@ -78,6 +96,20 @@ describe('OpenTelemetry spans with an SDK registered', () => {
     expect(all).not.toContain(token);
     expect(all).not.toContain('alice');
     expect(all).not.toContain(login.body.handle);
+  });
+
+  it('traces CsrfGuard and ReAuthGuard too, and a CSRF refusal with its code', async () => {
+    await app.close();
+    app = await bootSessionApp({ csrf: { secret: 'y'.repeat(32) } }, [TracedController], [CsrfGuard, ReAuthGuard]);
+    const cookie = cookieOf(await request(app.getHttpServer()).post('/login').expect(201));
+    exporter.reset();
+    await request(app.getHttpServer()).get('/me').set('Cookie', cookie).expect(200);
+    const names = exporter.getFinishedSpans().map((s) => s.name);
+    expect(names).toEqual(expect.arrayContaining(['SessionAuthGuard.canActivate', 'CsrfGuard.canActivate', 'ReAuthGuard.canActivate']));
+    exporter.reset();
+    await request(app.getHttpServer()).post('/touch').set('Cookie', cookie).set('Sec-Fetch-Site', 'cross-site').expect(403);
+    const csrf = exporter.getFinishedSpans().filter((s) => s.name === 'CsrfGuard.canActivate');
+    expect(csrf.at(-1)?.attributes).toMatchObject({ 'session_kit.guard.result': 'deny', 'http.response.status_code': 403 });
   });
 
   it('records a refusal on the guard span with its stable code, without marking it an error', async () => {
