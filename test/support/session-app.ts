@@ -17,6 +17,11 @@ export type HttpPlatform = 'express' | 'fastify';
 /** Both platforms, for `describe.each(PLATFORMS)('... on %s', (platform) => ...)`. */
 export const PLATFORMS: readonly HttpPlatform[] = ['express', 'fastify'];
 
+/** Each case once per platform, for `describe.each(acrossPlatforms(backends))('... ($name on $platform)', ...)`. */
+export function acrossPlatforms<T extends object>(cases: readonly T[]): Array<T & { platform: HttpPlatform }> {
+  return PLATFORMS.flatMap((platform) => cases.map((c) => ({ ...c, platform })));
+}
+
 /** How to build the app beyond its module. */
 export interface PlatformAppOptions {
   /**
