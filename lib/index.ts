@@ -38,7 +38,7 @@ export { ReAuthPolicy } from './reauth/reauth-policy';
 export { ReAuthRequiredException, ReAuthRequiredBody } from './reauth/reauth.exceptions';
 export type { ResolveOutcome } from './core/session-manager';
 export type { ClientInfo } from './core/client-info';
-export type { HttpRequestLike, HttpResponseLike } from './http/http-types';
+export type { FastifyReplyLike, HttpRequestLike, HttpResponseLike, NodeResponseLike } from './http/http-types';
 export {
   SessionHttpException,
   SessionErrorBody,

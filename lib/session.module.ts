@@ -5,6 +5,7 @@ import { CsrfGuard } from './csrf/csrf.guard';
 import { CsrfService } from './csrf/csrf.service';
 import { SessionManager } from './core/session-manager';
 import { SecurityEventBus } from './events/security-event-bus';
+import { FastifyReplyLink } from './http/fastify-reply-link';
 import { SessionAuthGuard } from './guards/session-auth.guard';
 import { RolePolicy } from './rbac/role-policy';
 import { RolesGuard } from './rbac/roles.guard';
@@ -82,6 +83,7 @@ import { SessionTelemetry } from './telemetry/session-telemetry';
     ReAuthGuard,
     CsrfService,
     CsrfGuard,
+    FastifyReplyLink,
   ],
   exports: [
     Clock,

@@ -13,6 +13,8 @@ import { SecurityEventBus } from './events/security-event-bus';
 import { clientInfoOf } from './http/client-info';
 import { CookiePolicy } from './http/cookie-policy';
 import { HttpRequestLike, HttpResponseLike } from './http/http-types';
+import { linkedReply } from './http/fastify-reply-link';
+import { headersSent, setResponseHeader } from './http/response-headers';
 import { RESOLVED_SESSION_OPTIONS } from './session.module-definition';
 import { ResolvedSessionOptions } from './session.options';
 
@@ -124,6 +126,14 @@ interface RequestState {
 
 /** Express puts the response on the request (`req.res`); used when a caller did not pass one. */
 type StatefulRequest = HttpRequestLike & { [STATE]?: RequestState; res?: HttpResponseLike };
+
+/**
+ * The response to write a cookie to when a caller passed none: Express's `req.res`, else the Fastify reply linked to
+ * the request by `FastifyReplyLink` (a Fastify request has no link of its own to its reply).
+ */
+function responseOf(req: StatefulRequest, res: HttpResponseLike | undefined): HttpResponseLike | undefined {
+  return res ?? req.res ?? linkedReply(req);
+}
 
 /**
  * The session API for controllers and services. Loads the session lazily (at most once per request; a route
@@ -277,7 +287,7 @@ export class SessionService {
     if (outcome.kind === 'active') await this.guard(() => this.manager.destroy(outcome.session, clientInfoOf(req)));
     this.cookies.clear(res);
     noStore(res);
-    if (this.options.clearSiteDataOnLogout) res.setHeader('Clear-Site-Data', '"cache", "storage"');
+    if (this.options.clearSiteDataOnLogout && !headersSent(res)) setResponseHeader(res, 'Clear-Site-Data', '"cache", "storage"');
     (req as StatefulRequest)[STATE] = { outcome: Promise.resolve(NONE) };
   }
 
@@ -376,7 +386,7 @@ export class SessionService {
         throw this.httpError(error);
       }
     }
-    const response = res ?? req.res;
+    const response = responseOf(req, res);
     if (outcome.kind === 'active') {
       state.session = outcome.session;
       if (response) noStore(response);
@@ -433,7 +443,7 @@ export class SessionService {
    */
   private sendResealed(req: HttpRequestLike, session: ActiveSession, res: HttpResponseLike | undefined): void {
     const request = req as StatefulRequest;
-    const response = res ?? request.res;
+    const response = responseOf(request, res);
     const state = request[STATE];
     if (!response) {
       if (state) state.pendingToken = session.id;
@@ -519,7 +529,7 @@ function loadedSessionId(req: HttpRequestLike): string | undefined {
 }
 
 function noStore(res: HttpResponseLike): void {
-  if (!res.headersSent) res.setHeader('Cache-Control', 'no-store');
+  if (!headersSent(res)) setResponseHeader(res, 'Cache-Control', 'no-store');
 }
 
 function toView(r: SessionRecord): SessionView {

@@ -7,6 +7,7 @@ import { SecurityEventType } from '../events/security-event';
 import { SecurityEventBus } from '../events/security-event-bus';
 import { clientInfoOf } from '../http/client-info';
 import { HttpRequestLike, HttpResponseLike } from '../http/http-types';
+import { setResponseHeader } from '../http/response-headers';
 import { AttemptCounterStore } from './attempt-counter.store';
 import { AttemptLimiter, AttemptState, FailureOutcome } from './attempt-limiter';
 import { AttemptLimiterUnavailableException, CaptchaRequiredException, TooManyAttemptsException } from './brute-force.exceptions';
@@ -113,7 +114,7 @@ export class BruteForceService implements OnApplicationShutdown {
         reason: decision.reason === 'delay' ? 'delay' : `locked_${decision.reason}`,
         retryAfterMs: decision.retryAfterMs,
       });
-      res.setHeader('Retry-After', String(seconds));
+      setResponseHeader(res, 'Retry-After', String(seconds));
       throw new TooManyAttemptsException(seconds);
     }
     if (decision.captchaRequired && this.captcha) {

@@ -4,6 +4,7 @@ import { isStoreConnectionError } from '../core/errors';
 import { SecurityEventBus } from '../events/security-event-bus';
 import { clientInfoOf } from '../http/client-info';
 import { HttpRequestLike, HttpResponseLike } from '../http/http-types';
+import { setResponseHeader } from '../http/response-headers';
 import { AttemptLimiter } from './attempt-limiter';
 import { TooManyAttemptsException } from './brute-force.exceptions';
 import { BRUTE_FORCE_MODULE_OPTIONS, BruteForceModuleOptions } from './brute-force.module-definition';
@@ -88,7 +89,7 @@ export class SessionGuessingDetector {
     }
     if (outcome.retryAfterMs > 0) {
       const seconds = Math.max(1, Math.ceil(outcome.retryAfterMs / 1000));
-      res?.setHeader('Retry-After', String(seconds));
+      if (res) setResponseHeader(res, 'Retry-After', String(seconds));
       throw new TooManyAttemptsException(seconds, `Too many requests with an unknown session. Try again in ${seconds} seconds.`);
     }
   }

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CookiePolicy } from '../http/cookie-policy';
 import type { HttpRequestLike, HttpResponseLike } from '../http/http-types';
+import { headersSent, setResponseHeader } from '../http/response-headers';
 import { RESOLVED_SESSION_OPTIONS } from '../session.module-definition';
 import type { ResolvedSessionOptions } from '../session.options';
 import { SessionService, SessionView } from '../session.service';
@@ -55,7 +56,7 @@ export class CsrfService {
    */
   async token(req: HttpRequestLike, res: HttpResponseLike): Promise<string> {
     this.warnOnce();
-    if (!res.headersSent) res.setHeader('Cache-Control', 'no-store');
+    if (!headersSent(res)) setResponseHeader(res, 'Cache-Control', 'no-store');
     const session = await this.sessions.current(req, res);
     if (session) return this.tokens.issue(sessionContext(session));
     let nonce = this.nonceOf(req);

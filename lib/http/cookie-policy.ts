@@ -1,6 +1,7 @@
 import type { SessionRecord } from '../core/session-record';
 import type { ResolvedSessionOptions } from '../session.options';
 import type { HttpRequestLike, HttpResponseLike } from './http-types';
+import { headersSent, responseHeader, setResponseHeader } from './response-headers';
 
 /** What reading the session cookie found. */
 export type CookieReading =
@@ -93,10 +94,10 @@ export class CookiePolicy {
 
 /** Adds a `Set-Cookie` line, replacing an earlier one for the same cookie name in this response. */
 export function appendSetCookie(res: HttpResponseLike, value: string): void {
-  if (res.headersSent) return;
-  const existing = res.getHeader('Set-Cookie');
+  if (headersSent(res)) return;
+  const existing = responseHeader(res, 'Set-Cookie');
   const name = value.slice(0, value.indexOf('=') + 1);
   // One Set-Cookie per name per response: a later decision (e.g. logout after a rotation) replaces the earlier.
   const others = (existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)]).filter((c) => !c.startsWith(name));
-  res.setHeader('Set-Cookie', [...others, value]);
+  setResponseHeader(res, 'Set-Cookie', [...others, value]);
 }

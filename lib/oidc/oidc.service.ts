@@ -9,6 +9,7 @@ import type { SessionData } from '../core/session-record';
 import { SessionHttpException, SessionRequiredException } from '../errors/session.exceptions';
 import { CookiePolicy } from '../http/cookie-policy';
 import type { HttpRequestLike, HttpResponseLike } from '../http/http-types';
+import { setResponseHeader } from '../http/response-headers';
 import { SESSION_REAUTH_ROUTE_KEY, type ReAuthRoute } from '../reauth/reauth-route';
 import { CreateSessionOptions, SessionService, SessionView } from '../session.service';
 import { LogoutTokenError, verifyLogoutToken } from './logout-token';
@@ -142,7 +143,7 @@ export class OidcService {
     }
     const url = client.buildAuthorizationUrl(config, parameters);
     this.cookies.set(res, await sealFlow(flow, this.flowKey), this.options.flowTimeoutMs);
-    res.setHeader('Cache-Control', 'no-store');
+    setResponseHeader(res, 'Cache-Control', 'no-store');
     return url;
   }
 
@@ -156,7 +157,7 @@ export class OidcService {
   async completeLogin(req: HttpRequestLike & { url?: string; originalUrl?: string }, res: HttpResponseLike): Promise<OidcLoginResult> {
     const reading = this.cookies.read(req);
     this.cookies.clear(res);
-    res.setHeader('Cache-Control', 'no-store');
+    setResponseHeader(res, 'Cache-Control', 'no-store');
     if (reading.kind !== 'present') throw new OidcCallbackException('OIDC_FLOW_MISSING', `pre-login cookie ${reading.kind}`);
     const flow = await openFlow(reading.value, this.flowKey);
     if (!flow) throw new OidcCallbackException('OIDC_FLOW_INVALID', 'pre-login cookie does not open');

@@ -120,9 +120,11 @@ export class RolesGuard implements CanActivate {
 
 /** Method and path of an HTTP request, for the event (clipped by the event bus). */
 function routeOf(req: HttpRequestLike): Record<string, string> {
-  const { method, path } = req as { method?: unknown; path?: unknown };
+  const { method, path, url } = req as { method?: unknown; path?: unknown; url?: unknown };
   const out: Record<string, string> = {};
   if (typeof method === 'string') out.method = method;
+  // Express has `req.path`; a Fastify request only its `url`, query included.
   if (typeof path === 'string') out.path = path;
+  else if (typeof url === 'string') out.path = url.split('?')[0];
   return out;
 }

@@ -12,6 +12,7 @@ import type { BearerPrincipal } from '../guards/principal';
 import { clientInfoOf } from '../http/client-info';
 import { appendSetCookie } from '../http/cookie-policy';
 import type { HttpRequestLike, HttpResponseLike } from '../http/http-types';
+import { headersSent, setResponseHeader } from '../http/response-headers';
 import { ReAuthGuard } from '../reauth/reauth.guard';
 import type { SessionService } from '../session.service';
 import type { ResolvedApiTokenOptions } from './api-token.options';
@@ -270,7 +271,7 @@ export class ApiTokenService {
       now,
       expiresAt,
     );
-    if (!res.headersSent) res.setHeader('Cache-Control', 'no-store');
+    if (!headersSent(res)) setResponseHeader(res, 'Cache-Control', 'no-store');
     this.emit('authn_token_created', session.userId, req, { reason: 'session_exchange', sessionHandle: session.handle });
     return { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn };
   }

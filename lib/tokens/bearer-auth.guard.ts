@@ -6,6 +6,7 @@ import { InsufficientAssuranceException } from '../errors/session.exceptions';
 import { setBearerPrincipal } from '../guards/principal';
 import { httpRequestResponse, RouteMetadataCache } from '../guards/route-context';
 import type { HttpRequestLike, HttpResponseLike } from '../http/http-types';
+import { headersSent, setResponseHeader } from '../http/response-headers';
 import { ApiTokenService } from './api-token.service';
 import { SessionTelemetry } from '../telemetry/session-telemetry';
 import { traceGuard } from '../telemetry/tracing';
@@ -88,9 +89,9 @@ export class BearerAuthGuard implements CanActivate {
       setBearerPrincipal(req, principal);
       return true;
     } catch (error) {
-      if (error instanceof InvalidAccessTokenException && res && !res.headersSent) {
+      if (error instanceof InvalidAccessTokenException && res && !headersSent(res)) {
         // RFC 6750 §3: no error code when the request carried no token at all.
-        res.setHeader('WWW-Authenticate', error.reason === 'missing' ? 'Bearer' : 'Bearer error="invalid_token"');
+        setResponseHeader(res, 'WWW-Authenticate', error.reason === 'missing' ? 'Bearer' : 'Bearer error="invalid_token"');
       }
       throw error;
     }

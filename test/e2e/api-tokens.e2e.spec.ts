@@ -12,6 +12,7 @@ import type { Request, Response } from 'express';
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
 import request from 'supertest';
+import { bootPlatformApp, HttpPlatform, PLATFORMS } from '../support/session-app';
 import {
   AccessCheck,
   AccessRevocation,
@@ -187,7 +188,11 @@ interface Booted {
   events: SecurityEvent[];
 }
 
-async function boot(options: Partial<ApiTokenModuleOptions> = {}, withBearerGuard = true): Promise<Booted> {
+async function boot(
+  options: Partial<ApiTokenModuleOptions> = {},
+  withBearerGuard = true,
+  platform: HttpPlatform = 'express',
+): Promise<Booted> {
   const clock = new ManualClock(Date.parse('2026-11-30T10:00:00Z'));
   const events: SecurityEvent[] = [];
   const store = new SwitchableTokenStore();
@@ -211,8 +216,7 @@ async function boot(options: Partial<ApiTokenModuleOptions> = {}, withBearerGuar
       { provide: APP_GUARD, useExisting: ReAuthGuard },
     ],
   }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  await app.init();
+  const app = await bootPlatformApp(moduleRef, platform);
   return { app, clock, tokens: app.get(ApiTokenService), store, events };
 }
 
@@ -224,12 +228,12 @@ const cookiePair = (res: request.Response, prefix: string): string => {
   return line.split(';')[0];
 };
 
-describe('ApiTokenModule over HTTP', () => {
+describe.each(PLATFORMS)('ApiTokenModule over HTTP on %s', (platform) => {
   let t: Booted;
   let http: ReturnType<typeof request>;
 
   beforeEach(async () => {
-    t = await boot();
+    t = await boot({}, true, platform);
     http = request(t.app.getHttpServer());
   });
   afterEach(async () => {
@@ -378,7 +382,7 @@ describe('ApiTokenModule over HTTP', () => {
     });
 
     it('SessionAuthGuard refuses a @BearerAuth route when no BearerAuthGuard verified a token (fail closed)', async () => {
-      const bare = await boot({}, false);
+      const bare = await boot({}, false, platform);
       try {
         const { access_token } = await bare.tokens.issue({ userId: 'u1' });
         const res = await request(bare.app.getHttpServer()).get('/api/me').set(bearer(access_token));
@@ -566,7 +570,7 @@ describe('ApiTokenModule over HTTP', () => {
 
     it('ES256 keys given as private JWKs sign and verify; the JWKS has y', async () => {
       const jwk = (kid: string) => ({ ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }), kid });
-      const es = await boot({ keys: [jwk('k1'), jwk('k2')] });
+      const es = await boot({ keys: [jwk('k1'), jwk('k2')] }, true, platform);
       try {
         const pair = await es.tokens.issue({ userId: 'u1' });
         expect(decodeProtectedHeader(pair.access_token)).toMatchObject({ alg: 'ES256', kid: 'k1' });

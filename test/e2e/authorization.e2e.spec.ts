@@ -7,7 +7,7 @@
 import { Body, Controller, Get, INestApplication, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import request from 'supertest';
-import { bootSessionApp, cookieOf, cookiesOf } from '../support/session-app';
+import { bootSessionApp, cookieOf, cookiesOf, PLATFORMS } from '../support/session-app';
 import {
   CurrentSession,
   ManualClock,
@@ -122,7 +122,7 @@ class SensitiveController {
 
 const MIN = 60_000;
 
-describe('authorization: @Roles, @Permissions, @ReAuth', () => {
+describe.each(PLATFORMS)('authorization: @Roles, @Permissions, @ReAuth on %s', (platform) => {
   let app: INestApplication;
   let clock: ManualClock;
   let events: SecurityEvent[];
@@ -140,6 +140,7 @@ describe('authorization: @Roles, @Permissions, @ReAuth', () => {
       },
       [AuthzAuthController, AdminController, ShopController, SensitiveController],
       [RolesGuard, ReAuthGuard],
+      platform,
     );
   });
   afterEach(() => app.close());

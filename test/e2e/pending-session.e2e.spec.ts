@@ -19,7 +19,7 @@ import {
   SessionView,
 } from '../../lib';
 import { httpBackends } from '../support/http-backends';
-import { bootSessionApp, cookieOf, cookiesOf } from '../support/session-app';
+import { acrossPlatforms, bootSessionApp, cookieOf, cookiesOf } from '../support/session-app';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -73,7 +73,7 @@ describe('pendingTimeout at start-up', () => {
   });
 });
 
-describe.each(backends)('pending sign-ins over HTTP ($name store)', (backend) => {
+describe.each(acrossPlatforms(backends))('pending sign-ins over HTTP ($name store on $platform)', (backend) => {
   let app: INestApplication | undefined;
   let cleanup: (() => Promise<void>) | undefined;
   let clock: ManualClock;
@@ -82,7 +82,7 @@ describe.each(backends)('pending sign-ins over HTTP ($name store)', (backend) =>
     clock = new ManualClock(Date.now());
     const made = backend.store();
     cleanup = made.cleanup;
-    app = await bootSessionApp({ store: made.store, clock, rotationInterval: 0, ...options }, [SignInController]);
+    app = await bootSessionApp({ store: made.store, clock, rotationInterval: 0, ...options }, [SignInController], [], backend.platform);
     return app.getHttpServer();
   }
 

@@ -34,7 +34,7 @@ import {
 } from '../../lib';
 import { RedisTokenStore } from '../../lib/stores/redis';
 import { TOKEN_ENTITIES, TOKEN_MIGRATIONS, TypeOrmTokenStore } from '../../lib/stores/typeorm';
-import { bootSessionApp, cookiesOf } from '../support/session-app';
+import { acrossPlatforms, bootSessionApp, cookiesOf } from '../support/session-app';
 
 jest.setTimeout(60_000);
 
@@ -270,7 +270,7 @@ const backends: Backend[] = [
   },
 ];
 
-describe.each(backends)('sealed-cookie sessions, revocations in $name', (backend) => {
+describe.each(acrossPlatforms(backends))('sealed-cookie sessions, revocations in $name on $platform', (backend) => {
   let app: INestApplication;
   let clock: ManualClock;
   let cleanup: () => Promise<void>;
@@ -293,6 +293,7 @@ describe.each(backends)('sealed-cookie sessions, revocations in $name', (backend
       },
       [SealedController],
       [CsrfGuard, RolesGuard, ReAuthGuard],
+      backend.platform,
     );
   });
 

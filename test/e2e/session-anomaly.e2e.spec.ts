@@ -1,15 +1,15 @@
 /**
  * SessionAnomalyDetector with its SessionAnomalyInterceptor in a real Nest app (SessionModule, SessionAuthGuard,
- * ReAuthGuard, Express with `trust proxy` set to loopback so each request names its client in X-Forwarded-For):
+ * ReAuthGuard, on Express and Fastify, each trusting the loopback proxy so each request names its client in X-Forwarded-For):
  * what only the Nest half does (adopting a re-authenticated network, attaching the failed-sign-in counter to the
  * bus), and that nothing in detection fails a request.
  */
 import { Controller, Get, HttpCode, Inject, INestApplication, Post, Req, Res } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import type { Request, Response } from 'express';
 import request from 'supertest';
+import { bootPlatformApp, PLATFORMS } from '../support/session-app';
 import {
   Clock,
   CurrentSession,
@@ -83,7 +83,7 @@ class AnomalyTestController {
   sensitive() {}
 }
 
-describe('SessionAnomalyInterceptor with SessionAnomalyDetector', () => {
+describe.each(PLATFORMS)('SessionAnomalyInterceptor with SessionAnomalyDetector on %s', (platform) => {
   let app: INestApplication | undefined;
   let events: SecurityEvent[];
   let errors: string[];
@@ -109,10 +109,7 @@ describe('SessionAnomalyInterceptor with SessionAnomalyDetector', () => {
         ...(interceptor ? SessionAnomalyInterceptor.providers(detector, { global: interceptor === 'global' }) : []),
       ],
     }).compile();
-    const nest = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
-    nest.set('trust proxy', 'loopback');
-    await nest.init();
-    app = nest;
+    app = await bootPlatformApp(moduleRef, platform, { trustProxy: 'loopback' });
   }
 
   afterEach(async () => {

@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, Injectable, INestApplication, Module, Pa
 import { Test } from '@nestjs/testing';
 import type { Request, Response } from 'express';
 import request from 'supertest';
-import { bootSessionApp, cookieOf } from '../support/session-app';
+import { bootSessionApp, cookieOf, HttpPlatform, PLATFORMS } from '../support/session-app';
 import {
   CurrentSession,
   CurrentUser,
@@ -100,9 +100,10 @@ class OpenController {
   }
 }
 
-const boot = (options: SessionModuleOptions) => bootSessionApp(options, [DemoController, OpenController]);
+const boot = (options: SessionModuleOptions, platform: HttpPlatform) =>
+  bootSessionApp(options, [DemoController, OpenController], [], platform);
 
-describe('SessionModule over HTTP', () => {
+describe.each(PLATFORMS)('SessionModule over HTTP on %s', (platform) => {
   let app: INestApplication;
   let clock: ManualClock;
   let store: SwitchableStore;
@@ -123,16 +124,19 @@ describe('SessionModule over HTTP', () => {
     clock = new ManualClock(Date.parse('2026-11-26T08:00:00Z'));
     store = new SwitchableStore();
     events = [];
-    app = await boot({
-      clock,
-      store,
-      idleTimeout: '30m',
-      absoluteTimeout: '2h',
-      rotationInterval: '15m',
-      rotationGrace: '10s',
-      maxConcurrentSessions: 3,
-      eventSinks: [{ handle: (e) => void events.push(e) }],
-    });
+    app = await boot(
+      {
+        clock,
+        store,
+        idleTimeout: '30m',
+        absoluteTimeout: '2h',
+        rotationInterval: '15m',
+        rotationGrace: '10s',
+        maxConcurrentSessions: 3,
+        eventSinks: [{ handle: (e) => void events.push(e) }],
+      },
+      platform,
+    );
   });
   afterEach(() => app.close());
 

@@ -8,7 +8,7 @@ import { Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import type { Request, Response } from 'express';
 import request from 'supertest';
-import { bootSessionApp, cookieOf, cookiesOf } from '../support/session-app';
+import { bootSessionApp, cookieOf, cookiesOf, HttpPlatform, PLATFORMS } from '../support/session-app';
 import {
   AllowPendingSession,
   CurrentSession,
@@ -101,9 +101,10 @@ class SeamsController {
   }
 }
 
-const boot = (options: SessionModuleOptions) => bootSessionApp(options, [SeamsController]);
+const bootOn = (platform: HttpPlatform) => (options: SessionModuleOptions) => bootSessionApp(options, [SeamsController], [], platform);
 
-describe('SessionModule seams', () => {
+describe.each(PLATFORMS)('SessionModule seams on %s', (platform) => {
+  const boot = bootOn(platform);
   let app: INestApplication;
   let clock: ManualClock;
   let store: InMemorySessionStore;

@@ -9,7 +9,7 @@ import type { Request, Response } from 'express';
 import request from 'supertest';
 import { CurrentSession, ManualClock, Public, SessionModuleOptions, SessionService, SessionView } from '../../lib';
 import { httpBackends } from '../support/http-backends';
-import { bootSessionApp, cookieOf, cookiesOf } from '../support/session-app';
+import { acrossPlatforms, bootSessionApp, cookieOf, cookiesOf } from '../support/session-app';
 
 const MIN = 60_000;
 const DAY = 86_400_000;
@@ -69,7 +69,7 @@ function maxAgeOf(res: request.Response): number | undefined {
 
 const backends = httpBackends('tiers');
 
-describe.each(backends)('roles, tiers, impersonation and limits over HTTP ($name store)', (backend) => {
+describe.each(acrossPlatforms(backends))('roles, tiers, impersonation and limits over HTTP ($name store on $platform)', (backend) => {
   let app: INestApplication | undefined;
   let cleanup: (() => Promise<void>) | undefined;
   let clock: ManualClock;
@@ -78,7 +78,7 @@ describe.each(backends)('roles, tiers, impersonation and limits over HTTP ($name
     clock = new ManualClock(Date.now());
     const made = backend.store();
     cleanup = made.cleanup;
-    app = await bootSessionApp({ store: made.store, clock, ...options }, [TiersController]);
+    app = await bootSessionApp({ store: made.store, clock, ...options }, [TiersController], [], backend.platform);
     return app;
   }
 

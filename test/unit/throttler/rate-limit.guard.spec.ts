@@ -1,9 +1,9 @@
 import { Controller, ExecutionContext, Get, INestApplication, Injectable, Module, Post } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { SkipThrottle, Throttle, ThrottlerModule, ThrottlerModuleOptions } from '@nestjs/throttler';
 import request from 'supertest';
+import { bootPlatformApp, HttpPlatform, PLATFORMS } from '../../support/session-app';
 import {
   AttemptCounterStore,
   AttemptCounterStoreUnavailableError,
@@ -72,7 +72,9 @@ class PostsOnlyGuard extends RateLimitGuard {
   }
 }
 
-async function setup(
+/** The app on `platform`, trusting the loopback proxy so each request names its client in X-Forwarded-For. */
+async function setupOn(
+  platform: HttpPlatform,
   throttlers: ThrottlerModuleOptions = [{ limit: 100, ttl: 60_000 }],
   guard: typeof RateLimitGuard = RateLimitGuard,
 ): Promise<Harness> {
@@ -92,13 +94,12 @@ async function setup(
   })
   class TestModule {}
   const moduleRef = await Test.createTestingModule({ imports: [TestModule] }).compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
-  app.set('trust proxy', 'loopback');
-  await app.init();
+  const app = await bootPlatformApp(moduleRef, platform, { trustProxy: 'loopback' });
   return { app, clock, store, events };
 }
 
-describe('RateLimitGuard over CounterThrottlerStorage', () => {
+describe.each(PLATFORMS)('RateLimitGuard over CounterThrottlerStorage on %s', (platform) => {
+  const setup = (throttlers?: ThrottlerModuleOptions, guard?: typeof RateLimitGuard) => setupOn(platform, throttlers, guard);
   let h: Harness;
   afterEach(async () => {
     await h?.app.close();

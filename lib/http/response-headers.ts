@@ -1,0 +1,36 @@
+import type { FastifyReplyLike, HttpResponseLike, NodeResponseLike } from './http-types';
+
+/*
+ * Every header the module writes goes through these three functions, so one code path serves Express (and bare Node)
+ * and Fastify. The platform is told apart by one property read per call: a Node/Express response has `setHeader`, a
+ * Fastify reply has not. No wrapper object is made per request, so Express requests pay nothing else.
+ */
+
+function isNodeResponse(res: HttpResponseLike): res is NodeResponseLike {
+  return typeof (res as NodeResponseLike).setHeader === 'function';
+}
+
+/** True once the status line and headers have gone out: then nothing can be added to them. */
+export function headersSent(res: HttpResponseLike): boolean {
+  return isNodeResponse(res) ? res.headersSent === true : (res as FastifyReplyLike).raw.headersSent;
+}
+
+/** The value of a response header set so far (by anyone), or undefined. */
+export function responseHeader(res: HttpResponseLike, name: string): number | string | string[] | undefined {
+  return res.getHeader(name);
+}
+
+/**
+ * Sets a response header, replacing any earlier value. On Fastify, `reply.header('set-cookie', v)` appends to the
+ * cookies already set rather than replacing them, so `Set-Cookie` is removed first: the caller passes the whole list
+ * (see `appendSetCookie`), as with Node's `setHeader`. The array is copied: Fastify keeps it and appends to it later.
+ */
+export function setResponseHeader(res: HttpResponseLike, name: string, value: string | readonly string[]): void {
+  if (isNodeResponse(res)) {
+    res.setHeader(name, value);
+    return;
+  }
+  const reply = res as FastifyReplyLike;
+  if (name.length === 10 && name.toLowerCase() === 'set-cookie') reply.removeHeader(name);
+  reply.header(name, typeof value === 'string' ? value : [...value]);
+}
