@@ -5,13 +5,16 @@
  *
  *  1. `npm pack` (the same tarball checks as scripts/check-package.js).
  *  2. A scratch app with `"type": "module"` installs the tarball with Nest 12 from the registry at the exact
- *     versions of NEST12 below (pinned, so a run is reproducible and a new Nest release changes nothing until
- *     someone bumps them here and in the README), plus reflect-metadata, rxjs, redis, typescript and the typings
- *     at the versions of package-lock.json. npm refuses the install when a peerDependencies range excludes Nest 12.
- *  3. test/nest12/app (written as a Nest 12 user would: relative imports with `.js`, decorators with
- *     emitDecoratorMetadata) and test/nest12/suite compile with `module`/`moduleResolution: nodenext`, strict and
- *     without skipLibCheck, against the installed declarations of the package and of Nest 12.
- *  4. node:test runs the suite: it checks that the app and the package share one @nestjs/common and @nestjs/core,
+ *     versions of NEST12 and NEST12_PEERS below (pinned, so a run is reproducible and a new Nest release changes
+ *     nothing until someone bumps them here and in the README), plus every other peer (optional ones included),
+ *     typescript and the typings at the versions of package-lock.json. npm refuses the install when a
+ *     peerDependencies range excludes Nest 12.
+ *  3. Every sub-path of "exports" is require()d (in one node process) and imported (in another) next to Nest 12;
+ *     anything on stderr (an ExperimentalWarning about require(esm), say) fails the job.
+ *  4. test/nest12/app (written as a Nest 12 user would: relative imports with `.js`, decorators with
+ *     emitDecoratorMetadata), test/nest12/suite and a file importing every sub-path compile with
+ *     `module`/`moduleResolution: nodenext`, strict and without skipLibCheck, against the installed declarations.
+ *  5. node:test runs the suite: it checks that the app and the package share one @nestjs/common and @nestjs/core,
  *     then starts the compiled app once per store (memory, then Redis at REDIS_URL, default
  *     redis://127.0.0.1:6379) and tests login, the auth guard, @Roles, rotation (login, privilege change,
  *     periodic through the module's clock) and logout over HTTP. A warning or error in the app's output fails it.
@@ -20,7 +23,7 @@
  * keeps the scratch app; NEST12_STORES=memory runs the suite without Redis (CI runs both).
  */
 const { spawnSync } = require('node:child_process');
-const { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } = require('node:fs');
+const { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } = require('node:fs');
 const { join, resolve } = require('node:path');
 const { checkContents, lockedSpec, newestMtime, readJson, run, writeJson } = require('./check-package');
 
@@ -28,8 +31,10 @@ const ROOT = resolve(__dirname, '..');
 const SOURCES = join(ROOT, 'test/nest12');
 /** Nest 12, pinned. Bump together, then update the README's "Supported Nest versions". */
 const NEST12 = { '@nestjs/common': '12.5.1', '@nestjs/core': '12.5.1', '@nestjs/platform-express': '12.5.1' };
-/** The rest of the app, at the versions of package-lock.json. */
-const APP_PACKAGES = ['reflect-metadata', 'rxjs', 'redis', 'typescript', '@types/node', '@types/express'];
+/** The Nest 12 majors of the optional @nestjs peers (package-lock.json has their Nest 11 majors), pinned too. */
+const NEST12_PEERS = { '@nestjs/platform-fastify': '12.5.0', '@nestjs/terminus': '12.1.0' };
+/** What the app brings besides the peers (which come from package.json), at the versions of package-lock.json. */
+const APP_PACKAGES = ['typescript', '@types/node', '@types/express'];
 
 const started = Date.now();
 let work;
@@ -47,6 +52,7 @@ main().then(
 );
 
 async function main() {
+  const pkg = readJson(join(ROOT, 'package.json'));
   const lock = readJson(join(ROOT, 'package-lock.json'));
   if (!existsSync(join(ROOT, 'dist/lib/index.js'))) throw new Error('dist/lib is missing: run `npm run build` first.');
   if (newestMtime(join(ROOT, 'lib')) > newestMtime(join(ROOT, 'dist/lib'))) {
@@ -63,24 +69,45 @@ async function main() {
 
   step('install the tarball with Nest 12 into a fresh ESM app');
   writeJson(join(app, 'package.json'), { name: 'nsk-nest12-app', version: '0.0.0', private: true, type: 'module', license: 'UNLICENSED' });
-  const wanted = [
-    ...Object.entries(NEST12).map(([name, version]) => `${name}@${version}`),
-    ...APP_PACKAGES.map((n) => lockedSpec(lock, n)),
-  ];
+  // Every peer, the optional ones too, so that each sub-path entry can load under Nest 12.
+  const pinned = { ...NEST12, ...NEST12_PEERS };
+  const others = [...Object.keys(pkg.peerDependencies ?? {}), ...APP_PACKAGES].filter((name) => !(name in pinned));
+  const wanted = [...Object.entries(pinned).map(([name, version]) => `${name}@${version}`), ...others.map((n) => lockedSpec(lock, n))];
   console.log(`  ${wanted.join(' ')}`);
   run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', join(work, packed.filename), ...wanted], {
     cwd: app,
   });
-  for (const [name, version] of Object.entries(NEST12)) {
+  for (const [name, version] of Object.entries(pinned)) {
     const installed = readJson(join(app, 'node_modules', name, 'package.json'));
     if (installed.version !== version || installed.type !== 'module') {
       throw new Error(`${name}: expected ${version} (ESM-only), installed ${installed.version} (type ${installed.type ?? 'commonjs'})`);
     }
   }
 
-  step('compile test/nest12 (module and moduleResolution nodenext, strict, no skipLibCheck)');
+  // One process for require() and one for import (check-package.js already loads each entry alone, on Nest 11):
+  // what differs under Nest 12 is require(esm), and its warnings would show on stderr.
+  step('require() and import every sub-path of "exports" next to Nest 12, with nothing on stderr');
+  const subpaths = Object.keys(pkg.exports).filter((subpath) => subpath !== './package.json');
+  const specifiers = subpaths.map((subpath) => JSON.stringify(pkg.name + subpath.slice(1)));
+  const probes = {
+    'require()': ['-e', `require('reflect-metadata'); ${specifiers.map((s) => `require(${s});`).join(' ')}`],
+    import: ['--input-type=module', '-e', `import 'reflect-metadata'; ${specifiers.map((s) => `await import(${s});`).join(' ')}`],
+  };
+  for (const [how, args] of Object.entries(probes)) {
+    const { stderr } = run(process.execPath, args, { cwd: app, what: `${how} of every sub-path with Nest 12` });
+    if (stderr.trim()) throw new Error(`${how} of every sub-path with Nest 12 printed:\n${stderr.trim()}`);
+  }
+  console.log(`  ${subpaths.length} entries: ${subpaths.map((s) => pkg.name + s.slice(1)).join(', ')}`);
+
+  step('compile test/nest12 and every sub-path (module and moduleResolution nodenext, strict, no skipLibCheck)');
   cpSync(join(SOURCES, 'app'), join(app, 'src/app'), { recursive: true });
   cpSync(join(SOURCES, 'suite'), join(app, 'src/suite'), { recursive: true });
+  writeFileSync(
+    join(app, 'src/every-entry.ts'),
+    '// Generated by scripts/check-nest12.js: each sub-path of "exports" must have types under nodenext with Nest 12.\n' +
+      subpaths.map((s, i) => `import * as entry${i} from '${pkg.name + s.slice(1)}';`).join('\n') +
+      `\nexport const entries = [${subpaths.map((_, i) => `entry${i}`).join(', ')}];\n`,
+  );
   writeJson(join(app, 'tsconfig.json'), {
     compilerOptions: {
       module: 'nodenext',
