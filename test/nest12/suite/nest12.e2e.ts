@@ -1,11 +1,13 @@
 /**
  * End-to-end suite of the packed package under Nest 12 (ESM-only), run by scripts/check-nest12.js with node:test
  * (jest cannot load Nest 12) in a scratch `"type": "module"` app where this file and test/nest12/app are compiled
- * with `moduleResolution: nodenext`. It starts the compiled app once per store (NEST12_STORES, default
- * `memory,redis`) and talks to it over real HTTP with fetch: login, the auth guard, `@Roles`, rotation at login,
- * at a privilege change and periodically (through the app's clock, the module's `clock` option), and logout.
+ * with `moduleResolution: nodenext`; test/nest12/app is compiled a second time as CommonJS (a Nest 12 app that
+ * kept CommonJS, which Nest 12 supports through require(esm)). It starts each compiled app with each store of
+ * NEST12_RUNS (default `esm:memory,esm:redis,cjs:memory`) and talks to it over real HTTP with fetch: login, the
+ * auth guard, `@Roles`, rotation at login, at a privilege change and periodically (through the app's clock, the
+ * module's `clock` option), and logout.
  *
- * Environment: NEST12_APP_MAIN (the compiled main.js, required), NEST12_STORES, REDIS_URL.
+ * Environment: NEST12_ESM_MAIN and NEST12_CJS_MAIN (the compiled main.js of each; required), NEST12_RUNS, REDIS_URL.
  */
 import { HttpException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
@@ -17,8 +19,8 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-const APP_MAIN = process.env.NEST12_APP_MAIN;
-const STORES = (process.env.NEST12_STORES ?? 'memory,redis').split(',').filter(Boolean);
+const MAINS: Record<string, string | undefined> = { esm: process.env.NEST12_ESM_MAIN, cjs: process.env.NEST12_CJS_MAIN };
+const RUNS = (process.env.NEST12_RUNS ?? 'esm:memory,esm:redis,cjs:memory').split(',').filter(Boolean);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const COOKIE = '__Host-sid';
 
@@ -49,11 +51,18 @@ class AppProcess {
   private output = '';
   private base = '';
 
-  constructor(private readonly store: string) {}
+  constructor(
+    private readonly kind: string,
+    private readonly store: string,
+  ) {}
 
   async start(): Promise<void> {
-    if (!APP_MAIN) throw new Error('NEST12_APP_MAIN is not set: run this suite through scripts/check-nest12.js');
-    const child = spawn(process.execPath, [APP_MAIN], {
+    const main = MAINS[this.kind];
+    if (!main)
+      throw new Error(
+        `no compiled ${this.kind} app (NEST12_${this.kind.toUpperCase()}_MAIN): run this suite through scripts/check-nest12.js`,
+      );
+    const child = spawn(process.execPath, [main], {
       env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', STORE: this.store, REDIS_URL, NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -70,7 +79,7 @@ class AppProcess {
       if (child.exitCode !== null) break;
       await new Promise((done) => setTimeout(done, 50));
     }
-    throw new Error(`the Nest 12 app (${this.store} store) did not start within 30 s. Its output:\n${this.output}`);
+    throw new Error(`the Nest 12 ${this.kind} app (${this.store} store) did not start within 30 s. Its output:\n${this.output}`);
   }
 
   /**
@@ -143,9 +152,10 @@ async function listSessions(app: AppProcess, cookie: string): Promise<Array<{ cu
   return (await res.json()) as Array<{ current: boolean }>;
 }
 
-for (const store of STORES) {
-  void describe(`Nest 12 app, ${store} store`, () => {
-    const app = new AppProcess(store);
+for (const run of RUNS) {
+  const [kind, store] = run.split(':');
+  void describe(`Nest 12 ${kind === 'cjs' ? 'CommonJS' : 'ESM'} app, ${store} store`, () => {
+    const app = new AppProcess(kind, store);
     before(() => app.start());
     after(() => app.stop());
 
