@@ -37,17 +37,20 @@ const OPTIONAL_PEERS = Object.entries(readJson(join(ROOT, 'package.json')).peerD
 const started = Date.now();
 let work;
 
-main().then(
-  () => {
-    console.log(`check-package: OK in ${seconds()} s`);
-    cleanup(true);
-  },
-  (error) => {
-    console.error(`\ncheck-package: FAIL: ${error.message}`);
-    cleanup(false);
-    process.exit(1);
-  },
-);
+// scripts/check-nest12.js reuses the helpers below (module.exports at the end) without running this check.
+if (require.main === module) {
+  main().then(
+    () => {
+      console.log(`check-package: OK in ${seconds()} s`);
+      cleanup(true);
+    },
+    (error) => {
+      console.error(`\ncheck-package: FAIL: ${error.message}`);
+      cleanup(false);
+      process.exit(1);
+    },
+  );
+}
 
 async function main() {
   const pkg = readJson(join(ROOT, 'package.json'));
@@ -68,10 +71,7 @@ async function main() {
 
   step('install the tarball and its peers into a fresh app');
   writeJson(join(app, 'package.json'), { name: 'nsk-consumer', version: '0.0.0', private: true, license: 'UNLICENSED' });
-  const wanted = [...Object.keys(pkg.peerDependencies ?? {}), ...APP_PACKAGES].map((name) => {
-    const locked = lock.packages[`node_modules/${name}`]?.version;
-    return locked ? `${name}@${locked}` : name;
-  });
+  const wanted = [...Object.keys(pkg.peerDependencies ?? {}), ...APP_PACKAGES].map((name) => lockedSpec(lock, name));
   console.log(`  ${wanted.join(' ')}`);
   run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', tarball, ...wanted], { cwd: app });
 
@@ -227,6 +227,12 @@ function run(command, args, { cwd, what = `${command} ${args.join(' ')}` }) {
   return result;
 }
 
+/** `name@version` at the version of package-lock.json (what the tests ran against), or `name` when it is not there. */
+function lockedSpec(lock, name) {
+  const locked = lock.packages[`node_modules/${name}`]?.version;
+  return locked ? `${name}@${locked}` : name;
+}
+
 function step(text) {
   console.log(`== check-package [${seconds()} s]: ${text}`);
 }
@@ -260,3 +266,5 @@ function cleanup(ok) {
     rmSync(work, { recursive: true, force: true });
   }
 }
+
+module.exports = { checkContents, lockedSpec, newestMtime, readJson, run, writeJson };
