@@ -82,7 +82,9 @@ export class CsrfTokens {
       context.kind === 'session'
         ? ['session', context.handle, String(context.rolesVersion), String(context.aal), context.stage, String(context.authenticatedAt)]
         : ['nonce', context.nonce];
-    for (const field of fields) mac.update(`${field.length}:${field};`);
-    return mac.digest();
+    // One update with the whole framed text: the same bytes as one update per field, one native call instead of seven.
+    let framed = '';
+    for (const field of fields) framed += `${field.length}:${field};`;
+    return mac.update(framed).digest();
   }
 }

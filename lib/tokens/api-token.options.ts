@@ -52,9 +52,17 @@ export interface ApiTokenModuleOptions {
    * never a client or DataSource you gave it; set `false` when the store is shared or you close it yourself.
    */
   closeStoreOnShutdown?: boolean;
+  /**
+   * How many verified access tokens to remember, so that a client presenting the same token again skips the signature
+   * verification (an Ed25519 or P-256 verify, most of a bearer request's CPU). Entries are keyed by the token's SHA-256
+   * (no token is kept), hold the claims jose verified and the key that verified them, and count only while that key is
+   * still trusted and before the token's `exp` (and from its `nbf`); revocation, the `iat` and fingerprint checks run on
+   * every request all the same. Least recently used entries go first. `0` verifies every request. Default 10000.
+   */
+  verifiedTokenCacheSize?: number;
 }
 
-/** Defaults of {@link ApiTokenModuleOptions}, in ms. */
+/** Defaults of {@link ApiTokenModuleOptions} (durations in ms). */
 export const API_TOKEN_DEFAULTS = Object.freeze({
   accessTokenTtlMs: 10 * 60_000,
   refreshIdleTimeoutMs: 86_400_000,
@@ -63,6 +71,7 @@ export const API_TOKEN_DEFAULTS = Object.freeze({
   algorithm: 'EdDSA' as AccessTokenAlgorithm,
   clientId: 'default',
   fingerprintCookieName: '__Host-nsk_atfp',
+  verifiedTokenCacheSize: 10_000,
 });
 
 /** The options with defaults filled in and durations in ms. */
@@ -80,6 +89,7 @@ export interface ResolvedApiTokenOptions {
   fingerprintCookie: { name: string; secure: boolean };
   clock: Clock | undefined;
   closeStoreOnShutdown: boolean;
+  verifiedTokenCacheSize: number;
 }
 
 /** Bad `ApiTokenModule` options: the message lists every problem and how to fix it. */
@@ -163,6 +173,12 @@ export function resolveApiTokenOptions(raw: ApiTokenModuleOptions): ResolvedApiT
   if (options.closeStoreOnShutdown !== undefined && typeof options.closeStoreOnShutdown !== 'boolean') {
     problems.push('closeStoreOnShutdown must be true or false');
   }
+  const verifiedTokenCacheSize = options.verifiedTokenCacheSize ?? API_TOKEN_DEFAULTS.verifiedTokenCacheSize;
+  if (!Number.isSafeInteger(verifiedTokenCacheSize) || verifiedTokenCacheSize < 0 || verifiedTokenCacheSize > 1_000_000) {
+    problems.push(
+      `verifiedTokenCacheSize is ${JSON.stringify(verifiedTokenCacheSize)}: give a whole number of tokens from 0 (verify every request) to 1000000`,
+    );
+  }
   if (problems.length > 0) throw new ApiTokenOptionsError(problems);
   return {
     store: options.store ?? new InMemoryTokenStore(),
@@ -178,5 +194,6 @@ export function resolveApiTokenOptions(raw: ApiTokenModuleOptions): ResolvedApiT
     fingerprintCookie: { name: cookieName, secure },
     clock: options.clock,
     closeStoreOnShutdown: options.closeStoreOnShutdown ?? true,
+    verifiedTokenCacheSize,
   };
 }

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload } from 'jose';
+import { createLRU } from 'lru.min';
 import type { Clock } from '../core/clock';
 import { isStoreConnectionError } from '../core/errors';
 import { AUTHENTICATION_VOIDED } from '../core/session-check';
@@ -16,7 +17,7 @@ import { headersSent, setResponseHeader } from '../http/response-headers';
 import { ReAuthGuard } from '../reauth/reauth.guard';
 import type { SessionService } from '../session.service';
 import type { ResolvedApiTokenOptions } from './api-token.options';
-import { KeyRing } from './key-ring';
+import { KeyRing, SigningKey } from './key-ring';
 import {
   generateRefreshToken,
   isWellFormedRefreshToken,
@@ -97,6 +98,17 @@ interface AccessClaims extends JWTPayload {
   act?: unknown;
 }
 
+/** A token jose verified (signature, pinned algorithm, typ, iss, aud, exp, nbf), remembered by its SHA-256. */
+interface VerifiedToken {
+  claims: Readonly<AccessClaims>;
+  /** The key that verified it: the entry counts only while the ring still trusts this very key for its kid. */
+  key: SigningKey;
+  kid: string;
+  /** jose's time checks in seconds (tolerance 0): valid while `nbf <= now` and `now < exp`. */
+  exp: number;
+  nbf: number;
+}
+
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 /** Longest access token looked at: ours are well under 2 KB. */
 const MAX_JWT_LENGTH = 8192;
@@ -128,6 +140,8 @@ export class ApiTokenService {
     return key.publicKey;
   };
   private lastOutageLog = 0;
+  /** See `verifiedTokenCacheSize`; undefined when it is 0. */
+  private readonly verified: ReturnType<typeof createLRU<string, VerifiedToken>> | undefined;
 
   constructor(
     /** The resolved module options. */
@@ -139,6 +153,7 @@ export class ApiTokenService {
     this.clock = clock;
     this.keys = new KeyRing(options.keys, options.algorithm, options.accessTokenTtlMs, clock);
     this.audienceClaim = options.audience.length === 1 ? options.audience[0] : options.audience;
+    this.verified = options.verifiedTokenCacheSize > 0 ? createLRU({ max: options.verifiedTokenCacheSize }) : undefined;
   }
 
   /** A new sign-in for an API client: an access token and the first refresh token of a new family. */
@@ -369,9 +384,24 @@ export class ApiTokenService {
     if (ended.allOfUser) await this.revokeAllForUser(ended.userId, ended.reason);
   }
 
+  /**
+   * The token's claims once jose has verified it. A token verified before (same bytes, by SHA-256) is answered from
+   * `verified` while the key that verified it is still the ring's key for its kid and jose's own time checks still
+   * hold (`nbf <= now < exp`, in whole seconds as jose counts them): its signature, algorithm, typ, iss and aud
+   * cannot have changed. Revocation is not part of this: `authenticate` asks the store on every request.
+   */
   private async verifySignature(token: string, now: number): Promise<AccessClaims> {
+    const cacheKey = this.verified === undefined ? undefined : hashToken(token);
+    if (cacheKey !== undefined) {
+      const hit = this.verified!.get(cacheKey);
+      if (hit !== undefined) {
+        const seconds = Math.floor(now / 1000);
+        if (hit.nbf <= seconds && seconds < hit.exp && this.keys.verificationKey(hit.kid) === hit.key) return hit.claims;
+        this.verified!.delete(cacheKey);
+      }
+    }
     try {
-      const { payload } = await jwtVerify<AccessClaims>(token, this.getKey, {
+      const { payload, protectedHeader } = await jwtVerify<AccessClaims>(token, this.getKey, {
         algorithms: this.keys.algorithms,
         issuer: this.options.issuer,
         audience: this.options.audience,
@@ -379,10 +409,25 @@ export class ApiTokenService {
         currentDate: new Date(now),
         requiredClaims: ['exp', 'iat', 'jti', 'sub'],
       });
+      if (cacheKey !== undefined) this.remember(cacheKey, payload, protectedHeader);
       return payload;
     } catch (error) {
       throw toInvalidToken(error);
     }
+  }
+
+  private remember(cacheKey: string, payload: AccessClaims, header: JWTHeaderParameters): void {
+    const kid = header.kid;
+    // The key getKey resolved for this kid (and alg) and jose verified with; exp is required, so always a number here.
+    const signingKey = this.keys.verificationKey(kid);
+    if (kid === undefined || signingKey === undefined || signingKey.alg !== header.alg || typeof payload.exp !== 'number') return;
+    this.verified!.set(cacheKey, {
+      claims: Object.freeze(payload),
+      key: signingKey,
+      kid,
+      exp: payload.exp,
+      nbf: typeof payload.nbf === 'number' ? payload.nbf : Number.NEGATIVE_INFINITY,
+    });
   }
 
   private checkFingerprint(expected: unknown, req: HttpRequestLike): void {

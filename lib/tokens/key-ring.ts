@@ -46,6 +46,7 @@ export class KeyRing {
   private retired: RetiredKey[] = [];
   private jwksCache: { keys: AccessTokenJwk[] } | undefined;
   private jwksUntil = 0;
+  private algorithmsCache: AccessTokenAlgorithm[] | undefined;
 
   /**
    * @param keys private JWKs: current, next, then retired (see `ApiTokenModuleOptions.keys`); none: generated
@@ -80,7 +81,11 @@ export class KeyRing {
 
   /** The algorithms tokens may be signed with: verification pins these (TK-01). */
   get algorithms(): AccessTokenAlgorithm[] {
-    return [...new Set([this.currentKey.alg, this.nextKey.alg, ...this.retired.map((r) => r.key.alg)])];
+    // Read on every verification: built once per change of the ring (rotate), not per request; frozen, since the
+    // same array pins the algorithms of every verification.
+    return (this.algorithmsCache ??= Object.freeze([
+      ...new Set([this.currentKey.alg, this.nextKey.alg, ...this.retired.map((r) => r.key.alg)]),
+    ]) as AccessTokenAlgorithm[]);
   }
 
   /** The key with this `kid` that may have signed a live token, or undefined. */
@@ -105,6 +110,7 @@ export class KeyRing {
     this.currentKey = this.nextKey;
     this.nextKey = incoming;
     this.jwksCache = undefined;
+    this.algorithmsCache = undefined;
   }
 
   /** The public JWKS: current, next and still-live retired keys. Built once per change (or retirement end). */

@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { CsrfContext, CSRF_TOKEN_LENGTH, CsrfTokens } from '../../../lib/csrf/csrf-tokens';
 import { normaliseOrigin, resolveCsrfOptions } from '../../../lib/csrf/csrf.options';
 import { checkRequestOrigin, ownOrigins } from '../../../lib/csrf/request-origin';
@@ -22,6 +22,18 @@ describe('CsrfTokens', () => {
     expect(a).not.toBe(b);
     expect(tokens.verify(a, session)).toBe(true);
     expect(tokens.verify(b, { ...session })).toBe(true);
+  });
+
+  it('tags salt and length-framed context under HMAC-SHA256, byte for byte (tokens issued before a deploy stay valid)', () => {
+    const key = randomBytes(32);
+    const salt = randomBytes(16);
+    const ctx: CsrfContext = { ...session, handle: 'hé-ü' };
+    const tag = createHmac('sha256', key).update(salt).update('7:session;').update('4:hé-ü;1:0;1:1;8:complete;4:1000;').digest();
+    const token = Buffer.concat([salt, tag]).toString('base64url');
+    expect(new CsrfTokens([key]).verify(token, ctx)).toBe(true);
+    const nonce = CsrfTokens.newNonce();
+    const nonceTag = createHmac('sha256', key).update(salt).update(`5:nonce;43:${nonce};`).digest();
+    expect(new CsrfTokens([key]).verify(Buffer.concat([salt, nonceTag]).toString('base64url'), { kind: 'nonce', nonce })).toBe(true);
   });
 
   it('binds a token to the session handle and to its privileges (roles version, aal, stage, authentication time)', () => {
