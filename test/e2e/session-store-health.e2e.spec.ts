@@ -6,17 +6,24 @@
 import { INestApplication } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
-import { SessionModule, SessionStore, SessionStoreConnectionError } from '../../lib';
+import { SecurityEvent, SessionModule, SessionStore, SessionStoreConnectionError } from '../../lib';
 import { DEFAULT_STORE_HEALTH_TIMEOUT_MS, SessionStoreHealthIndicator } from '../../lib/terminus';
 
 describe('SessionStoreHealthIndicator', () => {
   let app: INestApplication;
   let indicator: SessionStoreHealthIndicator;
   let store: SessionStore;
+  const events: SecurityEvent[] = [];
 
   beforeAll(async () => {
     const ref = await Test.createTestingModule({
-      imports: [SessionModule.forRoot({ circuitBreaker: { failureThreshold: 2, cooldown: '1m' } }), TerminusModule],
+      imports: [
+        SessionModule.forRoot({
+          circuitBreaker: { failureThreshold: 2, cooldown: '1m' },
+          eventSinks: [{ handle: (e) => void events.push(e) }],
+        }),
+        TerminusModule,
+      ],
       providers: [SessionStoreHealthIndicator],
     }).compile();
     app = ref.createNestApplication({ logger: false });
@@ -50,6 +57,12 @@ describe('SessionStoreHealthIndicator', () => {
     ping.mockRestore();
     const up = await indicator.isHealthy();
     expect(up).toEqual({ sessionStore: { status: 'up', latencyMs: expect.any(Number), circuit: 'closed' } });
+    // The module emits each change of the circuit as a security event (and logs it).
+    const circuit = events.filter((e) => e.type.startsWith('session_store_circuit_'));
+    expect(circuit).toEqual([
+      expect.objectContaining({ type: 'session_store_circuit_open', level: 'CRITICAL', detail: { failures: 2, cooldownMs: 60_000 } }),
+      expect.objectContaining({ type: 'session_store_circuit_closed', level: 'INFO', detail: { openForMs: expect.any(Number) } }),
+    ]);
   });
 
   it('waits 1000 ms by default and refuses a timeout that is not a positive number of ms', async () => {
