@@ -14,6 +14,7 @@ export {
   SessionReAuthOptions,
   SessionRememberOptions,
   SessionLimitSubject,
+  SessionCircuitBreakerOptions,
   Duration,
   SESSION_DEFAULTS,
 } from './session.options';
@@ -53,6 +54,7 @@ export {
   SessionDeviceSummary,
 } from './errors/session.exceptions';
 export { SessionOptionsError, SessionInputError, SessionStoreConnectionError, isStoreConnectionError } from './core/errors';
+export type { CircuitState } from './core/circuit-breaker';
 
 // Request-time checks and security events
 export { SessionCheck, SessionCheckContext, SessionCheckVerdict, SessionCheckEvent } from './core/session-check';

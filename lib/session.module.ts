@@ -1,4 +1,5 @@
 import { Inject, Logger, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { CircuitBreakerSettings, CircuitTransition, StoreCircuitBreaker } from './core/circuit-breaker';
 import { Clock } from './core/clock';
 import { isStoreConnectionError } from './core/errors';
 import { CsrfGuard } from './csrf/csrf.guard';
@@ -64,7 +65,7 @@ import { SessionTelemetry } from './telemetry/session-telemetry';
     {
       provide: SessionManager,
       useFactory: (o: ResolvedSessionOptions, bus: SecurityEventBus, store: SessionStore) =>
-        new SessionManager(store, o.clock, o, bus, o.checks),
+        new SessionManager(store, o.clock, o, bus, o.checks, o.circuitBreaker && circuitBreakerFor(o, o.circuitBreaker, bus)),
       inject: [RESOLVED_SESSION_OPTIONS, SecurityEventBus, SessionStore],
     },
     {
@@ -122,4 +123,35 @@ export class SessionModule extends ConfigurableSessionModule implements OnModule
   async onApplicationShutdown(): Promise<void> {
     if (this.resolved.closeStoreOnShutdown) await this.resolved.store.close();
   }
+}
+
+/** The store's circuit breaker, logging and emitting each change of state (who operates the app must see both). */
+function circuitBreakerFor(o: ResolvedSessionOptions, settings: CircuitBreakerSettings, bus: SecurityEventBus): StoreCircuitBreaker {
+  const logger = new Logger('SessionModule');
+  const store = o.store.constructor.name;
+  return new StoreCircuitBreaker(settings, (change: CircuitTransition) => {
+    if (change.state === 'open') {
+      const cause = change.cause instanceof Error ? change.cause.message : String(change.cause);
+      logger.error(
+        `Session store circuit OPEN after ${change.failures} connectivity failures in a row (${store}: ${cause}). ` +
+          `Requests that need a session answer 503 at once; one probe every ${settings.cooldownMs} ms (circuitBreaker.cooldown) until the store answers.`,
+      );
+      bus.emit({
+        type: 'session_store_circuit_open',
+        time: o.clock.now(),
+        level: 'CRITICAL',
+        outcome: 'failure',
+        detail: { failures: change.failures, cooldownMs: settings.cooldownMs },
+      });
+    } else {
+      logger.log(`Session store circuit closed: ${store} answers again (open for ${Math.round(change.openForMs)} ms).`);
+      bus.emit({
+        type: 'session_store_circuit_closed',
+        time: o.clock.now(),
+        level: 'INFO',
+        outcome: 'success',
+        detail: { openForMs: Math.round(change.openForMs) },
+      });
+    }
+  });
 }

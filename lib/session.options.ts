@@ -13,6 +13,7 @@ import {
   validateSync,
   ValidationError,
 } from 'class-validator';
+import { CircuitBreakerSettings, DEFAULT_CIRCUIT_COOLDOWN_MS, DEFAULT_CIRCUIT_FAILURE_THRESHOLD } from './core/circuit-breaker';
 import { Clock, SystemClock } from './core/clock';
 import { formatDuration, parseDuration } from './core/duration';
 import { SessionOptionsError } from './core/errors';
@@ -193,6 +194,23 @@ export interface SessionModuleOptions {
    * without an SDK nothing is traced and nothing is wrapped. `false` turns spans off even with an SDK.
    */
   tracing?: boolean;
+  /**
+   * The circuit breaker around the session store's calls (AV-04): after `failureThreshold` connectivity failures
+   * in a row (refused, dropped or timed out, with no success between them) requests that need the store answer 503
+   * at once for `cooldown`, instead of each waiting out the store's own timeout; then one request probes the store
+   * and its success closes the circuit. It never fails open: a refused request is a 503, never "signed out". Opening
+   * and closing are logged and emitted as `session_store_circuit_open` / `session_store_circuit_closed` events.
+   * Default `{ failureThreshold: 5, cooldown: 1000 }` (ms); `false` turns it off.
+   */
+  circuitBreaker?: SessionCircuitBreakerOptions | false;
+}
+
+/** Options of the store's circuit breaker: see {@link SessionModuleOptions.circuitBreaker}. */
+export interface SessionCircuitBreakerOptions {
+  /** Connectivity failures in a row that open the circuit; any success resets the count. Whole number, 1 to 1000. Default `5`. */
+  failureThreshold?: number;
+  /** How long (ms or a duration string) the open circuit refuses before one probe goes to the store. 10 ms to 1m. Default `1000` (1 s). */
+  cooldown?: Duration;
 }
 
 /** Options after validation, with every default filled in and every duration in milliseconds. */
@@ -226,6 +244,8 @@ export interface ResolvedSessionOptions extends SessionPolicy {
   metrics?: ResolvedMetricsOptions;
   /** Spans when an OpenTelemetry SDK is registered (default `true`). */
   tracing: boolean;
+  /** The circuit breaker's numbers (cool-down in ms), or `undefined` when turned off. */
+  circuitBreaker: CircuitBreakerSettings | undefined;
 }
 
 /** Defaults, in one place. */
@@ -444,6 +464,7 @@ export function resolveSessionOptions(raw: SessionModuleOptions = {}): ResolvedS
 
   const metrics = resolveMetricsOptions(raw.metrics, problems);
   if (raw.tracing !== undefined && typeof raw.tracing !== 'boolean') problems.push('tracing must be true or false');
+  const circuitBreaker = circuitBreakerSettings(raw.circuitBreaker, problems);
 
   if (problems.length > 0) throw new SessionOptionsError(problems);
   return {
@@ -476,7 +497,35 @@ export function resolveSessionOptions(raw: SessionModuleOptions = {}): ResolvedS
     clearSiteDataOnLogout: raw.clearSiteDataOnLogout ?? true,
     clock,
     eventSinks: raw.eventSinks ?? [],
+    circuitBreaker,
   };
+}
+
+/** Validates `circuitBreaker` and fills in its defaults; `undefined` when it is `false`. */
+function circuitBreakerSettings(
+  raw: SessionCircuitBreakerOptions | false | undefined,
+  problems: string[],
+): CircuitBreakerSettings | undefined {
+  if (raw === false) return undefined;
+  const defaults = { failureThreshold: DEFAULT_CIRCUIT_FAILURE_THRESHOLD, cooldownMs: DEFAULT_CIRCUIT_COOLDOWN_MS };
+  if (raw === undefined) return defaults;
+  if (typeof raw !== 'object' || raw === null) {
+    problems.push(
+      `circuitBreaker is ${describe(raw)}: give { failureThreshold, cooldown } (e.g. { failureThreshold: 5, cooldown: '1s' }) or false`,
+    );
+    return defaults;
+  }
+  const threshold = raw.failureThreshold ?? defaults.failureThreshold;
+  if (!Number.isInteger(threshold) || threshold < 1 || threshold > 1000)
+    problems.push(`circuitBreaker.failureThreshold is ${JSON.stringify(threshold)}: give a whole number from 1 to 1000 (default 5)`);
+  const cooldownMs = raw.cooldown === undefined ? defaults.cooldownMs : parseDuration(raw.cooldown);
+  if (cooldownMs === undefined || cooldownMs < 10 || cooldownMs > 60_000) {
+    problems.push(
+      `circuitBreaker.cooldown is ${JSON.stringify(raw.cooldown)}: give 10 ms to 1m, in ms or as a string such as "1s" (default 1000 ms)`,
+    );
+    return defaults;
+  }
+  return { failureThreshold: threshold, cooldownMs };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ActiveSession, ResolveOutcome, SessionEndListener, SessionManager } from './core/session-manager';
+import type { CircuitState } from './core/circuit-breaker';
 import { SessionGoneError, SessionStoreUnavailableError, TooManySessionsError } from './core/errors';
 import type { ClientInfo } from './core/client-info';
 import { SessionData, SessionRecord, SessionStage, SessionTier } from './core/session-record';
@@ -363,9 +364,20 @@ export class SessionService {
     this.manager.onSessionsEnded(listener);
   }
 
-  /** Resolves when the store answers; throws 503 when it does not. For health checks. */
+  /**
+   * Resolves when the store answers; throws 503 when it does not. For health checks: it asks the store even while
+   * the circuit breaker is open, and a success closes the circuit.
+   */
   async ping(): Promise<void> {
     await this.guard(() => this.manager.ping());
+  }
+
+  /**
+   * The state of the store's circuit breaker (`circuitBreaker` option): `closed` (requests reach the store), `open`
+   * (they answer 503 at once) or `half-open` (the next one probes the store). `closed` when the breaker is off.
+   */
+  get storeCircuitState(): CircuitState {
+    return this.manager.circuitState;
   }
 
   /**

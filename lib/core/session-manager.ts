@@ -1,6 +1,7 @@
 import { ReadResult, SessionStore, StoredSession } from '../stores/session-store';
 import { SecurityEventBus } from '../events/security-event-bus';
 import { SecurityEvent } from '../events/security-event';
+import { CircuitState, StoreCircuitBreaker } from './circuit-breaker';
 import { Clock } from './clock';
 import type { ClientInfo } from './client-info';
 import { isStoreConnectionError, SessionGoneError, SessionInputError, SessionStoreUnavailableError, TooManySessionsError } from './errors';
@@ -168,6 +169,11 @@ export class SessionManager {
     private readonly policy: SessionPolicy,
     private readonly events: SecurityEventBus,
     checks: readonly SessionCheck[] = [],
+    /**
+     * Around every store call (AV-04): after repeated connectivity failures, calls fail at once (503) instead of
+     * each waiting out the store's timeout. Default none.
+     */
+    private readonly breaker?: StoreCircuitBreaker,
   ) {
     this.checks = checks;
     this.sealed = store.keepsSessionInToken === true;
@@ -273,6 +279,9 @@ export class SessionManager {
     const now = this.clock.now();
     // try/await rather than this.call(): the hot path, where a closure and an extra promise per request show.
     let result: ReadResult;
+    const breaker = this.breaker;
+    const refused = breaker?.refusal();
+    if (refused) throw storeError('read', refused);
     try {
       result = await this.store.read(id, {
         now,
@@ -280,8 +289,10 @@ export class SessionManager {
         touchIntervalMs: this.policy.touchIntervalMs,
       });
     } catch (error) {
+      if (breaker && isStoreConnectionError(error)) breaker.failed(error);
       throw storeError('read', error);
     }
+    breaker?.succeeded();
     if (result.status === 'missing') return { kind: 'unknown' };
     if (result.status === 'tombstone') return { kind: 'rotated' };
     if (result.status === 'expired') {
@@ -507,9 +518,17 @@ export class SessionManager {
     return changed;
   }
 
-  /** Checks that the store answers. */
+  /**
+   * Checks that the store answers. Always asks the store, even with the circuit open: a health check must report
+   * the store, not the breaker; and its answer counts like any call's (a success closes the circuit at once).
+   */
   async ping(): Promise<void> {
-    await this.call('ping', () => this.store.ping());
+    await this.call('ping', () => this.store.ping(), false);
+  }
+
+  /** The circuit breaker's state, `closed` without one. */
+  get circuitState(): CircuitState {
+    return this.breaker?.state ?? 'closed';
   }
 
   /**
@@ -701,8 +720,12 @@ export class SessionManager {
    * Runs one store operation. Only a connectivity failure becomes {@link SessionStoreUnavailableError} (503);
    * anything else is a bug or bad input and keeps its identity and stack.
    */
-  private call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  private call<T>(operation: string, fn: () => Promise<T>, gated = true): Promise<T> {
+    const breaker = this.breaker;
+    const refused = gated ? breaker?.refusal() : undefined;
+    if (refused) return Promise.reject(storeError(operation, refused));
     const wrap = (error: unknown): never => {
+      if (breaker && isStoreConnectionError(error)) breaker.failed(error);
       throw storeError(operation, error);
     };
     let pending: Promise<T>;
@@ -712,7 +735,11 @@ export class SessionManager {
       return Promise.reject(error).catch(wrap);
     }
     // .catch, not an async wrapper: this is on every request's path.
-    return pending.catch(wrap);
+    if (!breaker) return pending.catch(wrap);
+    return pending.then((value) => {
+      breaker.succeeded();
+      return value;
+    }, wrap);
   }
 }
 

@@ -10,6 +10,10 @@ export type SecurityEventType =
   | 'session_logout'
   | 'session_revoked'
   | 'session_store_unavailable'
+  /** CRITICAL: the session store's circuit breaker opened (`detail.failures` in a row); requests needing it get 503 at once. */
+  | 'session_store_circuit_open'
+  /** INFO: the circuit breaker closed again: the store answered (`detail.openForMs`: how long it was open, ms). */
+  | 'session_store_circuit_closed'
   | 'excess_sessions_exceeded'
   | 'authn_login_success'
   | 'authn_login_successafterfail'
@@ -80,6 +84,8 @@ export const SECURITY_EVENT_TYPES = Object.freeze([
   'session_logout',
   'session_revoked',
   'session_store_unavailable',
+  'session_store_circuit_open',
+  'session_store_circuit_closed',
   'excess_sessions_exceeded',
   'authn_login_success',
   'authn_login_successafterfail',

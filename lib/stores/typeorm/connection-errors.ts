@@ -159,3 +159,12 @@ export function dataSourceNotInitialized(operation: string, database: string): S
       'and destroy it only after the app has closed.',
   );
 }
+
+/** The store's error for an operation that took longer than its `operationTimeoutMs`. */
+export function operationTimedOut(operation: string, database: string, timeoutMs: number): SessionStoreConnectionError {
+  return new SessionStoreConnectionError(
+    `TypeOrmSessionStore.${operation}: ${database} did not answer within ${timeoutMs} ms (operationTimeoutMs). The ` +
+      'database is stalled, overloaded or out of pooled connections; requests that need a session fail with 503 ' +
+      'until it answers in time. Raise operationTimeoutMs only if the database is merely slow.',
+  );
+}

@@ -19,7 +19,7 @@ export { SessionRolesTierImpersonation1796400000000 } from './migrations/1796400
 export { SessionCounterEntity } from './session-counter.entity';
 export { SessionPointerEntity } from './session-pointer.entity';
 export { SessionEntity } from './session.entity';
-export { TypeOrmSessionStore } from './typeorm-session.store';
+export { TypeOrmSessionStore, DEFAULT_SQL_OPERATION_TIMEOUT_MS } from './typeorm-session.store';
 export type { TypeOrmSessionStoreOptions } from './typeorm-session.store';
 
 /**

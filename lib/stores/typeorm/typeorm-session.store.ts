@@ -27,7 +27,14 @@ import {
   StoredSession,
   UpdateResult,
 } from '../session-store';
-import { dataSourceNotInitialized, databaseUnreachable, describeDatabase, isConnectionFailure, messageOf } from './connection-errors';
+import {
+  dataSourceNotInitialized,
+  databaseUnreachable,
+  describeDatabase,
+  isConnectionFailure,
+  messageOf,
+  operationTimedOut,
+} from './connection-errors';
 import { COUNTER_TABLE, SESSION_POINTER_TABLE, SESSION_TABLE } from './schema';
 import {
   Connection,
@@ -61,7 +68,21 @@ export interface TypeOrmSessionStoreOptions {
    * holds long locks). Default 500.
    */
   cleanupBatchSize?: number;
+  /**
+   * Longest time (ms) one store operation may take, from asking the pool for a connection to the last reply; past
+   * it the operation fails with a `SessionStoreConnectionError` (the module answers 503), so a stalled or paused
+   * database cannot hold requests, and their memory, for ever. The database's work is not cancelled: it ends, or
+   * fails, on its own, and a write that finishes after its timeout stays written (a 503 never promises that nothing
+   * happened). Also set the driver's own limits so a stalled connection goes back to the pool: for PostgreSQL
+   * `connectTimeoutMS` (the pool's connect and acquire wait) and `extra: { query_timeout }`. 0 turns it off.
+   * Default {@link DEFAULT_SQL_OPERATION_TIMEOUT_MS} (5000 ms; longer than Redis' 2000 ms because a transaction
+   * may wait its turn for a user's lock).
+   */
+  operationTimeoutMs?: number;
 }
+
+/** Default {@link TypeOrmSessionStoreOptions.operationTimeoutMs}, in ms. */
+export const DEFAULT_SQL_OPERATION_TIMEOUT_MS = 5000;
 
 const DEFAULT_CLEANUP_INTERVAL_MS = 60_000;
 const DEFAULT_CLEANUP_BATCH_SIZE = 500;
@@ -117,6 +138,7 @@ export class TypeOrmSessionStore extends SessionStore {
   /** Set on SQLite only (see the class comment). */
   private readonly mutex?: Mutex;
   private readonly cleanupBatchSize: number;
+  private readonly operationTimeoutMs: number;
   private readonly logger = new Logger('TypeOrmSessionStore');
   private cleanupTimer?: NodeJS.Timeout;
   private cleanupRun?: Promise<void>;
@@ -145,6 +167,12 @@ export class TypeOrmSessionStore extends SessionStore {
     if (!Number.isInteger(interval) || interval < 0 || interval > MAX_TIMER_MS) {
       throw new RangeError(
         `TypeOrmSessionStore: cleanupIntervalMs must be an integer from 0 (off) to ${MAX_TIMER_MS} ms (got ${options.cleanupIntervalMs})`,
+      );
+    }
+    this.operationTimeoutMs = options.operationTimeoutMs ?? DEFAULT_SQL_OPERATION_TIMEOUT_MS;
+    if (!Number.isInteger(this.operationTimeoutMs) || this.operationTimeoutMs < 0 || this.operationTimeoutMs > MAX_TIMER_MS) {
+      throw new RangeError(
+        `TypeOrmSessionStore: operationTimeoutMs must be an integer from 0 (off) to ${MAX_TIMER_MS} ms, e.g. 5000 (got ${options.operationTimeoutMs})`,
       );
     }
     this.cleanupBatchSize = options.cleanupBatchSize ?? DEFAULT_CLEANUP_BATCH_SIZE;
@@ -774,11 +802,23 @@ export class TypeOrmSessionStore extends SessionStore {
   private async guarded<T>(operation: string, work: () => Promise<T>): Promise<T> {
     if (!this.dataSource.isInitialized) throw dataSourceNotInitialized(operation, this.database);
     try {
-      return await work();
+      return await (this.operationTimeoutMs > 0 ? this.bounded(operation, work()) : work());
     } catch (error) {
       if (isStoreConnectionError(error) || !isConnectionFailure(error)) throw error;
       throw databaseUnreachable(operation, this.database, error);
     }
+  }
+
+  /**
+   * `pending`, or a `SessionStoreConnectionError` once `operationTimeoutMs` has passed. The race subscribes to
+   * `pending`, so its late failure is handled, never an unhandled rejection.
+   */
+  private bounded<T>(operation: string, pending: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(operationTimedOut(operation, this.database, this.operationTimeoutMs)), this.operationTimeoutMs);
+    });
+    return Promise.race([pending, timeout]).finally(() => clearTimeout(timer));
   }
 
   /** Runs statements on one connection, without a transaction (each statement is atomic on its own). */
