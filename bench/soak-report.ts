@@ -87,7 +87,7 @@ export function renderSoakMarkdown(run: SoakRun, plot: string): string {
     ...Object.entries(run.sampleEnv).map(([k, value]) => `  | \`${k}\` | \`${value}\` |`),
     '',
     '  Short rotation, idle and token lifetimes make every expiry path run many times within the run (periodic ID ' +
-      'rotation every 30 s with its grace, abandoned sessions ending by idle timeout, access and refresh tokens expiring); ' +
+      'rotation every 10 s with its grace, abandoned sessions ending by idle timeout, access and refresh tokens expiring); ' +
       "the users database (users, audit trail, attempt counters) is a SQLite file, so the audit trail's growth is on disk " +
       'and not in the heap; `TRUST_PROXY=loopback` lets every virtual client have its own IP.',
     `- **Traffic** (bench/soak-traffic.ts): a fixed rate of ${run.plan.rate} req/s from ${run.plan.browsers} browsers and ` +
@@ -129,7 +129,19 @@ export function renderSoakMarkdown(run: SoakRun, plot: string): string {
       return `| \`${route}\` | ${statuses.map((s) => (t.counts[route][s] ?? 0).toLocaleString('en')).join(' | ')} | ${unexpected} |`;
     }),
     '',
-    `${t.requests.toLocaleString('en')} requests in ${seconds.toFixed(0)} s (${(t.requests / seconds).toFixed(1)} req/s). Status 0 would be a request without an answer.`,
+    `${t.requests.toLocaleString('en')} requests in ${seconds.toFixed(0)} s (${(t.requests / seconds).toFixed(1)} req/s; target ` +
+      `${run.plan.rate + run.plan.attackers * run.plan.attackerRate} req/s, clients that fall behind do not burst to catch up). ` +
+      'Status 0 would be a request without an answer.',
+    '',
+    `Session IDs renewed by periodic rotation on ordinary requests (a new session cookie the browsers followed): ` +
+      `${Object.values(t.sessionRenewals)
+        .reduce((x, y) => x + y, 0)
+        .toLocaleString('en')} (` +
+      (Object.entries(t.sessionRenewals)
+        .sort()
+        .map(([route, n]) => `\`${route}\` ${n.toLocaleString('en')}`)
+        .join(', ') || 'none') +
+      ').',
     '',
     '## Figures (steady part)',
     '',

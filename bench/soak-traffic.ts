@@ -26,6 +26,11 @@ export interface TrafficResult {
   /** The unexpected answers by route and status, with the first few bodies of each for the report. */
   unexpected: RouteStatusCounts;
   examples: string[];
+  /**
+   * Session IDs renewed on an ordinary request (a new session cookie on anything but sign-in), by route: periodic
+   * rotation as the clients saw it.
+   */
+  sessionRenewals: Record<string, number>;
   requests: number;
   durationMs: number;
 }
@@ -76,6 +81,7 @@ const REQUEST_TIMEOUT_MS = 15_000;
 interface Answer {
   status: number;
   body: string;
+  setCookie?: string[];
 }
 
 /** Collects the counts of every client. */
@@ -83,6 +89,7 @@ class Counter {
   readonly counts: RouteStatusCounts = {};
   readonly unexpected: RouteStatusCounts = {};
   readonly examples: string[] = [];
+  readonly sessionRenewals: Record<string, number> = {};
   requests = 0;
 
   add(route: string, status: number, expected: boolean, body: string): void {
@@ -147,6 +154,7 @@ class Client {
   ): Promise<Answer | undefined> {
     if (!(await this.pacer.wait())) return undefined;
     const answer = await this.request(options.method, options.path, options.body, options.headers ?? {});
+    this.remember(answer.setCookie, route);
     this.counter.add(route, answer.status, options.expected.includes(answer.status), answer.body);
     return answer;
   }
@@ -171,10 +179,7 @@ class Client {
           let text = '';
           res.setEncoding('utf8');
           res.on('data', (chunk: string) => (text += chunk));
-          res.on('end', () => {
-            this.remember(res.headers['set-cookie']);
-            resolve({ status: res.statusCode ?? 0, body: text });
-          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, setCookie: res.headers['set-cookie'] }));
           res.on('error', (error) => resolve({ status: 0, body: String(error) }));
         },
       );
@@ -184,8 +189,11 @@ class Client {
     });
   }
 
-  /** A minimal cookie jar: name=value, removed when the server clears it (empty value, `Max-Age=0` or a past date). */
-  private remember(setCookie: string[] | undefined): void {
+  /**
+   * A minimal cookie jar: name=value, removed when the server clears it (empty value, `Max-Age=0` or a past date). A
+   * session cookie (`sid`, `__Host-sid`) replaced on any route but sign-in is counted as a renewal (rotation).
+   */
+  private remember(setCookie: string[] | undefined, route: string): void {
     for (const line of setCookie ?? []) {
       const [pair, ...attributes] = line.split(';').map((part) => part.trim());
       const eq = pair.indexOf('=');
@@ -196,8 +204,15 @@ class Client {
         value === '' ||
         attributes.some((a) => /^max-age=(0|-\d+)$/i.test(a)) ||
         attributes.some((a) => /^expires=/i.test(a) && Date.parse(a.slice(8)) < Date.now());
-      if (cleared) this.jar.delete(name);
-      else this.jar.set(name, value);
+      if (cleared) {
+        this.jar.delete(name);
+        continue;
+      }
+      const previous = this.jar.get(name);
+      if (/sid$/.test(name) && previous !== undefined && previous !== value && route !== 'POST /auth/login') {
+        this.counter.sessionRenewals[route] = (this.counter.sessionRenewals[route] ?? 0) + 1;
+      }
+      this.jar.set(name, value);
     }
   }
 }
@@ -354,6 +369,7 @@ export async function runSoakTraffic(plan: TrafficPlan, durationMs: number): Pro
   return {
     counts: counter.counts,
     unexpected: counter.unexpected,
+    sessionRenewals: counter.sessionRenewals,
     examples: counter.examples,
     requests: counter.requests,
     durationMs: Date.now() - started,

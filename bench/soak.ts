@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     DATABASE_URL: `sqlite:${join(dataDir, 'users.sqlite')}`,
     SESSION_STORE: 'memory',
     SECURITY_LOG: '/dev/null',
-    SESSION_ROTATION_INTERVAL: '30s',
+    SESSION_ROTATION_INTERVAL: '10s',
     SESSION_ROTATION_GRACE: '10s',
     SESSION_IDLE_TIMEOUT: '2m',
     SESSION_MAX_CONCURRENT: '0',
