@@ -45,13 +45,16 @@
  * a 1 s touch interval (so idle touches do happen during a run) and no periodic rotation within the run (1 h).
  *
  * The parent talks to the child over the IPC channel only (nothing extra on the measured HTTP port):
- *   parent → child  { id, cmd: 'cpu-start' | 'cpu-stop' | 'profile-start' | 'profile-stop' | 'stop' }
+ *   parent → child  { id, cmd: 'cpu-start' | 'cpu-stop' | 'profile-start' | 'profile-stop' | 'resources' | 'gc' | 'stop' }
+ * (`resources`: memory, open file descriptors, active handles by type and event-loop delay, for the soak run;
+ * `gc`: a full collection, when started with `--expose-gc`.)
  *   child  → parent { type: 'ready', port } once listening, then { id, ... } answers.
  * The child exits when the parent disconnects, so no server outlives a crashed driver.
  */
 import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
+import { ResourceSampler } from './resources';
 import {
   Body,
   CanActivate,
@@ -470,7 +473,15 @@ async function createApp(variant: AppVariant, redisUrl: string | undefined, clos
     case 'sample': {
       const { createApp: createSample } = await import('../sample/src/app.factory');
       const { parseConfig } = await import('../sample/src/config');
-      const config = parseConfig({ DATABASE_URL: 'sqlite::memory:', SECURITY_LOG: '/dev/null', SESSION_MAX_CONCURRENT: '100' });
+      // BENCH_SAMPLE_ENV (JSON object of the sample's environment variables) overrides these: the soak run sets
+      // short rotation and token lifetimes, trusted proxies and a users database on disk (bench/soak.ts).
+      const overrides = process.env.BENCH_SAMPLE_ENV ? (JSON.parse(process.env.BENCH_SAMPLE_ENV) as Record<string, string>) : {};
+      const config = parseConfig({
+        DATABASE_URL: 'sqlite::memory:',
+        SECURITY_LOG: '/dev/null',
+        SESSION_MAX_CONCURRENT: '100',
+        ...overrides,
+      });
       return createSample(config, { logger: false });
     }
     case 'kit-roles':
@@ -585,6 +596,7 @@ async function main(): Promise<void> {
     process.exit(code);
   };
 
+  const resources = new ResourceSampler();
   // CPU profile of a window, for bench/profile.ts (in-process inspector: only the measured window is sampled).
   const inspector = new Session();
   const post = <T>(method: string, params?: object): Promise<T> =>
@@ -617,6 +629,17 @@ async function main(): Promise<void> {
         process.send!({ id: msg.id, userUs: cpu.user, systemUs: cpu.system, elapsedUs, heapUsed: process.memoryUsage().heapUsed });
         break;
       }
+      case 'resources':
+        process.send!({ id: msg.id, ...resources.take() });
+        break;
+      case 'gc':
+        if (typeof global.gc !== 'function') {
+          process.send!({ id: msg.id, error: 'gc needs node --expose-gc' });
+        } else {
+          global.gc();
+          process.send!({ id: msg.id });
+        }
+        break;
       case 'stop':
         void shutdown(0);
         break;

@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { createServer, Socket, connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ResourceSample } from './resources';
 
 const children = new Set<ChildProcess>();
 
@@ -191,6 +192,22 @@ export class AppServer {
   /** Stops sampling and has the server write the `.cpuprofile` to `file`. */
   async profileStop(file: string): Promise<void> {
     await this.request('profile-stop', { file });
+  }
+
+  /** Memory, descriptors, active handles and event-loop delay of the server process (bench/resources.ts). */
+  async resources(): Promise<ResourceSample> {
+    return (await this.request('resources')) as unknown as ResourceSample;
+  }
+
+  /** A full garbage collection in the server; it must have been started with `--expose-gc`. */
+  async gc(): Promise<void> {
+    const answer = await this.request('gc');
+    if (typeof answer.error === 'string') throw new Error(`app ${this.variant}: ${answer.error}`);
+  }
+
+  /** Process id of the server. */
+  get pid(): number | undefined {
+    return this.child.pid;
   }
 
   /** Asks the server to close, then kills it if it has not exited within 5 s. */
