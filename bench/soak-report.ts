@@ -47,7 +47,7 @@ export function renderSoakMarkdown(run: SoakRun, plot: string): string {
     (sum, byStatus) => sum + Object.values(byStatus).reduce((a, b) => a + b, 0),
     0,
   );
-  const rss = v.rss;
+  const rss = v.retainedRss;
   const retained = v.retainedHeap;
   const perRequest = (slopePerMinute: number): string => `${(slopePerMinute / ((t.requests / seconds) * 60)).toFixed(2)} B`;
   const steadyFrom = run.startMs + run.warmupMinutes * 60_000;
@@ -63,7 +63,7 @@ export function renderSoakMarkdown(run: SoakRun, plot: string): string {
     '',
     `**${v.pass ? 'PASS' : 'FAIL'}**: ${run.minutes} minutes, ${t.requests.toLocaleString('en')} requests at ${(t.requests / seconds).toFixed(0)} req/s, ` +
       `${unexpectedTotal} unexpected answers; over the ${v.steadyMinutes.toFixed(1)} minutes after warm-up the heap after a ` +
-      `full GC moves ${signed(retained.slopePerMinute, kb)}/min (${pct(retained.growthPer10Min)} of its mean per 10 min), RSS ` +
+      `full GC moves ${signed(retained.slopePerMinute, kb)}/min (${pct(retained.growthPer10Min)} of its mean per 10 min), RSS after full GC ` +
       `${signed(rss.slopePerMinute, kb)}/min (${pct(rss.growthPer10Min)}), bound ${pct(v.bounds.maxGrowthPer10Min)}; open fds ` +
       `${v.fds.start} → ${v.fds.end}, live timers ${v.timers.start} → ${v.timers.end}, active handles ${v.activeResources.start} → ` +
       `${v.activeResources.end}.`,
@@ -153,7 +153,8 @@ export function renderSoakMarkdown(run: SoakRun, plot: string): string {
       [
         ['heap used after full GC', v.retainedHeap, true],
         ['heap used', v.heapUsed, false],
-        ['RSS', v.rss, true],
+        ['RSS after full GC', v.retainedRss, true],
+        ['RSS', v.rss, false],
         ['heap total', v.heapTotal, false],
         ['external', v.external, false],
       ] as const
@@ -281,8 +282,8 @@ export function renderSoakSvg(run: SoakRun): string {
     left,
     44,
     `after warm-up: heap after full GC ${(v.retainedHeap.slopePerMinute / 1024).toFixed(1)} KB/min ` +
-      `(${(v.retainedHeap.growthPer10Min * 100).toFixed(2)}% per 10 min), RSS ${(v.rss.slopePerMinute / 1024).toFixed(1)} KB/min ` +
-      `(${(v.rss.growthPer10Min * 100).toFixed(2)}% per 10 min); dashed: least-squares lines`,
+      `(${(v.retainedHeap.growthPer10Min * 100).toFixed(2)}% per 10 min), RSS after full GC ${(v.retainedRss.slopePerMinute / 1024).toFixed(1)} KB/min ` +
+      `(${(v.retainedRss.growthPer10Min * 100).toFixed(2)}% per 10 min); dashed: least-squares lines`,
     'font-size="12" fill="#333"',
   );
   panel(
@@ -298,7 +299,14 @@ export function renderSoakSvg(run: SoakRun): string {
         dots: true,
         slopePerMinute: v.retainedHeap.slopePerMinute,
       },
-      { name: 'RSS', color: '#d62728', points: points(run.samples, (s) => s.rss), slopePerMinute: v.rss.slopePerMinute },
+      { name: 'RSS', color: '#d62728', points: points(run.samples, (s) => s.rss) },
+      {
+        name: 'RSS after full GC',
+        color: '#8c564b',
+        points: points(run.gcSamples, (s) => s.rss),
+        dots: true,
+        slopePerMinute: v.retainedRss.slopePerMinute,
+      },
     ],
     (n) => (n / MB).toFixed(0),
   );

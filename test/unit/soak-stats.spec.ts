@@ -75,6 +75,7 @@ describe('judgeSoak', () => {
     expect(verdict.pass).toBe(true);
     expect(verdict.retainedHeap.slopePerMinute).toBeCloseTo(0, 6);
     expect(verdict.rss.slopePerMinute).toBeCloseTo(0, 6);
+    expect(verdict.retainedRss.slopePerMinute).toBeCloseTo(0, 6);
     expect(verdict.steadyMinutes).toBeCloseTo(25, 6);
     expect(verdict.gcSamples).toBe(26);
   });
@@ -103,18 +104,29 @@ describe('judgeSoak', () => {
     expect(verdict.pass).toBe(true);
   });
 
-  it('judges RSS by its slope, and shows but does not judge the sawtooth of the raw heap', () => {
-    // Raw heap: a sawtooth between 40 and 140 MB that ends high; RSS grows 3 MB a minute.
-    const samples = series(30, (m, i) => ({ heapUsed: (40 + (i % 12) * 9) * MB, rss: (150 + 3 * m) * MB }));
+  it('judges RSS after full GCs by its slope, and shows but does not judge the sawtooths of raw heap and RSS', () => {
+    // Raw heap and RSS: sawtooths that end high; RSS after each forced GC grows 3 MB a minute.
+    const samples = series(30, (_m, i) => ({ heapUsed: (40 + (i % 12) * 9) * MB, rss: (150 + (i % 12) * 12) * MB }));
+    const gc = gcSeries(30, () => 40 * MB).map((s, m) => ({ ...s, rss: (150 + 3 * m) * MB }));
+    const verdict = judgeSoak(samples, gc, warmup);
+    expect(verdict.heapUsed.max - verdict.heapUsed.min).toBe(99 * MB);
+    expect(verdict.heapUsed.pass).toBe(true);
+    expect(verdict.rss.pass).toBe(true);
+    expect(verdict.retainedRss.pass).toBe(false);
+    expect(verdict.failures).toEqual([expect.stringMatching(/^RSS after full GC grows .* per 10 min/)]);
+  });
+
+  it('passes RSS that is flat after full GCs even when the raw RSS slope is steep', () => {
+    // Raw RSS climbs 3 MB a minute between collections; after each forced GC it is back at 150 MB.
+    const samples = series(30, (m) => ({ rss: (150 + 3 * m) * MB }));
     const verdict = judgeSoak(
       samples,
       gcSeries(30, () => 40 * MB),
       warmup,
     );
-    expect(verdict.heapUsed.max - verdict.heapUsed.min).toBe(99 * MB);
-    expect(verdict.heapUsed.pass).toBe(true);
-    expect(verdict.rss.pass).toBe(false);
-    expect(verdict.failures).toEqual([expect.stringMatching(/^RSS grows .* per 10 min/)]);
+    expect(verdict.rss.growthPer10Min).toBeGreaterThan(DEFAULT_SOAK_BOUNDS.maxGrowthPer10Min);
+    expect(verdict.retainedRss.slopePerMinute).toBeCloseTo(0, 6);
+    expect(verdict.pass).toBe(true);
   });
 
   it('fails growing descriptors and timers, and tolerates a few in flight', () => {
