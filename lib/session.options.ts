@@ -182,7 +182,7 @@ export interface SessionModuleOptions {
   /**
    * Prometheus metrics (prom-client, an optional peer: `npm install prom-client`) in the registry you pass:
    * sessions created and ended, sign-ins, rotations, revocations, anomalies, lockouts, CAPTCHA challenges, CSRF
-   * rejections, refresh-token reuse, store latency and store errors. See the README section "Operating it: metrics
+   * rejections, refresh-token reuse, store latency and store errors. See the README section "Operating it", "Metrics
    * and traces". Default none: metrics off, and nothing is measured on the request path.
    *
    * @example metrics: { registry: new Registry() }

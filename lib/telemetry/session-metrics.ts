@@ -1,4 +1,4 @@
-import type { Counter, Histogram } from 'prom-client';
+import type { Counter, Gauge, Histogram } from 'prom-client';
 import type { SecurityEvent, SecurityEventSink } from '../events/security-event';
 import type { ResolvedMetricsOptions } from './metrics.options';
 
@@ -63,6 +63,8 @@ export class SessionMetrics {
   private readonly captchas: Counter<'scope'>;
   private readonly csrf: Counter<'reason'>;
   private readonly refreshReuse: Counter<string>;
+  private readonly circuitOpens: Counter<string>;
+  private readonly circuitOpen: Gauge<string>;
   /** Store operation latency, in seconds (observed in ms, converted here: the one edge). */
   readonly storeDuration: Histogram<'store' | 'operation' | 'backend'>;
   readonly storeErrors: Counter<'store' | 'operation' | 'backend' | 'kind'>;
@@ -95,6 +97,19 @@ export class SessionMetrics {
     this.captchas = counter('captcha_challenges_total', 'CAPTCHA challenges issued, by brute-force scope.', ['scope']);
     this.csrf = counter('csrf_rejections_total', 'Requests refused by CsrfGuard, by reason.', ['reason']);
     this.refreshReuse = counter('refresh_token_reuse_total', 'Refresh tokens presented again after use (the family is revoked).', []);
+    this.circuitOpens = counter(
+      'store_circuit_opens_total',
+      'Times the session store circuit breaker opened (the store failed circuitBreaker.failureThreshold times in a row).',
+      [],
+    );
+    const gaugeName = prefix + 'store_circuit_open';
+    this.circuitOpen =
+      (registry.getSingleMetric(gaugeName) as Gauge<string> | undefined) ??
+      new promClient.Gauge({
+        name: gaugeName,
+        help: '1 while the session store circuit breaker is open (requests that need the store answer 503 at once), else 0.',
+        registers,
+      });
     this.storeErrors = counter(
       'store_errors_total',
       'Store operations that threw, by store, operation, backend and kind (unavailable, error).',
@@ -157,6 +172,13 @@ export class SessionMetrics {
         return;
       case 'authn_token_reuse':
         this.refreshReuse.inc();
+        return;
+      case 'session_store_circuit_open':
+        this.circuitOpens.inc();
+        this.circuitOpen.set(1);
+        return;
+      case 'session_store_circuit_closed':
+        this.circuitOpen.set(0);
         return;
       case 'authn_token_revoked':
         this.revocations.inc({ kind: 'api_token', reason: bounded(event.reason, TOKEN_REVOCATION_REASONS) });

@@ -29,6 +29,21 @@ async function read(registry: Registry, name: string, labels: Record<string, str
   return values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value ?? 0;
 }
 
+describe('SessionMetrics: the store circuit breaker', () => {
+  it('counts each opening and shows 1 while open, 0 once closed', async () => {
+    const registry = new Registry();
+    const metrics = metricsIn(registry);
+    expect(await read(registry, 'store_circuit_open')).toBe(0);
+    metrics.sink.handle(event('session_store_circuit_open', { level: 'CRITICAL', userId: undefined, ip: undefined }));
+    expect(await read(registry, 'store_circuit_open')).toBe(1);
+    expect(await read(registry, 'store_circuit_opens_total')).toBe(1);
+    metrics.sink.handle(event('session_store_circuit_closed', { level: 'INFO', outcome: 'success', userId: undefined, ip: undefined }));
+    expect(await read(registry, 'store_circuit_open')).toBe(0);
+    metrics.sink.handle(event('session_store_circuit_open', { level: 'CRITICAL', userId: undefined, ip: undefined }));
+    expect(await read(registry, 'store_circuit_opens_total')).toBe(2);
+  });
+});
+
 describe('SessionMetrics: events to counters', () => {
   it.each([
     [
