@@ -34,12 +34,14 @@ describe('SessionMetrics: the store circuit breaker', () => {
     const registry = new Registry();
     const metrics = metricsIn(registry);
     expect(await read(registry, 'store_circuit_open')).toBe(0);
-    metrics.sink.handle(event('session_store_circuit_open', { level: 'CRITICAL', userId: undefined, ip: undefined }));
+    await metrics.sink.handle(event('session_store_circuit_open', { level: 'CRITICAL', userId: undefined, ip: undefined }));
     expect(await read(registry, 'store_circuit_open')).toBe(1);
     expect(await read(registry, 'store_circuit_opens_total')).toBe(1);
-    metrics.sink.handle(event('session_store_circuit_closed', { level: 'INFO', outcome: 'success', userId: undefined, ip: undefined }));
+    await metrics.sink.handle(
+      event('session_store_circuit_closed', { level: 'INFO', outcome: 'success', userId: undefined, ip: undefined }),
+    );
     expect(await read(registry, 'store_circuit_open')).toBe(0);
-    metrics.sink.handle(event('session_store_circuit_open', { level: 'CRITICAL', userId: undefined, ip: undefined }));
+    await metrics.sink.handle(event('session_store_circuit_open', { level: 'CRITICAL', userId: undefined, ip: undefined }));
     expect(await read(registry, 'store_circuit_opens_total')).toBe(2);
   });
 });
