@@ -156,6 +156,21 @@ describe.each(PLATFORMS)('SessionModule over HTTP on %s', (platform) => {
     expect(res.body).toEqual({ statusCode: 401, code: 'SESSION_REQUIRED', message: expect.any(String) });
   });
 
+  it('marks every refusal no-store (no cookie, an empty one, a malformed, an expired one, the store down)', async () => {
+    const noStore = (res: request.Response) => expect(res.headers['cache-control']).toBe('no-store');
+    noStore(await http().get('/me').expect(401));
+    noStore(await http().get('/me').set('Cookie', '__Host-sid=').expect(401));
+    noStore(await http().get('/me').set('Cookie', '__Host-sid=garbage').expect(401));
+    const cookie = await login();
+    clock.advance(30 * 60_000 + 1);
+    noStore(await http().get('/me').set('Cookie', cookie).expect(401));
+    const live = await login();
+    store.down = true;
+    noStore(await http().get('/me').set('Cookie', live).expect(503));
+    // A public route is not the guard's to mark.
+    expect((await http().get('/public').expect(200)).headers['cache-control']).toBeUndefined();
+  });
+
   it('honours @Public on a method and on a controller, without reading the store', async () => {
     const read = jest.spyOn(store, 'read');
     const cookie = await login();
