@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import request from 'supertest';
 import { bootSessionApp, cookieOf, HttpPlatform, PLATFORMS } from '../support/session-app';
 import {
+  BearerAuth,
   CurrentSession,
   CurrentUser,
   ManualClock,
@@ -84,6 +85,13 @@ class DemoController {
     return { ok: true };
   }
 
+  /** An access-token route in an app that registered no BearerAuthGuard: the session guard refuses it (fail closed). */
+  @BearerAuth()
+  @Get('token-only')
+  tokenOnly() {
+    return { reached: true };
+  }
+
   @Public()
   @Get('optional')
   async optional(@Req() req: Request) {
@@ -156,11 +164,12 @@ describe.each(PLATFORMS)('SessionModule over HTTP on %s', (platform) => {
     expect(res.body).toEqual({ statusCode: 401, code: 'SESSION_REQUIRED', message: expect.any(String) });
   });
 
-  it('marks every refusal no-store (no cookie, an empty one, a malformed, an expired one, the store down)', async () => {
+  it('marks every refusal no-store (no cookie, an empty one, a malformed, an expired one, no verified token, store down)', async () => {
     const noStore = (res: request.Response) => expect(res.headers['cache-control']).toBe('no-store');
     noStore(await http().get('/me').expect(401));
     noStore(await http().get('/me').set('Cookie', '__Host-sid=').expect(401));
     noStore(await http().get('/me').set('Cookie', '__Host-sid=garbage').expect(401));
+    noStore(await http().get('/token-only').expect(401));
     const cookie = await login();
     clock.advance(30 * 60_000 + 1);
     noStore(await http().get('/me').set('Cookie', cookie).expect(401));
