@@ -15,7 +15,7 @@ import { clientInfoOf } from './http/client-info';
 import { CookiePolicy } from './http/cookie-policy';
 import { HttpRequestLike, HttpResponseLike } from './http/http-types';
 import { linkedReply } from './http/fastify-reply-link';
-import { headersSent, setResponseHeader } from './http/response-headers';
+import { headersSent, setNoStore as noStore, setResponseHeader } from './http/response-headers';
 import { RESOLVED_SESSION_OPTIONS } from './session.module-definition';
 import { ResolvedSessionOptions } from './session.options';
 
@@ -395,6 +395,9 @@ export class SessionService {
       } catch (error) {
         // Let a later call try again rather than remembering an outage.
         if (req[STATE] === state) delete req[STATE];
+        // The 503 depends on the session too: no cache may keep it and answer with it after the store is back.
+        const response = responseOf(req, res);
+        if (response) noStore(response);
         throw this.httpError(error);
       }
     }
@@ -538,10 +541,6 @@ export function peekSession(req: HttpRequestLike): SessionView | undefined {
 /** Storage id of the session loaded for this request, if any. */
 function loadedSessionId(req: HttpRequestLike): string | undefined {
   return (req as StatefulRequest)[STATE]?.session?.id;
-}
-
-function noStore(res: HttpResponseLike): void {
-  if (!headersSent(res)) setResponseHeader(res, 'Cache-Control', 'no-store');
 }
 
 function toView(r: SessionRecord): SessionView {

@@ -17,13 +17,15 @@
  *     the app compiles a second time as CommonJS (Nest 12 still supports CommonJS apps, through require(esm)).
  *  5. node:test runs the suite: it checks that the app and the package share one @nestjs/common and @nestjs/core,
  *     then starts the ESM app with the memory store, then with Redis (REDIS_URL, default redis://127.0.0.1:6379),
- *     then the CommonJS app with the memory store, and tests login, the auth guard, @Roles, rotation (login,
+ *     then the CommonJS app with the memory store, then the ESM app again on @nestjs/platform-fastify 12
+ *     (PLATFORM=fastify: the same compiled app, so Fastify costs one more app start and no install or compile), and
+ *     tests login, the auth guard, @Roles, rotation (login,
  *     privilege change, periodic through the module's clock) and logout over HTTP. A warning or error in an app's
  *     output fails it.
  *
  * Run after `npm run build`: `npm run check-nest12` (CI: .ci/run, after check-package). KEEP_NEST12_CHECK=1
- * keeps the scratch app; NEST12_RUNS=esm:memory runs only that app and store (CI runs the default
- * esm:memory,esm:redis,cjs:memory).
+ * keeps the scratch app; NEST12_RUNS=esm:memory runs only that app and store, `kind:store:platform` picks the HTTP
+ * platform (CI runs the default esm:memory,esm:redis,cjs:memory,esm:memory:fastify).
  */
 const { spawnSync } = require('node:child_process');
 const { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } = require('node:fs');

@@ -12,6 +12,7 @@ import {
   SessionRotatedException,
 } from '../errors/session.exceptions';
 import { HttpRequestLike, HttpResponseLike } from '../http/http-types';
+import { setNoStore } from '../http/response-headers';
 import { BearerAuth } from '../tokens/bearer-auth.decorator';
 import { bearerPrincipalOf } from './principal';
 import { httpRequestResponse, RouteMetadataCache } from './route-context';
@@ -85,12 +86,17 @@ export class SessionAuthGuard implements CanActivate {
       // Not the session's route: BearerAuthGuard (registered before this guard) has verified the token, or the
       // route is refused. Fail closed when it did not run, rather than leave the route open.
       if (bearerPrincipalOf(req)) return true;
+      if (res) setNoStore(res);
       throw new SessionRequiredException(
         'This route takes an access token (@BearerAuth) and none was verified: register BearerAuthGuard as an APP_GUARD before SessionAuthGuard.',
       );
     }
     const outcome = await this.sessions.load(req, res);
     if (outcome.kind !== 'active') {
+      // Every refusal is marked no-store here, where it is decided (no cookie at all included, which the service
+      // answers without touching the response): a cached 401 could be replayed after sign-in. An active session's
+      // response was marked by the service, so the success path pays nothing more.
+      if (res) setNoStore(res);
       // Only on this refusal path: a valid session never pays for guessing detection.
       if (this.guessing && (outcome.kind === 'unknown' || outcome.kind === 'malformed')) await this.guessing.record(req, res, outcome.kind);
       throw this.rejection(outcome, context);

@@ -34,3 +34,11 @@ export function setResponseHeader(res: HttpResponseLike, name: string, value: st
   if (name.length === 10 && name.toLowerCase() === 'set-cookie') reply.removeHeader(name);
   reply.header(name, typeof value === 'string' ? value : [...value]);
 }
+
+/**
+ * Marks the response `Cache-Control: no-store` unless its headers are already out: every answer that sets or depends
+ * on the session, refusals included, must never be stored by a browser or a shared cache.
+ */
+export function setNoStore(res: HttpResponseLike): void {
+  if (!headersSent(res)) setResponseHeader(res, 'Cache-Control', 'no-store');
+}

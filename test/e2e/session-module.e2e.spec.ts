@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import request from 'supertest';
 import { bootSessionApp, cookieOf, HttpPlatform, PLATFORMS } from '../support/session-app';
 import {
+  BearerAuth,
   CurrentSession,
   CurrentUser,
   ManualClock,
@@ -84,6 +85,13 @@ class DemoController {
     return { ok: true };
   }
 
+  /** An access-token route in an app that registered no BearerAuthGuard: the session guard refuses it (fail closed). */
+  @BearerAuth()
+  @Get('token-only')
+  tokenOnly() {
+    return { reached: true };
+  }
+
   @Public()
   @Get('optional')
   async optional(@Req() req: Request) {
@@ -154,6 +162,22 @@ describe.each(PLATFORMS)('SessionModule over HTTP on %s', (platform) => {
   it('denies by default: 401 SESSION_REQUIRED with a stable body', async () => {
     const res = await http().get('/me').expect(401);
     expect(res.body).toEqual({ statusCode: 401, code: 'SESSION_REQUIRED', message: expect.any(String) });
+  });
+
+  it('marks every refusal no-store (no cookie, an empty one, a malformed, an expired one, no verified token, store down)', async () => {
+    const noStore = (res: request.Response) => expect(res.headers['cache-control']).toBe('no-store');
+    noStore(await http().get('/me').expect(401));
+    noStore(await http().get('/me').set('Cookie', '__Host-sid=').expect(401));
+    noStore(await http().get('/me').set('Cookie', '__Host-sid=garbage').expect(401));
+    noStore(await http().get('/token-only').expect(401));
+    const cookie = await login();
+    clock.advance(30 * 60_000 + 1);
+    noStore(await http().get('/me').set('Cookie', cookie).expect(401));
+    const live = await login();
+    store.down = true;
+    noStore(await http().get('/me').set('Cookie', live).expect(503));
+    // A public route is not the guard's to mark.
+    expect((await http().get('/public').expect(200)).headers['cache-control']).toBeUndefined();
   });
 
   it('honours @Public on a method and on a controller, without reading the store', async () => {

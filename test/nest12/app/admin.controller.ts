@@ -1,6 +1,7 @@
 import { Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
-import type { Request, Response } from 'express';
 import { CurrentSession, Roles, SessionService, type SessionView } from 'nest-session-kit';
+// The package's request and response shapes: Express's and Fastify's both fit, so one source serves both platforms.
+import type { HttpRequestLike as Request, HttpResponseLike as Response } from 'nest-session-kit';
 
 /** `@Roles` on the class: every route here needs the admin role (403 `INSUFFICIENT_ROLE` below it). */
 @Roles('admin')

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
-import type { Request, Response } from 'express';
 import { CurrentSession, Public, SessionService, type SessionListing, type SessionView } from 'nest-session-kit';
+// The package's request and response shapes: Express's and Fastify's both fit, so one source serves both platforms.
+import type { HttpRequestLike as Request, HttpResponseLike as Response } from 'nest-session-kit';
 import { UsersService, type LoginDto } from './users.service.js';
 
 @Controller()

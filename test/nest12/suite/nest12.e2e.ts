@@ -2,10 +2,11 @@
  * End-to-end suite of the packed package under Nest 12 (ESM-only), run by scripts/check-nest12.js with node:test
  * (jest cannot load Nest 12) in a scratch `"type": "module"` app where this file and test/nest12/app are compiled
  * with `moduleResolution: nodenext`; test/nest12/app is compiled a second time as CommonJS (a Nest 12 app that
- * kept CommonJS, which Nest 12 supports through require(esm)). It starts each compiled app with each store of
- * NEST12_RUNS (default `esm:memory,esm:redis,cjs:memory`) and talks to it over real HTTP with fetch: login, the
- * auth guard, `@Roles`, rotation at login, at a privilege change and periodically (through the app's clock, the
- * module's `clock` option), and logout.
+ * kept CommonJS, which Nest 12 supports through require(esm)). It starts each compiled app with each store and HTTP
+ * platform of NEST12_RUNS (`kind:store[:platform]`, default `esm:memory,esm:redis,cjs:memory,esm:memory:fastify`:
+ * the last boots the same compiled app on `@nestjs/platform-fastify`) and talks to it over real HTTP with fetch:
+ * login, the auth guard, `@Roles`, rotation at login, at a privilege change and periodically (through the app's
+ * clock, the module's `clock` option), and logout.
  *
  * Environment: NEST12_ESM_MAIN and NEST12_CJS_MAIN (the compiled main.js of each; required), NEST12_RUNS, REDIS_URL.
  */
@@ -20,7 +21,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 const MAINS: Record<string, string | undefined> = { esm: process.env.NEST12_ESM_MAIN, cjs: process.env.NEST12_CJS_MAIN };
-const RUNS = (process.env.NEST12_RUNS ?? 'esm:memory,esm:redis,cjs:memory').split(',').filter(Boolean);
+const RUNS = (process.env.NEST12_RUNS ?? 'esm:memory,esm:redis,cjs:memory,esm:memory:fastify').split(',').filter(Boolean);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const COOKIE = '__Host-sid';
 
@@ -54,6 +55,7 @@ class AppProcess {
   constructor(
     private readonly kind: string,
     private readonly store: string,
+    private readonly platform: string,
   ) {}
 
   async start(): Promise<void> {
@@ -63,7 +65,7 @@ class AppProcess {
         `no compiled ${this.kind} app (NEST12_${this.kind.toUpperCase()}_MAIN): run this suite through scripts/check-nest12.js`,
       );
     const child = spawn(process.execPath, [main], {
-      env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', STORE: this.store, REDIS_URL, NO_COLOR: '1' },
+      env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', STORE: this.store, PLATFORM: this.platform, REDIS_URL, NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
@@ -71,15 +73,19 @@ class AppProcess {
     child.stderr!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
-      const url = /listening on (http:\/\/[\w.:[\]]+)/.exec(this.output)?.[1];
-      if (url) {
-        this.base = url;
+      const listening = /listening on (http:\/\/[\w.:[\]]+) \((\w+)\)/.exec(this.output);
+      if (listening) {
+        // The adapter's own name for itself: a platform switch the app ignored would test Express twice.
+        assert.equal(listening[2], this.platform, `asked for ${this.platform}, the app runs on ${listening[2]}`);
+        this.base = listening[1];
         return;
       }
       if (child.exitCode !== null) break;
       await new Promise((done) => setTimeout(done, 50));
     }
-    throw new Error(`the Nest 12 ${this.kind} app (${this.store} store) did not start within 30 s. Its output:\n${this.output}`);
+    throw new Error(
+      `the Nest 12 ${this.kind} app (${this.store} store, ${this.platform}) did not start within 30 s. Its output:\n${this.output}`,
+    );
   }
 
   /**
@@ -153,17 +159,19 @@ async function listSessions(app: AppProcess, cookie: string): Promise<Array<{ cu
 }
 
 for (const run of RUNS) {
-  const [kind, store] = run.split(':');
-  void describe(`Nest 12 ${kind === 'cjs' ? 'CommonJS' : 'ESM'} app, ${store} store`, () => {
-    const app = new AppProcess(kind, store);
+  const [kind, store, platform = 'express'] = run.split(':');
+  void describe(`Nest 12 ${kind === 'cjs' ? 'CommonJS' : 'ESM'} app, ${store} store, ${platform}`, () => {
+    const app = new AppProcess(kind, store, platform);
     before(() => app.start());
     after(() => app.stop());
 
     void it('answers 401 SESSION_REQUIRED without a session, and a malformed cookie is anonymous, not a 500', async () => {
       const anonymous = await app.get('/me');
       await expectError(anonymous, 401, 'SESSION_REQUIRED');
+      assert.equal(anonymous.headers.get('cache-control'), 'no-store', 'a refusal depends on the session: never cached');
       const garbage = await app.get('/me', `${COOKIE}=not-a-token`);
       await expectError(garbage, 401, 'SESSION_REQUIRED');
+      assert.equal(garbage.headers.get('cache-control'), 'no-store');
       assert.match(setCookie(garbage) ?? '', /^__Host-sid=; .*Max-Age=0/, 'the malformed cookie is cleared');
     });
 
@@ -246,6 +254,18 @@ for (const run of RUNS) {
       const current = await app.get('/me', after);
       assert.equal(current.status, 200);
       assert.equal(setCookie(current), undefined, 'the new id is not rotated again');
+    });
+
+    void it('a periodic rotation and an explicit one in the same request send one session cookie, the last', async () => {
+      const before = cookieOf(await app.login('alice'));
+      await app.advanceClock(15 * 60_000 + 1);
+      // The guard rotates (interval due) and writes a cookie, then the handler rotates again and writes another:
+      // the second must replace the first (Fastify's reply.header appends Set-Cookie unless it is removed first).
+      const rotated = await app.post('/account/rotate', before);
+      assert.equal(rotated.status, 200);
+      const after = cookieOf(rotated);
+      assert.notEqual(after, before);
+      assert.equal((await app.get('/me', after)).status, 200, 'the cookie sent is the live one');
     });
 
     void it('logout ends the session server-side and clears the cookie', async () => {
