@@ -109,6 +109,8 @@ interface VerifiedToken {
   nbf: number;
 }
 
+/** How often (ms) the verified-token cache is swept of expired tokens, at most: on a cache miss, once a minute. */
+const VERIFIED_SWEEP_INTERVAL_MS = 60_000;
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 /** Longest access token looked at: ours are well under 2 KB. */
 const MAX_JWT_LENGTH = 8192;
@@ -140,6 +142,8 @@ export class ApiTokenService {
     return key.publicKey;
   };
   private lastOutageLog = 0;
+  /** When `verified` was last swept of expired tokens (ms, the module clock). */
+  private lastVerifiedSweep = 0;
   /** See `verifiedTokenCacheSize`; undefined when it is 0. */
   private readonly verified: ReturnType<typeof createLRU<string, VerifiedToken>> | undefined;
 
@@ -409,14 +413,15 @@ export class ApiTokenService {
         currentDate: new Date(now),
         requiredClaims: ['exp', 'iat', 'jti', 'sub'],
       });
-      if (cacheKey !== undefined) this.remember(cacheKey, payload, protectedHeader);
+      if (cacheKey !== undefined) this.remember(cacheKey, payload, protectedHeader, now);
       return payload;
     } catch (error) {
       throw toInvalidToken(error);
     }
   }
 
-  private remember(cacheKey: string, payload: AccessClaims, header: JWTHeaderParameters): void {
+  private remember(cacheKey: string, payload: AccessClaims, header: JWTHeaderParameters, now: number): void {
+    if (now - this.lastVerifiedSweep >= VERIFIED_SWEEP_INTERVAL_MS) this.sweepVerified(now);
     const kid = header.kid;
     // The key getKey resolved for this kid (and alg) and jose verified with; exp is required, so always a number here.
     const signingKey = this.keys.verificationKey(kid);
@@ -428,6 +433,20 @@ export class ApiTokenService {
       exp: payload.exp,
       nbf: typeof payload.nbf === 'number' ? payload.nbf : Number.NEGATIVE_INFINITY,
     });
+  }
+
+  /**
+   * Drops the expired tokens from `verified`. An expired entry is never answered again, but the LRU only evicts at its
+   * size cap, so without this every token an API client ever used would stay until `verifiedTokenCacheSize` of them
+   * had piled up (a few KB each: at 100 new tokens a minute, over 100 KB of heap a minute). Swept at most once
+   * per {@link VERIFIED_SWEEP_INTERVAL_MS}, on a cache miss: the cache holds roughly the tokens still in use.
+   */
+  private sweepVerified(now: number): void {
+    this.lastVerifiedSweep = now;
+    const seconds = Math.floor(now / 1000);
+    const expired: string[] = [];
+    for (const [key, entry] of this.verified!.entries()) if (entry.exp <= seconds) expired.push(key);
+    for (const key of expired) this.verified!.delete(key);
   }
 
   private checkFingerprint(expected: unknown, req: HttpRequestLike): void {

@@ -50,6 +50,20 @@ describe('verified access tokens', () => {
     expect(second.roles).toEqual(['user']);
   });
 
+  it('drop expired tokens from the cache (at most once a minute, on a miss), so it holds the tokens still in use', async () => {
+    const { tokens, clock } = service({ accessTokenTtl: 60_000 });
+    const cached = (): number => (tokens as unknown as { verified: { size: number } }).verified.size;
+    for (let i = 0; i < 5; i++) await tokens.authenticate((await tokens.issue({ userId: `u${i}` })).access_token, REQ);
+    expect(cached()).toBe(5);
+    clock.advance(61_000); // all five expired; the next miss sweeps them
+    const fresh = (await tokens.issue({ userId: 'u9' })).access_token;
+    await tokens.authenticate(fresh, REQ);
+    expect(cached()).toBe(1);
+    clock.advance(30_000); // within the minute: no sweep yet, the fresh token still counts
+    await tokens.authenticate((await tokens.issue({ userId: 'u10' })).access_token, REQ);
+    expect(cached()).toBe(2);
+  });
+
   it('verify every request with verifiedTokenCacheSize 0', async () => {
     const { tokens } = service({ verifiedTokenCacheSize: 0 });
     const { access_token } = await tokens.issue({ userId: 'u1' });
