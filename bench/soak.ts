@@ -14,6 +14,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../test/browser/support/chromium';
 import { AppServer, installCleanup, killAll } from './processes';
 import type { ResourceSample } from './resources';
 import { renderSoakMarkdown, renderSoakSvg, SoakRun } from './soak-report';
@@ -35,9 +36,6 @@ function env(name: string, fallback: number): number {
 
 /** Traffic keeps running this long after the last sample, so the final forced GC happens under traffic too (ms). */
 const TAIL_MS = 10_000;
-/** Chromium for the PNG, as the browser tests find it (test/browser/support/chromium.ts). */
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
 async function main(): Promise<void> {
   installCleanup();
   const minutes = env('BENCH_SOAK_MINUTES', 30);
@@ -179,15 +177,7 @@ async function renderPng(svgPath: string, pngPath: string): Promise<void> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: CHROMIUM_ARGS,
   });
   try {
     const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
