@@ -15,14 +15,16 @@ export async function signIn(page: Page, sample: BrowserSample, username: keyof 
 
 /**
  * Waits for the page a form leads to. When it does not get there, the failure says what the form showed (the
- * page script writes the server's error into the form's `[data-error]` box), not only that the wait timed out.
+ * page script writes the server's error into the form's `[data-error]` box, the passkey script into `[data-passkey-error]`),
+ * not only that the wait timed out.
  */
 export async function arriveAt(page: Page, url: string, form: Locator, watch?: PageWatch): Promise<void> {
   try {
     await page.waitForURL(url, { timeout: 15_000 });
   } catch (error) {
     const shown = await form
-      .locator('[data-error]')
+      .locator('[data-error], [data-passkey-error]')
+      .filter({ hasText: /\S/ })
       .first()
       .textContent({ timeout: 1_000 })
       .catch(() => null);
