@@ -24,6 +24,12 @@ const EVENT_OF: [SessionAnomalySignal, SecurityEventType][] = [
 /** Networks and devices a session keeps as its own (the one it was created on first). */
 const MAX_TRUSTED = 8;
 
+/** How often (ms, on the clock of the checks) tracks of sessions that can no longer be alive are dropped: once a minute. */
+export const ANOMALY_SWEEP_INTERVAL_MS = 60_000;
+
+/** Session end events: the ended session's track goes at once (reason `logout`, `revoked`, `replaced_on_login`, ...). */
+const ENDED: ReadonlySet<SecurityEventType> = new Set(['session_logout', 'session_expired', 'session_revoked']);
+
 /** One stretch of requests from one network. */
 interface NetworkVisit {
   prefix: string;
@@ -45,6 +51,12 @@ interface SessionTrack {
   /** The latest network visits, oldest first, at most {@link SessionAnomalyDetector.maxVisits}. */
   visits: NetworkVisit[];
   lastSeenAt: number;
+  /**
+   * The session's inactivity timeout (ms) and absolute deadline, from its record: once `lastSeenAt + idleSpanMs` or
+   * `absoluteExpiresAt` has passed, the session cannot be alive and the sweep drops the track.
+   */
+  idleSpanMs: number;
+  absoluteExpiresAt: number;
   /** When churn was last reported: once per churn window. */
   churnReportedAt: number;
   /** When two networks at once were last reported: once per its window, not on every switch of an ongoing pair. */
@@ -83,8 +95,11 @@ interface SessionTrack {
  * operator, nothing more (the person who just typed the right password is most likely the owner after typos; a
  * guessed password is for the brute-force defence and MFA to stop).
  *
- * **Memory and several instances.** History lives in this process, in two LRU caches bounded by `maxTracked`
- * (default 10000 sessions and 10000 accounts, a few hundred bytes each). The binding itself compares with the
+ * **Memory and several instances.** History lives in this process, in LRU caches bounded by `maxTracked`
+ * (default 10000 sessions and 10000 accounts, a few hundred bytes each). A session's history goes when the session
+ * ends (its logout, revocation or expiry event, once the interceptor has attached the detector to the event bus), and
+ * once a minute ({@link ANOMALY_SWEEP_INTERVAL_MS}) the histories of sessions past their idle or absolute deadline
+ * and failure counts older than `loginFailureWindowMs` are dropped, so a quiet server holds only live sessions. The binding itself compares with the
  * network and device stored in the session record at login, so it holds on every instance. Churn, two networks and
  * travel see only the requests this instance served: behind a load balancer without sticky sessions they detect
  * less (each instance sees part of the pattern), never more. A re-authentication after a challenge is adopted by the
@@ -107,6 +122,8 @@ export class SessionAnomalyDetector implements SessionCheck {
   private readonly devices: ReturnType<typeof createLRU<string, string[]>>;
   private readonly maxVisits: number;
   private bus: SecurityEventBus | undefined;
+  /** When the next sweep is due (ms, the checks' clock); the first check sets it. */
+  private nextSweepAt = Number.NEGATIVE_INFINITY;
 
   /** @throws SessionAnomalyOptionsError listing every bad option with its fix. */
   constructor(options: SessionAnomalyOptions = {}) {
@@ -136,9 +153,10 @@ export class SessionAnomalyDetector implements SessionCheck {
     if (this.options.policy === 'off') return undefined;
     try {
       const { session, client, now } = context;
+      if (now >= this.nextSweepAt) this.sweep(now);
       let track = this.tracks.get(session.handle);
       if (track === undefined) {
-        track = startTrack(session, this.options);
+        track = startTrack(session, this.options, now);
         this.tracks.set(session.handle, track);
       }
       const ua = userAgentOf(client);
@@ -151,6 +169,30 @@ export class SessionAnomalyDetector implements SessionCheck {
       this.options.onError(error, 'check');
       return undefined;
     }
+  }
+
+  /** How many sessions this instance holds a history of (bounded by `maxTracked`; ended and expired ones are dropped). */
+  get trackedSessions(): number {
+    return this.tracks.size;
+  }
+
+  /**
+   * Drops the histories of sessions that cannot be alive any more (idle or absolute deadline passed, as this
+   * instance saw them) and failure counts older than their window. Runs from {@link check} once per
+   * {@link ANOMALY_SWEEP_INTERVAL_MS}: a walk over at most `maxTracked` entries of each cache.
+   */
+  sweep(now: number): void {
+    this.nextSweepAt = now + ANOMALY_SWEEP_INTERVAL_MS;
+    const dead: string[] = [];
+    for (const [handle, track] of this.tracks.entries()) {
+      if (now >= Math.min(track.lastSeenAt + track.idleSpanMs, track.absoluteExpiresAt)) dead.push(handle);
+    }
+    for (const handle of dead) this.tracks.delete(handle);
+    const stale: string[] = [];
+    for (const [userId, entry] of this.failures.entries()) {
+      if (now - entry.since > this.options.loginFailureWindowMs) stale.push(userId);
+    }
+    for (const userId of stale) this.failures.delete(userId);
   }
 
   /** True while the session was challenged and has not re-authenticated (the interceptor then watches the request). */
@@ -326,6 +368,10 @@ export class SessionAnomalyDetector implements SessionCheck {
 
   private onLoginEvent(event: SecurityEvent): void {
     if (this.options.policy === 'off') return;
+    if (ENDED.has(event.type)) {
+      if (event.sessionHandle !== undefined) this.tracks.delete(event.sessionHandle);
+      return;
+    }
     // A re-authentication (password, or password and second factor, or a passkey) answers a challenge: the session
     // manager announces it synchronously, with the request's IP and user agent, as the rotation completes.
     if (event.type === 'session_renewed' && event.reason === 'reauthentication' && event.sessionHandle !== undefined) {
@@ -372,7 +418,7 @@ export class SessionAnomalyDetector implements SessionCheck {
  * time it was used from there is only known to be its creation (the record's `lastSeenAt` may already be this very
  * request's touch), which makes travel from it look slower and visits older: fewer alarms, never false ones.
  */
-function startTrack(session: Readonly<SessionRecord>, o: ResolvedAnomalyOptions): SessionTrack {
+function startTrack(session: Readonly<SessionRecord>, o: ResolvedAnomalyOptions, now: number): SessionTrack {
   const prefix = networkPrefix(session.ip, o.prefixLength);
   const deviceKey = describeDevice(session.userAgent).key;
   return {
@@ -384,6 +430,9 @@ function startTrack(session: Readonly<SessionRecord>, o: ResolvedAnomalyOptions)
     trustedDevices: [deviceKey],
     visits: [{ prefix, until: session.createdAt }],
     lastSeenAt: session.createdAt,
+    // Records stored before `idleTimeoutMs` existed: what is left of the idle span now is a lower bound of it.
+    idleSpanMs: session.idleTimeoutMs ?? Math.max(0, session.idleExpiresAt - now),
+    absoluteExpiresAt: session.absoluteExpiresAt,
     churnReportedAt: Number.NEGATIVE_INFINITY,
     concurrentReportedAt: Number.NEGATIVE_INFINITY,
     challengedAt: undefined,

@@ -20,6 +20,9 @@ export interface InMemoryTokenStoreOptions {
 /** Default of {@link InMemoryTokenStoreOptions.maxEntries}. */
 export const DEFAULT_MAX_TOKEN_ENTRIES = 100_000;
 
+/** How often (ms, on the clock of the calls) a write first drops what nothing can use any more: once a minute. */
+export const TOKEN_SWEEP_INTERVAL_MS = 60_000;
+
 interface StoredFamily {
   family: RefreshFamily;
   revoked: boolean;
@@ -47,6 +50,11 @@ interface Cutoff {
  * Every method runs synchronously inside its promise, so each is atomic: of parallel `rotateRefresh` calls with
  * the same token exactly one rotates, the others get `grace` with its successor.
  *
+ * Kept small: once a minute ({@link TOKEN_SWEEP_INTERVAL_MS}, on the next write) it forgets what nothing can use any
+ * more: revoked families and families past their deadline or whose current token idled out (their tokens answer
+ * `missing`, refused like `expired`), and denylist entries whose tokens have expired. A steady load therefore holds
+ * steady memory, well below the caps.
+ *
  * Bounded: at most `maxEntries` entries of each kind. Expired entries are swept first. Then the oldest refresh tokens
  * and families are dropped (fail safe: a dropped refresh token answers `missing`, and its holder signs in again).
  * Denylist entries (a denied `jti` or session, a user's cut-off) are never dropped while they matter, since that
@@ -61,6 +69,8 @@ export class InMemoryTokenStore extends TokenStore {
   private readonly deniedSessions = new Map<string, number>();
   private readonly cutoffs = new Map<string, Cutoff>();
   private readonly maxEntries: number;
+  /** When the next sweep is due (ms); the first write sweeps (nothing) and sets it. */
+  private nextSweepAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: InMemoryTokenStoreOptions = {}) {
     super();
@@ -84,6 +94,7 @@ export class InMemoryTokenStore extends TokenStore {
 
   createFamily(family: RefreshFamily, tokenId: string, now: number, idleTimeoutMs: number): Promise<void> {
     return run(() => {
+      this.sweepIfDue(now);
       if (this.families.has(family.familyId)) throw new Error(`InMemoryTokenStore: family ${family.familyId} exists already`);
       if (this.tokens.has(tokenId)) throw new Error('InMemoryTokenStore: that refresh token id exists already');
       this.makeRoomForFamily(now);
@@ -97,6 +108,7 @@ export class InMemoryTokenStore extends TokenStore {
 
   rotateRefresh(r: RefreshRotation): Promise<RefreshRotationResult> {
     return run((): RefreshRotationResult => {
+      this.sweepIfDue(r.now);
       const token = this.tokens.get(r.tokenId);
       const stored = token && this.families.get(token.familyId);
       if (!token || !stored) return { status: 'missing' };
@@ -143,6 +155,7 @@ export class InMemoryTokenStore extends TokenStore {
 
   revokeAllForUser(userId: string, notBefore: number, until: number, now: number): Promise<number> {
     return run(() => {
+      this.sweepIfDue(now);
       const previous = this.cutoffs.get(userId);
       if (!previous) this.makeRoomInDenylist(this.cutoffs, (c) => c.until, now, 'user cut-offs');
       // A later cut-off replaces an earlier one, never the reverse; it holds as long as the longest of the two needs.
@@ -203,6 +216,7 @@ export class InMemoryTokenStore extends TokenStore {
   }
 
   private deny(map: Map<string, number>, key: string, until: number, now: number, kind: string): void {
+    this.sweepIfDue(now);
     const previous = map.get(key);
     if (previous !== undefined && previous >= until) return;
     // Nothing to deny once the token would be refused as expired anyway.
@@ -218,6 +232,23 @@ export class InMemoryTokenStore extends TokenStore {
       if (this.tokens.size >= this.maxEntries) this.tokens.delete(this.tokens.keys().next().value!);
     }
     this.tokens.set(tokenId, token);
+  }
+
+  /**
+   * Once per {@link TOKEN_SWEEP_INTERVAL_MS}: drops families that can never refresh again (revoked, past their
+   * deadline, or without a live current token) with all their tokens, and expired denylist entries. A walk over every
+   * entry, at most once a minute.
+   */
+  private sweepIfDue(now: number): void {
+    if (now < this.nextSweepAt) return;
+    this.nextSweepAt = now + TOKEN_SWEEP_INTERVAL_MS;
+    this.sweepTokens(now);
+    const usable = new Set<string>();
+    for (const token of this.tokens.values()) if (token.usedAt === undefined) usable.add(token.familyId);
+    for (const [id, stored] of this.families) if (!usable.has(id) || !this.isLive(stored, now)) this.dropFamily(id, stored);
+    this.sweepTokens(now);
+    for (const map of [this.deniedJtis, this.deniedSessions]) for (const [key, until] of map) if (until <= now) map.delete(key);
+    for (const [userId, cutoff] of this.cutoffs) if (cutoff.until <= now) this.cutoffs.delete(userId);
   }
 
   /** Forgets tokens nothing can use any more: their family is gone or past its deadline, or they idled out unused. */

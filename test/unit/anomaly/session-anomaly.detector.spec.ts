@@ -462,3 +462,61 @@ describe('SessionAnomalyDetector', () => {
     }
   });
 });
+
+describe('SessionAnomalyDetector memory: it keeps histories of live sessions only', () => {
+  const elsewhere: ClientInfo = { ip: '198.51.100.7', userAgent: CHROME_120 };
+
+  it('drops the history of a session at its logout, revocation and logout everywhere (events from the bus)', async () => {
+    const t = setup();
+    t.detector.attach(t.bus);
+    const sessions = await Promise.all([t.login(), t.login(), t.login(), t.login()]);
+    for (const { token } of sessions) await t.request(token, home);
+    expect(t.detector.trackedSessions).toBe(4);
+
+    await t.manager.destroy(sessions[0].session, home);
+    expect(t.detector.trackedSessions).toBe(3);
+    await t.manager.revoke('alice', sessions[1].session.record.handle, home);
+    expect(t.detector.trackedSessions).toBe(2);
+    await t.manager.destroyAllForUser('alice', home, { reason: 'logout_everywhere' });
+    expect(t.detector.trackedSessions).toBe(0);
+  });
+
+  it('drops, within a minute, the history of a session past its idle deadline that is never presented again', async () => {
+    const t = setup();
+    const abandoned = await t.login();
+    await t.request(abandoned.token, home);
+    const active = await t.login();
+    await t.request(active.token, home);
+    expect(t.detector.trackedSessions).toBe(2);
+
+    // The active session keeps being used (every 10 minutes) for a day and a minute: past the abandoned one's 24 h.
+    for (let elapsed = 0; elapsed <= 24 * HOUR + MIN; elapsed += 10 * MIN) {
+      expect((await t.request(active.token, home, 10 * MIN)).kind).toBe('active');
+    }
+    expect(t.detector.trackedSessions).toBe(1);
+  });
+
+  it('keeps the history of a live session across sweeps: a network it was already reported on stays its own', async () => {
+    const t = setup();
+    const { token } = await t.login();
+    const mismatches = () => t.anomalies().filter((e) => e.type === 'session_binding_mismatch');
+    await t.request(token, elsewhere);
+    expect(mismatches()).toHaveLength(1);
+    // Back home, then to the same network again, with sweeps in between (one every minute). A forgotten history
+    // would start again from the record (home) and report the other network a second time.
+    await t.request(token, home, 2 * MIN);
+    await t.request(token, elsewhere, 2 * MIN);
+    expect(mismatches()).toHaveLength(1);
+    expect(t.detector.trackedSessions).toBe(1);
+  });
+
+  it('drops a session past its absolute deadline even when it was used until the end', async () => {
+    const t = setup();
+    const { token } = await t.login();
+    for (let elapsed = 0; elapsed < 48 * HOUR - HOUR; elapsed += HOUR) await t.request(token, home, HOUR);
+    const other = await t.login();
+    t.clock.advance(2 * HOUR);
+    await t.request(other.token, home, 0);
+    expect(t.detector.trackedSessions).toBe(1);
+  });
+});

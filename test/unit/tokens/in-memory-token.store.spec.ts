@@ -64,7 +64,8 @@ describe('InMemoryTokenStore', () => {
     const f = family({ absoluteExpiresAt: T0 + IDLE + 30_000 });
     const first = id();
     await store.createFamily(f, first, T0, IDLE);
-    expect((await store.rotateRefresh(rotation(first, T0 + IDLE))).status).toBe('expired');
+    // A minute on, the write's sweep has already forgotten the idled-out family: `missing`, refused the same way.
+    expect(['expired', 'missing']).toContain((await store.rotateRefresh(rotation(first, T0 + IDLE))).status);
     const other = family();
     const t = id();
     await store.createFamily(other, t, T0, IDLE);
@@ -140,5 +141,52 @@ describe('InMemoryTokenStore', () => {
     // Expired entries are swept to make room.
     await small.denyAccessToken('iss 4', T0 + 3000, T0 + 1000);
     expect(small.size.deniedJtis).toBe(1);
+  });
+
+  it('holds steady under churn well below its caps: once a minute, a write forgets revoked, dead and expired entries', async () => {
+    const MIN = 60_000;
+    // An hour of clients: each minute 50 token pairs are issued, each refreshed 5 times, then revoked with a denied
+    // access token and a user cut-off that end 5 minutes later; 20 more pairs are simply abandoned (they idle out).
+    let now = T0;
+    const sizes: number[] = [];
+    for (let minute = 0; minute < 60; minute++) {
+      for (let n = 0; n < 50; n++) {
+        const f = family({ userId: `u${n}`, createdAt: now, absoluteExpiresAt: now + 24 * 60 * MIN });
+        let current = id();
+        await store.createFamily(f, current, now, IDLE);
+        for (let r = 0; r < 5; r++) {
+          const next = rotation(current, now);
+          expect((await store.rotateRefresh(next)).status).toBe('rotated');
+          current = next.successorId;
+        }
+        expect(await store.revokeFamilyOfToken(current, now)).not.toBeNull();
+        await store.denyAccessToken(`jti-${minute}-${n}`, now + 5 * MIN, now);
+        await store.revokeAllForUser(`u${n}`, now, now + 5 * MIN, now);
+      }
+      for (let n = 0; n < 20; n++)
+        await store.createFamily(family({ createdAt: now, absoluteExpiresAt: now + 24 * 60 * MIN }), id(), now, IDLE);
+      const { tokens, families, deniedJtis, cutoffs } = store.size;
+      sizes.push(tokens + families + deniedJtis + cutoffs);
+      now += MIN;
+    }
+    // Without the sweep every revoked family and its 6 tokens stay until their 24 hours are over: 60 x 50 x 7 and more.
+    expect(Math.max(...sizes.slice(10))).toBeLessThanOrEqual(2 * sizes[9]);
+    expect(Math.max(...sizes)).toBeLessThan(2_000);
+    // What is live is kept: a pair issued now still rotates.
+    const live = id();
+    await store.createFamily(family({ createdAt: now, absoluteExpiresAt: now + MIN * 60 }), live, now, IDLE);
+    expect((await store.rotateRefresh(rotation(live, now + 1000))).status).toBe('rotated');
+  });
+
+  it('the sweep keeps a family in grace and one whose used token may still be replayed (reuse is still detected)', async () => {
+    const f = family({ absoluteExpiresAt: T0 + 60 * IDLE });
+    const first = id();
+    await store.createFamily(f, first, T0, IDLE);
+    const r1 = rotation(first, T0 + 1000, { idleTimeoutMs: 10 * IDLE });
+    await store.rotateRefresh(r1);
+    // Two minutes later (a sweep runs on this write), the family is live through its successor.
+    const other = id();
+    await store.createFamily(family(), other, T0 + 2 * 60_000, IDLE);
+    expect(await store.rotateRefresh(rotation(first, T0 + 2 * 60_000 + 1))).toEqual({ status: 'reused', family: f });
   });
 });
