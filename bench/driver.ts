@@ -17,7 +17,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { BEARER_VARIANTS, SESSION_SETTINGS, Variant, VARIANTS } from './settings';
+import { A_A_CONTROL, BEARER_VARIANTS, SESSION_SETTINGS, Variant, VARIANTS } from './settings';
 import { bearerMany, httpRequest, LoadResult, loginMany, runLoad, runRefreshLoad } from './load';
 import {
   AppServer,
@@ -182,10 +182,15 @@ async function sideBySide(
 ): Promise<SideBySideResult['rounds'][number]> {
   AppServer.only([reference, variant]);
   let refLoad: LoadResult, varLoad: LoadResult, refCpu: CpuWindow, varCpu: CpuWindow;
+  // Which side starts first alternates by round, so that the order cannot favour one side (the A/A control pair of
+  // two identical servers, in every run, shows what is left of such a bias).
+  const first = round % 2 === 0;
+  const both = <T>(f: (server: AppServer) => Promise<T>): Promise<[T, T]> =>
+    first ? Promise.all([f(reference), f(variant)]) : Promise.all([f(variant), f(reference)]).then(([v, r]) => [r, v] as [T, T]);
   try {
-    await Promise.all([reference.cpuStart(), variant.cpuStart()]);
-    [refLoad, varLoad] = await Promise.all([load(reference), load(variant)]);
-    [refCpu, varCpu] = await Promise.all([reference.cpuStop(), variant.cpuStop()]);
+    await both((server) => server.cpuStart());
+    [refLoad, varLoad] = await both(load);
+    [refCpu, varCpu] = await both((server) => server.cpuStop());
   } finally {
     AppServer.resumeAll();
   }
@@ -371,16 +376,18 @@ async function main(): Promise<void> {
       if (check.status !== 200) throw new Error(`${v}: GET /me answered ${check.status} ${check.body.slice(0, 200)}`);
       results.me[v] = { rounds: [] };
     }
-    const meLoad = (v: Variant, durationS: number) => () =>
-      runLoad({
-        port: servers.get(v)!.port,
-        method: 'GET',
-        path: '/me',
-        durationS,
-        connections: CONFIG.connections,
-        cookies: cookies.get(v),
-        headers: authHeaders.get(v),
-      });
+    const meLoad =
+      (v: Variant, durationS: number, server = servers.get(v)!) =>
+      () =>
+        runLoad({
+          port: server.port,
+          method: 'GET',
+          path: '/me',
+          durationS,
+          connections: CONFIG.connections,
+          cookies: cookies.get(v),
+          headers: authHeaders.get(v),
+        });
 
     for (const v of variants) {
       log(`warm-up ${v} (${CONFIG.warmupS}s)`);
@@ -415,12 +422,30 @@ async function main(): Promise<void> {
       if (variants.includes(v) && variants.includes('kit-memory')) pairs.push(['kit-memory', v]);
     // The sample app against the library alone (issue 6: at most 1.5x its CPU per request).
     if (variants.includes('sample') && variants.includes('kit-memory')) pairs.push(['kit-memory', 'sample']);
-    const sideResults = pairs.map(([reference, variant]) => ({ reference, variant, rounds: [] as SideBySideResult['rounds'] }));
-    for (let round = 0; round < CONFIG.sideRounds && pairs.length > 0; round++) {
-      for (let i = 0; i < pairs.length; i++) {
-        const pair = sideResults[(i + round) % pairs.length];
-        const [ref, v] = [servers.get(pair.reference as Variant)!, servers.get(pair.variant as Variant)!];
-        const r = await sideBySide(ref, v, round, (server) => meLoad(server.variant as Variant, CONFIG.durationS)());
+    type Side = { label: string; variant: Variant; server: AppServer };
+    const side = (v: Variant): Side => ({ label: v, variant: v, server: servers.get(v)! });
+    const sidePairs: [Side, Side][] = pairs.map(([reference, variant]) => [side(reference), side(variant)]);
+    // The method's control (A/A): bare next to a second bare server. Two identical apps must come out at 1.00x; what
+    // this pair shows is the bias and noise of the side-by-side windows, the error bar of every other pair.
+    const bareTwin = variants.includes('bare') && pairs.length > 0 ? await AppServer.start('bare', { core: serverCore }) : undefined;
+    if (bareTwin) {
+      log(`started a second bare server (A/A control) on port ${bareTwin.port}`);
+      sidePairs.unshift([side('bare'), { label: A_A_CONTROL, variant: 'bare', server: bareTwin }]);
+      await meLoad('bare', CONFIG.warmupS, bareTwin)();
+    }
+    const sideResults = sidePairs.map(([reference, variant]) => ({
+      reference: reference.label,
+      variant: variant.label,
+      rounds: [] as SideBySideResult['rounds'],
+    }));
+    for (let round = 0; round < CONFIG.sideRounds && sidePairs.length > 0; round++) {
+      for (let i = 0; i < sidePairs.length; i++) {
+        const index = (i + round) % sidePairs.length;
+        const pair = sideResults[index];
+        const [ref, v] = sidePairs[index];
+        const r = await sideBySide(ref.server, v.server, round, (server) =>
+          meLoad(server === ref.server ? ref.variant : v.variant, CONFIG.durationS, server)(),
+        );
         pair.rounds.push(r);
         log(
           `side by side ${round + 1}/${CONFIG.sideRounds} ${pair.reference} ${r.reference.cpuUsPerReq.toFixed(1)} vs ${pair.variant} ${r.variant.cpuUsPerReq.toFixed(1)} µs CPU/req: ${r.cpuRatio.toFixed(3)}`,
@@ -428,6 +453,7 @@ async function main(): Promise<void> {
       }
     }
     results.sideBySide = sideResults;
+    await bareTwin?.stop();
     if (variants.includes('kit-csrf')) {
       results.sideBySide.push(await csrfWrites(servers.get('kit-csrf')!, cookies.get('kit-csrf')!, serverCore));
     }

@@ -4,7 +4,7 @@
  * Also usable on its own to re-render a saved run:  node bench/out/build/bench/report.js bench/out/latest.json
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { SESSION_SETTINGS, Variant, VARIANT_LABELS } from './settings';
+import { A_A_CONTROL, SESSION_SETTINGS, Variant, VARIANT_LABELS } from './settings';
 import { median, quantile, RoundResult, SideBySideResult, Summary, Target, VariantResult } from './stats';
 
 export interface BenchReport {
@@ -117,6 +117,15 @@ export function computeTargets(report: BenchReport): Target[] {
       pass: c >= min,
     });
   };
+  // The method's control: two identical servers side by side. Its distance from 1.00 is the windows' bias and noise.
+  const control = report.sideBySide?.find((p) => p.reference === 'bare' && p.variant === A_A_CONTROL && p.rounds.length > 0);
+  if (control) {
+    targets.push({
+      name: 'Side-by-side control (A/A): bare next to a second bare server, should be 1.00 (recorded, no target)',
+      measured: describeSide(control),
+      pass: true,
+    });
+  }
   throughput('kit-redis', 0.9);
   throughput('kit-memory', 0.9);
   // Issue 6: role checks on top of the session guard (RolesGuard reads the roles snapshot; no lookup).
@@ -341,7 +350,9 @@ export function renderMarkdown(report: BenchReport): { markdown: string; targets
       }),
     '',
     'Both servers of a pair share one core, so each gets about half of it: the µs/req here are higher than in the',
-    'sequential table (two processes take turns on the core), for both sides alike.',
+    'sequential table (two processes take turns on the core), for both sides alike. Which side starts first alternates',
+    'by window. The first pair is the control (A/A): bare next to a second, identical bare server; its distance from',
+    '1.00× is the bias and noise of these windows, the error bar of the other pairs.',
     '',
     '### Redis commands per request',
     '',

@@ -66,3 +66,6 @@ export const SESSION_SETTINGS = {
   /** No periodic id rotation falls inside a run (express-session never rotates by itself either). */
   rotationInterval: '1h',
 } as const;
+
+/** The label of the A/A control's second server in the side-by-side results: bare next to another bare server. */
+export const A_A_CONTROL = 'bare (a second server: A/A control)';
