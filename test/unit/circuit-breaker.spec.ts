@@ -21,8 +21,8 @@ import { SessionManager } from '../../lib/core/session-manager';
 import { SecurityEventBus } from '../../lib/events/security-event-bus';
 import { resolveSessionOptions } from '../../lib/session.options';
 import { InMemorySessionStore } from '../../lib/stores/memory/in-memory-session.store';
+import { testPolicy } from '../support/session-policy';
 
-const MIN = 60_000;
 const client = { ip: '198.51.100.4', userAgent: 'UnitTest/1.0' };
 const down = () => new SessionStoreConnectionError('connect ECONNREFUSED');
 
@@ -125,18 +125,7 @@ describe('SessionManager with a circuit breaker', () => {
     const manager = new SessionManager(
       store,
       new ManualClock(Date.parse('2026-11-30T08:00:00Z')),
-      {
-        idleTimeoutMs: 30 * MIN,
-        absoluteTimeoutMs: 120 * MIN,
-        rotationIntervalMs: Number.POSITIVE_INFINITY,
-        rotationGraceMs: 10_000,
-        touchIntervalMs: MIN,
-        maxConcurrentSessions: 3,
-        concurrentSessionPolicy: 'evict-oldest',
-        rememberIdleTimeoutMs: 30 * 86_400_000,
-        rememberAbsoluteTimeoutMs: 90 * 86_400_000,
-        impersonationMaxAgeMs: 3_600_000,
-      },
+      testPolicy({ rotationIntervalMs: Number.POSITIVE_INFINITY }),
       new SecurityEventBus([]),
       [],
       b,

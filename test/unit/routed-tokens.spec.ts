@@ -9,6 +9,7 @@ import { generateSessionToken, hashToken, isWellFormedSessionToken, routingTagOf
 import { SecurityEventBus } from '../../lib/events/security-event-bus';
 import { InMemorySessionStore } from '../../lib/stores/memory/in-memory-session.store';
 import { userRoutingTag } from '../../lib/stores/redis/redis-topology';
+import { testPolicy } from '../support/session-policy';
 
 const MIN = 60_000;
 const client = { ip: '198.51.100.4', userAgent: 'UnitTest/1.0' };
@@ -20,23 +21,7 @@ class RoutingStore extends InMemorySessionStore {
 
 function managerOn(store: InMemorySessionStore) {
   const clock = new ManualClock(Date.parse('2026-11-30T08:00:00Z'));
-  const manager = new SessionManager(
-    store,
-    clock,
-    {
-      idleTimeoutMs: 30 * MIN,
-      absoluteTimeoutMs: 120 * MIN,
-      rotationIntervalMs: 15 * MIN,
-      rotationGraceMs: 10_000,
-      touchIntervalMs: MIN,
-      maxConcurrentSessions: 0,
-      concurrentSessionPolicy: 'evict-oldest',
-      rememberIdleTimeoutMs: 30 * 86_400_000,
-      rememberAbsoluteTimeoutMs: 90 * 86_400_000,
-      impersonationMaxAgeMs: 3_600_000,
-    },
-    new SecurityEventBus([]),
-  );
+  const manager = new SessionManager(store, clock, testPolicy({ maxConcurrentSessions: 0 }), new SecurityEventBus([]));
   return { clock, manager };
 }
 

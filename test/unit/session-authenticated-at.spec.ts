@@ -3,6 +3,7 @@ import { SessionInputError } from '../../lib/core/errors';
 import { AUTHENTICATED_AT_MAX_SKEW_MS, SessionManager } from '../../lib/core/session-manager';
 import { SecurityEventBus } from '../../lib/events/security-event-bus';
 import { InMemorySessionStore } from '../../lib/stores/memory/in-memory-session.store';
+import { testPolicy } from '../support/session-policy';
 
 const MIN = 60_000;
 const client = { ip: '198.51.100.4', userAgent: 'UnitTest/1.0' };
@@ -10,23 +11,7 @@ const client = { ip: '198.51.100.4', userAgent: 'UnitTest/1.0' };
 /** `authenticatedAt` given by the caller (a federated login's `auth_time`), on create and on re-authentication. */
 function setup() {
   const clock = new ManualClock(Date.parse('2026-11-30T08:00:00Z'));
-  const manager = new SessionManager(
-    new InMemorySessionStore(),
-    clock,
-    {
-      idleTimeoutMs: 30 * MIN,
-      absoluteTimeoutMs: 120 * MIN,
-      rotationIntervalMs: 15 * MIN,
-      rotationGraceMs: 10_000,
-      touchIntervalMs: MIN,
-      maxConcurrentSessions: 3,
-      concurrentSessionPolicy: 'evict-oldest',
-      rememberIdleTimeoutMs: 30 * 86_400_000,
-      rememberAbsoluteTimeoutMs: 90 * 86_400_000,
-      impersonationMaxAgeMs: 3_600_000,
-    },
-    new SecurityEventBus([]),
-  );
+  const manager = new SessionManager(new InMemorySessionStore(), clock, testPolicy(), new SecurityEventBus([]));
   return { clock, manager };
 }
 

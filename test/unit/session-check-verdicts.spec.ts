@@ -6,6 +6,7 @@ import { AUTHENTICATION_VOIDED, ManualClock, SecurityEvent, SecurityEventBus, Se
 import { SessionManager } from '../../lib/core/session-manager';
 import { hashToken } from '../../lib/core/token';
 import { InMemorySessionStore } from '../../lib/stores/memory/in-memory-session.store';
+import { testPolicy } from '../support/session-policy';
 
 const MIN = 60_000;
 const client = { ip: '192.0.2.1', userAgent: 'UnitTest/1.0' };
@@ -17,18 +18,7 @@ function setup(checks: SessionCheck[]) {
   const manager = new SessionManager(
     store,
     clock,
-    {
-      idleTimeoutMs: 30 * MIN,
-      absoluteTimeoutMs: 120 * MIN,
-      rotationIntervalMs: Number.POSITIVE_INFINITY,
-      rotationGraceMs: 10_000,
-      touchIntervalMs: MIN,
-      maxConcurrentSessions: 0,
-      concurrentSessionPolicy: 'evict-oldest',
-      rememberIdleTimeoutMs: 30 * 86_400_000,
-      rememberAbsoluteTimeoutMs: 90 * 86_400_000,
-      impersonationMaxAgeMs: 3_600_000,
-    },
+    testPolicy({ rotationIntervalMs: Number.POSITIVE_INFINITY, maxConcurrentSessions: 0 }),
     new SecurityEventBus([{ handle: (e) => void events.push(e) }]),
     checks,
   );

@@ -7,6 +7,7 @@
 import { InMemorySessionStore, ManualClock, SecurityEventBus, SessionCheck, SessionsEnded, TokenStoreUnavailableError } from '../../lib';
 import { SessionStoreUnavailableError } from '../../lib/core/errors';
 import { SessionManager } from '../../lib/core/session-manager';
+import { testPolicy } from '../support/session-policy';
 
 const MIN = 60_000;
 const client = { ip: '198.51.100.4', userAgent: 'UnitTest/1.0' };
@@ -17,18 +18,7 @@ function setup(checks: SessionCheck[] = [], maxConcurrentSessions = 0) {
   const manager = new SessionManager(
     store,
     clock,
-    {
-      idleTimeoutMs: 30 * MIN,
-      absoluteTimeoutMs: 120 * MIN,
-      rotationIntervalMs: Number.POSITIVE_INFINITY,
-      rotationGraceMs: 10_000,
-      touchIntervalMs: MIN,
-      maxConcurrentSessions,
-      concurrentSessionPolicy: 'evict-oldest',
-      rememberIdleTimeoutMs: 30 * 86_400_000,
-      rememberAbsoluteTimeoutMs: 90 * 86_400_000,
-      impersonationMaxAgeMs: 3_600_000,
-    },
+    testPolicy({ rotationIntervalMs: Number.POSITIVE_INFINITY, maxConcurrentSessions }),
     new SecurityEventBus(),
     checks,
   );

@@ -5,6 +5,7 @@ import { generateToken, hashToken } from '../../lib/core/token';
 import { SecurityEvent } from '../../lib/events/security-event';
 import { SecurityEventBus } from '../../lib/events/security-event-bus';
 import { InMemorySessionStore } from '../../lib/stores/memory/in-memory-session.store';
+import { testPolicy } from '../support/session-policy';
 
 const MIN = 60_000;
 const client = { ip: '198.51.100.4', userAgent: 'UnitTest/1.0' };
@@ -14,24 +15,7 @@ function setup(policy: Partial<SessionPolicy> = {}) {
   const store = new InMemorySessionStore();
   const events: SecurityEvent[] = [];
   const bus = new SecurityEventBus([{ handle: (e) => void events.push(e) }]);
-  const manager = new SessionManager(
-    store,
-    clock,
-    {
-      idleTimeoutMs: 30 * MIN,
-      absoluteTimeoutMs: 120 * MIN,
-      rotationIntervalMs: 15 * MIN,
-      rotationGraceMs: 10_000,
-      touchIntervalMs: MIN,
-      maxConcurrentSessions: 3,
-      concurrentSessionPolicy: 'evict-oldest',
-      rememberIdleTimeoutMs: 30 * 86_400_000,
-      rememberAbsoluteTimeoutMs: 90 * 86_400_000,
-      impersonationMaxAgeMs: 3_600_000,
-      ...policy,
-    },
-    bus,
-  );
+  const manager = new SessionManager(store, clock, testPolicy(policy), bus);
   return { clock, store, events, manager };
 }
 
@@ -310,18 +294,14 @@ describe('SessionManager', () => {
     const manager = new SessionManager(
       new InMemorySessionStore(),
       clock,
-      {
+      testPolicy({
         idleTimeoutMs: MIN,
         absoluteTimeoutMs: MIN,
         rotationIntervalMs: MIN,
         rotationGraceMs: 0,
         touchIntervalMs: 1000,
         maxConcurrentSessions: 0,
-        concurrentSessionPolicy: 'evict-oldest',
-        rememberIdleTimeoutMs: 30 * 86_400_000,
-        rememberAbsoluteTimeoutMs: 90 * 86_400_000,
-        impersonationMaxAgeMs: 3_600_000,
-      },
+      }),
       bus,
     );
     await manager.create({ userId: 'alice', client });
