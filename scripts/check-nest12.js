@@ -28,9 +28,9 @@
  * platform (CI runs the default esm:memory,esm:redis,cjs:memory,esm:memory:fastify).
  */
 const { spawnSync } = require('node:child_process');
-const { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } = require('node:fs');
+const { cpSync, mkdirSync, writeFileSync } = require('node:fs');
 const { join, resolve } = require('node:path');
-const { checkContents, lockedSpec, newestMtime, readJson, run, writeJson } = require('./check-package');
+const { checkContents, lockedSpec, readJson, run, runScratchCheck, writeJson } = require('./check-package');
 
 const ROOT = resolve(__dirname, '..');
 const SOURCES = join(ROOT, 'test/nest12');
@@ -41,33 +41,9 @@ const NEST12_PEERS = { '@nestjs/platform-fastify': '12.5.0', '@nestjs/terminus':
 /** What the app brings besides the peers (which come from package.json), at the versions of package-lock.json. */
 const APP_PACKAGES = ['typescript', '@types/node', '@types/express'];
 
-const started = Date.now();
-let work;
+runScratchCheck('check-nest12', 'KEEP_NEST12_CHECK', main);
 
-main().then(
-  () => {
-    console.log(`check-nest12: OK in ${seconds()} s`);
-    cleanup(true);
-  },
-  (error) => {
-    console.error(`\ncheck-nest12: FAIL: ${error.message}`);
-    cleanup(false);
-    process.exit(1);
-  },
-);
-
-async function main() {
-  const pkg = readJson(join(ROOT, 'package.json'));
-  const lock = readJson(join(ROOT, 'package-lock.json'));
-  if (!existsSync(join(ROOT, 'dist/lib/index.js'))) throw new Error('dist/lib is missing: run `npm run build` first.');
-  if (newestMtime(join(ROOT, 'lib')) > newestMtime(join(ROOT, 'dist/lib'))) {
-    console.warn('check-nest12: warning: lib/ changed after the last build; this checks dist/ as built.');
-  }
-
-  work = mkdtempSync('/tmp/nsk-nest12-');
-  const app = join(work, 'app');
-  mkdirSync(join(app, 'src'), { recursive: true });
-
+async function main({ work, app, step, pkg, lock }) {
   step('npm pack');
   const [packed] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], { cwd: ROOT }).stdout);
   checkContents(packed.files.map((f) => f.path));
@@ -150,21 +126,4 @@ async function main() {
   });
   if (suite.error) throw new Error(`could not start node --test: ${suite.error.message}`);
   if (suite.status !== 0) throw new Error(`the Nest 12 end-to-end suite failed (exit ${suite.status}; see its output above)`);
-}
-
-function step(text) {
-  console.log(`== check-nest12 [${seconds()} s]: ${text}`);
-}
-
-function seconds() {
-  return ((Date.now() - started) / 1000).toFixed(1);
-}
-
-function cleanup(ok) {
-  if (!work) return;
-  if (process.env.KEEP_NEST12_CHECK === '1' || !ok) {
-    console.error(`check-nest12: scratch app kept in ${work}`);
-  } else {
-    rmSync(work, { recursive: true, force: true });
-  }
 }

@@ -34,35 +34,10 @@ const OPTIONAL_PEERS = Object.entries(readJson(join(ROOT, 'package.json')).peerD
   .filter(([, meta]) => meta && meta.optional)
   .map(([name]) => name);
 
-const started = Date.now();
-let work;
-
 // scripts/check-nest12.js reuses the helpers below (module.exports at the end) without running this check.
-if (require.main === module) {
-  main().then(
-    () => {
-      console.log(`check-package: OK in ${seconds()} s`);
-      cleanup(true);
-    },
-    (error) => {
-      console.error(`\ncheck-package: FAIL: ${error.message}`);
-      cleanup(false);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runScratchCheck('check-package', 'KEEP_PACKAGE_CHECK', main);
 
-async function main() {
-  const pkg = readJson(join(ROOT, 'package.json'));
-  const lock = readJson(join(ROOT, 'package-lock.json'));
-  if (!existsSync(join(ROOT, 'dist/lib/index.js'))) throw new Error('dist/lib is missing: run `npm run build` first.');
-  const stale = newestMtime(join(ROOT, 'lib')) > newestMtime(join(ROOT, 'dist/lib'));
-  if (stale) console.warn('check-package: warning: lib/ changed after the last build; this checks dist/ as built.');
-
-  work = mkdtempSync('/tmp/nsk-package-check-');
-  const app = join(work, 'app');
-  mkdirSync(join(app, 'src'), { recursive: true });
-
+async function main({ work, app, step, pkg, lock }) {
   step('npm pack');
   const [packed] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], { cwd: ROOT }).stdout);
   checkContents(packed.files.map((f) => f.path));
@@ -233,12 +208,43 @@ function lockedSpec(lock, name) {
   return locked ? `${name}@${locked}` : name;
 }
 
-function step(text) {
-  console.log(`== check-package [${seconds()} s]: ${text}`);
-}
-
-function seconds() {
-  return ((Date.now() - started) / 1000).toFixed(1);
+/**
+ * Runs `main` as one check in a scratch directory: `main({ work, app, step, pkg, lock })` gets the directory
+ * (`/tmp/nsk-NAME-…`), an empty app folder with `src/` in it, a logger of timed steps, and the repository's
+ * package.json and package-lock.json. dist/ must be built (a lib/ newer than dist/ is warned about). Prints OK or
+ * FAIL with the time taken and exits 1 on failure; the scratch directory is removed on success unless `keepVar`=1.
+ */
+function runScratchCheck(name, keepVar, main) {
+  const started = Date.now();
+  const seconds = () => ((Date.now() - started) / 1000).toFixed(1);
+  let work;
+  const cleanup = (ok) => {
+    if (!work) return;
+    if (process.env[keepVar] === '1' || !ok) console.error(`${name}: scratch app kept in ${work}`);
+    else rmSync(work, { recursive: true, force: true });
+  };
+  const body = async () => {
+    if (!existsSync(join(ROOT, 'dist/lib/index.js'))) throw new Error('dist/lib is missing: run `npm run build` first.');
+    if (newestMtime(join(ROOT, 'lib')) > newestMtime(join(ROOT, 'dist/lib'))) {
+      console.warn(`${name}: warning: lib/ changed after the last build; this checks dist/ as built.`);
+    }
+    work = mkdtempSync(`/tmp/nsk-${name}-`);
+    const app = join(work, 'app');
+    mkdirSync(join(app, 'src'), { recursive: true });
+    const step = (text) => console.log(`== ${name} [${seconds()} s]: ${text}`);
+    await main({ work, app, step, pkg: readJson(join(ROOT, 'package.json')), lock: readJson(join(ROOT, 'package-lock.json')) });
+  };
+  body().then(
+    () => {
+      console.log(`${name}: OK in ${seconds()} s`);
+      cleanup(true);
+    },
+    (error) => {
+      console.error(`\n${name}: FAIL: ${error.message}`);
+      cleanup(false);
+      process.exit(1);
+    },
+  );
 }
 
 function newestMtime(dir) {
@@ -258,13 +264,4 @@ function writeJson(path, value) {
   writeFileSync(path, JSON.stringify(value, null, 2) + '\n');
 }
 
-function cleanup(ok) {
-  if (!work) return;
-  if (process.env.KEEP_PACKAGE_CHECK === '1' || !ok) {
-    console.error(`check-package: scratch app kept in ${work}`);
-  } else {
-    rmSync(work, { recursive: true, force: true });
-  }
-}
-
-module.exports = { checkContents, lockedSpec, newestMtime, readJson, run, writeJson };
+module.exports = { checkContents, lockedSpec, readJson, run, runScratchCheck, writeJson };
