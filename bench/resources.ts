@@ -3,7 +3,7 @@
  * IPC channel (bench/app.ts `resources`), so that sampling adds nothing to the HTTP traffic it watches.
  */
 import { AsyncHook, createHook } from 'node:async_hooks';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 
 /** One sample of a server process. Bytes, milliseconds, counts. */
@@ -16,6 +16,12 @@ export interface ResourceSample {
   rss: number;
   external: number;
   arrayBuffers: number;
+  /**
+   * RSS split as /proc/self/status has it (bytes): anonymous memory (V8's heap, malloc, thread stacks) and file-backed
+   * pages (the binary, shared libraries, mapped files). -1 where there is no /proc. Says where RSS growth is.
+   */
+  rssAnon: number;
+  rssFile: number;
   /** Entries of /proc/self/fd (sockets, files, pipes, the event loop's own descriptors); -1 where there is no /proc. */
   fds: number;
   /**
@@ -90,11 +96,25 @@ export class ResourceSampler {
       rss: memory.rss,
       external: memory.external,
       arrayBuffers: memory.arrayBuffers,
+      ...rssSplit(),
       fds: openFds(),
       activeResources,
       timers,
       ...(loopDelay ? { loopDelay } : {}),
     };
+  }
+}
+
+function rssSplit(): { rssAnon: number; rssFile: number } {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const kb = (field: string): number => {
+      const found = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+      return found ? Number(found[1]) * 1024 : -1;
+    };
+    return { rssAnon: kb('RssAnon'), rssFile: kb('RssFile') };
+  } catch {
+    return { rssAnon: -1, rssFile: -1 };
   }
 }
 

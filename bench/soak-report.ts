@@ -154,6 +154,8 @@ export function renderSoakMarkdown(run: SoakRun, plot: string): string {
         ['heap used after full GC', v.retainedHeap, true],
         ['heap used', v.heapUsed, false],
         ['RSS after full GC', v.retainedRss, true],
+        ['RSS after full GC: anonymous', v.retainedRssAnon, false],
+        ['RSS after full GC: file-backed', v.retainedRssFile, false],
         ['RSS', v.rss, false],
         ['heap total', v.heapTotal, false],
         ['external', v.external, false],

@@ -103,6 +103,9 @@ export interface SoakVerdict {
    * so its slope over 30 minutes measures where the last collections happened to fall more than any growth.
    */
   retainedRss: Trend;
+  /** RSS after a forced full GC, anonymous and file-backed pages (shown: where {@link retainedRss} grows). */
+  retainedRssAnon: Trend;
+  retainedRssFile: Trend;
   /** RSS in the ordinary samples (shown, see {@link retainedRss}). */
   rss: Trend;
   heapTotal: Trend;
@@ -189,6 +192,16 @@ export function judgeSoak(
     steadyGc.map((s) => s.rss),
     bounds.maxGrowthPer10Min,
   );
+  const retainedRssAnon = trend(
+    minutes(steadyGc),
+    steadyGc.map((s) => s.rssAnon),
+    Infinity,
+  );
+  const retainedRssFile = trend(
+    minutes(steadyGc),
+    steadyGc.map((s) => s.rssFile),
+    Infinity,
+  );
   const rss = trend(
     xs,
     pick((s) => s.rss),
@@ -234,6 +247,8 @@ export function judgeSoak(
     retainedHeap,
     heapUsed,
     retainedRss,
+    retainedRssAnon,
+    retainedRssFile,
     rss,
     heapTotal,
     external,

@@ -9,6 +9,7 @@
  *   BENCH_SOAK_GC_SECONDS=60       time between forced full GCs (each followed by a sample of the heap it leaves)
  *   BENCH_SOAK_RATE=200            requests per second of browsers and API clients (attackers add 4)
  *   BENCH_SOAK_RESULTS=path        the Markdown (default bench/SOAK.md)
+ *   BENCH_SOAK_DATABASE_URL=url    the sample's users database (default: a SQLite file in a temporary directory)
  *   BENCH_SOAK_PLOT=path           the PNG (default bench/soak.png, next to the Markdown, which links it by name)
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -52,7 +53,9 @@ async function main(): Promise<void> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const dataDir = mkdtempSync(join(tmpdir(), 'nsk-soak-'));
   const sampleEnv: Record<string, string> = {
-    DATABASE_URL: `sqlite:${join(dataDir, 'users.sqlite')}`,
+    // BENCH_SOAK_DATABASE_URL: the users database and audit trail elsewhere (e.g. PostgreSQL, to see whether RSS
+    // growth follows the SQLite driver).
+    DATABASE_URL: process.env.BENCH_SOAK_DATABASE_URL || `sqlite:${join(dataDir, 'users.sqlite')}`,
     SESSION_STORE: 'memory',
     SECURITY_LOG: '/dev/null',
     SESSION_ROTATION_INTERVAL: '10s',

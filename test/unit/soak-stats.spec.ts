@@ -16,6 +16,8 @@ function sample(atMs: number, overrides: Partial<ResourceSample> = {}): Resource
     rss: 150 * MB,
     external: 2 * MB,
     arrayBuffers: MB,
+    rssAnon: 120 * MB,
+    rssFile: 30 * MB,
     fds: 60,
     activeResources: { TCPSocketWrap: 50, TCPServerWrap: 1 },
     timers: { ref: 0, unref: 4 },
