@@ -18,6 +18,9 @@ export interface InMemoryAttemptCounterStoreOptions {
 /** Default of {@link InMemoryAttemptCounterStoreOptions.maxEntries}. */
 export const DEFAULT_MAX_ATTEMPT_COUNTERS = 100_000;
 
+/** How often (ms, on the clock of the calls) a write first forgets the counters whose window has ended: once a minute. */
+export const ATTEMPT_SWEEP_INTERVAL_MS = 60_000;
+
 /** How many of the least recently used counters are looked at to find one that may be forgotten. */
 const EVICTION_SCAN = 256;
 
@@ -31,6 +34,9 @@ interface Entry {
  * Attempt counters in this process's memory: for one instance and for tests. Several instances need a shared
  * store (Redis or SQL), or each would allow its own share of attempts.
  *
+ * Kept small: once a minute ({@link ATTEMPT_SWEEP_INTERVAL_MS}, on the next write) the counters whose window has
+ * ended are forgotten, so memory follows the clients of the last windows, not every client ever seen.
+ *
  * Bounded: at most `maxEntries` counters. When full, expired counters go first, then the least recently used
  * counter that holds a single failure: forgetting it costs at most one extra attempt. Counters with more failures
  * (a CAPTCHA step, a lock) are never evicted, so flooding the store with new names cannot flush a lockout; if no
@@ -40,6 +46,8 @@ interface Entry {
 export class InMemoryAttemptCounterStore extends AttemptCounterStore {
   private readonly entries = new Map<string, Entry>();
   private readonly maxEntries: number;
+  /** When the next sweep is due (ms); the first write sweeps (nothing) and sets it. */
+  private nextSweepAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: InMemoryAttemptCounterStoreOptions = {}) {
     super();
@@ -123,9 +131,16 @@ export class InMemoryAttemptCounterStore extends AttemptCounterStore {
 
   /** Stores `entry` as the most recently used; makes room first when the key is new and the map is full. */
   private put(key: string, entry: Entry, now: number): void {
+    if (now >= this.nextSweepAt) this.sweep(now);
     if (this.entries.has(key)) this.entries.delete(key);
     else if (this.entries.size >= this.maxEntries) this.makeRoom(now);
     this.entries.set(key, entry);
+  }
+
+  /** Forgets every counter whose window has ended; a walk over all of them, at most once a minute. */
+  private sweep(now: number): void {
+    this.nextSweepAt = now + ATTEMPT_SWEEP_INTERVAL_MS;
+    for (const [key, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(key);
   }
 
   private makeRoom(now: number): void {

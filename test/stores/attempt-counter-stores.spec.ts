@@ -56,6 +56,24 @@ for (const [name, options] of Object.entries(sql)) {
 }
 
 describe('InMemoryAttemptCounterStore bounds', () => {
+  it('forgets, once a minute on a write, the counters whose window has ended (memory follows recent clients)', async () => {
+    const store = new InMemoryAttemptCounterStore();
+    let now = Date.parse('2026-11-30T10:00:00Z');
+    const sizes: number[] = [];
+    // An hour of new clients: 500 a minute, each failing twice with a 5-minute window.
+    for (let minute = 0; minute < 60; minute++, now += 60_000) {
+      for (let i = 0; i < 500; i++) {
+        await store.increment([{ key: `client-${minute}-${i}`, ttlMs: 5 * 60_000 }], now);
+        await store.increment([{ key: `client-${minute}-${i}`, ttlMs: 5 * 60_000 }], now + 1);
+      }
+      sizes.push(store.size);
+    }
+    // Without the sweep: 30,000 counters at the end, all kept until the store is full.
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(6 * 500);
+    // What is still counting is kept.
+    expect((await store.read([`client-59-0`], now))[0].count).toBe(2);
+  });
+
   it('stays within maxEntries by forgetting single failures, never repeated ones (a flood cannot flush a lock)', async () => {
     const store = new InMemoryAttemptCounterStore({ maxEntries: 10 });
     const now = Date.now();
