@@ -99,11 +99,11 @@ interface SessionTrack {
  * (default 10000 sessions and 10000 accounts, a few hundred bytes each). A session's history goes when the session
  * ends (its logout, revocation or expiry event, once the interceptor has attached the detector to the event bus), and
  * once a minute ({@link ANOMALY_SWEEP_INTERVAL_MS}) the histories of sessions past their idle or absolute deadline
- * and failure counts older than `loginFailureWindowMs` are dropped, so a quiet server holds only live sessions. The binding itself compares with the
- * network and device stored in the session record at login, so it holds on every instance. Churn, two networks and
- * travel see only the requests this instance served: behind a load balancer without sticky sessions they detect
- * less (each instance sees part of the pattern), never more. A re-authentication after a challenge is adopted by the
- * instance that served it; another instance challenges the new network once more.
+ * and failure counts older than `loginFailureWindowMs` are dropped, so a quiet server holds only live sessions. The
+ * binding itself compares with the network and device stored in the session record at login, so it holds on every
+ * instance. Churn, two networks and travel see only the requests this instance served: behind a load balancer
+ * without sticky sessions they detect less (each instance sees part of the pattern), never more. A re-authentication
+ * after a challenge is adopted by the instance that served it; another instance challenges the new network once more.
  *
  * @example
  * const anomaly = new SessionAnomalyDetector({ policy: 'strict', strictAction: 'reauth', impossibleTravel: { resolver } });
