@@ -88,8 +88,8 @@ export function renderSoakMarkdown(run: SoakRun, plot: string): string {
     '',
     '  Short rotation, idle and token lifetimes make every expiry path run many times within the run (periodic ID ' +
       'rotation every 10 s with its grace, abandoned sessions ending by idle timeout, access and refresh tokens expiring); ' +
-      "the users database (users, audit trail, attempt counters) is a SQLite file, so the audit trail's growth is on disk " +
-      'and not in the heap; `TRUST_PROXY=loopback` lets every virtual client have its own IP.',
+      `the users database (users, audit trail, attempt counters) is ${run.sampleEnv.DATABASE_URL?.startsWith('sqlite:') ? 'a SQLite file' : 'a database server'}, ` +
+      "so the audit trail's growth is on disk and not in the heap; `TRUST_PROXY=loopback` lets every virtual client have its own IP.",
     `- **Traffic** (bench/soak-traffic.ts): a fixed rate of ${run.plan.rate} req/s from ${run.plan.browsers} browsers and ` +
       `${run.plan.apiClients} API clients (each request starts on a fixed schedule whatever the latency, one keep-alive ` +
       `connection per client), plus ${run.plan.attackers} attackers at ${run.plan.attackerRate} req/s each. A browser signs in ` +
