@@ -176,47 +176,20 @@ export function judgeSoak(
   }
   const minutes = (list: readonly ResourceSample[]): number[] => list.map((s) => (s.at - steadyFromMs) / MINUTE_MS);
   const xs = minutes(steady);
+  const gcXs = minutes(steadyGc);
   const pick = (f: (s: ResourceSample) => number): number[] => steady.map(f);
-  const retainedHeap = trend(
-    minutes(steadyGc),
-    steadyGc.map((s) => s.heapUsed),
-    bounds.maxGrowthPer10Min,
-  );
-  const heapUsed = trend(
-    xs,
-    pick((s) => s.heapUsed),
-    Infinity,
-  );
-  const retainedRss = trend(
-    minutes(steadyGc),
-    steadyGc.map((s) => s.rss),
-    bounds.maxGrowthPer10Min,
-  );
-  const retainedRssAnon = trend(
-    minutes(steadyGc),
-    steadyGc.map((s) => s.rssAnon),
-    Infinity,
-  );
-  const retainedRssFile = trend(
-    minutes(steadyGc),
-    steadyGc.map((s) => s.rssFile),
-    Infinity,
-  );
-  const rss = trend(
-    xs,
-    pick((s) => s.rss),
-    Infinity,
-  );
-  const heapTotal = trend(
-    xs,
-    pick((s) => s.heapTotal),
-    Infinity,
-  );
-  const external = trend(
-    xs,
-    pick((s) => s.external),
-    Infinity,
-  );
+  /** A trend of the ordinary samples, shown and not judged. */
+  const shown = (f: (s: ResourceSample) => number): Trend => trend(xs, pick(f), Infinity);
+  /** A trend of the samples right after a forced full GC; judged against `bound` (none: shown only). */
+  const afterGc = (f: (s: ResourceSample) => number, bound = Infinity): Trend => trend(gcXs, steadyGc.map(f), bound);
+  const retainedHeap = afterGc((s) => s.heapUsed, bounds.maxGrowthPer10Min);
+  const heapUsed = shown((s) => s.heapUsed);
+  const retainedRss = afterGc((s) => s.rss, bounds.maxGrowthPer10Min);
+  const retainedRssAnon = afterGc((s) => s.rssAnon);
+  const retainedRssFile = afterGc((s) => s.rssFile);
+  const rss = shown((s) => s.rss);
+  const heapTotal = shown((s) => s.heapTotal);
+  const external = shown((s) => s.external);
   const fds = countTrend(
     xs,
     pick((s) => s.fds),
