@@ -630,6 +630,40 @@ describe('RedisSessionStore specifics', () => {
       }
       expect(sent).toEqual([]);
     });
+
+    it('a reply that came in while the process was blocked past the timeout is an answer, not a timeout', async () => {
+      // A long synchronous task, a stop signal or a paused VM: Redis answers in time, the reply waits in the socket,
+      // and the overdue sweeper runs before the socket is read. Each timeout counts toward the circuit breaker, so
+      // timing these out answered 503 to every request for a second after each resume (seen in the benchmark,
+      // which pauses idle servers with SIGSTOP).
+      const quick = await RedisSessionStore.connect({ url: REDIS_URL, prefix, commandTimeoutMs: 100, connectTimeoutMs: 3000 });
+      try {
+        const id = newId();
+        await quick.create(id, makeRecord(Date.now()), { now: Date.now(), maxConcurrent: 0 });
+        // Once first, so that Redis has the read script (a NOSCRIPT reply would resend it, after the block).
+        await quick.read(id, { now: Date.now(), idleTimeoutMs: IDLE, touchIntervalMs: MIN });
+        const reading = quick.read(id, { now: Date.now(), idleTimeoutMs: IDLE, touchIntervalMs: MIN });
+        // node-redis writes the command in a setImmediate queued by the call above; this one runs right after it.
+        await new Promise<void>((resolve) =>
+          setImmediate(() => {
+            const until = Date.now() + 400;
+            while (Date.now() < until);
+            resolve();
+          }),
+        );
+        await expect(reading).resolves.toMatchObject({ status: 'active', id });
+      } finally {
+        await quick.close();
+      }
+    });
+
+    it('an operation with no reply still times out after a block', async () => {
+      const never = new RedisSessionStore({ client: { sendCommand: () => new Promise(() => undefined) }, prefix, commandTimeoutMs: 100 });
+      const reading = readAny(never).catch((err: unknown) => err);
+      const until = Date.now() + 300;
+      while (Date.now() < until);
+      expect(await reading).toBeInstanceOf(RedisStoreTimeoutError);
+    });
   });
 
   describe('connection handling', () => {

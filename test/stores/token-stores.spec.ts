@@ -249,6 +249,32 @@ describe('RedisTokenStore on a private redis-server', () => {
     await redis?.dispose();
   });
 
+  it('a reply that came in while the process was blocked past commandTimeoutMs is an answer, not a timeout', async () => {
+    const check = { userId: 'u', jti: 'iss j', issuedAt: 1 };
+    const expected = await store.checkAccess(check, 2);
+    const real = await redisClient(redis.url);
+    try {
+      // node-redis writes in a setImmediate queued by its sendCommand; the block is queued right after it, so Redis gets
+      // the command and answers while this process cannot run (a long synchronous task, a paused process).
+      const blocked = new RedisTokenStore({
+        client: {
+          sendCommand: (args) => {
+            const reply = real.sendCommand([...args]);
+            setImmediate(() => {
+              const until = Date.now() + 300;
+              while (Date.now() < until);
+            });
+            return reply;
+          },
+        },
+        commandTimeoutMs: 50,
+      });
+      await expect(blocked.checkAccess(check, 2)).resolves.toEqual(expected);
+    } finally {
+      real.destroy();
+    }
+  });
+
   it('sends ONE command per operation: an EVALSHA, or for checkAccess one MGET (INFO commandstats)', async () => {
     const t0 = Date.now();
     const f = family(t0);

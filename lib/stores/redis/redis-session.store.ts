@@ -676,7 +676,7 @@ export class RedisSessionStore extends SessionStore {
    * and it allocates an AbortSignal per command, which the benchmark measured at about 12 us per request.
    * No timer per operation either: operations in flight sit in one set with their deadline, and one sweeper
    * (started with the first operation, unref'd, stopped at close) rejects those past it every 1/8 of
-   * `commandTimeoutMs` (10 to 250 ms). A timed-out operation therefore fails between `commandTimeoutMs` and
+   * `commandTimeoutMs` (10 to 250 ms), after reading what the sockets hold (see {@link startSweeper}). A timed-out operation therefore fails between `commandTimeoutMs` and
    * `commandTimeoutMs` plus one sweep; in exchange the hot path sets and clears no timer. The operation record
    * carries everything, so a command costs one promise of ours and no closure beyond the two reply handlers.
    */
@@ -723,12 +723,21 @@ export class RedisSessionStore extends SessionStore {
 
   private startSweeper(): NodeJS.Timeout {
     const every = Math.min(250, Math.max(10, Math.floor(this.commandTimeoutMs / 8)));
-    const timer = setInterval(() => {
+    const sweep = (): void => {
       const now = Date.now();
       for (const op of this.pending) {
         if (now >= op.deadline && this.settle(op))
           op.reject(RedisStoreTimeoutError.timedOut(op.operation, this.target, this.commandTimeoutMs));
       }
+    };
+    // The check runs in the event loop's check phase (setImmediate), after its poll phase has read the sockets. When
+    // the process could not run past a deadline (a long synchronous task, a stop signal, a paused VM or container),
+    // the overdue timer comes first in the next turn, while the replies Redis sent in time wait unread in the
+    // socket: checked from the timer itself, every operation in flight would time out, and five of them open the
+    // circuit breaker. Measured with the benchmark, which pauses idle servers with SIGSTOP: 503 to every request
+    // for a second after each resume.
+    const timer = setInterval(() => {
+      if (this.pending.size > 0) setImmediate(sweep);
     }, every);
     // Never what keeps a process alive: an app that is done must be able to exit.
     timer.unref();

@@ -355,8 +355,14 @@ export class RedisTokenStore extends TokenStore {
     if (this.closed) throw new TokenStoreUnavailableError(operation, new Error('the store is closed; create a new one'));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
+      // Rejected in the check phase that follows, after the poll phase has read the socket: when the process could
+      // not run past the deadline (a long synchronous task, a paused process), a reply that came in time is waiting
+      // there, and the overdue timer runs first (as in RedisSessionStore's sweeper).
       timer = setTimeout(
-        () => reject(new Error(`no answer from Redis at ${this.target} within ${this.commandTimeoutMs} ms (commandTimeoutMs)`)),
+        () =>
+          setImmediate(() =>
+            reject(new Error(`no answer from Redis at ${this.target} within ${this.commandTimeoutMs} ms (commandTimeoutMs)`)),
+          ),
         this.commandTimeoutMs,
       );
     });
