@@ -160,6 +160,7 @@ async function measureRunning(
     latencyP50: result.latencyP50,
     latencyP99: result.latencyP99,
     non2xx: result.non2xx,
+    statuses: result.statuses,
     errors: result.errors + result.timeouts,
     redisPerReq: redisBefore && redisAfter ? perRequest(redisBefore, redisAfter, result.requests) : undefined,
     loadAvg1: loadavg()[0],
@@ -400,7 +401,7 @@ async function main(): Promise<void> {
         const r = await measureQuiet(servers.get(v)!, v.endsWith('redis') ? redis : undefined, round, meLoad(v, CONFIG.durationS));
         results.me[v]!.rounds.push(r);
         log(
-          `GET /me round ${round + 1}/${CONFIG.rounds} ${v}: ${r.rps.toFixed(0)} req/s, ${r.cpuUsPerReq.toFixed(1)} µs CPU/req, p99 ${r.latencyP99} ms${r.non2xx ? `, ${r.non2xx} non-2xx!` : ''}`,
+          `GET /me round ${round + 1}/${CONFIG.rounds} ${v}: ${r.rps.toFixed(0)} req/s, ${r.cpuUsPerReq.toFixed(1)} µs CPU/req, p99 ${r.latencyP99} ms${r.non2xx ? `, ${r.non2xx} non-2xx! ${JSON.stringify(r.statuses)}` : ''}`,
         );
       }
     }
@@ -487,7 +488,7 @@ async function main(): Promise<void> {
         const r = await measureQuiet(servers.get(v)!, v.endsWith('redis') ? redis : undefined, round, loginLoad(v, CONFIG.durationS));
         results.login[v]!.rounds.push(r);
         log(
-          `POST /login round ${round + 1}/${CONFIG.loginRounds} ${v}: ${r.rps.toFixed(0)} req/s, ${r.cpuUsPerReq.toFixed(1)} µs CPU/req${r.non2xx ? `, ${r.non2xx} non-2xx!` : ''}`,
+          `POST /login round ${round + 1}/${CONFIG.loginRounds} ${v}: ${r.rps.toFixed(0)} req/s, ${r.cpuUsPerReq.toFixed(1)} µs CPU/req${r.non2xx ? `, ${r.non2xx} non-2xx! ${JSON.stringify(r.statuses)}` : ''}`,
         );
       }
     }
@@ -508,7 +509,7 @@ async function main(): Promise<void> {
         const r = await measureQuiet(server, undefined, round, () => runRefreshLoad(server.port, CONFIG.durationS, chains));
         results.refresh['kit-bearer']!.rounds.push(r);
         log(
-          `POST /refresh round ${round + 1}/${CONFIG.loginRounds} kit-bearer: ${r.rps.toFixed(0)} refreshes/s, ${r.cpuUsPerReq.toFixed(1)} µs CPU/refresh${r.non2xx ? `, ${r.non2xx} non-2xx!` : ''}`,
+          `POST /refresh round ${round + 1}/${CONFIG.loginRounds} kit-bearer: ${r.rps.toFixed(0)} refreshes/s, ${r.cpuUsPerReq.toFixed(1)} µs CPU/refresh${r.non2xx ? `, ${r.non2xx} non-2xx! ${JSON.stringify(r.statuses)}` : ''}`,
         );
       }
     }

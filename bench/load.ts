@@ -13,6 +13,8 @@ export interface LoadResult {
   durationS: number;
   rps: number;
   non2xx: number;
+  /** Responses by HTTP status (autocannon's statusCodeStats), to say what the non-2xx were. */
+  statuses: Record<string, number>;
   errors: number;
   timeouts: number;
   latencyP50: number;
@@ -112,6 +114,7 @@ export async function bearerMany(port: number, count: number): Promise<{ headers
 export async function runRefreshLoad(port: number, durationS: number, chains: string[]): Promise<LoadResult> {
   const latencies: number[] = [];
   let non2xx = 0;
+  const statuses: Record<string, number> = {};
   let errors = 0;
   const started = Date.now();
   const deadline = started + durationS * 1000;
@@ -128,6 +131,7 @@ export async function runRefreshLoad(port: number, durationS: number, chains: st
             JSON.stringify({ refresh_token: chains[i] }),
           );
           latencies.push(performance.now() - t0);
+          statuses[res.status] = (statuses[res.status] ?? 0) + 1;
           if (res.status !== 200) {
             non2xx++;
             return;
@@ -148,6 +152,7 @@ export async function runRefreshLoad(port: number, durationS: number, chains: st
     durationS: elapsedS,
     rps: (latencies.length - non2xx) / elapsedS,
     non2xx,
+    statuses,
     errors,
     timeouts: 0,
     latencyP50: at(0.5),
@@ -202,6 +207,7 @@ export function runLoad(options: {
           durationS: result.duration,
           rps: result['2xx'] / result.duration,
           non2xx: result.non2xx,
+          statuses: statusCounts(result),
           errors: result.errors,
           timeouts: result.timeouts,
           latencyP50: result.latency.p50,
@@ -211,4 +217,10 @@ export function runLoad(options: {
       },
     );
   });
+}
+
+/** autocannon's per-status counts as `{ "200": n, "503": m }`. */
+function statusCounts(result: autocannon.AutocannonResult): Record<string, number> {
+  const stats = result.statusCodeStats ?? {};
+  return Object.fromEntries(Object.entries(stats).map(([code, { count }]) => [code, count]));
 }

@@ -17,6 +17,8 @@ export interface RoundResult {
   latencyP50: number;
   latencyP99: number;
   non2xx: number;
+  /** Responses by HTTP status, to say what the non-2xx were. */
+  statuses: Record<string, number>;
   errors: number;
   /** Redis command calls per request (INFO commandstats delta; commands run inside Lua scripts included). */
   redisPerReq?: CommandCounts;
