@@ -197,8 +197,12 @@ async function sideBySide(
   }
   const perReq = (cpu: { userUs: number; systemUs: number }, requests: number): number =>
     (cpu.userUs + cpu.systemUs) / Math.max(requests, 1);
-  const ref = { requests: refLoad.requests, cpuUsPerReq: perReq(refCpu, refLoad.requests) };
-  const v = { requests: varLoad.requests, cpuUsPerReq: perReq(varCpu, varLoad.requests) };
+  const failed = (l: LoadResult): number => l.non2xx + l.errors + l.timeouts;
+  const ref = { requests: refLoad.requests, cpuUsPerReq: perReq(refCpu, refLoad.requests), failed: failed(refLoad) };
+  const v = { requests: varLoad.requests, cpuUsPerReq: perReq(varCpu, varLoad.requests), failed: failed(varLoad) };
+  if (ref.failed > 0 || v.failed > 0) {
+    log(`  side by side: ${ref.failed} failed answers on the reference, ${v.failed} on the variant ${JSON.stringify(varLoad.statuses)}`);
+  }
   return { round, reference: ref, variant: v, cpuRatio: ref.cpuUsPerReq / v.cpuUsPerReq };
 }
 

@@ -126,6 +126,27 @@ export function computeTargets(report: BenchReport): Target[] {
       pass: true,
     });
   }
+  // A ratio is only worth something when every answer was a success: a fast 503 costs less CPU than a real answer.
+  const failures: string[] = [];
+  for (const [phase, results] of [
+    ['GET /me', report.me],
+    ['POST /login', report.login],
+    ['POST /refresh', report.refresh ?? {}],
+  ] as const) {
+    for (const [v, result] of Object.entries(results)) {
+      const n = result?.rounds.reduce((sum, r) => sum + r.non2xx + r.errors, 0) ?? 0;
+      if (n > 0) failures.push(`${phase} ${v}: ${n}`);
+    }
+  }
+  for (const pair of report.sideBySide ?? []) {
+    const n = pair.rounds.reduce((sum, r) => sum + (r.reference.failed ?? 0) + (r.variant.failed ?? 0), 0);
+    if (n > 0) failures.push(`side by side ${pair.reference} / ${pair.variant}: ${n}`);
+  }
+  targets.push({
+    name: 'every measured answer a success (no non-2xx, errors or timeouts in any window)',
+    measured: failures.length === 0 ? 'none failed' : `failed answers: ${failures.join('; ')}`,
+    pass: failures.length === 0,
+  });
   throughput('kit-redis', 0.9);
   throughput('kit-memory', 0.9);
   // Issue 6: role checks on top of the session guard (RolesGuard reads the roles snapshot; no lookup).

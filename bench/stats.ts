@@ -70,10 +70,10 @@ export interface Summary {
  */
 export interface SideBySideRound {
   round: number;
-  /** The reference (bare, or express-session on the same store). */
-  reference: { requests: number; cpuUsPerReq: number };
+  /** The reference (bare, or express-session on the same store); `failed`: non-2xx answers, errors and timeouts. */
+  reference: { requests: number; cpuUsPerReq: number; failed?: number };
   /** The variant compared with it. */
-  variant: { requests: number; cpuUsPerReq: number };
+  variant: { requests: number; cpuUsPerReq: number; failed?: number };
   /** reference's CPU per request ÷ variant's: 1 = as cheap, below 1 = the variant costs more. */
   cpuRatio: number;
 }
