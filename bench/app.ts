@@ -92,7 +92,6 @@ import {
   CsrfGuard,
   CsrfService,
   CurrentSession,
-  CurrentUser,
   Public,
   Roles,
   RolesGuard,
@@ -197,8 +196,8 @@ class KitController {
   }
 
   @Get('me')
-  me(@CurrentUser() userId: string, @CurrentSession() current: SessionView) {
-    return { userId, handle: current.handle, lastSeenAt: current.lastSeenAt };
+  me(@CurrentSession() current: SessionView) {
+    return { userId: current.userId, handle: current.handle, lastSeenAt: current.lastSeenAt };
   }
 }
 
@@ -216,8 +215,8 @@ class KitRolesController {
 
   @Roles('user')
   @Get('me')
-  me(@CurrentUser() userId: string, @CurrentSession() current: SessionView) {
-    return { userId, handle: current.handle, lastSeenAt: current.lastSeenAt };
+  me(@CurrentSession() current: SessionView) {
+    return { userId: current.userId, handle: current.handle, lastSeenAt: current.lastSeenAt };
   }
 }
 
@@ -245,8 +244,8 @@ class KitCsrfController {
   }
 
   @Get('me')
-  me(@CurrentUser() userId: string, @CurrentSession() current: SessionView) {
-    return { userId, handle: current.handle, lastSeenAt: current.lastSeenAt };
+  me(@CurrentSession() current: SessionView) {
+    return { userId: current.userId, handle: current.handle, lastSeenAt: current.lastSeenAt };
   }
 
   /** A write the CSRF guard checks (Fetch Metadata, Origin, token); the handler itself does no work. */

@@ -12,6 +12,7 @@
  *   BENCH_HEAP_COUNT=100000 sessions for the heap measurement
  *   BENCH_RESULTS=path      where to write the Markdown (default bench/RESULTS.md)
  *   BENCH_SIDE_ROUNDS=12    side-by-side rounds per pair (server CPU ratios; see sideBySide())
+ *   BENCH_SIDE_WARM=1       unmeasured seconds of load on both sides before each side-by-side window (0: none)
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -49,6 +50,8 @@ export const CONFIG = {
   connections: Math.floor(env('BENCH_CONNECTIONS', 50)),
   auditS: 3,
   sideRounds: Math.floor(env('BENCH_SIDE_ROUNDS', 12)),
+  /** Unmeasured load on both sides before each side-by-side window, s (0 turns it off). */
+  sideWarmS: Number(process.env.BENCH_SIDE_WARM ?? 1),
   heapCount: Math.floor(env('BENCH_HEAP_COUNT', 100_000)),
 };
 
@@ -179,7 +182,7 @@ async function sideBySide(
   reference: AppServer,
   variant: AppServer,
   round: number,
-  load: (server: AppServer) => Promise<LoadResult>,
+  load: (server: AppServer, durationS: number) => Promise<LoadResult>,
 ): Promise<SideBySideResult['rounds'][number]> {
   AppServer.only([reference, variant]);
   let refLoad: LoadResult, varLoad: LoadResult, refCpu: CpuWindow, varCpu: CpuWindow;
@@ -189,8 +192,12 @@ async function sideBySide(
   const both = <T>(f: (server: AppServer) => Promise<T>): Promise<[T, T]> =>
     first ? Promise.all([f(reference), f(variant)]) : Promise.all([f(variant), f(reference)]).then(([v, r]) => [r, v] as [T, T]);
   try {
+    // Both sides under load, unmeasured, before the window: the variant comes back from SIGSTOP (it sat stopped through
+    // the other pairs' windows) while the reference, in every pair, has run all along, and the first moments after a
+    // resume cost more. Without this, the A/A control measured its resumed twin 4-6% dearer than bare.
+    if (CONFIG.sideWarmS > 0) await both((server) => load(server, CONFIG.sideWarmS));
     await both((server) => server.cpuStart());
-    [refLoad, varLoad] = await both(load);
+    [refLoad, varLoad] = await both((server) => load(server, CONFIG.durationS));
     [refCpu, varCpu] = await both((server) => server.cpuStop());
   } finally {
     AppServer.resumeAll();
@@ -256,7 +263,7 @@ async function csrfWrites(checked: AppServer, checkedJar: string[], core: number
       rounds: [],
     };
     for (let round = 0; round < CONFIG.sideRounds; round++) {
-      const r = await sideBySide(twin, checked, round, (server) => load(server, CONFIG.durationS));
+      const r = await sideBySide(twin, checked, round, load);
       if (r.variant.requests === 0 || r.reference.requests === 0) throw new Error('CSRF writes: a side served no request');
       result.rounds.push(r);
       log(
@@ -448,8 +455,8 @@ async function main(): Promise<void> {
         const index = (i + round) % sidePairs.length;
         const pair = sideResults[index];
         const [ref, v] = sidePairs[index];
-        const r = await sideBySide(ref.server, v.server, round, (server) =>
-          meLoad(server === ref.server ? ref.variant : v.variant, CONFIG.durationS, server)(),
+        const r = await sideBySide(ref.server, v.server, round, (server, durationS) =>
+          meLoad(server === ref.server ? ref.variant : v.variant, durationS, server)(),
         );
         pair.rounds.push(r);
         log(
