@@ -51,7 +51,7 @@ export const CONFIG = {
   auditS: 3,
   sideRounds: Math.floor(env('BENCH_SIDE_ROUNDS', 12)),
   /** Unmeasured load on both sides before each side-by-side window, s (0 turns it off). */
-  sideWarmS: Number(process.env.BENCH_SIDE_WARM ?? 1),
+  sideWarmS: process.env.BENCH_SIDE_WARM === '0' ? 0 : env('BENCH_SIDE_WARM', 1),
   heapCount: Math.floor(env('BENCH_HEAP_COUNT', 100_000)),
 };
 
@@ -208,7 +208,10 @@ async function sideBySide(
   const ref = { requests: refLoad.requests, cpuUsPerReq: perReq(refCpu, refLoad.requests), failed: failed(refLoad) };
   const v = { requests: varLoad.requests, cpuUsPerReq: perReq(varCpu, varLoad.requests), failed: failed(varLoad) };
   if (ref.failed > 0 || v.failed > 0) {
-    log(`  side by side: ${ref.failed} failed answers on the reference, ${v.failed} on the variant ${JSON.stringify(varLoad.statuses)}`);
+    log(
+      `  side by side: ${ref.failed} failed answers on the reference ${JSON.stringify(refLoad.statuses)}, ` +
+        `${v.failed} on the variant ${JSON.stringify(varLoad.statuses)}`,
+    );
   }
   return { round, reference: ref, variant: v, cpuRatio: ref.cpuUsPerReq / v.cpuUsPerReq };
 }
