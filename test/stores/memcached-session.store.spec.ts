@@ -270,6 +270,17 @@ describe('MemcachedSessionStore specifics', () => {
       lenient.shutdown();
     });
 
+    it('an operation after close() is a 503 that says so, not a silent new connection', async () => {
+      const closing = await MemcachedSessionStore.connect({ server: SERVER, prefix });
+      await closing.close();
+      const failure = read(closing, newId(), Date.now());
+      await expect(failure).rejects.toBeInstanceOf(MemcachedStoreUnavailableError);
+      await expect(failure).rejects.toThrow(
+        `read after close() (memcached at ${SERVER}). close() was called on this store; create a new one.`,
+      );
+      await expect(closing.ping()).rejects.toThrow('ping after close()');
+    });
+
     it('close() never shuts down a client passed in', async () => {
       const client = new MemcacheClient({ server: SERVER, logger: QUIET });
       try {
@@ -401,11 +412,69 @@ describe('MemcachedSessionStore specifics', () => {
       try {
         const failure = read(stalled, newId(), Date.now());
         await expect(failure).rejects.toBeInstanceOf(MemcachedStoreUnavailableError);
-        await expect(failure).rejects.toThrow(/unreachable at 127\.0\.0\.1:\d+ \(Command timeout\)/);
+        await expect(failure).rejects.toThrow(/unreachable at 127\.0\.0\.1:\d+ \(Command timeout: no answer within 300 ms\)/);
       } finally {
         await stalled.close();
         for (const socket of sockets) socket.destroy();
         await new Promise((resolve) => silent.close(resolve));
+      }
+    });
+
+    it('a reply that came in while the process was blocked past the timeout is an answer, not a timeout', async () => {
+      // A long synchronous task, a stop signal or a paused VM: memcached answers in time, the reply waits in the
+      // socket, and a timeout judged from a timer runs before the socket is read. memcache-client's own cmdTimeout
+      // then shut the connection and failed the read with a 503 (the benchmark, which pauses idle servers with
+      // SIGSTOP, does this to every server it resumes).
+      const quick = await MemcachedSessionStore.connect({ server: SERVER, prefix, commandTimeoutMs: 100 });
+      try {
+        const t0 = Date.now();
+        const id = newId();
+        await quick.create(id, makeRecord(t0), { now: t0, maxConcurrent: 0 });
+        expect((await read(quick, id, t0)).status).toBe('active');
+        const reading = read(quick, id, t0);
+        // memcache-client writes the command synchronously, from a microtask of the call above; these hops run after
+        // it, and no I/O is read before the block ends.
+        for (let i = 0; i < 50; i++) await null;
+        const until = Date.now() + 400;
+        while (Date.now() < until);
+        await expect(reading).resolves.toMatchObject({ status: 'active' });
+      } finally {
+        await quick.close();
+      }
+    });
+
+    it('a stalled memcached: 503 after commandTimeoutMs, and the store serves again on a new connection once it answers', async () => {
+      const server = new PrivateMemcached(await freePort());
+      await server.start();
+      const stalling = await MemcachedSessionStore.connect({ server: server.server, commandTimeoutMs: 200, connectTimeoutMs: 1000 });
+      try {
+        const t0 = Date.now();
+        const id = newId();
+        await stalling.create(id, makeRecord(t0), { now: t0, maxConcurrent: 0 });
+        server.pause();
+        const started = Date.now();
+        const failures = await Promise.all(
+          [read(stalling, id, t0), stalling.ping()].map((p) =>
+            p.then(
+              () => undefined,
+              (e: unknown) => e,
+            ),
+          ),
+        );
+        const waited = Date.now() - started;
+        for (const failure of failures) {
+          expect(failure).toBeInstanceOf(MemcachedStoreUnavailableError);
+          expect(String((failure as Error).message)).toContain('Command timeout: no answer within 200 ms');
+        }
+        // Bounded by the deadline plus one sweep (25 ms here), with room for a busy machine.
+        expect(waited).toBeGreaterThanOrEqual(190);
+        expect(waited).toBeLessThan(1500);
+        server.resume();
+        // No reconnect call: the timed-out connection was shut down and the next command opens a new one.
+        expect((await read(stalling, id, t0)).status).toBe('active');
+      } finally {
+        await stalling.close();
+        await server.dispose();
       }
     });
 

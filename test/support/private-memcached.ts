@@ -53,7 +53,18 @@ export class PrivateMemcached {
     await exited;
   }
 
+  /** Pauses it (SIGSTOP): connections stay open and nothing answers, like a stalled server. */
+  pause(): void {
+    this.process?.kill('SIGSTOP');
+  }
+
+  /** Resumes it after {@link pause} (SIGCONT). */
+  resume(): void {
+    this.process?.kill('SIGCONT');
+  }
+
   async dispose(): Promise<void> {
+    this.resume();
     await this.kill();
   }
 }

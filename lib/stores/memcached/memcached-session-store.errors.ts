@@ -75,6 +75,16 @@ export class MemcachedStoreUnavailableError extends SessionStoreConnectionError 
   }
 
   /**
+   * An operation on a store after its `close()`: a 503 like any store that cannot answer, never a silent new
+   * connection (the client reconnects by itself on the next command).
+   */
+  static closed(operation: string, target: string): MemcachedStoreUnavailableError {
+    return new MemcachedStoreUnavailableError(
+      `Memcached session store: ${operation} after close() (memcached at ${target}). close() was called on this store; create a new one.`,
+    );
+  }
+
+  /**
    * memcached is full and refuses writes (`SERVER_ERROR out of memory`, when it runs with `-M` or cannot evict): a
    * capacity outage, so a 503 until it has room again, as for a server that does not answer.
    */

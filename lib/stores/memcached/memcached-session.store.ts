@@ -33,7 +33,9 @@ import { MemcachedSessionStoreError, MemcachedStoreUnavailableError, messageOf }
 export interface MemcachedSessionStoreOptions {
   /**
    * A memcache-client `MemcacheClient` that you own: the store uses it and never shuts it down. Its `cmdTimeout`
-   * and `connectTimeout` apply. Default: none (the store creates its own from `server`).
+   * and `connectTimeout` apply, not the store's (memcache-client judges `cmdTimeout` from a timer, so after the
+   * process was paused for longer, the commands in flight fail even when memcached had answered in time).
+   * Default: none (the store creates its own from `server`).
    */
   client?: MemcacheClient;
   /**
@@ -47,7 +49,11 @@ export interface MemcachedSessionStoreOptions {
    * application sharing a memcached its own. Default `'nsk:'`.
    */
   prefix?: string;
-  /** Longest wait (ms) for one memcached command, reply included; past it the store throws a 503 error. Default 2000 ms. */
+  /**
+   * Longest wait (ms) for one memcached command, reply included; past it the store throws a 503 error and opens a
+   * new connection for the next command. A reply that arrived while the process could not run (a long synchronous
+   * task, a paused VM) counts as in time. Default 2000 ms.
+   */
   commandTimeoutMs?: number;
   /** Longest wait (ms) to open a connection, and for the start-up check in `connect()`. Default 5000 ms. */
   connectTimeoutMs?: number;
@@ -73,6 +79,18 @@ export const DEFAULT_MEMCACHED_CONNECT_TIMEOUT_MS = 5000;
 export const DEFAULT_MEMCACHED_MAX_ITEM_BYTES = 1024 * 1024 - 1024;
 /** Default {@link MemcachedSessionStoreOptions.maxCasAttempts}. */
 export const DEFAULT_MEMCACHED_MAX_CAS_ATTEMPTS = 200;
+
+/**
+ * memcache-client's own `cmdTimeout` for the client the store creates: out of the way (about 24 days), since the
+ * store bounds commands itself (see MemcachedSessionStore's `call`).
+ */
+const CLIENT_CMD_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** One command in flight on the store's own client: failed by the sweeper once `deadline` (ms since epoch) passes. */
+interface PendingCall {
+  deadline: number;
+  reject: (error: Error) => void;
+}
 
 /** Memcached reads an expiry above 30 days (in seconds) as a Unix time, not a duration. */
 const MAX_RELATIVE_EXPIRY_S = 30 * 24 * 3600;
@@ -147,10 +165,13 @@ export class MemcachedSessionStore extends SessionStore {
   private readonly target: string;
   private readonly prefix: string;
   private readonly connectTimeoutMs: number;
+  private readonly commandTimeoutMs: number;
   private readonly maxItemBytes: number;
   private readonly maxCasAttempts: number;
   private connectionLost = false;
   private closed = false;
+  private readonly pending = new Set<PendingCall>();
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(options: MemcachedSessionStoreOptions = {}) {
     super();
@@ -184,6 +205,7 @@ export class MemcachedSessionStore extends SessionStore {
     if (problems.length > 0) throw new TypeError(`MemcachedSessionStore: ${problems.join('; ')}`);
     this.prefix = prefix;
     this.connectTimeoutMs = connectTimeoutMs;
+    this.commandTimeoutMs = commandTimeoutMs;
     this.maxItemBytes = maxItemBytes;
     this.maxCasAttempts = maxCasAttempts;
     if (options.client) {
@@ -197,7 +219,7 @@ export class MemcachedSessionStore extends SessionStore {
         // One server: the client keeps it even after a failed connection (its `keepLastServer` default), so the
         // next command after an outage connects again at once and the store recovers by itself.
         server: { server, maxConnections: 1 },
-        cmdTimeout: commandTimeoutMs,
+        cmdTimeout: CLIENT_CMD_TIMEOUT_MS,
         connectTimeout: connectTimeoutMs,
         noDelay: true,
         // The store logs one line per outage and per recovery itself; the client would log every failed command.
@@ -569,6 +591,8 @@ export class MemcachedSessionStore extends SessionStore {
     if (this.closed) return;
     this.closed = true;
     if (this.owned) this.client.shutdown();
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
   }
 
   // --- keys -------------------------------------------------------------------------------------------------------
@@ -748,10 +772,11 @@ export class MemcachedSessionStore extends SessionStore {
    * line per outage and one per recovery.
    */
   private async call<T>(operation: string, run: (client: MemcacheClient) => Promise<T>): Promise<T> {
+    if (this.closed) throw MemcachedStoreUnavailableError.closed(operation, this.target);
     let value: T;
     try {
       // Through a promise: the client may throw synchronously (no server left), which must become a rejection.
-      value = await Promise.resolve().then(() => run(this.client));
+      value = this.owned ? await this.bounded(run) : await Promise.resolve().then(() => run(this.client));
     } catch (error) {
       if (error instanceof MemcachedSessionStoreError || error instanceof MemcachedStoreUnavailableError) throw error;
       if (isConnectionFailure(error)) {
@@ -773,6 +798,56 @@ export class MemcachedSessionStore extends SessionStore {
       this.logger.log(`memcached at ${this.target} answers again`);
     }
     return value;
+  }
+
+  /**
+   * Runs `run` on the store's own client, bounded by `commandTimeoutMs`. memcache-client's own `cmdTimeout` is not
+   * used: it is judged in a timer, and when the process could not run past it (a long synchronous task, a stop
+   * signal, a paused VM or container) the overdue timer comes first in the next turn of the event loop, before the
+   * socket holding memcached's timely reply is read, and fails every command in flight. Here one sweeper (started
+   * with the first command, unref'd, stopped at close) checks the deadlines every 1/8 of `commandTimeoutMs` (10 to
+   * 250 ms) in the check phase, after the poll phase has read the socket. On a timeout the connection is shut down,
+   * which fails the commands queued behind the silent one, and the next command connects again, as memcache-client
+   * does on its own timeout.
+   */
+  private bounded<T>(run: (client: MemcacheClient) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const call: PendingCall = { deadline: Date.now() + this.commandTimeoutMs, reject };
+      this.pending.add(call);
+      this.sweeper ??= this.startSweeper();
+      // Through a promise: the client may throw synchronously (no server left), which must become a rejection.
+      Promise.resolve()
+        .then(() => run(this.client))
+        .then(
+          (value) => {
+            if (this.pending.delete(call)) resolve(value);
+          },
+          (error: unknown) => {
+            if (this.pending.delete(call)) reject(error);
+          },
+        );
+    });
+  }
+
+  private startSweeper(): NodeJS.Timeout {
+    const every = Math.min(250, Math.max(10, Math.floor(this.commandTimeoutMs / 8)));
+    const sweep = (): void => {
+      const now = Date.now();
+      let timedOut = false;
+      for (const call of this.pending) {
+        if (now < call.deadline) continue;
+        this.pending.delete(call);
+        timedOut = true;
+        call.reject(new Error(`Command timeout: no answer within ${this.commandTimeoutMs} ms`));
+      }
+      if (timedOut && !this.closed) this.client.shutdown();
+    };
+    const timer = setInterval(() => {
+      if (this.pending.size > 0) setImmediate(sweep);
+    }, every);
+    // Never what keeps a process alive: an app that is done must be able to exit.
+    timer.unref();
+    return timer;
   }
 }
 
@@ -818,7 +893,7 @@ function isConnectionFailure(error: unknown): boolean {
   const { code, connecting } = error as { code?: unknown; connecting?: unknown };
   if (connecting === true) return true;
   if (typeof code === 'string' && SOCKET_ERROR_CODES.has(code)) return true;
-  return /connect timeout|Command timeout|socket (end|close|error|timeout)|connect failed|No more valid servers|ECONN|EPIPE/i.test(
+  return /connect timeout|Command timeout|Shutdown requested|socket (end|close|error|timeout)|connect failed|No more valid servers|ECONN|EPIPE/i.test(
     messageOf(error),
   );
 }
