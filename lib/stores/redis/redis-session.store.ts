@@ -677,8 +677,9 @@ export class RedisSessionStore extends SessionStore {
    * No timer per operation either: operations in flight sit in one set with their deadline, and one sweeper
    * (started with the first operation, unref'd, stopped at close) rejects those past it every 1/8 of
    * `commandTimeoutMs` (10 to 250 ms), after reading what the sockets hold (see {@link startSweeper}). A timed-out
-   * operation therefore fails between `commandTimeoutMs` and `commandTimeoutMs` plus one sweep; in exchange the hot path sets and clears no timer. The operation record
-   * carries everything, so a command costs one promise of ours and no closure beyond the two reply handlers.
+   * operation therefore fails between `commandTimeoutMs` and `commandTimeoutMs` plus one sweep; in exchange the hot
+   * path sets and clears no timer. The operation record carries everything, so a command costs one promise of ours
+   * and no closure beyond the two reply handlers.
    */
   private bounded(operation: string, command: string[], script?: LuaScript, routeKey?: string): Promise<unknown> {
     if (this.closed) return Promise.reject(this.closedError(operation));
