@@ -590,6 +590,35 @@ describe('RedisSessionStore specifics', () => {
       expect(isStoreConnectionError(error)).toBe(true);
     });
 
+    it('a WAIT that reached a replica (its master demoted by a failover) is a 503, not a bug', async () => {
+      // WAIT names no key, so a node demoted since the client read the slot map answers this error, not MOVED.
+      const sent: string[] = [];
+      const confirming = new RedisSessionStore({
+        client: {
+          sendCommand: (args: readonly string[]) => {
+            sent.push(args[0]);
+            return args[0] === 'WAIT'
+              ? Promise.reject(
+                  new (class ErrorReply extends Error {})(
+                    'ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.',
+                  ),
+                )
+              : Promise.resolve(1);
+          },
+        },
+        prefix,
+        replicaAcks: 1,
+        commandTimeoutMs: 200,
+      });
+      const error = await confirming.resetCounter('k').then(
+        () => new Error('resolved'),
+        (err: unknown) => err,
+      );
+      expect(sent).toEqual(['DEL', 'WAIT']);
+      expect(error).toBeInstanceOf(RedisStoreUnavailableError);
+      expect(isStoreConnectionError(error)).toBe(true);
+    });
+
     it('a reply that never answers in time is a RedisStoreTimeoutError, a connection error', async () => {
       const error = await failure(storeOver(() => new Promise(() => undefined)));
       expect(error).toBeInstanceOf(RedisStoreTimeoutError);
