@@ -405,7 +405,7 @@ describe('RedisTokenStore failures and options', () => {
     await expect(store.checkAccess({ userId: 'u', jti: 'iss j', issuedAt: 1 }, 2)).rejects.toBeInstanceOf(TokenStoreUnavailableError);
   });
 
-  it('reports an error reply (a bug, not an outage) as it is, and a LOADING reply as unavailable', async () => {
+  it('reports an error reply (a bug, not an outage) as it is, and a LOADING or READONLY reply as unavailable', async () => {
     class ErrorReply extends Error {}
     const replying = (message: string) => new RedisTokenStore({ client: { sendCommand: () => Promise.reject(new ErrorReply(message)) } });
     const bug = await replying('ERR wrong number of arguments')
@@ -413,6 +413,11 @@ describe('RedisTokenStore failures and options', () => {
       .catch((e: unknown) => e);
     expect(bug).not.toBeInstanceOf(TokenStoreUnavailableError);
     await expect(replying('LOADING Redis is loading the dataset in memory').ping()).rejects.toBeInstanceOf(TokenStoreUnavailableError);
+    // A write that reached a master demoted by a failover (or a replica behind a stale address): an outage that
+    // passes, as RedisSessionStore already treats it, never a 500.
+    await expect(replying("READONLY You can't write against a read only replica.").ping()).rejects.toBeInstanceOf(
+      TokenStoreUnavailableError,
+    );
   });
 
   it('refuses bad options with a message naming the option', () => {

@@ -80,7 +80,7 @@ const SCRIPTS = {
 };
 
 /** Error replies that mean "not now": Redis is up but not serving yet. They fail closed like an outage. */
-const TRANSIENT_REPLIES = new Set(['LOADING', 'BUSY', 'MASTERDOWN', 'TRYAGAIN', 'CLUSTERDOWN']);
+const TRANSIENT_REPLIES = new Set(['LOADING', 'BUSY', 'MASTERDOWN', 'TRYAGAIN', 'CLUSTERDOWN', 'READONLY']);
 
 /**
  * The {@link TokenStore} on Redis (node-redis v5 or v6): refresh-token families and access-token revocation, next to
