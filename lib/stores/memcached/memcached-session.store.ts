@@ -28,6 +28,7 @@ import {
   UpdateResult,
 } from '../session-store';
 import { MemcachedSessionStoreError, MemcachedStoreUnavailableError, messageOf } from './memcached-session-store.errors';
+import { DeadlineSweeper } from '../deadline-sweeper';
 
 /** Options for {@link MemcachedSessionStore}. Give `client` or `server`, not both. */
 export interface MemcachedSessionStoreOptions {
@@ -170,8 +171,8 @@ export class MemcachedSessionStore extends SessionStore {
   private readonly maxCasAttempts: number;
   private connectionLost = false;
   private closed = false;
-  private readonly pending = new Set<PendingCall>();
-  private sweeper: NodeJS.Timeout | undefined;
+  /** Commands in flight on the store's own client, with their deadlines (see {@link bounded}). */
+  private readonly pending: DeadlineSweeper<PendingCall>;
 
   constructor(options: MemcachedSessionStoreOptions = {}) {
     super();
@@ -206,6 +207,11 @@ export class MemcachedSessionStore extends SessionStore {
     this.prefix = prefix;
     this.connectTimeoutMs = connectTimeoutMs;
     this.commandTimeoutMs = commandTimeoutMs;
+    this.pending = new DeadlineSweeper(commandTimeoutMs, (overdue) => {
+      for (const call of overdue) call.reject(new Error(`Command timeout: no answer within ${commandTimeoutMs} ms`));
+      // Fails the commands queued behind the silent one; the next command connects again.
+      if (!this.closed) this.client.shutdown();
+    });
     this.maxItemBytes = maxItemBytes;
     this.maxCasAttempts = maxCasAttempts;
     if (options.client) {
@@ -591,8 +597,7 @@ export class MemcachedSessionStore extends SessionStore {
     if (this.closed) return;
     this.closed = true;
     if (this.owned) this.client.shutdown();
-    if (this.sweeper) clearInterval(this.sweeper);
-    this.sweeper = undefined;
+    this.pending.stopNow();
   }
 
   // --- keys -------------------------------------------------------------------------------------------------------
@@ -804,50 +809,27 @@ export class MemcachedSessionStore extends SessionStore {
    * Runs `run` on the store's own client, bounded by `commandTimeoutMs`. memcache-client's own `cmdTimeout` is not
    * used: it is judged in a timer, and when the process could not run past it (a long synchronous task, a stop
    * signal, a paused VM or container) the overdue timer comes first in the next turn of the event loop, before the
-   * socket holding memcached's timely reply is read, and fails every command in flight. Here one sweeper (started
-   * with the first command, unref'd, stopped at close) checks the deadlines every 1/8 of `commandTimeoutMs` (10 to
-   * 250 ms) in the check phase, after the poll phase has read the socket. On a timeout the connection is shut down,
-   * which fails the commands queued behind the silent one, and the next command connects again, as memcache-client
-   * does on its own timeout.
+   * socket holding memcached's timely reply is read, and fails every command in flight. Here a
+   * {@link DeadlineSweeper} (stopped at close) judges the deadlines after the poll phase has read the socket. On a
+   * timeout the connection is shut down, which fails the commands queued behind the silent one, and the next command
+   * connects again, as memcache-client does on its own timeout.
    */
   private bounded<T>(run: (client: MemcacheClient) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const call: PendingCall = { deadline: Date.now() + this.commandTimeoutMs, reject };
       this.pending.add(call);
-      this.sweeper ??= this.startSweeper();
       // Through a promise: the client may throw synchronously (no server left), which must become a rejection.
       Promise.resolve()
         .then(() => run(this.client))
         .then(
           (value) => {
-            if (this.pending.delete(call)) resolve(value);
+            if (this.pending.settle(call)) resolve(value);
           },
           (error: unknown) => {
-            if (this.pending.delete(call)) reject(error);
+            if (this.pending.settle(call)) reject(error);
           },
         );
     });
-  }
-
-  private startSweeper(): NodeJS.Timeout {
-    const every = Math.min(250, Math.max(10, Math.floor(this.commandTimeoutMs / 8)));
-    const sweep = (): void => {
-      const now = Date.now();
-      let timedOut = false;
-      for (const call of this.pending) {
-        if (now < call.deadline) continue;
-        this.pending.delete(call);
-        timedOut = true;
-        call.reject(new Error(`Command timeout: no answer within ${this.commandTimeoutMs} ms`));
-      }
-      if (timedOut && !this.closed) this.client.shutdown();
-    };
-    const timer = setInterval(() => {
-      if (this.pending.size > 0) setImmediate(sweep);
-    }, every);
-    // Never what keeps a process alive: an app that is done must be able to exit.
-    timer.unref();
-    return timer;
   }
 }
 

@@ -42,6 +42,7 @@ import {
 } from './redis-scripts';
 import { decodePacked, decodeRecord, encodeChanges, encodeRecord, encodeRoles, num, parseNumber, text } from './redis-record-codec';
 import { RedisSessionStoreError, RedisStoreTimeoutError, RedisStoreUnavailableError } from './redis-session-store.errors';
+import { DeadlineSweeper } from '../deadline-sweeper';
 
 /**
  * The part of a node-redis client (v5 or v6, `createClient()`) the store uses: raw commands. Any object with
@@ -240,10 +241,7 @@ export class RedisSessionStore extends SessionStore {
   /** The option that says where Redis is, for start-up hints. */
   private readonly whereOption: string;
   /** Operations in flight, with their deadlines (see {@link bounded}). */
-  private readonly pending = new Set<PendingOperation>();
-  private sweeper: NodeJS.Timeout | undefined;
-  /** Set by close() while it waits for the operations in flight. */
-  private drained: (() => void) | undefined;
+  private readonly pending: DeadlineSweeper<PendingOperation>;
   private connecting: Promise<void> | undefined;
   /** The owned client's connection: ever ready, the first connection's deadline, the last connection error. */
   private readonly connection = ownedConnectionState();
@@ -278,6 +276,9 @@ export class RedisSessionStore extends SessionStore {
       throw new RangeError(`RedisSessionStore: replicaAcks must be a whole number >= 0 (got ${this.replicaAcks}); 0 = no WAIT`);
     }
     this.commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
+    this.pending = new DeadlineSweeper(this.commandTimeoutMs, (overdue) => {
+      for (const op of overdue) op.reject(RedisStoreTimeoutError.timedOut(op.operation, this.target, this.commandTimeoutMs));
+    });
     this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_REDIS_CONNECT_TIMEOUT_MS;
     if (typeof this.prefix !== 'string' || this.prefix.length === 0) {
       throw new TypeError('RedisSessionStore: prefix must be a non-empty string (default "{nsk}:")');
@@ -599,9 +600,7 @@ export class RedisSessionStore extends SessionStore {
     if (this.closed) return;
     this.closed = true;
     // Operations in flight settle by their answer or by the sweeper at their deadline.
-    if (this.pending.size > 0) await new Promise<void>((resolve) => (this.drained = resolve));
-    if (this.sweeper) clearInterval(this.sweeper);
-    this.sweeper = undefined;
+    await this.pending.stop();
     // destroy(), not close(): close() waits for replies that a stalled Redis may never send, and every
     // caller has already had its answer or its timeout. Also stops a first connection still retrying.
     if (this.owned?.isOpen) this.owned.destroy();
@@ -676,7 +675,7 @@ export class RedisSessionStore extends SessionStore {
    * and it allocates an AbortSignal per command, which the benchmark measured at about 12 us per request.
    * No timer per operation either: operations in flight sit in one set with their deadline, and one sweeper
    * (started with the first operation, unref'd, stopped at close) rejects those past it every 1/8 of
-   * `commandTimeoutMs` (10 to 250 ms), after reading what the sockets hold (see {@link startSweeper}). A timed-out
+   * `commandTimeoutMs` (10 to 250 ms), after reading what the sockets hold (see {@link DeadlineSweeper}). A timed-out
    * operation therefore fails between `commandTimeoutMs` and `commandTimeoutMs` plus one sweep; in exchange the hot
    * path sets and clears no timer. The operation record carries everything, so a command costs one promise of ours
    * and no closure beyond the two reply handlers.
@@ -686,7 +685,6 @@ export class RedisSessionStore extends SessionStore {
     return new Promise<unknown>((resolve, reject) => {
       const op: PendingOperation = { deadline: Date.now() + this.commandTimeoutMs, operation, command, script, routeKey, resolve, reject };
       this.pending.add(op);
-      this.sweeper ??= this.startSweeper();
       this.send(op);
     });
   }
@@ -701,48 +699,18 @@ export class RedisSessionStore extends SessionStore {
     // Both branches handled: a reply arriving after the timeout is dropped, never an unhandled rejection.
     sent.then(
       (value) => {
-        if (this.settle(op)) op.resolve(value);
+        if (this.pending.settle(op)) op.resolve(value);
       },
       (err: unknown) => {
         if (op.script && op.command[0] === 'EVALSHA' && isNoScript(err) && this.pending.has(op)) {
           op.command[0] = 'EVAL';
           op.command[1] = op.script.source;
           this.send(op);
-        } else if (this.settle(op)) {
+        } else if (this.pending.settle(op)) {
           op.reject(this.translate(op.operation, err));
         }
       },
     );
-  }
-
-  /** Takes an operation out of the in-flight set; false when the sweeper (or an earlier answer) already did. */
-  private settle(op: PendingOperation): boolean {
-    if (!this.pending.delete(op)) return false;
-    if (this.pending.size === 0) this.drained?.();
-    return true;
-  }
-
-  private startSweeper(): NodeJS.Timeout {
-    const every = Math.min(250, Math.max(10, Math.floor(this.commandTimeoutMs / 8)));
-    const sweep = (): void => {
-      const now = Date.now();
-      for (const op of this.pending) {
-        if (now >= op.deadline && this.settle(op))
-          op.reject(RedisStoreTimeoutError.timedOut(op.operation, this.target, this.commandTimeoutMs));
-      }
-    };
-    // The check runs in the event loop's check phase (setImmediate), after its poll phase has read the sockets. When
-    // the process could not run past a deadline (a long synchronous task, a stop signal, a paused VM or container),
-    // the overdue timer comes first in the next turn, while the replies Redis sent in time wait unread in the
-    // socket: checked from the timer itself, every operation in flight would time out, and five of them open the
-    // circuit breaker. Measured with the benchmark, which pauses idle servers with SIGSTOP: 503 to every request
-    // for a second after each resume.
-    const timer = setInterval(() => {
-      if (this.pending.size > 0) setImmediate(sweep);
-    }, every);
-    // Never what keeps a process alive: an app that is done must be able to exit.
-    timer.unref();
-    return timer;
   }
 
   /**
