@@ -112,6 +112,26 @@ export function errorMessage(err: unknown): string {
   return errorName(err) || String(err);
 }
 
+/** Error replies that mean "not now" rather than "wrong": Redis is up but not serving yet. */
+const TRANSIENT_REPLIES = new Set(['LOADING', 'BUSY', 'MASTERDOWN', 'TRYAGAIN', 'CLUSTERDOWN', 'READONLY']);
+
+/**
+ * The WAIT after a write reached a node that is a replica now: the master it was routed to was demoted in a failover
+ * since the client last read the slot map (WAIT names no key, so the node cannot answer MOVED). The write cannot be
+ * confirmed while the failover is under way. Seen once, as a 500 in the cluster failover test under load
+ * (test/stores/redis-cluster.spec.ts), in a CI run on 2026-12-01.
+ */
+const WAIT_ON_REPLICA = /^ERR WAIT cannot be used with replica instances/;
+
+/**
+ * True for an error reply that means "not now" (loading, a long script, a failover under way): the stores fail
+ * closed on it like on an outage (503, passes by itself), never as a bug (500).
+ */
+export function isTransientReply(err: unknown): boolean {
+  const message = errorMessage(err);
+  return TRANSIENT_REPLIES.has(message.split(' ', 1)[0]) || WAIT_ON_REPLICA.test(message);
+}
+
 /** The class name of an error object, or ''. */
 export function errorName(err: unknown): string {
   return isObject(err) && typeof err.constructor === 'function' ? err.constructor.name : '';

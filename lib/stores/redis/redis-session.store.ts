@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { createOwnedClient, errorMessage, hasErrorClass, isErrorReply, ownedConnectionState, redactUrl } from './owned-client';
+import {
+  createOwnedClient,
+  errorMessage,
+  hasErrorClass,
+  isErrorReply,
+  isTransientReply,
+  ownedConnectionState,
+  redactUrl,
+} from './owned-client';
 import {
   clusterCommands,
   createOwnedCluster,
@@ -721,10 +729,7 @@ export class RedisSessionStore extends SessionStore {
   private translate(operation: string, err: unknown): Error {
     if (err instanceof RedisSessionStoreError || err instanceof RedisStoreUnavailableError) return err;
     if (isErrorReply(err)) {
-      const message = errorMessage(err);
-      if (!TRANSIENT_REPLIES.has(message.split(' ', 1)[0]) && !WAIT_ON_REPLICA.test(message)) {
-        return RedisSessionStoreError.commandFailed(operation, err);
-      }
+      if (!isTransientReply(err)) return RedisSessionStoreError.commandFailed(operation, err);
       return RedisStoreUnavailableError.create(
         operation,
         this.target,
@@ -822,17 +827,6 @@ export class RedisSessionStore extends SessionStore {
     return RedisStoreUnavailableError.notAnswering(this.target, this.connectTimeoutMs, reason, cause, this.whereOption);
   }
 }
-
-/** Error replies that mean "not now" rather than "wrong": Redis is up but not serving yet. */
-const TRANSIENT_REPLIES = new Set(['LOADING', 'BUSY', 'MASTERDOWN', 'TRYAGAIN', 'CLUSTERDOWN', 'READONLY']);
-
-/**
- * The WAIT after a write reached a node that is a replica now: the master it was routed to was demoted in a failover
- * since the client last read the slot map (WAIT names no key, so the node cannot answer MOVED). The write cannot be
- * confirmed: a failover under way, so 503 like the other transient replies, never a 500. Seen once, as a 500 in the
- * cluster failover test under load (test/stores/redis-cluster.spec.ts), in a CI run on 2026-12-01.
- */
-const WAIT_ON_REPLICA = /^ERR WAIT cannot be used with replica instances/;
 
 /**
  * Plain errors (no class of their own) by which node-redis' Cluster and Sentinel clients say "no node to send this

@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { createOwnedClient, errorMessage, isErrorReply, OwnedClient, ownedConnectionState, redactUrl } from './owned-client';
+import {
+  createOwnedClient,
+  errorMessage,
+  isErrorReply,
+  isTransientReply,
+  OwnedClient,
+  ownedConnectionState,
+  redactUrl,
+} from './owned-client';
 import { assertClusterPrefix, isClusterCommands } from './redis-topology';
 import {
   AccessCheck,
@@ -78,9 +86,6 @@ const SCRIPTS = {
   listFamilies: script('listFamilies', LIST_FAMILIES_SCRIPT),
   deny: script('deny', DENY_SCRIPT),
 };
-
-/** Error replies that mean "not now": Redis is up but not serving yet. They fail closed like an outage. */
-const TRANSIENT_REPLIES = new Set(['LOADING', 'BUSY', 'MASTERDOWN', 'TRYAGAIN', 'CLUSTERDOWN', 'READONLY']);
 
 /**
  * The {@link TokenStore} on Redis (node-redis v5 or v6): refresh-token families and access-token revocation, next to
@@ -372,7 +377,7 @@ export class RedisTokenStore extends TokenStore {
       sent.catch(() => undefined);
       return await Promise.race([sent, timeout]);
     } catch (error) {
-      if (isErrorReply(error) && !TRANSIENT_REPLIES.has(errorMessage(error).split(' ', 1)[0])) throw error;
+      if (isErrorReply(error) && !isTransientReply(error)) throw error;
       throw new TokenStoreUnavailableError(operation, new Error(`Redis at ${this.target}: ${errorMessage(error)}`, { cause: error }));
     } finally {
       clearTimeout(timer);
