@@ -13,6 +13,7 @@
  *   BENCH_RESULTS=path      where to write the Markdown (default bench/RESULTS.md)
  *   BENCH_SIDE_ROUNDS=12    side-by-side rounds per pair (server CPU ratios; see sideBySide())
  *   BENCH_SIDE_WARM=1       unmeasured seconds of load on both sides before each side-by-side window (0: none)
+ *   BENCH_SIDE_REFERENCE=own  each pair against bare has a bare server of its own (`shared`: one bare for all pairs)
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -42,6 +43,12 @@ const env = (name: string, fallback: number): number => {
   return value;
 };
 
+function sideReferenceMode(raw: string | undefined): 'own' | 'shared' {
+  if (raw === undefined || raw === '' || raw === 'own') return 'own';
+  if (raw === 'shared') return 'shared';
+  throw new Error(`BENCH_SIDE_REFERENCE must be own or shared (got ${raw})`);
+}
+
 export const CONFIG = {
   rounds: Math.floor(env('BENCH_ROUNDS', 12)),
   durationS: env('BENCH_DURATION', 3),
@@ -52,6 +59,11 @@ export const CONFIG = {
   sideRounds: Math.floor(env('BENCH_SIDE_ROUNDS', 12)),
   /** Unmeasured load on both sides before each side-by-side window, s (0 turns it off). */
   sideWarmS: process.env.BENCH_SIDE_WARM === '0' ? 0 : env('BENCH_SIDE_WARM', 1),
+  /**
+   * `own` (default): every side-by-side pair against bare gets a bare server of its own, paused and resumed with its
+   * variant; `shared`: one bare server, running through every window, is the reference of all those pairs.
+   */
+  sideReference: sideReferenceMode(process.env.BENCH_SIDE_REFERENCE),
   heapCount: Math.floor(env('BENCH_HEAP_COUNT', 100_000)),
 };
 
@@ -439,14 +451,38 @@ async function main(): Promise<void> {
     if (variants.includes('sample') && variants.includes('kit-memory')) pairs.push(['kit-memory', 'sample']);
     type Side = { label: string; variant: Variant; server: AppServer };
     const side = (v: Variant): Side => ({ label: v, variant: v, server: servers.get(v)! });
-    const sidePairs: [Side, Side][] = pairs.map(([reference, variant]) => [side(reference), side(variant)]);
+    // Bare servers started for the side-by-side windows only (stopped after them).
+    const extraBare: AppServer[] = [];
+    const startBare = async (why: string): Promise<AppServer> => {
+      const server = await AppServer.start('bare', { core: serverCore });
+      extraBare.push(server);
+      log(`started a bare server (${why}) on port ${server.port}`);
+      await meLoad('bare', CONFIG.warmupS, server)();
+      return server;
+    };
+    // Both sides of a pair must be treated alike. A variant sits paused (AppServer.only) through the other pairs'
+    // windows; one bare server shared by every pair runs through nearly all of them. On a busy host the A/A control
+    // showed what that costs the paused side: its twin, paused like a variant, measured 0.93x bare with nine pairs
+    // and 0.98x with two (2026-12-01). With a bare server of its own, paused and resumed with its variant, each pair's
+    // two sides have the same history.
+    const reference = async (v: Variant, of: string): Promise<Side> =>
+      v === 'bare' && CONFIG.sideReference === 'own'
+        ? { label: 'bare', variant: 'bare', server: await startBare(`reference of ${of}`) }
+        : side(v);
+    const sidePairs: [Side, Side][] = [];
+    for (const [ref, variant] of pairs) sidePairs.push([await reference(ref, variant), side(variant)]);
     // The method's control (A/A): bare next to a second bare server. Two identical apps must come out at 1.00x; what
-    // this pair shows is the bias and noise of the side-by-side windows, the error bar of every other pair.
-    const bareTwin = variants.includes('bare') && pairs.length > 0 ? await AppServer.start('bare', { core: serverCore }) : undefined;
-    if (bareTwin) {
-      log(`started a second bare server (A/A control) on port ${bareTwin.port}`);
-      sidePairs.unshift([side('bare'), { label: A_A_CONTROL, variant: 'bare', server: bareTwin }]);
-      await meLoad('bare', CONFIG.warmupS, bareTwin)();
+    // this pair shows is the bias and noise of the side-by-side windows, the error bar of every other pair. With own
+    // references, the control's variant side is the first bare server: started with the variants and loaded through
+    // the sequential rounds like them, while each reference starts just before the windows. The control then also
+    // shows what that difference in history would weigh.
+    if (variants.includes('bare') && pairs.length > 0) {
+      const control: Side = {
+        label: A_A_CONTROL,
+        variant: 'bare',
+        server: CONFIG.sideReference === 'own' ? servers.get('bare')! : await startBare('A/A control'),
+      };
+      sidePairs.unshift([await reference('bare', 'the A/A control'), control]);
     }
     const sideResults = sidePairs.map(([reference, variant]) => ({
       reference: reference.label,
@@ -468,7 +504,7 @@ async function main(): Promise<void> {
       }
     }
     results.sideBySide = sideResults;
-    await bareTwin?.stop();
+    for (const server of extraBare) await server.stop();
     if (variants.includes('kit-csrf')) {
       results.sideBySide.push(await csrfWrites(servers.get('kit-csrf')!, cookies.get('kit-csrf')!, serverCore));
     }

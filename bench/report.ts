@@ -31,6 +31,8 @@ export interface BenchReport {
     heapCount: number;
     /** Side-by-side rounds per pair (absent in runs made before side-by-side measuring). */
     sideRounds?: number;
+    /** Whether each pair against bare had a bare server of its own (absent in runs made before 2026-12-01: shared). */
+    sideReference?: 'own' | 'shared';
   };
   sessionSettings: typeof SESSION_SETTINGS;
   variants: Variant[];
@@ -373,7 +375,11 @@ export function renderMarkdown(report: BenchReport): { markdown: string; targets
     '',
     'Both servers of a pair share one core, so each gets about half of it: the µs/req here are higher than in the',
     'sequential table (two processes take turns on the core), for both sides alike. Which side starts first alternates',
-    'by window. The first pair is the control (A/A): bare next to a second, identical bare server; its distance from',
+    'by window. Only the two servers of a pair run during its window; the others are paused. ' +
+      (report.config.sideReference === 'own'
+        ? 'Each pair against bare has a bare server of its own, paused and resumed with its variant, so both sides of a pair have the same history.'
+        : 'One bare server, running through every window, is the reference of all the pairs against bare.'),
+    'The first pair is the control (A/A): bare next to a second, identical bare server; its distance from',
     '1.00× is the bias and noise of these windows, the error bar of the other pairs.',
     '',
     '### Redis commands per request',
