@@ -65,6 +65,7 @@ import {
   HttpCode,
   Injectable,
   INestApplication,
+  LogLevel,
   Module,
   Post,
   Req,
@@ -431,6 +432,12 @@ class NestJwtModule {}
 
 // ------------------------------------------------------------------------------------------ start-up
 
+/**
+ * What the servers log: errors only, on stderr (the bench log). Nothing is logged per request on the measured paths;
+ * a window with failed answers then says why (a session store failing closed logs its cause, at most once a second).
+ */
+const SERVER_LOG: LogLevel[] = ['error'];
+
 /** Something to release at shutdown (Redis clients, stores). */
 type Closer = () => Promise<unknown>;
 
@@ -441,7 +448,7 @@ async function createApp(variant: AppVariant, redisUrl: string | undefined, clos
   };
   switch (variant) {
     case 'bare':
-      return NestFactory.create(BareModule, { logger: false });
+      return NestFactory.create(BareModule, { logger: SERVER_LOG });
     case 'es-memory':
     case 'es-redis': {
       let store: session.Store;
@@ -453,7 +460,7 @@ async function createApp(variant: AppVariant, redisUrl: string | undefined, clos
       } else {
         store = new session.MemoryStore();
       }
-      const app = await NestFactory.create(ExpressSessionModule, { logger: false });
+      const app = await NestFactory.create(ExpressSessionModule, { logger: SERVER_LOG });
       app.use(
         session({
           store,
@@ -468,7 +475,7 @@ async function createApp(variant: AppVariant, redisUrl: string | undefined, clos
       return app;
     }
     case 'kit-memory':
-      return NestFactory.create(kitModule(KIT_OPTIONS), { logger: false });
+      return NestFactory.create(kitModule(KIT_OPTIONS), { logger: SERVER_LOG });
     case 'sample': {
       const { createApp: createSample } = await import('../sample/src/app.factory');
       const { parseConfig } = await import('../sample/src/config');
@@ -481,40 +488,40 @@ async function createApp(variant: AppVariant, redisUrl: string | undefined, clos
         SESSION_MAX_CONCURRENT: '100',
         ...overrides,
       });
-      return createSample(config, { logger: false });
+      return createSample(config, { logger: SERVER_LOG });
     }
     case 'kit-roles':
-      return NestFactory.create(kitModule({ ...KIT_OPTIONS, roles: { hierarchy: { admin: ['user'] } } }, true), { logger: false });
+      return NestFactory.create(kitModule({ ...KIT_OPTIONS, roles: { hierarchy: { admin: ['user'] } } }, true), { logger: SERVER_LOG });
     case 'kit-anomaly':
-      return NestFactory.create(kitModule(KIT_OPTIONS, false, new SessionAnomalyDetector({ policy: 'monitor' })), { logger: false });
+      return NestFactory.create(kitModule(KIT_OPTIONS, false, new SessionAnomalyDetector({ policy: 'monitor' })), { logger: SERVER_LOG });
     case 'kit-csrf':
-      return NestFactory.create(kitCsrfModule({ ...KIT_OPTIONS, csrf: BENCH_CSRF }), { logger: false });
+      return NestFactory.create(kitCsrfModule({ ...KIT_OPTIONS, csrf: BENCH_CSRF }), { logger: SERVER_LOG });
     case 'kit-defended':
       return NestFactory.create(kitCsrfModule({ ...KIT_OPTIONS, csrf: BENCH_CSRF }, new SessionAnomalyDetector({ policy: 'monitor' })), {
-        logger: false,
+        logger: SERVER_LOG,
       });
     case 'kit-throttle':
-      return NestFactory.create(kitThrottleModule(KIT_OPTIONS), { logger: false });
+      return NestFactory.create(kitThrottleModule(KIT_OPTIONS), { logger: SERVER_LOG });
     case 'kit-metrics': {
       const { Registry } = await import('prom-client');
-      return NestFactory.create(kitModule({ ...KIT_OPTIONS, metrics: { registry: new Registry() } }), { logger: false });
+      return NestFactory.create(kitModule({ ...KIT_OPTIONS, metrics: { registry: new Registry() } }), { logger: SERVER_LOG });
     }
     case 'kit-otel-nosdk': {
       const { trace } = await import('@opentelemetry/api');
       // The premise of the variant: the API is there, and a span started through it would not record.
       if (trace.getTracer('bench').startSpan('probe').isRecording()) throw new Error('kit-otel-nosdk: a tracer provider is registered');
-      return NestFactory.create(kitModule({ ...KIT_OPTIONS, tracing: true }), { logger: false });
+      return NestFactory.create(kitModule({ ...KIT_OPTIONS, tracing: true }), { logger: SERVER_LOG });
     }
     case 'kit-bearer':
-      return NestFactory.create(kitBearerModule('EdDSA'), { logger: false });
+      return NestFactory.create(kitBearerModule('EdDSA'), { logger: SERVER_LOG });
     case 'kit-bearer-es256':
-      return NestFactory.create(kitBearerModule('ES256'), { logger: false });
+      return NestFactory.create(kitBearerModule('ES256'), { logger: SERVER_LOG });
     case 'nestjs-jwt':
-      return NestFactory.create(NestJwtModule, { logger: false });
+      return NestFactory.create(NestJwtModule, { logger: SERVER_LOG });
     case 'kit-redis': {
       const store = await createKitRedisStore(needRedis());
       closers.push(() => store.close());
-      return NestFactory.create(kitModule({ ...KIT_OPTIONS, store }), { logger: false });
+      return NestFactory.create(kitModule({ ...KIT_OPTIONS, store }), { logger: SERVER_LOG });
     }
     case 'kit-memcached': {
       const server = process.env.BENCH_MEMCACHED_SERVER;
@@ -522,7 +529,7 @@ async function createApp(variant: AppVariant, redisUrl: string | undefined, clos
       const { MemcachedSessionStore } = await import('../lib/stores/memcached');
       const store = new MemcachedSessionStore({ server, prefix: 'nsk-bench:' });
       closers.push(() => store.close());
-      return NestFactory.create(kitModule({ ...KIT_OPTIONS, store }), { logger: false });
+      return NestFactory.create(kitModule({ ...KIT_OPTIONS, store }), { logger: SERVER_LOG });
     }
     case 'kit-sealed':
       // The connections of a run keep the cookie their login got (autocannon does not take Set-Cookie), so an idle
@@ -536,13 +543,13 @@ async function createApp(variant: AppVariant, redisUrl: string | undefined, clos
           maxConcurrentSessions: 0,
           sealed: { keys: [{ kid: 'bench', key: 'YmVuY2gtc2VhbGluZy1rZXktMzItYnl0ZXMtbG9uZyE' }], revocations: 'memory' },
         }),
-        { logger: false },
+        { logger: SERVER_LOG },
       );
     case 'kit-postgres': {
       const database = process.env.BENCH_PG_DATABASE;
       if (!database) throw new Error('variant kit-postgres needs BENCH_PG_DATABASE (a database the scale run created)');
       const store = await createKitPostgresStore(database, closers);
-      return NestFactory.create(kitModule({ ...KIT_OPTIONS, store }), { logger: false });
+      return NestFactory.create(kitModule({ ...KIT_OPTIONS, store }), { logger: SERVER_LOG });
     }
   }
 }
