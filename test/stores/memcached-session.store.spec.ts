@@ -425,21 +425,26 @@ describe('MemcachedSessionStore specifics', () => {
       // socket, and a timeout judged from a timer runs before the socket is read. memcache-client's own cmdTimeout
       // then shut the connection and failed the read with a 503 (the benchmark, which pauses idle servers with
       // SIGSTOP, does this to every server it resumes).
-      const quick = await MemcachedSessionStore.connect({ server: SERVER, prefix, commandTimeoutMs: 100 });
+      // A private memcached: its get counter then moves only for this test's commands.
+      const server = new PrivateMemcached(await freePort());
+      await server.start();
+      const quick = await MemcachedSessionStore.connect({ server: server.server, commandTimeoutMs: 100 });
       try {
         const t0 = Date.now();
         const id = newId();
         await quick.create(id, makeRecord(t0), { now: t0, maxConcurrent: 0 });
         expect((await read(quick, id, t0)).status).toBe('active');
+        const seen = await server.commandsGet();
         const reading = read(quick, id, t0);
-        // memcache-client writes the command synchronously, from a microtask of the call above; these hops run after
-        // it, and no I/O is read before the block ends.
+        // memcache-client writes the command from a microtask of the call above; these hops run after it, and no I/O
+        // is read before the block ends. The block lasts until memcached has processed the get (so its reply waits in
+        // the socket, however slowly a loaded machine ran memcached) and 400 ms, four times the timeout, have passed.
         for (let i = 0; i < 50; i++) await null;
-        const until = Date.now() + 400;
-        while (Date.now() < until);
+        server.blockUntilServed(seen, Date.now() + 400);
         await expect(reading).resolves.toMatchObject({ status: 'active' });
       } finally {
         await quick.close();
+        await server.dispose();
       }
     });
 

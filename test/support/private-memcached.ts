@@ -1,5 +1,5 @@
 /** Test support: a private memcached that a test may kill and restart without touching the shared one on 11211. */
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 
 export { freePort } from './private-redis';
@@ -63,6 +63,40 @@ export class PrivateMemcached {
     this.process?.kill('SIGCONT');
   }
 
+  /** memcached's `cmd_get` counter: the get-type commands it has processed since it started. */
+  async commandsGet(): Promise<number> {
+    return Number(await statOf(this.port, 'cmd_get'));
+  }
+
+  /**
+   * Blocks this process (synchronously: no timer, no I/O, as a long synchronous task would) until memcached has
+   * processed more than `seen` get commands and the clock has reached `until` (ms since the epoch). A child process
+   * watches memcached's counters, so the block ends only once memcached has answered, however slowly a loaded machine
+   * schedules it. Throws after 10 s when memcached never sees the command (it was not written before the block).
+   */
+  blockUntilServed(seen: number, until: number): void {
+    const script = `
+      const { connect } = require('node:net');
+      const [port, seen, until] = process.argv.slice(1).map(Number);
+      const giveUp = Date.now() + 10000;
+      const poll = () => {
+        const socket = connect(port, '127.0.0.1');
+        let text = '';
+        socket.on('data', (chunk) => {
+          text += chunk;
+          if (!text.includes('END\\r\\n')) return;
+          socket.destroy();
+          const served = Number(/STAT cmd_get (\\d+)/.exec(text)[1]) > seen;
+          if (served) return setTimeout(() => process.exit(0), Math.max(20, until - Date.now()));
+          if (Date.now() > giveUp) { console.error('memcached processed no get command in 10 s'); process.exit(1); }
+          setTimeout(poll, 5);
+        });
+        socket.write('stats\\r\\n');
+      };
+      poll();`;
+    execFileSync(process.execPath, ['-e', script, String(this.port), String(seen), String(until)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  }
+
   async dispose(): Promise<void> {
     this.resume();
     await this.kill();
@@ -77,5 +111,22 @@ function accepts(port: number): Promise<boolean> {
       resolve(true);
     });
     socket.once('error', () => resolve(false));
+  });
+}
+
+function statOf(port: number, name: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      if (!text.includes('END\r\n')) return;
+      socket.destroy();
+      const value = new RegExp(`STAT ${name} (\\S+)`).exec(text)?.[1];
+      if (value === undefined) reject(new Error(`memcached on ${port} has no stat ${name}`));
+      else resolve(value);
+    });
+    socket.once('error', reject);
+    socket.write('stats\r\n');
   });
 }
