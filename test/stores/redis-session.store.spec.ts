@@ -686,6 +686,33 @@ describe('RedisSessionStore specifics', () => {
       }
     });
 
+    it('a command still waiting to be written when the process stopped gets its whole timeout after the resume', async () => {
+      // node-redis writes commands from a setImmediate. Stopped in between (SIGSTOP, a paused VM, a long synchronous
+      // task), the command reaches Redis only after the resume, when its deadline has passed: judged by it, the
+      // first sweep timed it out before Redis could answer (the benchmark's logins on a resumed server: "create
+      // timed out after 2000 ms", then a second of 503 from the circuit breaker). Through a proxy in this process,
+      // Redis' answer needs a few more turns of the event loop than the sweep does, every time.
+      const target = new URL(REDIS_URL);
+      const proxy = await tcpServer((socket, track) => {
+        const upstream = track(connect(Number(target.port || 6379), target.hostname));
+        socket.pipe(upstream).pipe(socket);
+      });
+      const quick = await RedisSessionStore.connect({ url: `redis://127.0.0.1:${proxy.port}`, prefix, commandTimeoutMs: 100 });
+      try {
+        const id = newId();
+        await quick.create(id, makeRecord(Date.now()), { now: Date.now(), maxConcurrent: 0 });
+        await quick.read(id, { now: Date.now(), idleTimeoutMs: IDLE, touchIntervalMs: MIN });
+        const reading = quick.read(id, { now: Date.now(), idleTimeoutMs: IDLE, touchIntervalMs: MIN });
+        // Before node-redis' setImmediate: the command is queued, not written.
+        const until = Date.now() + 400;
+        while (Date.now() < until);
+        await expect(reading).resolves.toMatchObject({ status: 'active', id });
+      } finally {
+        await quick.close();
+        await proxy.close();
+      }
+    });
+
     it('an operation with no reply still times out after a block', async () => {
       const never = new RedisSessionStore({ client: { sendCommand: () => new Promise(() => undefined) }, prefix, commandTimeoutMs: 100 });
       const reading = readAny(never).catch((err: unknown) => err);
