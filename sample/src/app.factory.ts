@@ -1,11 +1,9 @@
 import { LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { NextFunction, Request, Response } from 'express';
-import helmet from 'helmet';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomBytes } from 'node:crypto';
+import type { HelmetOptions } from 'helmet';
 import { AppModule, AppModuleOptions } from './app.module';
+import { cspNonceSource, securityHeaders } from './common/security-headers';
 import { StderrLogger } from './common/stderr-logger';
 import type { SampleConfig } from './config';
 
@@ -45,52 +43,26 @@ export async function createApp(config: SampleConfig, options: CreateAppOptions 
 }
 
 /**
- * Express-level settings: which proxies to believe, security headers, body parsing. Order matters: the nonce
- * exists before helmet writes the CSP that names it.
+ * Express-level settings: which proxies to believe, security headers (with the CSP nonce and `no-store`), body
+ * parsing.
  */
 export function configureHttp(app: NestExpressApplication, config: SampleConfig): void {
   // `req.ip` (recorded in sessions and events) believes X-Forwarded-For only from these proxies.
   app.set('trust proxy', config.trustProxy);
-  app.use(cspNonce);
-  app.use(helmet(helmetOptions(config)));
-  app.use(noStoreByDefault);
+  app.use(securityHeaders(helmetOptions(config)));
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
   // For the one HTML form post (sign-out, `@CsrfFormRoute()`); every JSON route refuses form bodies with 415.
   app.useBodyParser('urlencoded', { limit: JSON_BODY_LIMIT, extended: false });
 }
 
-/** Random bytes drawn from the CSPRNG in blocks: one native call per 256 nonces instead of one per response. */
-const NONCE_BYTES = 16;
-let noncePool = Buffer.alloc(0);
-let noncePoolOffset = 0;
-
-/** A fresh random nonce per response: the only scripts that run are those carrying it. */
-function cspNonce(_req: Request, res: Response, next: NextFunction): void {
-  if (noncePoolOffset + NONCE_BYTES > noncePool.length) {
-    noncePool = randomBytes(NONCE_BYTES * 256);
-    noncePoolOffset = 0;
-  }
-  // Each nonce is 16 fresh CSPRNG bytes, never reused: the pool only batches the calls to the generator.
-  res.locals.cspNonce = noncePool.toString('base64', noncePoolOffset, (noncePoolOffset += NONCE_BYTES));
-  next();
-}
-
-/**
- * Every response of this app depends on who asks (or must never be replayed from a cache), so nothing is
- * stored by default; the static assets opt back in.
- */
-function noStoreByDefault(_req: Request, res: Response, next: NextFunction): void {
-  res.setHeader('Cache-Control', 'no-store');
-  next();
-}
-
-function helmetOptions(config: SampleConfig): Parameters<typeof helmet>[0] {
+/** helmet's options for the sample: the CSP (script only by this response's nonce), HSTS, no referrer, COOP, DENY. */
+export function helmetOptions(config: SampleConfig): HelmetOptions {
   return {
     contentSecurityPolicy: {
       useDefaults: false,
       directives: {
         defaultSrc: ["'none'"],
-        scriptSrc: [(_req: IncomingMessage, res: ServerResponse) => `'nonce-${(res as Response).locals.cspNonce}'`],
+        scriptSrc: [cspNonceSource],
         scriptSrcAttr: ["'none'"],
         styleSrc: ["'self'"],
         // data: for the TOTP enrolment QR code, which the server sends as a PNG data URL (the script sets it as an

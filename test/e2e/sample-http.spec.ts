@@ -2,9 +2,14 @@
  * The sample app's HTTP surface: health, error format, security headers, caching, the server-rendered pages
  * (CSP nonces, escaping, redirects) and the security log.
  */
+import helmet from 'helmet';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
 import { SessionStore } from '../../lib';
 import { hashToken } from '../../lib/core/token';
+import { helmetOptions } from '../../sample/src/app.factory';
+import { securityHeaders } from '../../sample/src/common/security-headers';
 import { PASSWORDS, SampleHarness, settle, startSample } from './sample-helpers';
 
 const HTML = { Accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
@@ -71,6 +76,41 @@ describe('sample app: HTTP surface', () => {
         expect(res.headers['x-frame-options']).toBe('DENY');
         expect(res.headers['x-powered-by']).toBeUndefined();
       }
+    });
+
+    it("sends helmet's headers exactly as helmet writes them per response, with this response's nonce in the policy", async () => {
+      // The sample records helmet's output once at start-up (sample/src/common/security-headers.ts); the reference
+      // here runs helmet with the same options on every response.
+      const reference = createServer((req, res) => {
+        (res as unknown as { locals: object }).locals = { cspNonce: 'REFERENCE' };
+        res.setHeader('X-Powered-By', 'Express');
+        helmet(helmetOptions(sample.config))(req, res, () => res.end());
+      });
+      await new Promise<void>((resolve) => reference.listen(0, '127.0.0.1', resolve));
+      try {
+        const expected = await fetch(`http://127.0.0.1:${(reference.address() as AddressInfo).port}/`);
+        for (const path of ['/health', '/login', '/no/such/route']) {
+          const res = await sample.client().get(path);
+          const nonce = /'nonce-([^']+)'/.exec(res.headers['content-security-policy'])![1];
+          let compared = 0;
+          expected.headers.forEach((value, name) => {
+            if (['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'].includes(name)) return;
+            expect([name, res.headers[name]]).toEqual([name, name === 'content-security-policy' ? value.replace('REFERENCE', nonce) : value]);
+            compared++;
+          });
+          expect(compared).toBeGreaterThanOrEqual(10);
+          expect(res.headers['x-powered-by']).toBeUndefined();
+        }
+      } finally {
+        await new Promise((resolve) => reference.close(resolve));
+      }
+    });
+
+    it('refuses at start-up a policy that does not name the nonce exactly once', () => {
+      expect(() => securityHeaders({ contentSecurityPolicy: { directives: { scriptSrc: ["'self'"] } } })).toThrow(
+        /must name the nonce exactly once \(scriptSrc: \[cspNonceSource\]\)/,
+      );
+      expect(() => securityHeaders({ contentSecurityPolicy: false })).toThrow(/wrote no Content-Security-Policy/);
     });
 
     it('uses a fresh nonce per response', async () => {
