@@ -275,6 +275,46 @@ describe('RedisTokenStore on a private redis-server', () => {
     }
   });
 
+  it('a command still waiting to be written when the process stopped gets its whole timeout after the resume', async () => {
+    // node-redis writes from a setImmediate; stopped before it (SIGSTOP, a paused VM, a long synchronous task), the
+    // command reaches Redis only after the resume, past its deadline. Through a proxy in this process, the answer
+    // needs more turns of the event loop than the first sweep after the resume.
+    const sockets = new Set<Socket>();
+    const proxy = createServer((client) => {
+      const upstream = connectTcp(redis.port, '127.0.0.1');
+      for (const socket of [client, upstream]) {
+        sockets.add(socket);
+        socket.on('error', () => undefined);
+        socket.on('close', () => sockets.delete(socket));
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const proxied = await redisClient(`redis://127.0.0.1:${(proxy.address() as AddressInfo).port}`);
+    try {
+      const check = { userId: 'u', jti: 'iss j', issuedAt: 1 };
+      const expected = await store.checkAccess(check, 2);
+      const stopping = new RedisTokenStore({
+        client: {
+          sendCommand: (args) => {
+            const reply = proxied.sendCommand([...args]);
+            // Queued, not written: the process stops now.
+            const until = Date.now() + 300;
+            while (Date.now() < until);
+            return reply;
+          },
+        },
+        commandTimeoutMs: 50,
+      });
+      await expect(stopping.checkAccess(check, 2)).resolves.toEqual(expected);
+      await stopping.close();
+    } finally {
+      proxied.destroy();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
+
   it('sends ONE command per operation: an EVALSHA, or for checkAccess one MGET (INFO commandstats)', async () => {
     const t0 = Date.now();
     const f = family(t0);

@@ -10,6 +10,7 @@ import {
   redactUrl,
 } from './owned-client';
 import { assertClusterPrefix, isClusterCommands } from './redis-topology';
+import { DeadlineSweeper } from '../deadline-sweeper';
 import {
   AccessCheck,
   AccessRevocation,
@@ -142,6 +143,8 @@ export class RedisTokenStore extends TokenStore {
   /** The owned client's connection: ever ready, the first connection's deadline, the last connection error. */
   private readonly connection = ownedConnectionState();
   private closed = false;
+  /** Commands in flight with their deadlines (see {@link send}). */
+  private readonly pending: DeadlineSweeper<PendingCommand>;
 
   /** Creates the store; with `url` (or no option) call {@link connect} before the first operation. */
   constructor(options: RedisTokenStoreOptions = {}) {
@@ -160,6 +163,11 @@ export class RedisTokenStore extends TokenStore {
         throw new RangeError(`RedisTokenStore: ${name} must be a positive number of milliseconds (got ${String(value)})`);
       }
     }
+    this.pending = new DeadlineSweeper(this.commandTimeoutMs, (overdue) => {
+      for (const command of overdue) {
+        command.reject(new Error(`no answer from Redis at ${this.target} within ${this.commandTimeoutMs} ms (commandTimeoutMs)`));
+      }
+    });
     // Its scripts go from a token id to the user's keys: on a cluster they must all share the prefix's hash tag.
     if (isClusterCommands(options.client)) assertClusterPrefix('RedisTokenStore', this.prefix, DEFAULT_REDIS_TOKEN_PREFIX);
     if (options.client && options.url) {
@@ -319,10 +327,15 @@ export class RedisTokenStore extends TokenStore {
     await this.send('ping', ['PING']);
   }
 
-  /** Closes the store's own client; a client you passed stays open. Safe to call twice. */
+  /**
+   * Closes the store's own client once the commands in flight have their answer or their timeout (at most
+   * `commandTimeoutMs`); a client you passed stays open. Safe to call twice.
+   */
   override async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Commands in flight settle by their answer or at their deadline; then the sweeper's timer stops.
+    await this.pending.stop();
     if (this.owned?.isOpen) this.owned.destroy();
   }
 
@@ -355,32 +368,34 @@ export class RedisTokenStore extends TokenStore {
   /**
    * One command, bounded by `commandTimeoutMs`. No answer in time, no connection, or a "not now" reply (LOADING,
    * BUSY...) is {@link TokenStoreUnavailableError}; any other error reply is thrown as it is (a bug, not an outage).
+   *
+   * The deadline is judged by a {@link DeadlineSweeper}, as in `RedisSessionStore`: after the poll phase has read the
+   * socket (a reply that came in time while the process could not run is an answer), and counting only the time the
+   * process ran (a command node-redis had not yet written when the process stopped gets its whole timeout after the
+   * resume). No timer per command.
    */
   private async send(operation: string, command: string[]): Promise<unknown> {
     if (this.closed) throw new TokenStoreUnavailableError(operation, new Error('the store is closed; create a new one'));
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      // Rejected in the check phase that follows, after the poll phase has read the socket: when the process could
-      // not run past the deadline (a long synchronous task, a paused process), a reply that came in time is waiting
-      // there, and the overdue timer runs first (as in RedisSessionStore's sweeper).
-      timer = setTimeout(
-        () =>
-          setImmediate(() =>
-            reject(new Error(`no answer from Redis at ${this.target} within ${this.commandTimeoutMs} ms (commandTimeoutMs)`)),
-          ),
-        this.commandTimeoutMs,
-      );
-    });
     try {
-      const sent = Promise.resolve().then(() => this.client.sendCommand(command));
-      // A reply arriving after the timeout is dropped, never an unhandled rejection.
-      sent.catch(() => undefined);
-      return await Promise.race([sent, timeout]);
+      return await new Promise<unknown>((resolve, reject) => {
+        const pending: PendingCommand = { deadline: Date.now() + this.commandTimeoutMs, reject };
+        this.pending.add(pending);
+        // Through a promise: the client may throw synchronously (not connected), which must become a rejection. A
+        // reply arriving after the timeout is dropped, never an unhandled rejection.
+        Promise.resolve()
+          .then(() => this.client.sendCommand(command))
+          .then(
+            (value) => {
+              if (this.pending.settle(pending)) resolve(value);
+            },
+            (error: unknown) => {
+              if (this.pending.settle(pending)) reject(error);
+            },
+          );
+      });
     } catch (error) {
       if (isErrorReply(error) && !isTransientReply(error)) throw error;
       throw new TokenStoreUnavailableError(operation, new Error(`Redis at ${this.target}: ${errorMessage(error)}`, { cause: error }));
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -414,6 +429,12 @@ export class RedisTokenStore extends TokenStore {
       clearTimeout(timer);
     }
   }
+}
+
+/** A command in flight: its deadline (ms since the epoch) and how to fail it. */
+interface PendingCommand {
+  deadline: number;
+  reject: (error: Error) => void;
 }
 
 const FAMILY_STRINGS = ['familyId', 'userId', 'clientId', 'scope'] as const;
