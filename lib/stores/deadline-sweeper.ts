@@ -67,6 +67,13 @@ export class DeadlineSweeper<T extends { deadline: number }> {
     const every = Math.min(250, Math.max(10, Math.floor(this.timeoutMs / 8)));
     const sweep = (): void => {
       const now = Date.now();
+      // Stopped between the timer and this sweep: the same, the stall is not the server's (and the next tick starts
+      // from here, so it is not added twice).
+      const stalled = now - this.lastTick;
+      if (stalled > every) {
+        this.lastTick = now;
+        for (const op of this.pending) op.deadline += stalled;
+      }
       const overdue: T[] = [];
       for (const op of this.pending) if (now >= op.deadline && this.settle(op)) overdue.push(op);
       if (overdue.length > 0) this.expire(overdue);

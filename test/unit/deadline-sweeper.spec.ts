@@ -67,6 +67,28 @@ describe('DeadlineSweeper', () => {
     expect(waited).toBeGreaterThanOrEqual(30);
   });
 
+  it('does not charge a stall that falls between the timer and its sweep either', () => {
+    jest.useFakeTimers({ now: 1_000_000 });
+    try {
+      const local = new DeadlineSweeper<Op>(100, (overdue) => expired.push(...overdue.map((op) => op.name)));
+      const queued: Op = { deadline: Date.now() + 100, name: 'queued' };
+      local.add(queued);
+      // The timer (every 12 ms for a 100 ms timeout) runs and queues its sweep; the process stops before the sweep.
+      jest.advanceTimersToNextTimer();
+      jest.setSystemTime(Date.now() + 400);
+      jest.advanceTimersToNextTimer();
+      expect(expired).toEqual([]);
+      // Its remaining time (88 ms) counts from the resume, once.
+      jest.advanceTimersByTime(70);
+      expect(expired).toEqual([]);
+      jest.advanceTimersByTime(40);
+      expect(expired).toEqual(['queued']);
+      local.stopNow();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('stop() waits for the operations in flight to settle or expire', async () => {
     const op: Op = { deadline: Date.now() + 100, name: 'op' };
     sweeper.add(op);
