@@ -95,7 +95,10 @@ describe('sample app: HTTP surface', () => {
           let compared = 0;
           expected.headers.forEach((value, name) => {
             if (['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'].includes(name)) return;
-            expect([name, res.headers[name]]).toEqual([name, name === 'content-security-policy' ? value.replace('REFERENCE', nonce) : value]);
+            expect([name, res.headers[name]]).toEqual([
+              name,
+              name === 'content-security-policy' ? value.replace('REFERENCE', nonce) : value,
+            ]);
             compared++;
           });
           expect(compared).toBeGreaterThanOrEqual(10);

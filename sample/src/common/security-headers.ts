@@ -79,7 +79,10 @@ function recordHelmet(options: Readonly<HelmetOptions>): RecordedHeaders {
     failure = error;
   });
   if (failure !== undefined) throw failure instanceof Error ? failure : new Error(String(failure));
-  if (policy === undefined) throw new Error('securityHeaders: helmet wrote no Content-Security-Policy; enable contentSecurityPolicy with scriptSrc: [cspNonceSource].');
+  if (policy === undefined)
+    throw new Error(
+      'securityHeaders: helmet wrote no Content-Security-Policy; enable contentSecurityPolicy with scriptSrc: [cspNonceSource].',
+    );
   return { removed, headers, policy };
 }
 
