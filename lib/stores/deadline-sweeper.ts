@@ -11,8 +11,8 @@
  *
  * Nor is the time the process itself could not run charged to the server. A command may still wait to be written
  * when the process stops (node-redis writes from a `setImmediate`); on resume it goes out, and its deadline had passed
- * before the server ever saw it. So when the timer runs late by more than one sweep interval, every operation in flight
- * gets the lateness added to its deadline: a deadline counts the time the process ran. Seen in the benchmark: logins on
+ * before the server ever saw it. So when the timer runs late by more than one sweep interval (or the sweep it queued
+ * runs that late), every operation in flight gets the lateness added to its deadline: a deadline counts the time the process ran. Seen in the benchmark: logins on
  * the Redis store timed out ("create timed out after 2000 ms") the moment their paused server was resumed, and the
  * circuit breaker answered 503 for a second.
  */
@@ -63,31 +63,60 @@ export class DeadlineSweeper<T extends { deadline: number }> {
     this.timer = undefined;
   }
 
+  /**
+   * Adds to every deadline in flight the time since the timer last ran beyond `expected` (ms), when that is more than
+   * `every` (the process was stopped or blocked: not the server's time), and starts the next measure from `now`.
+   */
+  private forgiveStall(now: number, expected: number, every: number): void {
+    const stalled = now - this.lastTick - expected;
+    this.lastTick = now;
+    if (stalled > every) for (const op of this.pending) op.deadline += stalled;
+  }
+
   private start(): NodeJS.Timeout {
     const every = Math.min(250, Math.max(10, Math.floor(this.timeoutMs / 8)));
     const sweep = (): void => {
       const now = Date.now();
-      // Stopped between the timer and this sweep: the same, the stall is not the server's (and the next tick starts
-      // from here, so it is not added twice).
-      const stalled = now - this.lastTick;
-      if (stalled > every) {
-        this.lastTick = now;
-        for (const op of this.pending) op.deadline += stalled;
-      }
+      // Stopped between the timer and this sweep: the same, that stall is not the server's either.
+      this.forgiveStall(now, 0, every);
       const overdue: T[] = [];
       for (const op of this.pending) if (now >= op.deadline && this.settle(op)) overdue.push(op);
       if (overdue.length > 0) this.expire(overdue);
     };
     this.lastTick = Date.now();
     const timer = setInterval(() => {
-      const now = Date.now();
-      const late = now - this.lastTick - every;
-      this.lastTick = now;
-      // Stopped or blocked for longer than a sweep interval: that time is not the server's.
-      if (late > every) for (const op of this.pending) op.deadline += late;
+      this.forgiveStall(Date.now(), every, every);
       if (this.pending.size > 0) setImmediate(sweep);
     }, every);
     timer.unref();
     return timer;
   }
+}
+
+/** An operation that {@link runBounded} tracks: its deadline and how to fail it. */
+export interface BoundedCall {
+  deadline: number;
+  reject: (error: Error) => void;
+}
+
+/**
+ * Runs `start` with a deadline `timeoutMs` from now, judged by `sweeper` (whose `expire` rejects the overdue calls
+ * with the store's timeout error). An answer after the deadline is dropped, never an unhandled rejection; `start` is
+ * called from a promise, so a synchronous throw (no connection, no server left) becomes a rejection too.
+ */
+export function runBounded<R>(sweeper: DeadlineSweeper<BoundedCall>, timeoutMs: number, start: () => PromiseLike<R> | R): Promise<R> {
+  return new Promise<R>((resolve, reject) => {
+    const call: BoundedCall = { deadline: Date.now() + timeoutMs, reject };
+    sweeper.add(call);
+    Promise.resolve()
+      .then(start)
+      .then(
+        (value) => {
+          if (sweeper.settle(call)) resolve(value);
+        },
+        (error: unknown) => {
+          if (sweeper.settle(call)) reject(error);
+        },
+      );
+  });
 }

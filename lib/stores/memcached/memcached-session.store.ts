@@ -28,7 +28,7 @@ import {
   UpdateResult,
 } from '../session-store';
 import { MemcachedSessionStoreError, MemcachedStoreUnavailableError, messageOf } from './memcached-session-store.errors';
-import { DeadlineSweeper } from '../deadline-sweeper';
+import { BoundedCall, DeadlineSweeper, runBounded } from '../deadline-sweeper';
 
 /** Options for {@link MemcachedSessionStore}. Give `client` or `server`, not both. */
 export interface MemcachedSessionStoreOptions {
@@ -86,12 +86,6 @@ export const DEFAULT_MEMCACHED_MAX_CAS_ATTEMPTS = 200;
  * store bounds commands itself (see MemcachedSessionStore's `call`).
  */
 const CLIENT_CMD_TIMEOUT_MS = 2 ** 31 - 1;
-
-/** One command in flight on the store's own client: failed by the sweeper once `deadline` (ms since epoch) passes. */
-interface PendingCall {
-  deadline: number;
-  reject: (error: Error) => void;
-}
 
 /** Memcached reads an expiry above 30 days (in seconds) as a Unix time, not a duration. */
 const MAX_RELATIVE_EXPIRY_S = 30 * 24 * 3600;
@@ -172,7 +166,7 @@ export class MemcachedSessionStore extends SessionStore {
   private connectionLost = false;
   private closed = false;
   /** Commands in flight on the store's own client, with their deadlines (see {@link bounded}). */
-  private readonly pending: DeadlineSweeper<PendingCall>;
+  private readonly pending: DeadlineSweeper<BoundedCall>;
 
   constructor(options: MemcachedSessionStoreOptions = {}) {
     super();
@@ -815,21 +809,7 @@ export class MemcachedSessionStore extends SessionStore {
    * connects again, as memcache-client does on its own timeout.
    */
   private bounded<T>(run: (client: MemcacheClient) => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const call: PendingCall = { deadline: Date.now() + this.commandTimeoutMs, reject };
-      this.pending.add(call);
-      // Through a promise: the client may throw synchronously (no server left), which must become a rejection.
-      Promise.resolve()
-        .then(() => run(this.client))
-        .then(
-          (value) => {
-            if (this.pending.settle(call)) resolve(value);
-          },
-          (error: unknown) => {
-            if (this.pending.settle(call)) reject(error);
-          },
-        );
-    });
+    return runBounded(this.pending, this.commandTimeoutMs, () => run(this.client));
   }
 }
 

@@ -10,7 +10,7 @@ import {
   redactUrl,
 } from './owned-client';
 import { assertClusterPrefix, isClusterCommands } from './redis-topology';
-import { DeadlineSweeper } from '../deadline-sweeper';
+import { BoundedCall, DeadlineSweeper, runBounded } from '../deadline-sweeper';
 import {
   AccessCheck,
   AccessRevocation,
@@ -144,7 +144,7 @@ export class RedisTokenStore extends TokenStore {
   private readonly connection = ownedConnectionState();
   private closed = false;
   /** Commands in flight with their deadlines (see {@link send}). */
-  private readonly pending: DeadlineSweeper<PendingCommand>;
+  private readonly pending: DeadlineSweeper<BoundedCall>;
 
   /** Creates the store; with `url` (or no option) call {@link connect} before the first operation. */
   constructor(options: RedisTokenStoreOptions = {}) {
@@ -377,22 +377,7 @@ export class RedisTokenStore extends TokenStore {
   private async send(operation: string, command: string[]): Promise<unknown> {
     if (this.closed) throw new TokenStoreUnavailableError(operation, new Error('the store is closed; create a new one'));
     try {
-      return await new Promise<unknown>((resolve, reject) => {
-        const pending: PendingCommand = { deadline: Date.now() + this.commandTimeoutMs, reject };
-        this.pending.add(pending);
-        // Through a promise: the client may throw synchronously (not connected), which must become a rejection. A
-        // reply arriving after the timeout is dropped, never an unhandled rejection.
-        Promise.resolve()
-          .then(() => this.client.sendCommand(command))
-          .then(
-            (value) => {
-              if (this.pending.settle(pending)) resolve(value);
-            },
-            (error: unknown) => {
-              if (this.pending.settle(pending)) reject(error);
-            },
-          );
-      });
+      return await runBounded(this.pending, this.commandTimeoutMs, () => this.client.sendCommand(command));
     } catch (error) {
       if (isErrorReply(error) && !isTransientReply(error)) throw error;
       throw new TokenStoreUnavailableError(operation, new Error(`Redis at ${this.target}: ${errorMessage(error)}`, { cause: error }));
@@ -429,12 +414,6 @@ export class RedisTokenStore extends TokenStore {
       clearTimeout(timer);
     }
   }
-}
-
-/** A command in flight: its deadline (ms since the epoch) and how to fail it. */
-interface PendingCommand {
-  deadline: number;
-  reject: (error: Error) => void;
 }
 
 const FAMILY_STRINGS = ['familyId', 'userId', 'clientId', 'scope'] as const;
