@@ -14,9 +14,12 @@
  *   BENCH_SIDE_ROUNDS=12    side-by-side rounds per pair (server CPU ratios; see sideBySide())
  *   BENCH_SIDE_WARM=1       unmeasured seconds of load on both sides before each side-by-side window (0: none)
  *   BENCH_SIDE_REFERENCE=own  each pair against bare has a bare server of its own (`shared`: one bare for all pairs)
+ *   BENCH_BASELINE=dir      a copy of an earlier bench/out/build (e.g. `cp -r bench/out/build bench/out/baseline` before a
+ *                           change): every selected kit variant (and the sample) is also started from it, and measured
+ *                           side by side against itself, `<variant>@baseline ÷ <variant>`: a change's cost or gain
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { A_A_CONTROL, BEARER_VARIANTS, SESSION_SETTINGS, Variant, VARIANTS } from './settings';
@@ -64,8 +67,22 @@ export const CONFIG = {
    * variant; `shared`: one bare server, running through every window, is the reference of all those pairs.
    */
   sideReference: sideReferenceMode(process.env.BENCH_SIDE_REFERENCE),
+  /** The build to compare against (BENCH_BASELINE), or undefined. */
+  baseline: baselineScript(process.env.BENCH_BASELINE),
   heapCount: Math.floor(env('BENCH_HEAP_COUNT', 100_000)),
 };
+
+/** The baseline build's `bench/app.js`, checked at start-up: a wrong path must not cost a run. */
+function baselineScript(dir: string | undefined): string | undefined {
+  if (dir === undefined || dir === '') return undefined;
+  const script = join(dir, 'bench', 'app.js');
+  if (!existsSync(script)) {
+    throw new Error(
+      `BENCH_BASELINE: ${script} does not exist; point it at a copy of bench/out/build (cp -r bench/out/build bench/out/baseline)`,
+    );
+  }
+  return script;
+}
 
 /** Whole-run watchdog: never hang a CI job or a shared machine. */
 const MAX_RUN_MS = 30 * 60_000;
@@ -404,7 +421,7 @@ async function main(): Promise<void> {
       results.me[v] = { rounds: [] };
     }
     const meLoad =
-      (v: Variant, durationS: number, server = servers.get(v)!) =>
+      (v: Variant, durationS: number, server = servers.get(v)!, jar = cookies.get(v)) =>
       () =>
         runLoad({
           port: server.port,
@@ -412,7 +429,7 @@ async function main(): Promise<void> {
           path: '/me',
           durationS,
           connections: CONFIG.connections,
-          cookies: cookies.get(v),
+          cookies: jar,
           headers: authHeaders.get(v),
         });
 
@@ -449,9 +466,10 @@ async function main(): Promise<void> {
       if (variants.includes(v) && variants.includes('kit-memory')) pairs.push(['kit-memory', v]);
     // The sample app against the library alone (issue 6: at most 1.5x its CPU per request).
     if (variants.includes('sample') && variants.includes('kit-memory')) pairs.push(['kit-memory', 'sample']);
-    type Side = { label: string; variant: Variant; server: AppServer };
+    /** `jar`: the side's own session cookies, when its server is not the variant's (a baseline build's). */
+    type Side = { label: string; variant: Variant; server: AppServer; jar?: string[] };
     const side = (v: Variant): Side => ({ label: v, variant: v, server: servers.get(v)! });
-    // Bare servers started for the side-by-side windows only (stopped after them).
+    // Servers started for the side-by-side windows only (own bare references, baselines), stopped after them.
     const extraBare: AppServer[] = [];
     const startBare = async (why: string): Promise<AppServer> => {
       const server = await AppServer.start('bare', { core: serverCore });
@@ -471,6 +489,23 @@ async function main(): Promise<void> {
         : side(v);
     const sidePairs: [Side, Side][] = [];
     for (const [ref, variant] of pairs) sidePairs.push([await reference(ref, variant), side(variant)]);
+    // BENCH_BASELINE: each session variant next to the same variant built from the earlier code, on its own sessions.
+    if (CONFIG.baseline !== undefined) {
+      for (const v of variants) {
+        if (!((v.startsWith('kit') && !BEARER_VARIANTS.includes(v)) || v === 'sample')) continue;
+        const server = await AppServer.start(v, {
+          core: serverCore,
+          script: CONFIG.baseline,
+          // The copy may live outside the repository: resolve packages from this checkout's node_modules.
+          env: { BENCH_REDIS_URL: redis?.url, BENCH_MEMCACHED_SERVER: memcached?.server, NODE_PATH: join(ROOT, 'node_modules') },
+        });
+        extraBare.push(server);
+        const jar = await loginMany(server.port, CONFIG.connections, v === 'sample' ? 'sample' : 'bench');
+        log(`started ${v}@baseline on port ${server.port}`);
+        await meLoad(v, CONFIG.warmupS, server, jar)();
+        sidePairs.push([{ label: `${v}@baseline`, variant: v, server, jar }, side(v)]);
+      }
+    }
     // The method's control (A/A): bare next to a second bare server. Two identical apps must come out at 1.00x; what
     // this pair shows is the bias and noise of the side-by-side windows, the error bar of every other pair. With own
     // references, the control's variant side is the first bare server: started with the variants and loaded through
@@ -494,9 +529,10 @@ async function main(): Promise<void> {
         const index = (i + round) % sidePairs.length;
         const pair = sideResults[index];
         const [ref, v] = sidePairs[index];
-        const r = await sideBySide(ref.server, v.server, round, (server, durationS) =>
-          meLoad(server === ref.server ? ref.variant : v.variant, durationS, server)(),
-        );
+        const r = await sideBySide(ref.server, v.server, round, (server, durationS) => {
+          const s = server === ref.server ? ref : v;
+          return meLoad(s.variant, durationS, server, s.jar ?? cookies.get(s.variant))();
+        });
         pair.rounds.push(r);
         log(
           `side by side ${round + 1}/${CONFIG.sideRounds} ${pair.reference} ${r.reference.cpuUsPerReq.toFixed(1)} vs ${pair.variant} ${r.variant.cpuUsPerReq.toFixed(1)} µs CPU/req: ${r.cpuRatio.toFixed(3)}`,

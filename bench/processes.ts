@@ -126,9 +126,15 @@ export class AppServer {
     });
   }
 
-  /** Starts `variant` and waits until it listens. `nodeArgs` e.g. `['--cpu-prof', ...]`. */
-  static async start(variant: string, options: { core?: number; env?: NodeJS.ProcessEnv; nodeArgs?: string[] }): Promise<AppServer> {
-    const script = join(__dirname, 'app.js');
+  /**
+   * Starts `variant` and waits until it listens. `nodeArgs` e.g. `['--cpu-prof', ...]`; `script`: the compiled
+   * `app.js` to run, default this build's (`BENCH_BASELINE` points it at a copy of an earlier build).
+   */
+  static async start(
+    variant: string,
+    options: { core?: number; env?: NodeJS.ProcessEnv; nodeArgs?: string[]; script?: string },
+  ): Promise<AppServer> {
+    const script = options.script ?? join(__dirname, 'app.js');
     const child = spawnTracked(process.execPath, [...(options.nodeArgs ?? []), script, variant], options.core, {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       // A process group of its own: {@link only} stops servers with SIGSTOP, and a stopped member of an orphaned
