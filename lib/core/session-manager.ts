@@ -268,31 +268,60 @@ export class SessionManager {
    * request-time checks.
    */
   resolve(token: string | undefined, client: ClientInfo): Promise<ResolveOutcome> {
-    const outcome = this.resolveToken(token, client);
-    return this.sealed && token !== undefined ? outcome.then((o) => reissuedSeal(o, token)) : outcome;
+    try {
+      return Promise.resolve(this.resolveNow(token, client));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
-  private async resolveToken(token: string | undefined, client: ClientInfo): Promise<ResolveOutcome> {
+  /**
+   * {@link resolve} for the request path: the outcome itself when everything answered at once (a store that reads
+   * without I/O, no rotation due, every check content), else a promise. Errors may be thrown synchronously.
+   */
+  resolveNow(token: string | undefined, client: ClientInfo): ResolveOutcome | Promise<ResolveOutcome> {
+    const outcome = this.resolveToken(token, client);
+    if (!this.sealed || token === undefined) return outcome;
+    return isPromiseLike(outcome) ? outcome.then((o) => reissuedSeal(o, token)) : reissuedSeal(outcome, token);
+  }
+
+  private resolveToken(token: string | undefined, client: ClientInfo): ResolveOutcome | Promise<ResolveOutcome> {
     if (token === undefined || token === '') return { kind: 'none' };
     const id = this.idOfToken(token);
     if (id === undefined) return { kind: 'malformed' };
     const now = this.clock.now();
-    // try/await rather than this.call(): the hot path, where a closure and an extra promise per request show.
-    let result: ReadResult;
-    const breaker = this.breaker;
-    const refused = breaker?.refusal();
+    // No this.call(): the hot path, where a closure and an extra promise per request show.
+    const refused = this.breaker?.refusal();
     if (refused) throw storeError('read', refused);
+    let read: ReadResult | Promise<ReadResult>;
     try {
-      result = await this.store.read(id, {
-        now,
-        idleTimeoutMs: this.policy.idleTimeoutMs,
-        touchIntervalMs: this.policy.touchIntervalMs,
-      });
+      read = this.store.read(id, { now, idleTimeoutMs: this.policy.idleTimeoutMs, touchIntervalMs: this.policy.touchIntervalMs });
     } catch (error) {
-      if (breaker && isStoreConnectionError(error)) breaker.failed(error);
-      throw storeError('read', error);
+      throw this.readFailed(error);
     }
-    breaker?.succeeded();
+    return isPromiseLike(read) ? this.awaitRead(read, client, now) : this.afterRead(read, client, now);
+  }
+
+  /** The store answered with a promise (every store with I/O): wait for it, then go on as {@link afterRead}. */
+  private async awaitRead(read: Promise<ReadResult>, client: ClientInfo, now: number): Promise<ResolveOutcome> {
+    let result: ReadResult;
+    try {
+      result = await read;
+    } catch (error) {
+      throw this.readFailed(error);
+    }
+    return this.afterRead(result, client, now);
+  }
+
+  /** A failed read: counted by the breaker when the store could not be reached, then reported as such. */
+  private readFailed(error: unknown): unknown {
+    if (this.breaker && isStoreConnectionError(error)) this.breaker.failed(error);
+    return storeError('read', error);
+  }
+
+  /** What a read means: timeouts, then a due rotation, then the checks. Synchronous unless one of them waits. */
+  private afterRead(result: ReadResult, client: ClientInfo, now: number): ResolveOutcome | Promise<ResolveOutcome> {
+    this.breaker?.succeeded();
     if (result.status === 'missing') return { kind: 'unknown' };
     if (result.status === 'tombstone') return { kind: 'rotated' };
     if (result.status === 'expired') {
@@ -301,16 +330,31 @@ export class SessionManager {
       this.emit('session_use_after_expire', result.record, client, { level: 'WARN', reason, outcome: 'failure' });
       return { kind: 'expired', record: result.record, reason };
     }
-    let outcome: ResolveOutcome = { kind: 'active', session: { id: result.id, record: result.record } };
+    const session: ActiveSession = { id: result.id, record: result.record };
     // A request arriving through the grace pointer is served by the successor as is: the request that rotated
     // has already sent the new cookie, and minting another would split the session.
     if (!result.viaGrace) {
       if (result.record.rotateRequired) {
-        outcome = await this.rotateInternal(outcome.session, 'privilege_change', { rotateRequired: false }, 0, client, false);
-      } else if (now - result.record.rotatedAt >= this.policy.rotationIntervalMs) {
-        outcome = await this.rotateInternal(outcome.session, 'periodic', {}, this.policy.rotationGraceMs, client, false);
+        return this.checkedAfter(
+          this.rotateInternal(session, 'privilege_change', { rotateRequired: false }, 0, client, false),
+          client,
+          now,
+        );
+      }
+      if (now - result.record.rotatedAt >= this.policy.rotationIntervalMs) {
+        return this.checkedAfter(this.rotateInternal(session, 'periodic', {}, this.policy.rotationGraceMs, client, false), client, now);
       }
     }
+    return this.checked({ kind: 'active', session }, client, now);
+  }
+
+  /** The checks, once the rotation has settled. */
+  private async checkedAfter(rotation: Promise<ResolveOutcome>, client: ClientInfo, now: number): Promise<ResolveOutcome> {
+    return this.checked(await rotation, client, now);
+  }
+
+  /** The request-time checks on an active outcome. */
+  private checked(outcome: ResolveOutcome, client: ClientInfo, now: number): ResolveOutcome | Promise<ResolveOutcome> {
     if (outcome.kind !== 'active' || this.checks.length === 0) return outcome;
     // The steady state: every check answers at once with nothing to do. That costs no promise and no await; the
     // first check with something to say (or a promise) hands over to runChecks, from that check on.

@@ -41,14 +41,19 @@ export interface BearerPrincipal extends Principal {
   expiresAt: number;
 }
 
-const PRINCIPAL = Symbol('nest-session-kit:bearer-principal');
+/**
+ * Bearer principals beside their requests, not on them: a property added to an Express 5 request costs a runtime
+ * lookup at every site that touches it (see `STATES` in session.service.ts), and `bearerPrincipalOf` is asked on every
+ * request by the session, roles and re-authentication guards, most often for a request that has none.
+ */
+const PRINCIPALS = new WeakMap<object, BearerPrincipal>();
 
 /** Records the bearer principal of a request (called by `BearerAuthGuard`). */
 export function setBearerPrincipal(req: HttpRequestLike, principal: BearerPrincipal): void {
-  (req as HttpRequestLike & { [PRINCIPAL]?: BearerPrincipal })[PRINCIPAL] = principal;
+  PRINCIPALS.set(req, principal);
 }
 
 /** The principal `BearerAuthGuard` set for this request, or `undefined`. Synchronous, no store access. */
 export function bearerPrincipalOf(req: HttpRequestLike): BearerPrincipal | undefined {
-  return (req as HttpRequestLike & { [PRINCIPAL]?: BearerPrincipal })[PRINCIPAL];
+  return PRINCIPALS.get(req);
 }

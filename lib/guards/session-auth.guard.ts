@@ -20,6 +20,10 @@ import { SessionService } from '../session.service';
 import { SessionTelemetry } from '../telemetry/session-telemetry';
 import { traceGuard } from '../telemetry/tracing';
 
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as Promise<T>).then === 'function';
+}
+
 /** What a route asks of the session, read once per (handler, class) from its decorators. */
 export interface SessionRoutePolicy {
   /** `@Public()`: no session needed. */
@@ -71,14 +75,25 @@ export class SessionAuthGuard implements CanActivate {
     @Optional() @Inject(SessionTelemetry) protected readonly telemetry?: SessionTelemetry,
   ) {}
 
-  canActivate(context: ExecutionContext): Promise<boolean> {
+  /**
+   * `true` (at once when the store answered at once, else a promise of it) for a request that may pass; every
+   * refusal is a rejected promise, never a synchronous throw.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     // Decided once at start-up: without an OpenTelemetry SDK this is one property read, no span and no closure.
     const tracer = this.telemetry?.tracer;
-    return tracer === undefined ? this.activate(context) : traceGuard(tracer, 'SessionAuthGuard', () => this.activate(context));
+    try {
+      return tracer === undefined ? this.activate(context) : traceGuard(tracer, 'SessionAuthGuard', () => this.activate(context));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
-  /** The guard's decision, without the span (see {@link canActivate}). */
-  protected async activate(context: ExecutionContext): Promise<boolean> {
+  /**
+   * The guard's decision, without the span (see {@link canActivate}). Synchronous when the store answered at once
+   * (the in-memory store): then the request pays no promise; a refusal may then be thrown synchronously.
+   */
+  protected activate(context: ExecutionContext): boolean | Promise<boolean> {
     if (this.isPublic(context)) return true;
     const route = this.routePolicy(context);
     const { req, res } = this.getRequestResponse(context);
@@ -91,18 +106,35 @@ export class SessionAuthGuard implements CanActivate {
         'This route takes an access token (@BearerAuth) and none was verified: register BearerAuthGuard as an APP_GUARD before SessionAuthGuard.',
       );
     }
-    const outcome = await this.sessions.load(req, res);
+    const outcome = this.sessions.loadNow(req, res);
+    return isPromise(outcome)
+      ? outcome.then((o) => this.admit(o, route, req, res, context))
+      : this.admit(outcome, route, req, res, context);
+  }
+
+  /** Admits an active, complete enough session; refuses every other outcome. */
+  private admit(
+    outcome: ResolveOutcome,
+    route: SessionRoutePolicy,
+    req: HttpRequestLike,
+    res: HttpResponseLike | undefined,
+    context: ExecutionContext,
+  ): boolean | Promise<boolean> {
     if (outcome.kind !== 'active') {
       // Every refusal is marked no-store here, where it is decided (no cookie at all included, which the service
       // answers without touching the response): a cached 401 could be replayed after sign-in. An active session's
       // response was marked by the service, so the success path pays nothing more.
       if (res) setNoStore(res);
       // Only on this refusal path: a valid session never pays for guessing detection.
-      if (this.guessing && (outcome.kind === 'unknown' || outcome.kind === 'malformed')) await this.guessing.record(req, res, outcome.kind);
+      if (this.guessing && (outcome.kind === 'unknown' || outcome.kind === 'malformed')) {
+        return this.guessing.record(req, res, outcome.kind).then(() => {
+          throw this.rejection(outcome, context);
+        });
+      }
       throw this.rejection(outcome, context);
     }
     const record = outcome.session.record;
-    if (record.stage !== 'complete' && !route.allowPending) throw new SessionPendingException();
+    if (record.stage !== 'complete' && !route.allowPending) throw this.pendingRejection(context);
     if (record.aal < route.minAal) throw new InsufficientAssuranceException(route.minAal);
     return true;
   }
@@ -128,6 +160,15 @@ export class SessionAuthGuard implements CanActivate {
   /** True when the route or its controller carries `@Public()`. */
   protected isPublic(context: ExecutionContext): boolean {
     return this.routePolicy(context).public;
+  }
+
+  /**
+   * The exception for a pending session (second factor still due) on a route without `@AllowPendingSession()`:
+   * 403 `MFA_REQUIRED` by default. Override it to answer otherwise (the sample redirects a page request to its login
+   * page, where the code form is).
+   */
+  protected pendingRejection(_context: ExecutionContext): HttpException {
+    return new SessionPendingException();
   }
 
   /** The exception for a request without a live session. */

@@ -347,11 +347,12 @@ describe('SessionAuthGuard outside HTTP', () => {
     await expect(guard().canActivate(contextOf(type, 'handle'))).rejects.toMatchObject({
       response: { code: 'SESSION_REQUIRED', message: expect.stringContaining('getRequestResponse') },
     });
-    await expect(guard().canActivate(contextOf(type, 'open'))).resolves.toBe(true);
+    // Admitted at once: a @Public() handler needs no session, so no promise either.
+    expect(guard().canActivate(contextOf(type, 'open'))).toBe(true);
   });
 
   it('a subclass can read the session from another context through getRequestResponse()', async () => {
-    const load = jest.fn().mockResolvedValue({ kind: 'active', session: { id: 'x', record: { stage: 'complete', aal: 1 } } });
+    const loadNow = jest.fn().mockResolvedValue({ kind: 'active', session: { id: 'x', record: { stage: 'complete', aal: 1 } } });
     class WsGuard extends SessionAuthGuard {
       protected override getRequestResponse(context: ExecutionContext) {
         return { req: context.switchToWs().getClient<{ handshake: { headers: Record<string, string> } }>().handshake };
@@ -363,8 +364,8 @@ describe('SessionAuthGuard outside HTTP', () => {
       Gateway.prototype.handle,
     );
     ctx.setType('ws');
-    const ws = new WsGuard(new Reflector(), { load } as unknown as SessionService);
+    const ws = new WsGuard(new Reflector(), { loadNow } as unknown as SessionService);
     await expect(ws.canActivate(ctx)).resolves.toBe(true);
-    expect(load).toHaveBeenCalledWith({ headers: { cookie: '__Host-sid=abc' } }, undefined);
+    expect(loadNow).toHaveBeenCalledWith({ headers: { cookie: '__Host-sid=abc' } }, undefined);
   });
 });

@@ -142,7 +142,11 @@ export class InMemorySessionStore extends SessionStore {
     return { status: 'created', evicted };
   }
 
-  async read(id: string, options: ReadOptions): Promise<ReadResult> {
+  /**
+   * Answers at once, without a promise (see {@link SessionStore.read}): the request path awaits nothing. Declared
+   * with both forms, so a subclass may still override it with an `async` method.
+   */
+  read(id: string, options: ReadOptions): Promise<ReadResult> | ReadResult {
     const { now } = options;
     let targetId = id;
     let viaGrace = false;

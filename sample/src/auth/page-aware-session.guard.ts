@@ -1,6 +1,6 @@
 import { ExecutionContext, HttpException, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { ResolveOutcome, SessionAuthGuard, SessionPendingException } from '../../../lib';
+import { ResolveOutcome, SessionAuthGuard } from '../../../lib';
 import { LoginRedirect } from '../common/login-redirect';
 import { prefersHtml } from '../pages/negotiation';
 import { HtmlAlternative, Page } from '../pages/page.decorators';
@@ -14,8 +14,7 @@ type PageKind = 'page' | 'alternative' | 'none';
  * `@Public()`. It only changes what a refusal means for a person's browser: a page request (`@Page`, or
  * `@HtmlAlternative` asked for as HTML) is redirected to the login page instead of getting a JSON 401. This is the
  * `protected` hook the library offers for such adaptations. A pending sign-in (second factor due) asking for a page
- * goes to the login page too, where the code form is: the library refuses it without calling `rejection()`, so
- * `canActivate` translates that one refusal.
+ * goes to the login page too, where the code form is (`pendingRejection()`).
  *
  * Being the first guard of every request, it also marks page requests (`markPageRequest`), so that a later refusal
  * (403 `INSUFFICIENT_ROLE` from the roles guard, 403 `MFA_REQUIRED`) or failure reaches the browser as an HTML page
@@ -29,14 +28,15 @@ export class PageAwareSessionGuard extends SessionAuthGuard {
    */
   private readonly pageKinds = new WeakMap<object, PageKind>();
 
-  override canActivate(context: ExecutionContext): Promise<boolean> {
-    const page = this.isPageRequest(context);
+  override canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     // Before the checks: a refusal or failure inside them (503 when the store is down) is answered as a page too.
-    if (page) markPageRequest(context.switchToHttp().getResponse<Response>());
-    return super.canActivate(context).catch((error: unknown) => {
-      if (error instanceof SessionPendingException && page) throw new LoginRedirect();
-      throw error;
-    });
+    if (this.isPageRequest(context)) markPageRequest(context.switchToHttp().getResponse<Response>());
+    return super.canActivate(context);
+  }
+
+  protected override pendingRejection(context: ExecutionContext): HttpException {
+    if (this.isPageRequest(context)) return new LoginRedirect();
+    return super.pendingRejection(context);
   }
 
   protected override rejection(outcome: Exclude<ResolveOutcome, { kind: 'active' }>, context: ExecutionContext): HttpException {
