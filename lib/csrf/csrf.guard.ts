@@ -58,7 +58,12 @@ const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form
  */
 @Injectable()
 export class CsrfGuard implements CanActivate {
-  private readonly cache = new RouteMetadataCache<CsrfRoutePolicy>();
+  private readonly cache = new RouteMetadataCache<CsrfRoutePolicy>((targets) => ({
+    // A `@BearerAuth()` route is authenticated by the Authorization header, which no other site can make a
+    // browser send: there is nothing to forge, whatever cookies come along.
+    skip: this.reflector.getAllAndOverride(SkipCsrf, targets) === true || this.reflector.getAllAndOverride(BearerAuth, targets) === true,
+    form: this.reflector.getAllAndOverride(CsrfFormRoute, targets) === true,
+  }));
 
   constructor(
     protected readonly reflector: Reflector,
@@ -113,12 +118,7 @@ export class CsrfGuard implements CanActivate {
 
   /** What the route's (or its controller's) decorators ask. */
   protected routePolicy(context: ExecutionContext): CsrfRoutePolicy {
-    return this.cache.get(context, (targets) => ({
-      // A `@BearerAuth()` route is authenticated by the Authorization header, which no other site can make a
-      // browser send: there is nothing to forge, whatever cookies come along.
-      skip: this.reflector.getAllAndOverride(SkipCsrf, targets) === true || this.reflector.getAllAndOverride(BearerAuth, targets) === true,
-      form: this.reflector.getAllAndOverride(CsrfFormRoute, targets) === true,
-    }));
+    return this.cache.get(context);
   }
 
   private checkToken(req: CsrfRequest, route: CsrfRoutePolicy, session: SessionView | null): boolean {

@@ -2,22 +2,41 @@ import type { ExecutionContext, Type } from '@nestjs/common';
 import { SessionRequiredException } from '../errors/session.exceptions';
 import type { HttpRequestLike, HttpResponseLike } from '../http/http-types';
 
+/** The handler and class of a route, as `Reflector.getAllAndOverride` takes them. */
+export type RouteTargets = [handler: ReturnType<ExecutionContext['getHandler']>, cls: Type];
+
 /**
  * What the session guards need from a route, read once per (handler, class) pair: route metadata does not change
- * at run time, so the guards share this cache rather than asking the `Reflector` on every request.
+ * at run time, so the guards share this cache rather than asking the `Reflector` on every request. `read` computes
+ * the value of a route the first time it is asked for; it must not answer `undefined`.
  */
 export class RouteMetadataCache<T> {
-  private readonly byHandler = new WeakMap<object, WeakMap<object, T>>();
+  constructor(private readonly read: (targets: RouteTargets, context: ExecutionContext) => T) {}
 
-  /** The cached value for the context's route, computed by `read(handler, class)` the first time. */
-  get(context: ExecutionContext, read: (targets: [handler: ReturnType<ExecutionContext['getHandler']>, cls: Type]) => T): T {
+  private readonly byHandler = new WeakMap<object, WeakMap<object, T>>();
+  /**
+   * The route asked for last, answered without a lookup: a guard asks several times per request (`isPublic`, then the
+   * whole policy), and a busy route many times in a row.
+   */
+  private lastHandler: object | undefined;
+  private lastClass: object | undefined;
+  private lastValue: T | undefined;
+
+  /** The cached value for the context's route, computed by `read` the first time. */
+  get(context: ExecutionContext): T {
     const handler = context.getHandler();
     const cls = context.getClass();
+    if (handler === this.lastHandler && cls === this.lastClass) return this.lastValue as T;
     let byClass = this.byHandler.get(handler);
-    if (byClass?.has(cls)) return byClass.get(cls) as T;
-    const value = read([handler, cls]);
-    if (!byClass) this.byHandler.set(handler, (byClass = new WeakMap()));
-    byClass.set(cls, value);
+    let value = byClass?.get(cls);
+    if (value === undefined) {
+      value = this.read([handler, cls], context);
+      if (!byClass) this.byHandler.set(handler, (byClass = new WeakMap()));
+      byClass.set(cls, value);
+    }
+    this.lastHandler = handler;
+    this.lastClass = cls;
+    this.lastValue = value;
     return value;
   }
 }

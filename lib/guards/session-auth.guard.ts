@@ -64,7 +64,12 @@ export interface SessionRoutePolicy {
 @Injectable()
 export class SessionAuthGuard implements CanActivate {
   /** Route metadata is static: read it once per (handler, class), not on every request. */
-  private readonly policyCache = new RouteMetadataCache<SessionRoutePolicy>();
+  private readonly policyCache = new RouteMetadataCache<SessionRoutePolicy>((targets) => ({
+    public: this.reflector.getAllAndOverride(Public, targets) === true,
+    allowPending: this.reflector.getAllAndOverride(AllowPendingSession, targets) === true,
+    minAal: this.reflector.getAllAndOverride(RequireAal, targets) ?? 0,
+    bearer: this.reflector.getAllAndOverride(BearerAuth, targets) === true,
+  }));
 
   constructor(
     protected readonly reflector: Reflector,
@@ -149,12 +154,7 @@ export class SessionAuthGuard implements CanActivate {
 
   /** What the route's (or its controller's) decorators ask of the session. */
   protected routePolicy(context: ExecutionContext): SessionRoutePolicy {
-    return this.policyCache.get(context, (targets) => ({
-      public: this.reflector.getAllAndOverride(Public, targets) === true,
-      allowPending: this.reflector.getAllAndOverride(AllowPendingSession, targets) === true,
-      minAal: this.reflector.getAllAndOverride(RequireAal, targets) ?? 0,
-      bearer: this.reflector.getAllAndOverride(BearerAuth, targets) === true,
-    }));
+    return this.policyCache.get(context);
   }
 
   /** True when the route or its controller carries `@Public()`. */

@@ -40,7 +40,13 @@ export interface RoleRequirement {
 @Injectable()
 export class RolesGuard implements CanActivate {
   /** Route metadata is static: read it once per (handler, class). */
-  private readonly cache = new RouteMetadataCache<RoleRequirement | null>();
+  private readonly cache = new RouteMetadataCache<RoleRequirement | null>((targets) => {
+    // A `@Public()` route needs no session, so it cannot need a role (even under a controller's `@Roles`).
+    if (this.reflector.getAllAndOverride(Public, targets) === true) return null;
+    const roles = this.reflector.getAllAndOverride<string[] | undefined>(ROLES_KEY, targets) ?? [];
+    const permissions = this.reflector.getAllAndOverride<string[] | undefined>(PERMISSIONS_KEY, targets) ?? [];
+    return roles.length === 0 && permissions.length === 0 ? null : { roles, permissions };
+  });
 
   constructor(
     protected readonly reflector: Reflector,
@@ -79,13 +85,7 @@ export class RolesGuard implements CanActivate {
 
   /** The route's requirement (handler overrides controller), or null. */
   protected requirement(context: ExecutionContext): RoleRequirement | null {
-    return this.cache.get(context, (targets) => {
-      // A `@Public()` route needs no session, so it cannot need a role (even under a controller's `@Roles`).
-      if (this.reflector.getAllAndOverride(Public, targets) === true) return null;
-      const roles = this.reflector.getAllAndOverride<string[] | undefined>(ROLES_KEY, targets) ?? [];
-      const permissions = this.reflector.getAllAndOverride<string[] | undefined>(PERMISSIONS_KEY, targets) ?? [];
-      return roles.length === 0 && permissions.length === 0 ? null : { roles, permissions };
-    });
+    return this.cache.get(context);
   }
 
   private decide(

@@ -32,7 +32,12 @@ import { reauthRouteOf } from './reauth-route';
  */
 @Injectable()
 export class ReAuthGuard implements CanActivate {
-  private readonly cache = new RouteMetadataCache<ReAuthRequirement | null>();
+  private readonly cache = new RouteMetadataCache<ReAuthRequirement | null>((targets) =>
+    // A `@Public()` route needs no session, so it cannot need a fresh one (even under a controller's `@ReAuth`).
+    this.reflector.getAllAndOverride(Public, targets) === true
+      ? null
+      : (this.reflector.getAllAndOverride<ReAuthRequirement | undefined>(REAUTH_KEY, targets) ?? null),
+  );
 
   constructor(
     protected readonly reflector: Reflector,
@@ -84,12 +89,7 @@ export class ReAuthGuard implements CanActivate {
 
   /** The route's requirement (handler overrides controller), or null. */
   protected requirement(context: ExecutionContext): ReAuthRequirement | null {
-    return this.cache.get(context, (targets) =>
-      // A `@Public()` route needs no session, so it cannot need a fresh one (even under a controller's `@ReAuth`).
-      this.reflector.getAllAndOverride(Public, targets) === true
-        ? null
-        : (this.reflector.getAllAndOverride<ReAuthRequirement | undefined>(REAUTH_KEY, targets) ?? null),
-    );
+    return this.cache.get(context);
   }
 
   private decide(

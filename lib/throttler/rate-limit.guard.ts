@@ -50,7 +50,7 @@ const ALLOWED: Promise<boolean> = Promise.resolve(true);
 
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
-  private readonly limitedRoutes = new RouteMetadataCache<boolean>();
+  private readonly limitedRoutes = new RouteMetadataCache<boolean>((_targets, context) => this.limitsRoute(context));
   private readonly log = new Logger('RateLimit');
   private readonly shown = new WeakMap<object, Shown>();
   private readonly clock: Clock;
@@ -72,7 +72,7 @@ export class RateLimitGuard extends ThrottlerGuard {
    * application-wide guard would otherwise spend on every request of every route.
    */
   override canActivate(context: ExecutionContext): Promise<boolean> {
-    if (!this.limitedRoutes.get(context, () => this.limitsRoute(context))) return ALLOWED;
+    if (!this.limitedRoutes.get(context)) return ALLOWED;
     return super.canActivate(context);
   }
 

@@ -43,7 +43,10 @@ const BEARER = /^Bearer ([^\s]+)$/i;
  */
 @Injectable()
 export class BearerAuthGuard implements CanActivate {
-  private readonly cache = new RouteMetadataCache<BearerRoutePolicy>();
+  private readonly cache = new RouteMetadataCache<BearerRoutePolicy>((targets) => ({
+    bearer: this.reflector.getAllAndOverride(BearerAuth, targets) === true && this.reflector.getAllAndOverride(Public, targets) !== true,
+    minAal: this.reflector.getAllAndOverride(RequireAal, targets) ?? 0,
+  }));
 
   constructor(
     protected readonly reflector: Reflector,
@@ -73,10 +76,7 @@ export class BearerAuthGuard implements CanActivate {
 
   /** What the route's (or its controller's) decorators ask. */
   protected routePolicy(context: ExecutionContext): BearerRoutePolicy {
-    return this.cache.get(context, (targets) => ({
-      bearer: this.reflector.getAllAndOverride(BearerAuth, targets) === true && this.reflector.getAllAndOverride(Public, targets) !== true,
-      minAal: this.reflector.getAllAndOverride(RequireAal, targets) ?? 0,
-    }));
+    return this.cache.get(context);
   }
 
   private async authenticate(req: HttpRequestLike, res: HttpResponseLike | undefined, route: BearerRoutePolicy): Promise<boolean> {
