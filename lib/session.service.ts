@@ -3,6 +3,7 @@ import { ActiveSession, ResolveOutcome, SessionEndListener, SessionManager } fro
 import type { CircuitState } from './core/circuit-breaker';
 import { SessionGoneError, SessionStoreUnavailableError, TooManySessionsError } from './core/errors';
 import type { ClientInfo } from './core/client-info';
+import { isPromise } from './core/promise';
 import { SessionData, SessionRecord, SessionStage, SessionTier } from './core/session-record';
 import {
   SessionRequiredException,
@@ -131,10 +132,6 @@ interface RequestState {
   viewOf?: SessionRecord;
   /** A token this request rotated to while no response was known yet: written as soon as one is. */
   pendingToken?: string;
-}
-
-function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof (value as Promise<T>).then === 'function';
 }
 
 /** Express puts the response on the request (`req.res`); used when a caller did not pass one. */

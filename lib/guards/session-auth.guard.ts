@@ -1,6 +1,7 @@
 import { CanActivate, ExecutionContext, HttpException, Inject, Injectable, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { SessionGuessingDetector } from '../brute-force/session-guessing.detector';
+import { isPromise } from '../core/promise';
 import { ResolveOutcome } from '../core/session-manager';
 import { Public } from '../decorators/public.decorator';
 import { AllowPendingSession, RequireAal } from '../decorators/session-stage.decorator';
@@ -19,10 +20,6 @@ import { httpRequestResponse, RouteMetadataCache } from './route-context';
 import { SessionService } from '../session.service';
 import { SessionTelemetry } from '../telemetry/session-telemetry';
 import { traceGuard } from '../telemetry/tracing';
-
-function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof (value as Promise<T>).then === 'function';
-}
 
 /** What a route asks of the session, read once per (handler, class) from its decorators. */
 export interface SessionRoutePolicy {
