@@ -43,8 +43,8 @@ export interface BearerPrincipal extends Principal {
 
 /**
  * Bearer principals beside their requests, not on them: a property added to an Express 5 request costs a runtime
- * lookup at every site that touches it (see `STATES` in session.service.ts), and `bearerPrincipalOf` is asked on every
- * request by the session, roles and re-authentication guards, most often for a request that has none.
+ * lookup at every site that touches it (see `STATES` in session.service.ts), and the roles and re-authentication guards
+ * ask `bearerPrincipalOf` on every route that has a requirement, most often for a request that has none.
  */
 const PRINCIPALS = new WeakMap<object, BearerPrincipal>();
 
