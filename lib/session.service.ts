@@ -3,7 +3,7 @@ import { ActiveSession, ResolveOutcome, SessionEndListener, SessionManager } fro
 import type { CircuitState } from './core/circuit-breaker';
 import { SessionGoneError, SessionStoreUnavailableError, TooManySessionsError } from './core/errors';
 import type { ClientInfo } from './core/client-info';
-import { isPromise } from './core/promise';
+import { asPromise, isPromise } from './core/promise';
 import { SessionData, SessionRecord, SessionStage, SessionTier } from './core/session-record';
 import {
   SessionRequiredException,
@@ -170,11 +170,7 @@ export class SessionService {
    * clears a cookie that names no live session.
    */
   load(req: HttpRequestLike, res?: HttpResponseLike): Promise<ResolveOutcome> {
-    try {
-      return Promise.resolve(this.loadNow(req, res));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return asPromise(() => this.loadNow(req, res));
   }
 
   /**

@@ -7,6 +7,7 @@ import type { ClientInfo } from './client-info';
 import { isStoreConnectionError, SessionGoneError, SessionInputError, SessionStoreUnavailableError, TooManySessionsError } from './errors';
 import { absoluteCap, countsTowardLimit, DEFAULT_PENDING_TIMEOUT_MS, freshDeadlines, startsCounting, tierTimeouts } from './lifecycle';
 import { AUTHENTICATION_VOIDED, SessionCheck, SessionCheckEvent } from './session-check';
+import { asPromise, isPromiseLike } from './promise';
 import {
   clip,
   isAssuranceLevel,
@@ -268,11 +269,7 @@ export class SessionManager {
    * request-time checks.
    */
   resolve(token: string | undefined, client: ClientInfo): Promise<ResolveOutcome> {
-    try {
-      return Promise.resolve(this.resolveNow(token, client));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return asPromise(() => this.resolveNow(token, client));
   }
 
   /**
@@ -794,10 +791,6 @@ export class SessionManager {
 function reissuedSeal(outcome: ResolveOutcome, presented: string): ResolveOutcome {
   if (outcome.kind !== 'active' || outcome.session.id === presented) return outcome;
   return { ...outcome, issuedToken: outcome.session.id };
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
 /** `changes` without the keys present as `undefined`, which leave their field as it was (see `applyChanges`). */

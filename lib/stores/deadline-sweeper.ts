@@ -12,9 +12,9 @@
  * Nor is the time the process itself could not run charged to the server. A command may still wait to be written
  * when the process stops (node-redis writes from a `setImmediate`); on resume it goes out, and its deadline had passed
  * before the server ever saw it. So when the timer runs late by more than one sweep interval (or the sweep it queued
- * runs that late), every operation in flight gets the lateness added to its deadline: a deadline counts the time the process ran. Seen in the benchmark: logins on
- * the Redis store timed out ("create timed out after 2000 ms") the moment their paused server was resumed, and the
- * circuit breaker answered 503 for a second.
+ * runs that late), every operation in flight gets the lateness added to its deadline: a deadline counts the time the
+ * process ran. Seen in the benchmark: logins on the Redis store timed out ("create timed out after 2000 ms") the moment
+ * their paused server was resumed, and the circuit breaker answered 503 for a second.
  */
 export class DeadlineSweeper<T extends { deadline: number }> {
   private readonly pending = new Set<T>();

@@ -212,8 +212,7 @@ export abstract class SessionStore {
    * session is deleted and reported as `expired`. When a touch is due it is written in the same operation.
    *
    * A store that answers without I/O (the in-memory store) may return the result itself rather than a promise:
-   * the module then admits the request without a promise hop (about 4 µs of CPU per request). Such a store reports
-   * its failures by throwing. Callers that `await` the result work with both forms.
+   * the module then admits the request without a promise hop. Such a store reports its failures by throwing. Callers that `await` the result work with both forms.
    */
   abstract read(id: string, options: ReadOptions): Promise<ReadResult> | ReadResult;
 

@@ -7,6 +7,7 @@ import {
   TokenStore,
   TokenStoreUnavailableError,
 } from './token-store';
+import { asPromise } from '../core/promise';
 
 /** Options of {@link InMemoryTokenStore}. */
 export interface InMemoryTokenStoreOptions {
@@ -93,7 +94,7 @@ export class InMemoryTokenStore extends TokenStore {
   }
 
   createFamily(family: RefreshFamily, tokenId: string, now: number, idleTimeoutMs: number): Promise<void> {
-    return run(() => {
+    return asPromise(() => {
       this.sweepIfDue(now);
       if (this.families.has(family.familyId)) throw new Error(`InMemoryTokenStore: family ${family.familyId} exists already`);
       if (this.tokens.has(tokenId)) throw new Error('InMemoryTokenStore: that refresh token id exists already');
@@ -107,7 +108,7 @@ export class InMemoryTokenStore extends TokenStore {
   }
 
   rotateRefresh(r: RefreshRotation): Promise<RefreshRotationResult> {
-    return run((): RefreshRotationResult => {
+    return asPromise((): RefreshRotationResult => {
       this.sweepIfDue(r.now);
       const token = this.tokens.get(r.tokenId);
       const stored = token && this.families.get(token.familyId);
@@ -135,7 +136,7 @@ export class InMemoryTokenStore extends TokenStore {
   }
 
   revokeFamilyOfToken(tokenId: string, now: number): Promise<RefreshFamily | null> {
-    return run(() => {
+    return asPromise(() => {
       const token = this.tokens.get(tokenId);
       const stored = token && this.families.get(token.familyId);
       if (!stored || !this.isLive(stored, now)) return null;
@@ -145,7 +146,7 @@ export class InMemoryTokenStore extends TokenStore {
   }
 
   revokeFamily(familyId: string, now: number): Promise<boolean> {
-    return run(() => {
+    return asPromise(() => {
       const stored = this.families.get(familyId);
       if (!stored || !this.isLive(stored, now)) return false;
       stored.revoked = true;
@@ -154,7 +155,7 @@ export class InMemoryTokenStore extends TokenStore {
   }
 
   revokeAllForUser(userId: string, notBefore: number, until: number, now: number): Promise<number> {
-    return run(() => {
+    return asPromise(() => {
       this.sweepIfDue(now);
       const previous = this.cutoffs.get(userId);
       if (!previous) this.makeRoomInDenylist(this.cutoffs, (c) => c.until, now, 'user cut-offs');
@@ -175,7 +176,7 @@ export class InMemoryTokenStore extends TokenStore {
   }
 
   listFamilies(userId: string, now: number): Promise<RefreshFamily[]> {
-    return run(() => {
+    return asPromise(() => {
       const live: RefreshFamily[] = [];
       for (const familyId of this.familiesOfUser.get(userId) ?? []) {
         const stored = this.families.get(familyId);
@@ -186,15 +187,15 @@ export class InMemoryTokenStore extends TokenStore {
   }
 
   denyAccessToken(jti: string, until: number, now: number): Promise<void> {
-    return run(() => this.deny(this.deniedJtis, jti, until, now, 'denied access tokens'));
+    return asPromise(() => this.deny(this.deniedJtis, jti, until, now, 'denied access tokens'));
   }
 
   denySession(sid: string, until: number, now: number): Promise<void> {
-    return run(() => this.deny(this.deniedSessions, sid, until, now, 'denied sessions'));
+    return asPromise(() => this.deny(this.deniedSessions, sid, until, now, 'denied sessions'));
   }
 
   checkAccess(check: AccessCheck, now: number): Promise<AccessRevocation> {
-    return run((): AccessRevocation => {
+    return asPromise((): AccessRevocation => {
       const jtiUntil = this.deniedJtis.get(check.jti);
       if (jtiUntil !== undefined && jtiUntil > now) return 'jti';
       const cutoff = this.cutoffs.get(check.userId);
@@ -290,14 +291,5 @@ export class InMemoryTokenStore extends TokenStore {
         ),
       );
     }
-  }
-}
-
-/** Runs `fn` synchronously (atomic in one process) and answers its result or error as a promise. */
-function run<T>(fn: () => T): Promise<T> {
-  try {
-    return Promise.resolve(fn());
-  } catch (error) {
-    return Promise.reject(error);
   }
 }
